@@ -1,0 +1,20 @@
+"""The CLI subcommands, one module each.
+
+Each module defines ``register(subparsers)`` (adds its parser and sets
+``func``) and may define ``demo_step(ctx)``, called in :data:`ORDER` by
+``gridkit demo`` with a :class:`gridkit.commands._common.DemoContext`.
+"""
+
+ORDER = (
+    "info",
+    "units",
+    "partition",
+    "validate",
+    "repair",
+    "diff",
+    "route",
+    "schedule",
+    "map",
+    "report",
+    "demo",
+)

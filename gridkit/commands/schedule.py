@@ -1,0 +1,8 @@
+"""`gridkit schedule` (issue #6; not available yet)."""
+
+from gridkit.commands._common import not_available
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("schedule", help="(not available yet: issue #6)")
+    p.set_defaults(func=not_available("schedule", 6))

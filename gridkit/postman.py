@@ -1,0 +1,3 @@
+"""Placeholder: filled by its issue."""
+
+__all__: list[str] = []

@@ -107,7 +107,7 @@ def inline_assets(html: str) -> str:
     if missing:
         raise ExternalResourceError(
             f"the map links {len(missing)} script(s)/stylesheet(s) gridkit has not vendored: "
-            f"{missing[:5]}. Remove the element that needs them (e.g. folium.Marker icons need "
-            "Font Awesome) or vendor the file into gridkit/assets/web/"
+            f"{missing[:5]}. Remove the element that needs them (e.g. a folium plugin) "
+            "or vendor the file into gridkit/assets/web/"
         )
     return html

@@ -355,6 +355,14 @@ def _safe(text: str) -> str:
     return re.sub(r"[^\w.-]+", "_", text, flags=re.UNICODE).strip("._") or "grid"
 
 
+def _metadata(fmt: str, stem: str) -> dict | None:
+    if fmt == "pdf":
+        return {"Title": f"gridkit poster {stem}", "Creator": "gridkit"}
+    if fmt == "png":
+        return {"Title": f"gridkit poster {stem}", "Software": "gridkit"}
+    return None
+
+
 def write_posters(
     ps: PosterSet,
     folder: str | os.PathLike,
@@ -386,10 +394,13 @@ def write_posters(
 
     def save(fig: Figure, stem: str) -> None:
         try:
-            for fmt in formats:
-                path = folder / f"{stem}.{fmt}"
-                fig.savefig(path, dpi=dpi if fmt == "png" else None)
-                paths.append(path)
+            # TrueType text in PDF/SVG: searchable and editable by the office
+            with matplotlib.rc_context({"pdf.fonttype": 42, "svg.fonttype": "none"}):
+                for fmt in formats:
+                    path = folder / f"{stem}.{fmt}"
+                    fig.savefig(path, dpi=dpi if fmt == "png" else None,
+                                metadata=_metadata(fmt, stem))
+                    paths.append(path)
         finally:
             plt.close(fig)
 

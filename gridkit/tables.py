@@ -98,7 +98,7 @@ def _counts_from_layers(metric: gpd.GeoDataFrame, keys: pd.Series, entities, bui
             {"risk": pd.to_numeric(ent["risk"], errors="coerce") if "risk" in ent else np.nan,
              "regime": regime.to_numpy() if regime is not None else None},
             geometry=ent.geometry.values, crs=crs)
-        joined = gpd.sjoin(ent, cells, predicate="within", how="inner")
+        joined = gpd.sjoin(ent, cells, predicate="intersects", how="inner")
         joined = joined[~joined.index.duplicated()]  # a point on a shared edge counts once
         out["entities"] = joined.groupby("_key").size()
         for r in (1, 2, 3):
@@ -112,7 +112,7 @@ def _counts_from_layers(metric: gpd.GeoDataFrame, keys: pd.Series, entities, bui
             pts = gpd.GeoDataFrame(
                 {"households": pd.to_numeric(bld["households"], errors="coerce").fillna(0)},
                 geometry=bld.geometry.representative_point().values, crs=crs)
-            joined = gpd.sjoin(pts, cells, predicate="within", how="inner")
+            joined = gpd.sjoin(pts, cells, predicate="intersects", how="inner")
             joined = joined[~joined.index.duplicated()]
             out["households"] = joined.groupby("_key")["households"].sum()
     return out.fillna(0)

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridkit._errors import InvalidValueError
+from gridkit._errors import InvalidValueError, MissingCRSError
 from gridkit._map_assets import JQUERY_JS, LEAFLET_CSS, LEAFLET_JS, inline_assets
 from gridkit._map_colour import grid_colours
 from gridkit._map_elements import DetailsPopup, Labels, Legend, Title, add_header
@@ -171,7 +171,7 @@ class _Display:
 
     def wgs84(self, gdf: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
         if self.input_gcj02:
-            return from_gcj02(gdf.to_crs(4326) if not gdf.crs.is_geographic else gdf, name=name)
+            return from_gcj02(gdf, name=name)  # refuses a projected or CRS-less layer
         return gdf
 
     def __call__(self, gdf: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
@@ -404,6 +404,8 @@ def grid_map(
         ).add_child(DetailsPopup("_popup")).add_to(m)
         legend.append(["line", "#2c7bb6", "巡查路线 patrol routes"])
     if issues is not None and len(issues):
+        if issues.crs is None:
+            raise MissingCRSError("issues: the layer has no CRS; set it with gdf.set_crs(...)")
         iss = display(display.wgs84(issues.copy(), "issues"), "issues")
         iss = iss[~(iss.geometry.isna() | iss.geometry.is_empty)]
         folium.GeoJson(

@@ -61,8 +61,16 @@ def ensure_debian_packages(packages, *, why: str) -> None:
         pytest.skip(reason)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     for cmd in (
-        ["apt-get", "update"],
-        ["apt-get", "install", "-y", "--no-install-recommends", *missing],
+        ["apt-get", "-o", "DPkg::Lock::Timeout=600", "update"],
+        [
+            "apt-get",
+            "-o",
+            "DPkg::Lock::Timeout=600",
+            "install",
+            "-y",
+            "--no-install-recommends",
+            *missing,
+        ],
     ):
         res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1200)
         if res.returncode != 0:

@@ -193,6 +193,11 @@ def test_amap_shifts_into_gcj02_and_back():
     np.testing.assert_allclose(p2, p0, atol=2e-7)
 
 
+def test_gcj02_input_must_be_lonlat(grids):
+    with pytest.raises(gk.CRSError, match="longitude/latitude"):
+        grid_map(grids.to_crs(32635), tiles=None, input_gcj02=True)
+
+
 def test_amap_outside_china_is_not_shifted(grids):
     a = _geojson_layers(grid_map(grids, tiles=None))["网格 grids"].data
     b = _geojson_layers(grid_map(grids, tiles="amap"))["网格 grids"].data

@@ -9,6 +9,7 @@ geometric operation runs in a metric CRS (see :mod:`gridkit.crs`).
 """
 
 from gridkit._errors import *  # noqa: F401,F403
+from gridkit.adjacency import *  # noqa: F401,F403
 from gridkit.codes import *  # noqa: F401,F403
 from gridkit.coverage import *  # noqa: F401,F403
 from gridkit.crs import *  # noqa: F401,F403

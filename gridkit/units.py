@@ -14,6 +14,7 @@ unit lies in exactly one village.
 from __future__ import annotations
 
 import logging
+import time
 import warnings
 from dataclasses import dataclass, field
 
@@ -346,6 +347,7 @@ def build_units(
     True
     """
     _check_options(snap_tolerance, min_area, min_width, max_area, max_workload)
+    clock = _Clock()
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
     layers = load_layers(roads=roads, jurisdiction=jurisdiction, villages=villages,
@@ -356,6 +358,7 @@ def build_units(
     b_gdf, e_gdf = layers.get("buildings"), layers.get("entities")
     area = _jurisdiction_shape(j_gdf)
     report: dict = {"working_crs": f"EPSG:{layers.crs.to_epsg()}"}
+    clock("load")
 
     # 1. cut: node roads, barriers, village boundaries and the outline; polygonize
     lines = [_cutting_roads(road_gdf, road_classes), _village_boundaries(v_gdf)]
@@ -363,6 +366,7 @@ def build_units(
         lines.append(np.asarray(bar_gdf.geometry.values))
     noded = node_and_polygonize(np.concatenate(lines), area, snap_tolerance=snap_tolerance)
     faces = noded.faces
+    clock("node")
     report.update(faces=len(faces), lines_outside=noded.lines_outside,
                   lines_clipped=noded.lines_clipped, snapped_ends=noded.snapped)
 
@@ -386,6 +390,7 @@ def build_units(
     polys, village, merged, left = merge_slivers(faces, village, min_area=min_area,
                                                  min_width=min_width)
     report.update(slivers_merged=merged, slivers_left=left)
+    clock("villages+slivers")
 
     # 4. measure; split the heavy units
     all_roads = np.asarray(road_gdf.geometry.values)
@@ -398,6 +403,7 @@ def build_units(
     metrics, b_unit, b_share, e_unit = unit_workload(
         polys, roads=all_roads, building_geoms=b_geoms, households=households,
         entities=classified, entity_geoms=e_geoms, policy=policy)
+    clock("assign+workload")
     split = 0
     if max_area is not None or max_workload is not None:
         polys, village, split = _split_heavy(
@@ -409,6 +415,7 @@ def build_units(
                 polys, roads=all_roads, building_geoms=b_geoms, households=households,
                 entities=classified, entity_geoms=e_geoms, policy=policy)
     report["units_split"] = split
+    clock("split")
 
     # 5. order units by village, then north to south, west to east; number them
     pts = shapely.point_on_surface(polys)
@@ -463,9 +470,24 @@ def build_units(
     unassigned = (pd.concat(unassigned, ignore_index=True) if unassigned else
                   gpd.GeoDataFrame({"layer": [], "index": []}, geometry=[], crs=layers.crs))
     unassigned = gpd.GeoDataFrame(unassigned, geometry="geometry", crs=layers.crs).to_crs(out_crs)
+    clock("output")
+    report["seconds"] = clock.laps
     log.info("units: %s", report)
     return UnitsResult(units=units.to_crs(out_crs), buildings=b_out, entities=e_out,
                        unassigned=unassigned, report=report, crs=layers.crs)
+
+
+class _Clock:
+    """Seconds per step, for the report and the benchmark."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def __call__(self, step: str) -> None:
+        now = time.perf_counter()
+        self.laps[step] = round(now - self._t, 3)
+        self._t = now
 
 
 def _with_unit(gdf: gpd.GeoDataFrame, unit: np.ndarray, rank: np.ndarray) -> gpd.GeoDataFrame:

@@ -105,23 +105,42 @@ def assign_points(units: np.ndarray, points: np.ndarray) -> np.ndarray:
     return _best_by(p_idx, u_idx, np.zeros(len(p_idx)), len(points))
 
 
-def street_length(units: np.ndarray, roads: np.ndarray) -> np.ndarray:
-    """Road length (m) in each unit; a road on a unit boundary counts half to each side.
+def road_pieces(pieces: np.ndarray, roads: np.ndarray, *, tolerance: float = 1e-3):
+    """Midpoints and lengths of the noded pieces that are roads.
 
-    Also on the jurisdiction boundary a road counts half: the other half
-    belongs to the neighbouring jurisdiction.
+    A piece is a road when its midpoint lies within ``tolerance`` (m) of a
+    road line (the noding moves lines only by floating-point noise).
     """
-    out = np.zeros(len(units))
-    if len(roads) == 0 or len(units) == 0:
+    mid = shapely.line_interpolate_point(pieces, 0.5, normalized=True)
+    if len(roads) == 0 or len(pieces) == 0:
+        return mid[:0], np.zeros(0)
+    hit = np.unique(shapely.STRtree(roads).query(mid, predicate="dwithin", distance=tolerance)[0])
+    return mid[hit], shapely.length(pieces[hit])
+
+
+def street_length(units: np.ndarray, *, mid: np.ndarray, length: np.ndarray,
+                  loose_roads: np.ndarray | None = None) -> np.ndarray:
+    """Road length (m) in each unit; a road on a boundary between units counts half to each.
+
+    ``mid`` and ``length`` describe the noded road pieces (:func:`road_pieces`),
+    which are unit edges or lie inside one unit, so their midpoint tells where
+    they belong. Duplicated road lines count once. ``loose_roads`` are roads
+    that did not cut units (not in ``road_classes``): their length is cut by
+    overlay; on a unit boundary it counts half. Along the jurisdiction
+    boundary a road counts in full to the one unit there.
+    """
+    n = len(units)
+    out = np.zeros(n)
+    if n == 0:
         return out
-    tree = shapely.STRtree(roads)
-    u_idx, r_idx = tree.query(units, predicate="intersects")
-    inside = shapely.contains_properly(units[u_idx], roads[r_idx])
-    length = np.where(inside, shapely.length(roads[r_idx]), 0.0)
-    cross = ~inside
-    if cross.any():
-        u, r = units[u_idx[cross]], roads[r_idx[cross]]
-        closed = shapely.length(shapely.intersection(r, u))
-        on_edge = shapely.length(shapely.intersection(r, shapely.boundary(u)))
-        length[cross] = closed - 0.5 * on_edge
-    return np.bincount(u_idx, weights=length, minlength=len(units))
+    tree = shapely.STRtree(units)
+    if len(mid):
+        p_idx, u_idx = tree.query(mid, predicate="intersects")
+        share = 1.0 / np.bincount(p_idx, minlength=len(mid))[p_idx]
+        out += np.bincount(u_idx, weights=length[p_idx] * share, minlength=n)
+    if loose_roads is not None and len(loose_roads):
+        r_idx, u_idx = tree.query(loose_roads, predicate="intersects")
+        closed = shapely.length(shapely.intersection(loose_roads[r_idx], units[u_idx]))
+        edge = shapely.length(shapely.intersection(loose_roads[r_idx], shapely.boundary(units[u_idx])))
+        out += np.bincount(u_idx, weights=closed - 0.5 * edge, minlength=n)
+    return out

@@ -28,6 +28,7 @@ class NodedFaces:
     lines_outside: int  # input lines entirely outside the jurisdiction
     lines_clipped: int  # input lines cut at the jurisdiction boundary
     snapped: int  # dangle ends joined to a nearby line
+    pieces: np.ndarray  # the noded linework (unit edges and dangles)
 
 
 def clip_lines(lines: np.ndarray, area) -> tuple[np.ndarray, int, int]:
@@ -98,4 +99,4 @@ def node_and_polygonize(lines: np.ndarray, jurisdiction, *, snap_tolerance: floa
     # faces in holes of the jurisdiction are not part of it
     shapely.prepare(jurisdiction)
     keep = shapely.contains_properly(jurisdiction, shapely.point_on_surface(faces))
-    return NodedFaces(faces[keep], outside, cut, len(connectors))
+    return NodedFaces(faces[keep], outside, cut, len(connectors), pieces)

@@ -25,7 +25,13 @@ import shapely
 from pyproj import CRS
 
 from gridkit._errors import GridkitError, GridkitWarning, MissingColumnError
-from gridkit._units_assign import assign_buildings, assign_points, street_length, village_of
+from gridkit._units_assign import (
+    assign_buildings,
+    assign_points,
+    road_pieces,
+    street_length,
+    village_of,
+)
 from gridkit._units_noding import node_and_polygonize
 from gridkit._units_slivers import merge_slivers
 from gridkit._units_split import renode, split_unit
@@ -40,7 +46,6 @@ __all__ = [
     "UnitsError",
     "UnitsResult",
     "build_units",
-    "unit_workload",
     "unit_adjacency",
 ]
 
@@ -123,8 +128,9 @@ def _check_options(snap_tolerance, min_area, min_width, max_area, max_workload) 
 
 
 def _cutting_roads(roads: gpd.GeoDataFrame, road_classes) -> np.ndarray:
+    """Mask of the roads that cut units."""
     if road_classes is None:
-        return np.asarray(roads.geometry.values)
+        return np.ones(len(roads), dtype=bool)
     if isinstance(road_classes, str):
         road_classes = [road_classes]
     if "road_class" not in roads.columns:
@@ -141,7 +147,7 @@ def _cutting_roads(roads: gpd.GeoDataFrame, road_classes) -> np.ndarray:
     mask = roads["road_class"].astype(str).isin(wanted).to_numpy()
     if not mask.any():
         raise UnitsError(f"roads: no road has a class in road_classes={sorted(wanted)}")
-    return np.asarray(roads.geometry.values)[mask]
+    return mask
 
 
 def _jurisdiction_shape(jurisdiction: gpd.GeoDataFrame):
@@ -155,10 +161,10 @@ def _village_boundaries(villages: gpd.GeoDataFrame | None) -> np.ndarray:
     return shapely.get_parts(shapely.boundary(villages.geometry.values))
 
 
-def unit_workload(
+def _unit_workload(
     units: np.ndarray,
     *,
-    roads: np.ndarray,
+    streets: dict,
     building_geoms: np.ndarray | None = None,
     households: np.ndarray | None = None,
     entities: pd.DataFrame | None = None,
@@ -166,6 +172,8 @@ def unit_workload(
     policy: Policy,
 ) -> tuple[pd.DataFrame, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """Count and workload columns for unit polygons (metric CRS arrays).
+
+    ``streets`` holds the arguments of :func:`street_length` but the units.
 
     ``entities`` must already be classified (:func:`classify_entities`).
     Returns ``(columns, building_unit, building_share, entity_unit)``; unit
@@ -204,15 +212,22 @@ def unit_workload(
                 [f"entities_{g}" for g in REGIMES]:
             cols[name] = np.zeros(n, dtype=np.int64)
         cols["visit_min"] = np.zeros(n)
-    cols["street_length_m"] = street_length(units, roads)
+    cols["street_length_m"] = street_length(units, **streets)
     cols["patrol_min"] = patrol_minutes(cols["street_length_m"], policy)
     cols["workload_min"] = cols["visit_min"] + cols["patrol_min"]
     return pd.DataFrame(cols), b_unit, b_share, e_unit
 
 
-def _split_heavy(polys, village, metrics, *, roads, building_geoms, entities, entity_geoms,
-                 e_unit, b_unit, policy, max_area, max_workload, passes: int = 3):
-    """Split units above ``max_area`` / ``max_workload``; returns (polys, village, count)."""
+def _split_heavy(polys, village, state, *, streets, building_geoms, households, entities,
+                 entity_geoms, policy, max_area, max_workload, passes: int = 3):
+    """Split units above ``max_area`` / ``max_workload``.
+
+    ``state`` is ``(metrics, b_unit, b_share, e_unit)`` for ``polys``; only the
+    new pieces are measured again. Returns ``(polys, village, state, count)``.
+    """
+    metrics, b_unit, b_share, e_unit = state
+    visit = None if entities is None else \
+        (entities["visits_per_month"] * entities["minutes_per_visit"]).to_numpy()
     split_count = 0
     for _ in range(passes):
         need = np.zeros(len(polys))
@@ -223,20 +238,17 @@ def _split_heavy(polys, village, metrics, *, roads, building_geoms, entities, en
         heavy = np.flatnonzero(need > 1.0)
         if len(heavy) == 0:
             break
-        visit = np.zeros(len(entity_geoms)) if entities is None else \
-            (entities["visits_per_month"] * entities["minutes_per_visit"]).to_numpy()
+        b_of = _members(b_unit, heavy)
+        e_of = _members(e_unit, heavy)
         new_polys, new_village, affected = [], [], []
-        keep = np.ones(len(polys), dtype=bool)
         for i in heavy:  # only the heavy units: few compared with all units
             k = int(np.ceil(need[i]))
             area_w = (metrics["area_m2"].iat[i] / max_area if max_area else 0.0) + \
                      (metrics["patrol_min"].iat[i] / max_workload if max_workload else 0.0)
-            b_in = np.flatnonzero(b_unit == i) if b_unit is not None else np.empty(0, int)
-            e_in = np.flatnonzero(e_unit == i) if e_unit is not None else np.empty(0, int)
+            b_in, e_in = b_of.get(i, _NONE), e_of.get(i, _NONE)
             bgeoms = building_geoms[b_in] if len(b_in) else np.empty(0, dtype=object)
-            # entities weigh on the building nearest to them (inside the unit)
+            # an entity's work weighs on the building nearest to it
             bw = np.zeros(len(b_in))
-            extra_area = area_w
             if len(e_in) and max_workload:
                 ew = visit[e_in] / max_workload
                 if len(b_in):
@@ -244,32 +256,66 @@ def _split_heavy(polys, village, metrics, *, roads, building_geoms, entities, en
                                                                     all_matches=False)
                     bw = np.bincount(near, weights=ew, minlength=len(b_in))
                 else:
-                    extra_area += ew.sum()
+                    area_w += ew.sum()
             pieces = split_unit(polys[i], k, buildings=bgeoms, building_weight=bw,
-                                area_weight=extra_area)
+                                area_weight=area_w)
             if len(pieces) > 1:
-                keep[i] = False
-                new_polys.extend(pieces)
+                new_polys.append(pieces)
                 new_village.extend([village[i]] * len(pieces))
                 affected.append(i)
                 split_count += 1
         if not affected:
             break
-        # neighbours of the split units take part in re-noding
-        tree = shapely.STRtree(polys)
-        _, nb = tree.query(polys[affected], predicate="intersects")
-        neighbours = np.setdiff1d(np.unique(nb), affected)
+        affected = np.asarray(affected)
+        keep = np.ones(len(polys), dtype=bool)
+        keep[affected] = False
         old_n = int(keep.sum())
         remap = np.full(len(polys), -1)
         remap[keep] = np.arange(old_n)
-        polys = np.concatenate([polys[keep], np.array(new_polys, dtype=object)])
+        tree = shapely.STRtree(polys)  # neighbours of the split units take part in re-noding
+        _, nb = tree.query(polys[affected], predicate="intersects")
+        neighbours = np.setdiff1d(np.unique(nb), affected)
+        pieces = np.concatenate([np.asarray(p, dtype=object) for p in new_polys])
+        polys = np.concatenate([polys[keep], pieces])
         village = np.concatenate([village[keep], np.array(new_village, dtype=village.dtype)])
-        region = np.r_[remap[neighbours], np.arange(old_n, len(polys))]
-        polys = renode(polys, region)
-        metrics, b_unit, _, e_unit = unit_workload(
-            polys, roads=roads, building_geoms=building_geoms, households=None,
-            entities=entities, entity_geoms=entity_geoms, policy=policy)
-    return polys, village, split_count
+        polys = renode(polys, np.r_[remap[neighbours], np.arange(old_n, len(polys))])
+        # measure the pieces with the buildings and entities of the split units
+        b_sel = np.concatenate([b_of.get(i, _NONE) for i in affected]) if b_unit is not None else None
+        e_sel = np.concatenate([e_of.get(i, _NONE) for i in affected]) if e_unit is not None else None
+        sub, sb_unit, sb_share, se_unit = _unit_workload(
+            polys[old_n:], streets=streets,
+            building_geoms=None if b_sel is None else building_geoms[b_sel],
+            households=None if (b_sel is None or households is None) else households[b_sel],
+            entities=None if e_sel is None else entities.iloc[e_sel],
+            entity_geoms=None if e_sel is None else entity_geoms[e_sel], policy=policy)
+        metrics = pd.concat([metrics[keep], sub], ignore_index=True)
+        if b_unit is not None:
+            b_unit = np.where(b_unit >= 0, remap[np.maximum(b_unit, 0)], -1)
+            b_unit[b_sel] = np.where(sb_unit >= 0, sb_unit + old_n, -1)
+            b_share = b_share.copy()
+            b_share[b_sel] = sb_share
+        if e_unit is not None:
+            e_unit = np.where(e_unit >= 0, remap[np.maximum(e_unit, 0)], -1)
+            e_unit[e_sel] = np.where(se_unit >= 0, se_unit + old_n, -1)
+    if split_count:  # street length is shared with neighbours: measure it again for all
+        metrics["street_length_m"] = street_length(polys, **streets)
+        metrics["patrol_min"] = patrol_minutes(metrics["street_length_m"].to_numpy(), policy)
+        metrics["workload_min"] = metrics["visit_min"] + metrics["patrol_min"]
+    return polys, village, (metrics, b_unit, b_share, e_unit), split_count
+
+
+_NONE = np.empty(0, dtype=np.int64)
+
+
+def _members(unit: np.ndarray | None, wanted: np.ndarray) -> dict[int, np.ndarray]:
+    """Positions of the rows assigned to each of the ``wanted`` units."""
+    if unit is None:
+        return {}
+    rows = np.flatnonzero(np.isin(unit, wanted))
+    order = np.argsort(unit[rows], kind="stable")
+    rows = rows[order]
+    keys, starts = np.unique(unit[rows], return_index=True)
+    return dict(zip(keys.tolist(), np.split(rows, starts[1:]), strict=True))
 
 
 def build_units(
@@ -361,7 +407,9 @@ def build_units(
     clock("load")
 
     # 1. cut: node roads, barriers, village boundaries and the outline; polygonize
-    lines = [_cutting_roads(road_gdf, road_classes), _village_boundaries(v_gdf)]
+    road_geoms = np.asarray(road_gdf.geometry.values)
+    cutting = _cutting_roads(road_gdf, road_classes)
+    lines = [road_geoms[cutting], _village_boundaries(v_gdf)]
     if bar_gdf is not None:
         lines.append(np.asarray(bar_gdf.geometry.values))
     noded = node_and_polygonize(np.concatenate(lines), area, snap_tolerance=snap_tolerance)
@@ -393,27 +441,25 @@ def build_units(
     clock("villages+slivers")
 
     # 4. measure; split the heavy units
-    all_roads = np.asarray(road_gdf.geometry.values)
+    mid, length = road_pieces(noded.pieces, road_geoms[cutting])
+    streets = {"mid": mid, "length": length, "loose_roads": road_geoms[~cutting]}
     b_geoms = None if b_gdf is None else np.asarray(b_gdf.geometry.values)
     households = None
     if b_gdf is not None and "households" in b_gdf.columns:
         households = pd.to_numeric(b_gdf["households"], errors="coerce").fillna(0).to_numpy(float)
     classified = None if e_gdf is None else classify_entities(e_gdf, policy)
     e_geoms = None if e_gdf is None else np.asarray(e_gdf.geometry.values)
-    metrics, b_unit, b_share, e_unit = unit_workload(
-        polys, roads=all_roads, building_geoms=b_geoms, households=households,
+    metrics, b_unit, b_share, e_unit = _unit_workload(
+        polys, streets=streets, building_geoms=b_geoms, households=households,
         entities=classified, entity_geoms=e_geoms, policy=policy)
     clock("assign+workload")
     split = 0
     if max_area is not None or max_workload is not None:
-        polys, village, split = _split_heavy(
-            polys, village, metrics, roads=all_roads, building_geoms=b_geoms,
-            entities=classified, entity_geoms=e_geoms, e_unit=e_unit, b_unit=b_unit,
-            policy=policy, max_area=max_area, max_workload=max_workload)
-        if split:
-            metrics, b_unit, b_share, e_unit = unit_workload(
-                polys, roads=all_roads, building_geoms=b_geoms, households=households,
-                entities=classified, entity_geoms=e_geoms, policy=policy)
+        polys, village, state, split = _split_heavy(
+            polys, village, (metrics, b_unit, b_share, e_unit), streets=streets,
+            building_geoms=b_geoms, households=households, entities=classified,
+            entity_geoms=e_geoms, policy=policy, max_area=max_area, max_workload=max_workload)
+        metrics, b_unit, b_share, e_unit = state
     report["units_split"] = split
     clock("split")
 

@@ -125,13 +125,15 @@ class Policy:
             )
         if not self.patrol_passes_per_month >= 0:
             raise PolicyError(
-                f"{where}: patrol.passes_per_month must be >= 0, got {self.patrol_passes_per_month!r}"
+                f"{where}: patrol.passes_per_month must be >= 0, "
+                f"got {self.patrol_passes_per_month!r}"
             )
         for name in ("missing", "unrecognised"):
             value = getattr(self, name)
             if value not in REGIMES + ("error",):
                 raise PolicyError(
-                    f"{where}: unknown.{name} must be one of {list(REGIMES) + ['error']}, got {value!r}"
+                    f"{where}: unknown.{name} must be one of {list(REGIMES) + ['error']}, "
+                    f"got {value!r}"
                 )
 
     def regime_table(self) -> pd.DataFrame:
@@ -224,7 +226,9 @@ def _from_csv(path: Path, defaults: Policy) -> Policy:
             risk = int(row["risk"])
             visits, minutes = float(row["visits_per_month"]), float(row["minutes_per_visit"])
         except ValueError:
-            raise PolicyError(f"{where}: risk, visits_per_month and minutes_per_visit must be numbers") from None
+            raise PolicyError(
+                f"{where}: risk, visits_per_month and minutes_per_visit must be numbers"
+            ) from None
         grade, regime = row["credit"].strip().upper(), row["regime"].strip()
         matrix[(risk, grade)] = regime
         reg = Regime(visits, minutes)
@@ -325,8 +329,9 @@ def classify_entities(entities: pd.DataFrame, policy: Policy | None = None):
     policy = policy or load_policy()
     out = entities.copy()
     n = len(out)
-    risk_col = out["risk"] if "risk" in out.columns else pd.Series([None] * n, index=out.index)
-    credit_col = out["credit"] if "credit" in out.columns else pd.Series([None] * n, index=out.index)
+    empty = pd.Series([None] * n, index=out.index, dtype=object)
+    risk_col = out["risk"] if "risk" in out.columns else empty
+    credit_col = out["credit"] if "credit" in out.columns else empty
     risk, r_missing, r_bad = _normalise(risk_col, "risk")
     grade, g_missing, g_bad = _normalise(credit_col, "credit")
     for label, mask, setting in (
@@ -356,10 +361,9 @@ def classify_entities(entities: pd.DataFrame, policy: Policy | None = None):
         log.info("entities: %d unrecognised and %d missing class(es) given the policy's default "
                  "regimes", counts[0], counts[1])
     out["regime"] = regime.astype(str)
-    out["visits_per_month"] = regime.map({k: v.visits_per_month for k, v in policy.regimes.items()})
-    out["minutes_per_visit"] = regime.map({k: v.minutes_per_visit for k, v in policy.regimes.items()})
-    out["visits_per_month"] = out["visits_per_month"].astype(float)
-    out["minutes_per_visit"] = out["minutes_per_visit"].astype(float)
+    for attr in ("visits_per_month", "minutes_per_visit"):
+        figures = {name: getattr(reg, attr) for name, reg in policy.regimes.items()}
+        out[attr] = regime.map(figures).astype(float)
     return out
 
 

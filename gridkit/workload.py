@@ -164,32 +164,23 @@ def _number(table: Mapping, key: str, where: str) -> float:
 
 def _from_toml(data: Mapping, source: str, defaults: Policy | None) -> Policy:
     _reject_unknown(data, _SECTIONS, source)
-    if "regimes" in data:
-        regimes = {}
-        _reject_unknown(data["regimes"], REGIMES, f"{source}: [regimes]")
-        for name, table in data["regimes"].items():
-            where = f"{source}: [regimes.{name}]"
-            _reject_unknown(table, _REGIME_KEYS, where)
-            regimes[name] = Regime(_number(table, "visits_per_month", where),
-                                   _number(table, "minutes_per_visit", where))
-    elif defaults is not None:
-        regimes = dict(defaults.regimes)
-    else:
-        raise PolicyError(f"{source}: no [regimes] section")
-    if "matrix" in data:
-        matrix = {}
-        for risk, row in data["matrix"].items():
-            try:
-                r = int(risk)
-            except ValueError:
-                raise PolicyError(f"{source}: [matrix.{risk}]: risk must be 1, 2 or 3") from None
-            _reject_unknown(row, GRADES, f"{source}: [matrix.{risk}]")
-            for grade, regime in row.items():
-                matrix[(r, grade)] = regime
-    elif defaults is not None:
-        matrix = dict(defaults.matrix)
-    else:
-        raise PolicyError(f"{source}: no [matrix] section")
+    # a file may give only the cells and regimes it changes; the rest keep the defaults
+    regimes = dict(defaults.regimes) if defaults is not None else {}
+    _reject_unknown(data.get("regimes", {}), REGIMES, f"{source}: [regimes]")
+    for name, table in data.get("regimes", {}).items():
+        where = f"{source}: [regimes.{name}]"
+        _reject_unknown(table, _REGIME_KEYS, where)
+        regimes[name] = Regime(_number(table, "visits_per_month", where),
+                               _number(table, "minutes_per_visit", where))
+    matrix = dict(defaults.matrix) if defaults is not None else {}
+    for risk, row in data.get("matrix", {}).items():
+        try:
+            r = int(risk)
+        except ValueError:
+            raise PolicyError(f"{source}: [matrix.{risk}]: risk must be 1, 2 or 3") from None
+        _reject_unknown(row, GRADES, f"{source}: [matrix.{risk}]")
+        for grade, regime in row.items():
+            matrix[(r, grade)] = regime
     patrol = data.get("patrol", {})
     _reject_unknown(patrol, _PATROL_KEYS, f"{source}: [patrol]")
     unknown = data.get("unknown", {})
@@ -250,9 +241,9 @@ def _from_csv(path: Path, defaults: Policy) -> Policy:
 def load_policy(path: str | os.PathLike | None = None) -> Policy:
     """Read an inspection policy (TOML or CSV); the default policy when ``path`` is None.
 
-    A TOML file may give only some sections (e.g. just ``[patrol]``); the
-    others keep the defaults of ``gridkit/assets/policy.toml``, which
-    documents every key. A CSV file holds the matrix only, one row per risk x
+    A TOML file may give only what it changes (e.g. just ``[patrol]``, or one
+    matrix cell ``[matrix.2] C = "general"``); everything else keeps the
+    defaults of ``gridkit/assets/policy.toml``, which documents every key. A CSV file holds the matrix only, one row per risk x
     credit: ``risk,credit,regime,visits_per_month,minutes_per_visit``; patrol
     and unknown-value handling keep the defaults.
 

@@ -9,9 +9,9 @@ be. Such a unit is cut into ``k`` pieces:
 2. Recursive coordinate bisection at weighted quantiles groups the items
    into ``k`` clusters of equal weight. (Own code: a few lines, balanced by
    construction, deterministic; k-means would not balance the weights.)
-3. A Voronoi diagram of all building *outline* points and lattice points,
-   dissolved by cluster and clipped to the unit, gives the pieces. Cells of
-   one building's outline points share a cluster, so piece boundaries run
+3. A Voronoi diagram of all building *outline* points and lattice points
+   gives the cut lines: the ridges between seeds of different clusters.
+   Seeds of one building's outline share a cluster, so piece boundaries run
    between buildings, not through them.
 4. The split units and their neighbours are noded and polygonized again, so
    that shared edges keep identical vertices (a valid coverage).
@@ -23,6 +23,7 @@ import logging
 
 import numpy as np
 import shapely
+from scipy.spatial import QhullError, Voronoi
 
 from gridkit._units_assign import largest_overlap
 from gridkit._units_noding import GRID_SIZE
@@ -111,17 +112,37 @@ def split_unit(poly, k: int, *, buildings: np.ndarray, building_weight: np.ndarr
     seed_label = seed_label[first]
     if len(np.unique(seed_label)) < 2:
         return [poly]
-    cells = shapely.get_parts(shapely.voronoi_polygons(
-        shapely.multipoints(seeds), extend_to=shapely.buffer(poly, 1.0), ordered=True))
-    if len(cells) != len(seeds):  # GEOS merged near-coincident seeds: fall back to lattice only
-        log.debug("voronoi returned %d cells for %d seeds", len(cells), len(seeds))
+    # Only the Voronoi ridges between seeds of different clusters cut the unit: scipy's
+    # Voronoi names the two seeds of every ridge. Four far-away dummy seeds make every
+    # ridge between real seeds finite. The cut lines, noded with the unit's outline,
+    # are polygonized; each face takes the cluster of its nearest seed.
+    x0, y0, x1, y1 = poly.bounds
+    span = max(x1 - x0, y1 - y0) * 10 + 10
+    far = np.array([[x0 - span, y0 - span], [x1 + span, y0 - span],
+                    [x1 + span, y1 + span], [x0 - span, y1 + span]])
+    try:
+        vor = Voronoi(np.vstack([seeds, far]))
+    except QhullError:  # degenerate seeds (all on a line): no cut
         return [poly]
-    pieces = []
-    for lab in np.unique(seed_label):
-        group = shapely.coverage_union_all(cells[seed_label == lab])
-        pieces.extend(shapely.get_parts(shapely.intersection(group, poly)))
-    pieces = np.array([p for p in pieces if p.geom_type == "Polygon" and p.area > 0], dtype=object)
-    return list(_absorb_fragments(pieces, expected=len(np.unique(seed_label))))
+    lab = np.r_[seed_label, np.full(4, -1)]
+    rp = vor.ridge_points
+    rv = np.asarray(vor.ridge_vertices)
+    cuts = (lab[rp[:, 0]] != lab[rp[:, 1]]) & (lab[rp] >= 0).all(1) & (rv >= 0).all(1)
+    if not cuts.any():
+        return [poly]
+    lines = shapely.intersection(shapely.linestrings(vor.vertices[rv[cuts]]), poly)
+    lines = lines[~shapely.is_empty(lines)]
+    noded = shapely.union_all(np.r_[shapely.get_parts(lines), shapely.get_parts(poly.boundary)],
+                              grid_size=GRID_SIZE)
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
+    faces = faces[shapely.contains_properly(poly, shapely.point_on_surface(faces))]
+    _, nearest = shapely.STRtree(shapely.points(seeds)).query_nearest(
+        shapely.point_on_surface(faces), all_matches=False)
+    face_label = seed_label[nearest]
+    merged, _ = dissolve_labels(faces, face_label, face_label)
+    pieces = shapely.get_parts(merged)
+    pieces = pieces[shapely.get_type_id(pieces) == 3]
+    return list(_absorb_fragments(pieces, expected=len(np.unique(face_label))))
 
 
 def _absorb_fragments(pieces: np.ndarray, *, expected: int) -> np.ndarray:

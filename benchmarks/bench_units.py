@@ -69,7 +69,8 @@ def run_case(layers, label: str, **options) -> dict:
                           entities=layers["entities"], **options)
         total, cpu = time.perf_counter() - t0, time.process_time() - c0
     r = res.report
-    row = {"case": label, "total_s": round(total, 2), "cpu_s": round(cpu, 2), **{f"{k}_s": v for k, v in r["seconds"].items()},
+    row = {"case": label, "total_s": round(total, 2), "cpu_s": round(cpu, 2),
+           **{f"{k}_s": v for k, v in r["seconds"].items()},
            "peak_rss_gb": round(mem.peak / 1e9, 2), "units": r["units"],
            "split": r["units_split"], "slivers": r["slivers_merged"],
            "area_error_m2": f"{r['area_error_m2']:.2g}", "coverage_valid": r["coverage_valid"],

@@ -130,10 +130,25 @@ def _check_options(snap_tolerance, min_area, min_width, max_area, max_workload) 
         )
 
 
-def _cutting_roads(roads: gpd.GeoDataFrame, road_classes) -> np.ndarray:
+_NO = {"", "no", "false", "0", "none", "nan", "<na>"}
+
+
+def _underground(roads: gpd.GeoDataFrame) -> np.ndarray:
+    """Roads flagged as tunnels (any ``tunnel`` value but no/false/0/empty)."""
+    if "tunnel" not in roads.columns:
+        return np.zeros(len(roads), dtype=bool)
+    flag = roads["tunnel"].astype("string").str.strip().str.lower().fillna("")
+    return (~flag.isin(_NO)).to_numpy()
+
+
+def _cutting_roads(roads: gpd.GeoDataFrame, road_classes, cut_tunnels: bool) -> np.ndarray:
     """Mask of the roads that cut units."""
+    tunnels = np.zeros(len(roads), dtype=bool) if cut_tunnels else _underground(roads)
     if road_classes is None:
-        return np.ones(len(roads), dtype=bool)
+        if tunnels.all():
+            raise UnitsError("roads: every road is a tunnel, so none cuts units; pass "
+                             "cut_tunnels=True if the `tunnel` column means something else")
+        return ~tunnels
     if isinstance(road_classes, str):
         road_classes = [road_classes]
     if "road_class" not in roads.columns:
@@ -147,9 +162,10 @@ def _cutting_roads(roads: gpd.GeoDataFrame, road_classes) -> np.ndarray:
     if absent:
         warnings.warn(f"roads: road class(es) {absent} do not occur; the layer has "
                       f"{sorted(present)[:20]}", GridkitWarning, stacklevel=3)
-    mask = roads["road_class"].astype(str).isin(wanted).to_numpy()
+    mask = roads["road_class"].astype(str).isin(wanted).to_numpy() & ~tunnels
     if not mask.any():
-        raise UnitsError(f"roads: no road has a class in road_classes={sorted(wanted)}")
+        raise UnitsError(f"roads: no road (that is not a tunnel) has a class in "
+                         f"road_classes={sorted(wanted)}")
     return mask
 
 
@@ -331,6 +347,7 @@ def build_units(
     entities=None,
     policy: Policy | str | None = None,
     road_classes=None,
+    cut_tunnels: bool = False,
     snap_tolerance: float = 1.0,
     min_area: float = 100.0,
     min_width: float = 3.0,
@@ -364,6 +381,11 @@ def build_units(
         A :class:`Policy` or a policy file path (default policy when None).
     road_classes
         Road classes (values of ``road_class``) that cut units.
+    cut_tunnels
+        Whether roads flagged in a ``tunnel`` column (any value but
+        no/false/0/empty, e.g. OSM's ``yes`` or ``building_passage``) cut
+        units. By default they do not: they pass under blocks and buildings.
+        They still count for ``street_length_m``.
     snap_tolerance
         Line ends closer than this (m) to another line are joined to it.
     min_area, min_width
@@ -411,7 +433,8 @@ def build_units(
 
     # 1. cut: node roads, barriers, village boundaries and the outline; polygonize
     road_geoms = np.asarray(road_gdf.geometry.values)
-    cutting = _cutting_roads(road_gdf, road_classes)
+    cutting = _cutting_roads(road_gdf, road_classes, cut_tunnels)
+    report["roads_not_cutting"] = int((~cutting).sum())
     lines = [road_geoms[cutting], _village_boundaries(v_gdf)]
     if bar_gdf is not None:
         lines.append(np.asarray(bar_gdf.geometry.values))

@@ -272,6 +272,27 @@ def test_geographic_input_comes_back_geographic():
     assert res.units["area_m2"].sum() == pytest.approx(1_000_000, rel=1e-3)
 
 
+def test_tunnels_do_not_cut_unless_asked():
+    roads = lines(H, ((500, 0), (500, 1000))).assign(tunnel=["no", "yes"])
+    res = quiet_build(roads, square())
+    assert len(res.units) == 2 and res.report["roads_not_cutting"] == 1
+    assert res.units["street_length_m"].sum() == pytest.approx(2000)  # still patrolled
+    assert len(quiet_build(roads, square(), cut_tunnels=True).units) == 4
+
+
+def test_feet_crs_is_measured_in_metres():
+    ft = 3.280833333  # US survey feet per metre
+    j = gpd.GeoDataFrame(geometry=[box(980_000, 200_000, 980_000 + 1000 * ft,
+                                       200_000 + 1000 * ft)], crs="EPSG:2263")
+    roads = gpd.GeoDataFrame(geometry=[LineString([(980_000, 200_000 + 500 * ft),
+                                                   (980_000 + 1000 * ft, 200_000 + 500 * ft)])],
+                             crs="EPSG:2263")
+    res = quiet_build(roads, j)
+    assert res.units.crs.to_epsg() == 2263 and res.crs.to_epsg() != 2263
+    assert res.units["area_m2"].sum() == pytest.approx(1_000_000, rel=1e-3)
+    assert res.units["street_length_m"].sum() == pytest.approx(1000, rel=1e-3)
+
+
 # --- options and errors ------------------------------------------------------------
 
 
@@ -290,7 +311,8 @@ def test_road_classes_need_the_column():
 
 def test_road_classes_matching_nothing():
     roads = lines(H).assign(road_class="footway")
-    with pytest.raises(UnitsError, match="no road has a class"), pytest.warns(GridkitWarning):
+    with pytest.raises(UnitsError, match="has a class in road_classes"), \
+            pytest.warns(GridkitWarning):
         build_units(roads, square(), road_classes=["primary"])
 
 

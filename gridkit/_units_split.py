@@ -31,7 +31,7 @@ from gridkit._units_slivers import dissolve_labels
 
 log = logging.getLogger(__name__)
 
-_OUTLINE_POINTS = 12  # at most this many outline points per building seed the Voronoi
+_OUTLINE_POINTS = 8  # about this many outline points per building seed the Voronoi
 
 
 def bisect(xy: np.ndarray, weight: np.ndarray, k: int) -> np.ndarray:
@@ -78,7 +78,7 @@ def _lattice(poly, count: int) -> np.ndarray:
 
 
 def split_unit(poly, k: int, *, buildings: np.ndarray, building_weight: np.ndarray,
-               area_weight: float, lattice_points: int = 400) -> list:
+               area_weight: float, lattice_points: int = 200) -> list:
     """Cut ``poly`` into about ``k`` pieces of equal weight along building clusters.
 
     ``building_weight`` is each building's own weight (entities' work);
@@ -97,15 +97,12 @@ def split_unit(poly, k: int, *, buildings: np.ndarray, building_weight: np.ndarr
     # Voronoi seeds: building outline points (labelled with their building's cluster)
     seeds, seed_label = [lattice], [labels[len(b_xy):]]
     if len(buildings):
-        outline = shapely.segmentize(shapely.boundary(buildings), 1.0)
-        coords, owner = shapely.get_coordinates(outline, return_index=True)
-        # thin to at most _OUTLINE_POINTS per building, keeping each building's first point
-        rank = np.arange(len(owner)) - np.searchsorted(owner, owner)
-        per = np.bincount(owner, minlength=len(buildings))
-        stride = np.maximum(per // _OUTLINE_POINTS, 1)
-        keep = rank % stride[owner] == 0
-        seeds.insert(0, coords[keep])
-        seed_label.insert(0, labels[owner[keep]])
+        rings = shapely.boundary(buildings)
+        step = np.maximum(shapely.length(rings) / _OUTLINE_POINTS, 0.5)
+        coords, owner = shapely.get_coordinates(shapely.segmentize(rings, step),
+                                                return_index=True)
+        seeds.insert(0, coords)
+        seed_label.insert(0, labels[owner])
     seeds = np.vstack(seeds)
     seed_label = np.concatenate(seed_label)
     seeds, first = np.unique(seeds, axis=0, return_index=True)

@@ -27,6 +27,7 @@ import shapely
 from pyproj import CRS
 
 from gridkit._errors import GridkitError, GridkitWarning, MissingColumnError
+from gridkit._progress import progress
 from gridkit._units_assign import (
     assign_buildings,
     assign_points,
@@ -260,7 +261,8 @@ def _split_heavy(polys, village, state, *, streets, building_geoms, households, 
         b_of = _members(b_unit, heavy)
         e_of = _members(e_unit, heavy)
         new_polys, new_village, affected = [], [], []
-        for i in heavy:  # only the heavy units: few compared with all units
+        # only the heavy units: few compared with all units
+        for i in progress(heavy, desc="splitting units", unit="unit"):
             k = int(np.ceil(need[i]))
             area_w = (metrics["area_m2"].iat[i] / max_area if max_area else 0.0) + \
                      (metrics["patrol_min"].iat[i] / max_workload if max_workload else 0.0)

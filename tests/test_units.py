@@ -329,14 +329,25 @@ coord = st.floats(-200, 1200, allow_nan=False, allow_infinity=False)
 segment = st.tuples(coord, coord, coord, coord).filter(lambda c: (c[0], c[1]) != (c[2], c[3]))
 
 
+point = st.tuples(coord, coord)
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(segment, min_size=1, max_size=25), st.floats(50, 950))
-def test_any_roads_tile_the_jurisdiction(segments, split_x):
+@given(st.lists(segment, min_size=1, max_size=25), st.floats(50, 950),
+       st.lists(point, min_size=1, max_size=30))
+def test_any_roads_tile_the_jurisdiction(segments, split_x, points):
     roads = lines(*[((a, b), (c, d)) for a, b, c, d in segments])
     villages = gdf([shift(box(0, 0, split_x, 1000)), shift(box(split_x, 0, 1000, 1000))],
                    code=["W", "E"])
-    res = quiet_build(roads, square(), villages=villages, min_area=10, min_width=0.5)
+    entities = gdf([shift(Point(p)) for p in points], risk=[1] * len(points),
+                   credit=["A"] * len(points))
+    res = quiet_build(roads, square(), villages=villages, entities=entities,
+                      min_area=10, min_width=0.5)
     assert_tiles(res.units, square())
+    # every entity inside is counted exactly once; the others are reported
+    inside = int(shapely.covers(square().geometry.iloc[0], entities.geometry.values).sum())
+    assert res.units["entities"].sum() == inside
+    assert len(res.unassigned) == len(points) - inside
     vill = villages.set_index("code").geometry
     outside = shapely.area(shapely.difference(res.units.geometry.values,
                                               vill.loc[res.units["village_code"]].values))

@@ -22,12 +22,16 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import pandas as pd
 import shapely
 from scipy.spatial import QhullError, Voronoi
 
-from gridkit._units_assign import largest_overlap
+from gridkit._progress import progress
+from gridkit._units_assign import largest_overlap, street_length
+from gridkit._units_measure import unit_workload
 from gridkit._units_noding import GRID_SIZE
 from gridkit._units_slivers import dissolve_labels
+from gridkit.workload import patrol_minutes
 
 log = logging.getLogger(__name__)
 
@@ -180,3 +184,104 @@ def renode(polys: np.ndarray, affected: np.ndarray) -> np.ndarray:
     out = polys.copy()
     out[affected[lab]] = merged
     return out
+
+
+def split_heavy(polys, village, state, *, streets, building_geoms, households, entities,
+                 entity_geoms, policy, max_area, max_workload, passes: int = 3):
+    """Split units above ``max_area`` / ``max_workload``.
+
+    ``state`` is ``(metrics, b_unit, b_share, e_unit)`` for ``polys``; only the
+    new pieces are measured again. Returns ``(polys, village, state, count)``.
+    """
+    metrics, b_unit, b_share, e_unit = state
+    visit = None if entities is None else \
+        (entities["visits_per_month"] * entities["minutes_per_visit"]).to_numpy()
+    split_count = 0
+    for _ in range(passes):
+        need = np.zeros(len(polys))
+        if max_area is not None:
+            need = np.maximum(need, metrics["area_m2"].to_numpy() / max_area)
+        if max_workload is not None:
+            need = np.maximum(need, metrics["workload_min"].to_numpy() / max_workload)
+        heavy = np.flatnonzero(need > 1.0)
+        if len(heavy) == 0:
+            break
+        b_of = _members(b_unit, heavy)
+        e_of = _members(e_unit, heavy)
+        new_polys, new_village, affected = [], [], []
+        # only the heavy units: few compared with all units
+        for i in progress(heavy, desc="splitting units", unit="unit"):
+            k = int(np.ceil(need[i]))
+            area_w = (metrics["area_m2"].iat[i] / max_area if max_area else 0.0) + \
+                     (metrics["patrol_min"].iat[i] / max_workload if max_workload else 0.0)
+            b_in, e_in = b_of.get(i, _NONE), e_of.get(i, _NONE)
+            bgeoms = building_geoms[b_in] if len(b_in) else np.empty(0, dtype=object)
+            # an entity's work weighs on the building nearest to it
+            bw = np.zeros(len(b_in))
+            if len(e_in) and max_workload:
+                ew = visit[e_in] / max_workload
+                if len(b_in):
+                    _, near = shapely.STRtree(bgeoms).query_nearest(entity_geoms[e_in],
+                                                                    all_matches=False)
+                    bw = np.bincount(near, weights=ew, minlength=len(b_in))
+                else:
+                    area_w += ew.sum()
+            pieces = split_unit(polys[i], k, buildings=bgeoms, building_weight=bw,
+                                area_weight=area_w)
+            if len(pieces) > 1:
+                new_polys.append(pieces)
+                new_village.extend([village[i]] * len(pieces))
+                affected.append(i)
+                split_count += 1
+        if not affected:
+            break
+        affected = np.asarray(affected)
+        keep = np.ones(len(polys), dtype=bool)
+        keep[affected] = False
+        old_n = int(keep.sum())
+        remap = np.full(len(polys), -1)
+        remap[keep] = np.arange(old_n)
+        tree = shapely.STRtree(polys)  # neighbours of the split units take part in re-noding
+        _, nb = tree.query(polys[affected], predicate="intersects")
+        neighbours = np.setdiff1d(np.unique(nb), affected)
+        pieces = np.concatenate([np.asarray(p, dtype=object) for p in new_polys])
+        polys = np.concatenate([polys[keep], pieces])
+        village = np.concatenate([village[keep], np.array(new_village, dtype=village.dtype)])
+        polys = renode(polys, np.r_[remap[neighbours], np.arange(old_n, len(polys))])
+        # measure the pieces with the buildings and entities of the split units
+        b_sel = None if b_unit is None else np.concatenate([b_of.get(i, _NONE) for i in affected])
+        e_sel = None if e_unit is None else np.concatenate([e_of.get(i, _NONE) for i in affected])
+        sub, sb_unit, sb_share, se_unit = unit_workload(
+            polys[old_n:], streets=streets,
+            building_geoms=None if b_sel is None else building_geoms[b_sel],
+            households=None if (b_sel is None or households is None) else households[b_sel],
+            entities=None if e_sel is None else entities.iloc[e_sel],
+            entity_geoms=None if e_sel is None else entity_geoms[e_sel], policy=policy)
+        metrics = pd.concat([metrics[keep], sub], ignore_index=True)
+        if b_unit is not None:
+            b_unit = np.where(b_unit >= 0, remap[np.maximum(b_unit, 0)], -1)
+            b_unit[b_sel] = np.where(sb_unit >= 0, sb_unit + old_n, -1)
+            b_share = b_share.copy()
+            b_share[b_sel] = sb_share
+        if e_unit is not None:
+            e_unit = np.where(e_unit >= 0, remap[np.maximum(e_unit, 0)], -1)
+            e_unit[e_sel] = np.where(se_unit >= 0, se_unit + old_n, -1)
+    if split_count:  # street length is shared with neighbours: measure it again for all
+        metrics["street_length_m"] = street_length(polys, **streets)
+        metrics["patrol_min"] = patrol_minutes(metrics["street_length_m"].to_numpy(), policy)
+        metrics["workload_min"] = metrics["visit_min"] + metrics["patrol_min"]
+    return polys, village, (metrics, b_unit, b_share, e_unit), split_count
+
+
+_NONE = np.empty(0, dtype=np.int64)
+
+
+def _members(unit: np.ndarray | None, wanted: np.ndarray) -> dict[int, np.ndarray]:
+    """Positions of the rows assigned to each of the ``wanted`` units."""
+    if unit is None:
+        return {}
+    rows = np.flatnonzero(np.isin(unit, wanted))
+    order = np.argsort(unit[rows], kind="stable")
+    rows = rows[order]
+    keys, starts = np.unique(unit[rows], return_index=True)
+    return dict(zip(keys.tolist(), np.split(rows, starts[1:]), strict=True))

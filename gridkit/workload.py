@@ -243,9 +243,10 @@ def load_policy(path: str | os.PathLike | None = None) -> Policy:
 
     A TOML file may give only what it changes (e.g. just ``[patrol]``, or one
     matrix cell ``[matrix.2] C = "general"``); everything else keeps the
-    defaults of ``gridkit/assets/policy.toml``, which documents every key. A CSV file holds the matrix only, one row per risk x
-    credit: ``risk,credit,regime,visits_per_month,minutes_per_visit``; patrol
-    and unknown-value handling keep the defaults.
+    defaults of ``gridkit/assets/policy.toml``, which documents every key. A
+    CSV file holds the matrix only, one row per risk x credit:
+    ``risk,credit,regime,visits_per_month,minutes_per_visit``; patrol and
+    unknown-value handling keep the defaults.
 
     Raises
     ------

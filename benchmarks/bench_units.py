@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import geopandas as gpd  # noqa: E402
 
-from gridkit import build_units  # noqa: E402
+from gridkit import build_units, unit_adjacency  # noqa: E402
 from gridkit._errors import GridkitWarning  # noqa: E402
 from gridkit._units_assign import assign_buildings, assign_points  # noqa: E402
 from gridkit.synthetic import synthetic_county  # noqa: E402
@@ -131,12 +131,18 @@ def main(argv=None) -> int:
     row, _ = run_case(layers, "with split (max_area=150000, max_workload=3000)",
                       max_area=150_000, max_workload=3_000)
     rows.append(row)
+    t = time.perf_counter()
+    adj = unit_adjacency(res.units, roads=layers["roads"], barriers=layers["barriers"],
+                         villages=layers["villages"])
+    adjacency_s = time.perf_counter() - t
     table = pd.DataFrame(rows).set_index("case").T
     with pd.option_context("display.width", 160, "display.max_colwidth", 60):
         print(table.to_string())
         if not args.no_peers:
             print()
             print(peers(layers, res).to_string(index=False))
+    print(f"\nunit_adjacency (the `adjacency` layer of `gridkit units`): {len(adj)} pairs "
+          f"in {adjacency_s:.2f} s")
     print(f"load after: {os.getloadavg()}")
     ok = all(r["total_s"] < 30 and r["peak_rss_gb"] < 4 for r in rows[:1])
     print("target (< 30 s, < 4 GB for units + assignment):", "met" if ok else "NOT met")

@@ -252,6 +252,17 @@ def test_split_large_block_along_buildings():
     assert res.units["buildings"].sum() == 100
 
 
+def test_jurisdiction_with_island_and_hole():
+    outer = box(0, 0, 1000, 1000).difference(box(600, 600, 800, 800))  # a lake inside
+    island = box(1200, 0, 1400, 200)
+    j = gdf([shift(shapely.MultiPolygon([outer, island]))])
+    res = quiet_build(lines(H, ((1300, -50), (1300, 250))), j)
+    assert_tiles(res.units, j)
+    assert len(res.units) == 4  # north, south (around the lake), two halves of the island
+    lake = shift(box(600, 600, 800, 800))
+    assert not shapely.intersects(shapely.buffer(lake, -1), res.units.geometry.values).any()
+
+
 def test_no_villages_gives_one_code():
     res = quiet_build(lines(H), square())
     assert set(res.units["village_code"]) == {NO_VILLAGE_CODE}

@@ -35,7 +35,9 @@ from gridkit.workload import patrol_minutes
 
 log = logging.getLogger(__name__)
 
-_OUTLINE_POINTS = 8  # about this many outline points per building seed the Voronoi
+_OUTLINE_POINTS = 8  # about this many outline points per building seed the Voronoi...
+_MAX_STEP = 5.0  # ...at most this far apart (m)
+_CLEARANCE = 2.0  # open-land seeds keep this far (m) from buildings
 
 
 def bisect(xy: np.ndarray, weight: np.ndarray, k: int) -> np.ndarray:
@@ -91,22 +93,31 @@ def split_unit(poly, k: int, *, buildings: np.ndarray, building_weight: np.ndarr
     """
     shapely.prepare(poly)
     lattice = _lattice(poly, lattice_points)
-    b_xy = shapely.get_coordinates(shapely.centroid(buildings)).reshape(-1, 2)
+    inner = shapely.point_on_surface(buildings)
+    b_xy = shapely.get_coordinates(inner).reshape(-1, 2)
+    if len(buildings):  # open land only: no lattice point in or right next to a building
+        near = shapely.STRtree(buildings).query(shapely.points(lattice), predicate="dwithin",
+                                                distance=_CLEARANCE)[0]
+        lattice = np.delete(lattice, np.unique(near), axis=0)
     item_xy = np.vstack([b_xy, lattice])
-    item_w = np.r_[building_weight, np.full(len(lattice), area_weight / len(lattice))]
+    if len(lattice):
+        item_w = np.r_[building_weight, np.full(len(lattice), area_weight / len(lattice))]
+    else:
+        item_w = building_weight + area_weight / len(buildings)
     k = min(k, len(item_xy))
     if k < 2:
         return [poly]
     labels = bisect(item_xy, item_w, k)
-    # Voronoi seeds: building outline points (labelled with their building's cluster)
+    # Voronoi seeds: building outline points and an inner point, labelled with their
+    # building's cluster, so that a building's inside is nearest to its own seeds
     seeds, seed_label = [lattice], [labels[len(b_xy):]]
     if len(buildings):
         rings = shapely.boundary(buildings)
-        step = np.maximum(shapely.length(rings) / _OUTLINE_POINTS, 0.5)
+        step = np.clip(shapely.length(rings) / _OUTLINE_POINTS, 0.5, _MAX_STEP)
         coords, owner = shapely.get_coordinates(shapely.segmentize(rings, step),
                                                 return_index=True)
-        seeds.insert(0, coords)
-        seed_label.insert(0, labels[owner])
+        seeds[:0] = [b_xy, coords]
+        seed_label[:0] = [labels[: len(b_xy)], labels[owner]]
     seeds = np.vstack(seeds)
     seed_label = np.concatenate(seed_label)
     seeds, first = np.unique(seeds, axis=0, return_index=True)

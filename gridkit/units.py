@@ -325,7 +325,16 @@ def build_units(
             building_geoms=b_geoms, households=households, entities=classified,
             entity_geoms=e_geoms, policy=policy, max_area=max_area, max_workload=max_workload)
         metrics, b_unit, b_share, e_unit = state
-    report["units_split"] = split
+    over = np.zeros(len(polys), dtype=bool)
+    if max_area is not None:
+        over |= metrics["area_m2"].to_numpy() > max_area
+    if max_workload is not None:
+        over |= metrics["workload_min"].to_numpy() > max_workload
+    if over.any():  # e.g. one building whose entities alone exceed max_workload
+        warnings.warn(f"units: {int(over.sum())} unit(s) still exceed max_area/max_workload "
+                      "after splitting (a single building or dense block cannot be cut further "
+                      "without splitting buildings)", GridkitWarning, stacklevel=2)
+    report.update(units_split=split, units_over_limit=int(over.sum()))
     clock("split")
 
     # 5. order units by village, then north to south, west to east; number them

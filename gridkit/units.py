@@ -285,9 +285,16 @@ def build_units(
     # 2. village of each face
     if v_gdf is not None:
         v_geoms = np.asarray(v_gdf.geometry.values)
-        village, share = village_of(faces, v_geoms)
+        village, share, several = village_of(faces, v_geoms)
         codes = v_gdf["code"].astype(str).to_numpy()
         outside_villages = float((shapely.area(faces) * (1 - share)).sum())
+        overlap = float(shapely.area(faces[several]).sum())
+        if overlap > AREA_TOLERANCE * area.length:
+            warnings.warn(
+                f"villages: {overlap:.1f} m² lie in more than one village; those pieces went "
+                "to the first village in the layer (fix the village boundaries so they do "
+                "not overlap)", GridkitWarning, stacklevel=2)
+        report["area_in_several_villages_m2"] = overlap
         if outside_villages > AREA_TOLERANCE * area.length:
             warnings.warn(
                 f"villages: {outside_villages:.1f} m² of the jurisdiction lie in no village; "

@@ -287,6 +287,16 @@ def test_villages_with_gap_warn_and_nearest():
     assert set(res.units["village_code"]) == {"A", "B"}
 
 
+def test_overlapping_villages_warn():
+    villages = gdf([shift(box(0, 0, 600, 1000)), shift(box(400, 0, 1000, 1000))], code=["A", "B"])
+    with pytest.warns(GridkitWarning, match="more than one village"):
+        res = build_units(lines(H), square(), villages=villages)
+    assert res.report["area_in_several_villages_m2"] == pytest.approx(200_000)
+    assert_tiles(res.units, square())
+    by_village = res.units.groupby("village_code")["area_m2"].sum()
+    assert by_village["A"] == pytest.approx(600_000)  # the overlap goes to the first
+
+
 def test_geographic_input_comes_back_geographic():
     roads = lines(H).to_crs(4490)
     res = quiet_build(roads, square().to_crs(4490))

@@ -15,6 +15,9 @@ be. Such a unit is cut into ``k`` pieces:
    between buildings, not through them.
 4. The split units and their neighbours are noded and polygonized again, so
    that shared edges keep identical vertices (a valid coverage).
+
+Street length after a split is approximate where a cut crosses a street: the
+noded road piece counts to the piece holding its midpoint.
 """
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,11 @@ import numpy as np
 import pandas as pd
 
 from gridkit._errors import GridkitError, InvalidValueError
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser from PyPI
+    import tomli as tomllib
 
 __all__ = [
     "REGIMES",

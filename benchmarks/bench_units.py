@@ -72,7 +72,8 @@ def run_case(layers, label: str, **options) -> dict:
     row = {"case": label, "total_s": round(total, 2), "cpu_s": round(cpu, 2),
            **{f"{k}_s": v for k, v in r["seconds"].items()},
            "peak_rss_gb": round(mem.peak / 1e9, 2), "units": r["units"],
-           "split": r["units_split"], "slivers": r["slivers_merged"],
+           "split": r["units_split"], "over_limit": r["units_over_limit"],
+           "slivers": r["slivers_merged"], "bld_straddling": r["buildings_straddling"],
            "area_error_m2": f"{r['area_error_m2']:.2g}", "coverage_valid": r["coverage_valid"],
            "bld_out": r["buildings_outside"], "ent_out": r["entities_outside"]}
     return row, res

@@ -23,6 +23,7 @@ from gridkit.postman import *  # noqa: F401,F403
 from gridkit.posters import *  # noqa: F401,F403
 from gridkit.reach import *  # noqa: F401,F403
 from gridkit.repair import *  # noqa: F401,F403
+from gridkit.requirements import *  # noqa: F401,F403
 from gridkit.roadgraph import *  # noqa: F401,F403
 from gridkit.sample import *  # noqa: F401,F403
 from gridkit.schedule import *  # noqa: F401,F403

@@ -25,6 +25,9 @@ from scipy.sparse.csgraph import dijkstra
 
 #: smallest edge weight: scipy treats explicit zeros in sparse input as no edge
 _TINY = 1e-9
+#: distances within this many metres of a budget count as within it (float noise
+#: and the _TINY weights of zero-length legs)
+TOLERANCE = 1e-6
 #: fractions closer than this to an edge end are the end node itself
 _END = 1e-9
 

@@ -54,11 +54,11 @@ def coverage_matrix(edges: core.EdgeTable, site_node: np.ndarray, site_cost: np.
     sites = np.flatnonzero(valid)
     for start in range(0, len(sites), chunk):
         idx = sites[start:start + chunk]
-        D = dijkstra(M, directed=True, indices=virt[idx], limit=radius)
+        D = dijkstra(M, directed=True, indices=virt[idx], limit=radius + core.TOLERANCE)
         via_u = np.where(enter_u, D[:, u] + t * L, np.inf)
         via_v = np.where(enter_v, D[:, v] + (1 - t) * L, np.inf)
         cost = np.minimum(via_u, via_v) + access
-        r, c = np.nonzero(cost <= radius)
+        r, c = np.nonzero(cost <= radius + core.TOLERANCE)
         out_r.append(ok[c])
         out_c.append(idx[r])
     if out_r:
@@ -233,7 +233,8 @@ def greedy(red: Reduced, *, p: int | None) -> np.ndarray:
     A = red.A.tocsc().astype(np.float64)
     AT = A.T.tocsr()
     uncovered = np.ones(A.shape[0], dtype=bool)
-    w = red.weight if p is not None else np.ones(A.shape[0])
+    # MCLP: demand weight; LSCP: the number of demand points behind each row
+    w = red.weight if p is not None else np.bincount(red.row_of, minlength=A.shape[0]).astype(float)
     chosen: list[int] = []
     limit = p if p is not None else A.shape[1]
     while uncovered.any() and len(chosen) < limit:

@@ -286,7 +286,7 @@ def network_reach(
     total = psnap.dist + net
     status = np.where(off, "off_network",
                       np.where(~np.isfinite(net), "unreachable",
-                               np.where(total <= budget, "reached", "out_of_reach")))
+                               np.where(total <= budget + core.TOLERANCE, "reached", "out_of_reach")))
     if off.any():
         warnings.warn(
             f"points: {int(off.sum())} point(s) farther than snap_limit={snap_limit:g} m from every "

@@ -75,8 +75,10 @@ def edge_table(G: nx.Graph, *, weight: str = "length") -> EdgeTable:
         if "from_node" in d and "to_node" in d and {d["from_node"], d["to_node"]} == {u, v}:
             u, v = d["from_node"], d["to_node"]
         if weight not in d:
-            raise KeyError(f"road graph edge ({u}, {v}) has no {weight!r} attribute; "
-                           f"build the graph with gridkit.road_graph or set edge {weight!r} in metres")
+            raise KeyError(
+                f"road graph edge ({u}, {v}) has no {weight!r} attribute; "
+                f"build the graph with gridkit.road_graph or set edge {weight!r} in metres"
+            )
         us.append(pos[u])
         vs.append(pos[v])
         ws.append(float(d[weight]))
@@ -88,8 +90,7 @@ def edge_table(G: nx.Graph, *, weight: str = "length") -> EdgeTable:
     geom[:] = gs
     missing = np.asarray(shapely.is_missing(geom)) if len(geom) else np.zeros(0, bool)
     if missing.any():
-        geom[missing] = shapely.linestrings(
-            np.stack([xy[u[missing]], xy[v[missing]]], axis=1))
+        geom[missing] = shapely.linestrings(np.stack([xy[u[missing]], xy[v[missing]]], axis=1))
     if len(geom):
         # orient every geometry from u to v
         start = shapely.get_coordinates(shapely.get_point(geom, 0))
@@ -101,8 +102,16 @@ def edge_table(G: nx.Graph, *, weight: str = "length") -> EdgeTable:
     length = np.asarray(ws, dtype=float)
     if len(length) and (~np.isfinite(length) | (length < 0)).any():
         raise ValueError(f"road graph: edge {weight!r} must be finite and >= 0 metres")
-    return EdgeTable(u=u, v=v, length=length, geom=geom, oneway=np.asarray(ow, dtype=bool),
-                     n_nodes=len(nodes), node_xy=xy, source=np.arange(len(u)))
+    return EdgeTable(
+        u=u,
+        v=v,
+        length=length,
+        geom=geom,
+        oneway=np.asarray(ow, dtype=bool),
+        n_nodes=len(nodes),
+        node_xy=xy,
+        source=np.arange(len(u)),
+    )
 
 
 @dataclass
@@ -131,8 +140,12 @@ def snap(geoms: np.ndarray, edges: EdgeTable, *, limit: float, tree=None) -> Sna
     if n == 0 or len(edges.geom) == 0:
         return Snap(edge, t, dist, point)
     tree = tree if tree is not None else shapely.STRtree(edges.geom)
-    (gi, ei), dd = tree.query_nearest(geoms, max_distance=limit if np.isfinite(limit) else None,
-                                      return_distance=True, all_matches=False)
+    (gi, ei), dd = tree.query_nearest(
+        geoms,
+        max_distance=limit if np.isfinite(limit) else None,
+        return_distance=True,
+        all_matches=False,
+    )
     edge[gi] = ei
     dist[gi] = dd
     line = shapely.shortest_line(geoms[gi], edges.geom[ei])
@@ -228,8 +241,14 @@ def _csr(rows, cols, w, n) -> csr_matrix:
     return coo_matrix((w, (rows, cols)), shape=(n, n)).tocsr()
 
 
-def nearest_sources(edges: EdgeTable, site_node: np.ndarray, site_cost: np.ndarray, *,
-                    direction: str, limit: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+def nearest_sources(
+    edges: EdgeTable,
+    site_node: np.ndarray,
+    site_cost: np.ndarray,
+    *,
+    direction: str,
+    limit: float = np.inf,
+) -> tuple[np.ndarray, np.ndarray]:
     """Multi-source Dijkstra: for every node the cost to the nearest site and its index.
 
     Each site gets a virtual node joined to its snap node by its access cost
@@ -248,8 +267,9 @@ def nearest_sources(edges: EdgeTable, site_node: np.ndarray, site_cost: np.ndarr
     if k == 0:
         return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
     M = _csr(rows, cols, w, n + k)
-    dist, _, src = dijkstra(M, directed=True, indices=virt, return_predecessors=True,
-                            min_only=True, limit=limit)
+    dist, _, src = dijkstra(
+        M, directed=True, indices=virt, return_predecessors=True, min_only=True, limit=limit
+    )
     site = np.full(n + k, -1, dtype=np.int64)
     reached = src >= 0
     site[reached] = valid[src[reached] - n]
@@ -257,8 +277,9 @@ def nearest_sources(edges: EdgeTable, site_node: np.ndarray, site_cost: np.ndarr
     return dist[:n], site[:n]
 
 
-def point_costs(edges: EdgeTable, s: Snap, dist: np.ndarray, site: np.ndarray, *,
-                direction: str) -> tuple[np.ndarray, np.ndarray]:
+def point_costs(
+    edges: EdgeTable, s: Snap, dist: np.ndarray, site: np.ndarray, *, direction: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Network cost (m, without the point's own access leg) and nearest site of snapped points."""
     n = len(s.edge)
     cost = np.full(n, np.inf)
@@ -303,17 +324,22 @@ def reached_pieces(edges: EdgeTable, dist: np.ndarray, site: np.ndarray, budget:
         reach_v = np.clip((budget - dv) / L, 0.0, 1.0)
     reach_u = np.where(np.isfinite(du), reach_u, 0.0)
     reach_v = np.where(np.isfinite(dv), reach_v, 0.0)
-    a_end = np.minimum(reach_u, meet)          # [0, a_end] from u
+    a_end = np.minimum(reach_u, meet)  # [0, a_end] from u
     b_start = np.maximum(1.0 - reach_v, meet)  # [b_start, 1] from v
     out_site, out_geom = [], []
-    for side, lo, hi, who in ((0, np.zeros_like(a_end), a_end, su), (1, b_start, np.ones_like(b_start), sv)):
+    for lo, hi, who in (
+        (np.zeros_like(a_end), a_end, su),
+        (b_start, np.ones_like(b_start), sv),
+    ):
         take = (hi - lo > 1e-9) & (who >= 0)
         full = take & (lo <= 1e-9) & (hi >= 1 - 1e-9)
         part = np.flatnonzero(take & ~full)
         out_site.append(who[full])
         out_geom.append(edges.geom[full])
         geoms = np.empty(len(part), dtype=object)
-        geoms[:] = [shapely.ops.substring(edges.geom[i], lo[i], hi[i], normalized=True) for i in part]
+        geoms[:] = [
+            shapely.ops.substring(edges.geom[i], lo[i], hi[i], normalized=True) for i in part
+        ]
         out_site.append(who[part])
         out_geom.append(geoms)
     return np.concatenate(out_site), np.concatenate(out_geom)

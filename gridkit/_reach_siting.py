@@ -23,9 +23,16 @@ log = logging.getLogger(__name__)
 DENSE_LIMIT = 200_000
 
 
-def coverage_matrix(edges: core.EdgeTable, site_node: np.ndarray, site_cost: np.ndarray,
-                    snap: core.Snap, radius: float, *, direction: str,
-                    chunk: int = 256) -> csr_matrix:
+def coverage_matrix(
+    edges: core.EdgeTable,
+    site_node: np.ndarray,
+    site_cost: np.ndarray,
+    snap: core.Snap,
+    radius: float,
+    *,
+    direction: str,
+    chunk: int = 256,
+) -> csr_matrix:
     """Boolean demand x site matrix: site j reaches demand i within ``radius`` m.
 
     One bounded Dijkstra per site (scipy, ``limit=radius``), in chunks so that
@@ -53,7 +60,7 @@ def coverage_matrix(edges: core.EdgeTable, site_node: np.ndarray, site_cost: np.
     out_r, out_c = [], []
     sites = np.flatnonzero(valid)
     for start in range(0, len(sites), chunk):
-        idx = sites[start:start + chunk]
+        idx = sites[start : start + chunk]
         D = dijkstra(M, directed=True, indices=virt[idx], limit=radius + core.TOLERANCE)
         via_u = np.where(enter_u, D[:, u] + t * L, np.inf)
         via_v = np.where(enter_v, D[:, v] + (1 - t) * L, np.inf)
@@ -73,10 +80,10 @@ def coverage_matrix(edges: core.EdgeTable, site_node: np.ndarray, site_cost: np.
 class Reduced:
     """The problem after merging demand rows that the same sites cover."""
 
-    A: csr_matrix          # unique rows x sites (bool)
-    weight: np.ndarray     # summed demand weight per unique row
-    row_of: np.ndarray     # unique row of each original coverable demand row
-    demand: np.ndarray     # original demand index of each coverable row
+    A: csr_matrix  # unique rows x sites (bool)
+    weight: np.ndarray  # summed demand weight per unique row
+    row_of: np.ndarray  # unique row of each original coverable demand row
+    demand: np.ndarray  # original demand index of each coverable row
     cols: np.ndarray | None = None  # original site index of each kept column
 
 
@@ -92,15 +99,14 @@ def reduce_rows(A: csr_matrix, weight: np.ndarray) -> Reduced:
     keys = {}
     row_of = np.empty(len(covered), dtype=np.int64)
     for pos, i in enumerate(covered):
-        key = A.indices[A.indptr[i]:A.indptr[i + 1]].tobytes()
+        key = A.indices[A.indptr[i] : A.indptr[i + 1]].tobytes()
         row_of[pos] = keys.setdefault(key, len(keys))
     first = np.full(len(keys), -1, dtype=np.int64)
     for pos in range(len(covered) - 1, -1, -1):
         first[row_of[pos]] = covered[pos]
     U = A[first]
     w = np.bincount(row_of, weights=weight[covered], minlength=len(keys))
-    return Reduced(A=U.tocsr(), weight=w, row_of=row_of, demand=covered,
-                   cols=np.arange(A.shape[1]))
+    return Reduced(A=U.tocsr(), weight=w, row_of=row_of, demand=covered, cols=np.arange(A.shape[1]))
 
 
 def reduce_cols(red: Reduced, *, max_pairs: int = 30_000_000) -> Reduced:
@@ -127,13 +133,18 @@ def reduce_cols(red: Reduced, *, max_pairs: int = 30_000_000) -> Reduced:
         dominated[np.unique(i[inside])] = True
         keep[idx[dominated]] = False
     cols = np.flatnonzero(keep)
-    return Reduced(A=red.A[:, cols].tocsr(), weight=red.weight, row_of=red.row_of,
-                   demand=red.demand, cols=red.cols[cols])
+    return Reduced(
+        A=red.A[:, cols].tocsr(),
+        weight=red.weight,
+        row_of=red.row_of,
+        demand=red.demand,
+        cols=red.cols[cols],
+    )
 
 
 @dataclass
 class Solved:
-    chosen: np.ndarray       # site indices (columns) chosen
+    chosen: np.ndarray  # site indices (columns) chosen
     objective: float
     optimal: bool
     bound: float
@@ -168,25 +179,33 @@ def build_model(red: Reduced, *, p: int | None):
         y = model.fac_vars
         model.problem += pulp.lpSum(y), "objective function"
         for i in range(n_rows):
-            cols = A.indices[A.indptr[i]:A.indptr[i + 1]]
+            cols = A.indices[A.indptr[i] : A.indptr[i + 1]]
             model.problem += pulp.LpAffineExpression([(y[j], 1) for j in cols]) >= 1
     else:
         model = MCLP("mclp", pulp.LpProblem("mclp", pulp.LpMaximize))
         FacilityModelBuilder.add_facility_integer_variable(model, range(n_sites), "x[{i}]")
         FacilityModelBuilder.add_client_integer_variable(model, range(n_rows), "y[{i}]")
         x, y = model.fac_vars, model.cli_vars
-        model.problem += pulp.LpAffineExpression(list(zip(y, red.weight, strict=True))), \
-            "objective function"
+        model.problem += (
+            pulp.LpAffineExpression(list(zip(y, red.weight, strict=True))),
+            "objective function",
+        )
         for i in range(n_rows):
-            cols = A.indices[A.indptr[i]:A.indptr[i + 1]]
+            cols = A.indices[A.indptr[i] : A.indptr[i + 1]]
             model.problem += pulp.LpAffineExpression([(x[j], 1) for j in cols] + [(y[i], -1)]) >= 0
         FacilityModelBuilder.add_facility_constraint(model, p)
     model.aij = None
     return model, "sparse"
 
 
-def solve(red: Reduced, *, p: int | None, solver=None, time_limit: float = 60.0,
-          mip_gap: float | None = None) -> Solved:
+def solve(
+    red: Reduced,
+    *,
+    p: int | None,
+    solver=None,
+    time_limit: float = 60.0,
+    mip_gap: float | None = None,
+) -> Solved:
     """Solve LSCP/MCLP with spopt and report optimality, the LP bound and the gap."""
     t0 = time.perf_counter()
     model, builder = build_model(red, p=p)
@@ -209,9 +228,16 @@ def solve(red: Reduced, *, p: int | None, solver=None, time_limit: float = 60.0,
     else:
         bound = _lp_bound(model.problem, solver, p)
     gap = 0.0 if optimal else abs(bound - objective) / max(abs(objective), 1e-9)
-    return Solved(chosen=chosen, objective=objective, optimal=bool(optimal), bound=bound, gap=gap,
-                  status=pulp.LpSolution.get(sol, status) if sol is not None else status,
-                  seconds=time.perf_counter() - t0, builder=builder)
+    return Solved(
+        chosen=chosen,
+        objective=objective,
+        optimal=bool(optimal),
+        bound=bound,
+        gap=gap,
+        status=pulp.LpSolution.get(sol, status) if sol is not None else status,
+        seconds=time.perf_counter() - t0,
+        builder=builder,
+    )
 
 
 def _lp_bound(problem: pulp.LpProblem, solver, p) -> float:
@@ -243,5 +269,5 @@ def greedy(red: Reduced, *, p: int | None) -> np.ndarray:
         if gain[j] <= 0:
             break
         chosen.append(j)
-        uncovered[A.indices[A.indptr[j]:A.indptr[j + 1]]] = False
+        uncovered[A.indices[A.indptr[j] : A.indptr[j + 1]]] = False
     return np.asarray(chosen, dtype=np.int64)

@@ -19,15 +19,23 @@ CRS = "EPSG:32635"
 
 def villages() -> gpd.GeoDataFrame:
     """Two 100 x 100 m villages side by side: A (x 0-100) and B (x 100-200)."""
-    return gpd.GeoDataFrame({"code": ["A", "B"], "name": ["Alpha", "Beta"]},
-                            geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100)], crs=CRS)
+    return gpd.GeoDataFrame(
+        {"code": ["A", "B"], "name": ["Alpha", "Beta"]},
+        geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100)],
+        crs=CRS,
+    )
 
 
 def roads(*lines, classes=None, names=None) -> gpd.GeoDataFrame:
     n = len(lines)
-    return gpd.GeoDataFrame({"road_class": classes or ["residential"] * n,
-                             "name": names or [f"road {i}" for i in range(n)]},
-                            geometry=[LineString(c) for c in lines], crs=CRS)
+    return gpd.GeoDataFrame(
+        {
+            "road_class": classes or ["residential"] * n,
+            "name": names or [f"road {i}" for i in range(n)],
+        },
+        geometry=[LineString(c) for c in lines],
+        crs=CRS,
+    )
 
 
 def test_one_crossing_with_class_name_and_sides():
@@ -49,9 +57,11 @@ def test_zigzag_is_reported_at_each_crossing():
 
 
 def test_touching_and_running_along_are_not_crossings():
-    r = roads([(50, 50), (100, 50)],               # dead end on the boundary
-              [(100, 20), (100, 40)],              # runs along the boundary
-              [(60, 70), (100, 70), (100, 90), (60, 90)])  # along, back into A
+    r = roads(
+        [(50, 50), (100, 50)],  # dead end on the boundary
+        [(100, 20), (100, 40)],  # runs along the boundary
+        [(60, 70), (100, 70), (100, 90), (60, 90)],
+    )  # along, back into A
     cp = find_checkpoints(r, villages())
     assert len(cp.points) == 0
     assert cp.per_village["checkpoints"].tolist() == [0, 0]
@@ -65,8 +75,13 @@ def test_runs_along_then_crosses_is_one_checkpoint():
 
 
 def test_road_pieces_meeting_on_the_boundary_are_one_checkpoint():
-    r = roads([(50, 50), (100, 50)], [(100, 50), (150, 50)], [(100, 50), (70, 80)],
-              classes=["footway", "secondary", "footway"], names=["a", "b", None])
+    r = roads(
+        [(50, 50), (100, 50)],
+        [(100, 50), (150, 50)],
+        [(100, 50), (70, 80)],
+        classes=["footway", "secondary", "footway"],
+        names=["a", "b", None],
+    )
     cp = find_checkpoints(r, villages())
     assert len(cp.points) == 1
     row = cp.points.iloc[0]
@@ -77,8 +92,10 @@ def test_road_pieces_meeting_on_the_boundary_are_one_checkpoint():
 
 def test_jurisdiction_crossings_and_clipped_ends():
     j = gpd.GeoDataFrame(geometry=[box(0, 0, 200, 100)], crs=CRS)
-    r = roads([(-50, 50), (50, 50)],   # enters from outside
-              [(150, 100), (150, 60)])  # clipped at the jurisdiction edge
+    r = roads(
+        [(-50, 50), (50, 50)],  # enters from outside
+        [(150, 100), (150, 60)],
+    )  # clipped at the jurisdiction edge
     cp = find_checkpoints(r, villages(), jurisdiction=j)
     assert sorted(cp.points["boundary_type"]) == ["jurisdiction", "jurisdiction"]
     assert set(cp.points["village_b"]) == {"outside"}
@@ -132,8 +149,10 @@ def test_sample(sample_layers):
 
 def test_cli_checkpoints(sample_file, tmp_path, capsys):
     out, csv = tmp_path / "cp.gpkg", tmp_path / "cp.csv"
-    assert cli.main(["checkpoints", "--layers", str(sample_file), "-o", str(out),
-                     "--csv", str(csv)]) == 0
+    assert (
+        cli.main(["checkpoints", "--layers", str(sample_file), "-o", str(out), "--csv", str(csv)])
+        == 0
+    )
     assert "checkpoint(s)" in capsys.readouterr().out
     pts = gpd.read_file(out, layer="checkpoints")
     table = pd.read_csv(csv, dtype={"village_a": str, "village_b": str})

@@ -38,8 +38,10 @@ def pts(xs, y=0.0, **cols):
 
 def red_from(rows: list[list[int]], n_cols: int, weight=None) -> sit.Reduced:
     data = [(i, j) for i, r in enumerate(rows) for j in r]
-    A = csr_matrix((np.ones(len(data), dtype=bool), ([d[0] for d in data], [d[1] for d in data])),
-                   shape=(len(rows), n_cols))
+    A = csr_matrix(
+        (np.ones(len(data), dtype=bool), ([d[0] for d in data], [d[1] for d in data])),
+        shape=(len(rows), n_cols),
+    )
     w = np.ones(len(rows)) if weight is None else np.asarray(weight, dtype=float)
     return sit.reduce_rows(A, w)
 
@@ -67,8 +69,9 @@ def test_mclp_takes_the_heaviest_stretch():
 
 
 def test_uncoverable_off_network_and_existing():
-    demand = pts([0, 500, 1000]).pipe(lambda d: pd.concat(
-        [d, pts([50], y=5000.0), pts([3000], y=3000.0)], ignore_index=True))
+    demand = pts([0, 500, 1000]).pipe(
+        lambda d: pd.concat([d, pts([50], y=5000.0), pts([3000], y=3000.0)], ignore_index=True)
+    )
     existing = pts([0])
     cand = pts([500, 1000])  # none on the far piece
     import warnings
@@ -76,8 +79,13 @@ def test_uncoverable_off_network_and_existing():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         r = site_facilities(demand, street(), max_distance=100, candidates=cand, existing=existing)
-    assert r.demand["status"].tolist() == ["covered_existing", "covered", "covered", "uncoverable",
-                                           "off_network"]
+    assert r.demand["status"].tolist() == [
+        "covered_existing",
+        "covered",
+        "covered",
+        "uncoverable",
+        "off_network",
+    ]
     assert set(r.demand["status"]) <= set(SITING_STATUSES)
     assert len(r.sites) == 2
 
@@ -101,9 +109,12 @@ def test_reductions_keep_the_optimum():
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.lists(st.integers(0, 5), min_size=1, max_size=3, unique=True),
-                min_size=1, max_size=12),
-       st.integers(1, 3))
+@given(
+    st.lists(
+        st.lists(st.integers(0, 5), min_size=1, max_size=3, unique=True), min_size=1, max_size=12
+    ),
+    st.integers(1, 3),
+)
 def test_exact_at_least_as_good_as_greedy_and_reductions_exact(rows, p):
     red = red_from(rows, 6, weight=np.arange(1, len(rows) + 1))
     small = sit.reduce_cols(red)
@@ -130,11 +141,14 @@ def test_sparse_builder_matches_spopt_builder(monkeypatch):
     assert sit.solve(red, p=None).objective == 3
 
 
-@pytest.mark.parametrize("kw, match", [
-    ({"max_distance": 0}, "max_distance"),
-    ({"max_distance": 100, "p": 0}, "`p`"),
-    ({"max_distance": 100, "method": "best"}, "method"),
-])
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"max_distance": 0}, "max_distance"),
+        ({"max_distance": 100, "p": 0}, "`p`"),
+        ({"max_distance": 100, "method": "best"}, "method"),
+    ],
+)
 def test_bad_options(kw, match):
     with pytest.raises(InvalidValueError, match=match):
         site_facilities(pts([0]), street(), **kw)
@@ -146,9 +160,11 @@ def test_sample_lscp_and_mclp(sample_layers):
     G = road_graph(sample_layers["roads"])
     # candidates: every 4th road node, to keep the test short
     nodes = list(G.nodes)[::4]
-    cand = gpd.GeoDataFrame({"node": nodes},
-                            geometry=[Point(G.nodes[n]["x"], G.nodes[n]["y"]) for n in nodes],
-                            crs=G.graph["crs"])
+    cand = gpd.GeoDataFrame(
+        {"node": nodes},
+        geometry=[Point(G.nodes[n]["x"], G.nodes[n]["y"]) for n in nodes],
+        crs=G.graph["crs"],
+    )
     lscp = site_facilities(b, G, max_distance=400, candidates=cand)
     pd.testing.assert_frame_equal(pd.DataFrame(b), pd.DataFrame(b0))
     assert lscp.optimal or np.isfinite(lscp.gap)

@@ -19,8 +19,8 @@ from gridkit.gcj02 import *  # noqa: F401,F403
 from gridkit.io import *  # noqa: F401,F403
 from gridkit.layers import *  # noqa: F401,F403
 from gridkit.partition import *  # noqa: F401,F403
-from gridkit.posters import *  # noqa: F401,F403
 from gridkit.postman import *  # noqa: F401,F403
+from gridkit.posters import *  # noqa: F401,F403
 from gridkit.reach import *  # noqa: F401,F403
 from gridkit.repair import *  # noqa: F401,F403
 from gridkit.requirements import *  # noqa: F401,F403

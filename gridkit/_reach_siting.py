@@ -198,6 +198,13 @@ def build_model(red: Reduced, *, p: int | None):
     return model, "sparse"
 
 
+def _objective(red: Reduced, chosen: np.ndarray, p: int | None) -> float:
+    if p is None:
+        return float(len(chosen))
+    covered = np.asarray(red.A[:, chosen].sum(axis=1)).ravel() > 0
+    return float(red.weight[covered].sum())
+
+
 def solve(
     red: Reduced,
     *,
@@ -206,27 +213,46 @@ def solve(
     time_limit: float = 60.0,
     mip_gap: float | None = None,
 ) -> Solved:
-    """Solve LSCP/MCLP with spopt and report optimality, the LP bound and the gap."""
+    """Solve LSCP/MCLP with spopt and report optimality, the LP bound and the gap.
+
+    The greedy solution is handed to the solver as a warm start, so a run
+    stopped by ``time_limit`` returns at least that, with the gap to the
+    LP-relaxation bound.
+    """
     t0 = time.perf_counter()
+    start = greedy(red, p=p)
     model, builder = build_model(red, p=p)
-    solver = solver or pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=mip_gap)
+    picked = np.zeros(red.A.shape[1], dtype=bool)
+    picked[start] = True
+    if p is not None or picked.any():
+        for var, on in zip(model.fac_vars, picked, strict=True):
+            var.setInitialValue(int(on))
+        if p is not None:
+            covered = np.asarray(red.A[:, start].sum(axis=1)).ravel() > 0
+            for var, on in zip(model.cli_vars, covered, strict=True):
+                var.setInitialValue(int(on))
+    solver = solver or pulp.PULP_CBC_CMD(
+        msg=False, timeLimit=time_limit, gapRel=mip_gap, warmStart=True
+    )
     model.problem.solve(solver)
     status = pulp.LpStatus[model.problem.status]
     sol = getattr(model.problem, "sol_status", None)
-    if model.problem.status != 1 and sol not in (1, 2):
-        raise RuntimeError(f"the solver found no solution: {status}")
-    x = np.array([(v.value() or 0) > 0.5 for v in model.fac_vars])
-    chosen = np.flatnonzero(x)
-    if p is None:
-        objective = float(len(chosen))
-    else:
-        covered = np.asarray(red.A[:, chosen].sum(axis=1)).ravel() > 0
-        objective = float(red.weight[covered].sum())
-    optimal = sol == 1 or (sol is None and model.problem.status == 1)
+    solved = model.problem.status == 1 or sol in (1, 2)
+    chosen = np.flatnonzero([(v.value() or 0) > 0.5 for v in model.fac_vars]) if solved else start
+    if p is None and solved:
+        # a time-limited incumbent must still cover every row
+        if (np.asarray(red.A[:, chosen].sum(axis=1)).ravel() == 0).any():
+            chosen, solved = start, False
+    objective = _objective(red, chosen, p)
+    if solved and p is not None and objective < _objective(red, start, p):
+        chosen, objective = start, _objective(red, start, p)
+    optimal = solved and (sol == 1 or (sol is None and model.problem.status == 1))
     if optimal:
         bound = objective
     else:
-        bound = _lp_bound(model.problem, solver, p)
+        remaining = max(time_limit - (time.perf_counter() - t0), 10.0)
+        bound = _lp_bound(model.problem, pulp.PULP_CBC_CMD(msg=False, timeLimit=remaining), p)
+        status = f"{status} (time limit; best of solver and greedy kept)"
     gap = 0.0 if optimal else abs(bound - objective) / max(abs(objective), 1e-9)
     return Solved(
         chosen=chosen,
@@ -234,7 +260,7 @@ def solve(
         optimal=bool(optimal),
         bound=bound,
         gap=gap,
-        status=pulp.LpSolution.get(sol, status) if sol is not None else status,
+        status=pulp.LpSolution.get(sol, status) if optimal else status,
         seconds=time.perf_counter() - t0,
         builder=builder,
     )
@@ -245,7 +271,10 @@ def _lp_bound(problem: pulp.LpProblem, solver, p) -> float:
     for var in problem.variables():
         var.cat = pulp.LpContinuous
     problem.solve(solver)
-    value = float(pulp.value(problem.objective))
+    value = pulp.value(problem.objective)
+    if problem.status != 1 or value is None:
+        return float("nan")
+    value = float(value)
     return float(np.ceil(value - 1e-9)) if p is None else value
 
 

@@ -17,6 +17,8 @@ from gridkit import _reach_siting as sit
 from gridkit._errors import InvalidValueError
 
 CRS = "EPSG:32635"
+# spopt builds its pulp variables the way pulp 3.3 deprecates; not ours to fix
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pulp.*")
 
 
 def street(n: int = 11, step: float = 100.0) -> nx.MultiGraph:

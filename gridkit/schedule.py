@@ -15,6 +15,7 @@ never silently dropped.
 from __future__ import annotations
 
 import hashlib
+import re
 import logging
 from dataclasses import dataclass
 
@@ -81,6 +82,8 @@ def working_days(month: str, *, holidays=(), workdays=(0, 1, 2, 3, 4)) -> list[p
     23
     """
     try:
+        if not re.fullmatch(r"\d{4}-\d{2}", str(month)):
+            raise ValueError(month)
         start = pd.Period(month, freq="M")
     except (ValueError, TypeError) as exc:
         raise InvalidValueError(f"`month` must look like '2026-12', got {month!r}") from exc

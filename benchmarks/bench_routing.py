@@ -49,10 +49,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 
 from gridkit import load_sample  # noqa: E402
 from gridkit._routing_core import _sparse
+from gridkit._routing_tsp import tour_cost
 from gridkit.postman import postman_tour
 from gridkit.roadgraph import road_graph
 from gridkit.visits import _matrix_for, main_nodes, visit_route
-from gridkit._routing_tsp import tour_cost
 
 warnings.simplefilter("ignore")
 
@@ -68,7 +68,7 @@ def largest(G: nx.MultiGraph) -> nx.MultiGraph:
 
 def odd_distances(G):
     n = max(G.nodes) + 1
-    u, v, w = zip(*[(a, b, d["length"]) for a, b, d in G.edges(data=True)])
+    u, v, w = zip(*[(a, b, d["length"]) for a, b, d in G.edges(data=True)], strict=False)
     A = _sparse(n, np.array(u), np.array(v), np.array(w))
     odd = np.array([x for x in G if G.degree(x) % 2])
     D = dijkstra(A, indices=odd)[:, odd]
@@ -85,7 +85,7 @@ def rx_matching(D):
     iu, ju = np.triu_indices(n, 1)
     W = np.round(D[iu, ju] * 1000).astype(np.int64)  # millimetres: integer weights are exact
     big = int(W.max()) + 1
-    g.add_edges_from(list(zip(iu.tolist(), ju.tolist(), (big - W).tolist())))
+    g.add_edges_from(list(zip(iu.tolist(), ju.tolist(), (big - W).tolist(), strict=False)))
     m = rx.max_weight_matching(g, max_cardinality=True, weight_fn=lambda w: w)
     assert len(m) == n // 2
     return float(sum(D[a, b] for a, b in m))
@@ -136,9 +136,18 @@ def street_rows(name, G, *, eulerize_full: bool, sub_sizes):
     t = time.perf_counter()
     opt = street + rx_matching(D)
     t_rx = time.perf_counter() - t
-    row = {"network": name, "nodes": G.number_of_nodes(), "edges": G.number_of_edges(), "odd": len(odd),
-           "street_km": street / 1000, "gridkit_km": tour.length_m / 1000, "gridkit_s": t_gk,
-           "optimum_km": opt / 1000, "gridkit/optimum": tour.length_m / opt, "rustworkx_s": t_rx}
+    row = {
+        "network": name,
+        "nodes": G.number_of_nodes(),
+        "edges": G.number_of_edges(),
+        "odd": len(odd),
+        "street_km": street / 1000,
+        "gridkit_km": tour.length_m / 1000,
+        "gridkit_s": t_gk,
+        "optimum_km": opt / 1000,
+        "gridkit/optimum": tour.length_m / opt,
+        "rustworkx_s": t_rx,
+    }
     if len(odd) <= 200:
         t = time.perf_counter()
         ref = street + nx_matching(odd, D)
@@ -162,12 +171,20 @@ def street_rows(name, G, *, eulerize_full: bool, sub_sizes):
         t_e = time.perf_counter() - t
         k_odd = sum(1 for x in H if H.degree(x) % 2)
         fits.append((k_odd, t_e))
-        rows.append({"network": f"{name} (sub-network)", "nodes": H.number_of_nodes(),
-                     "edges": H.number_of_edges(), "odd": k_odd,
-                     "street_km": sum(d["length"] for _, _, d in H.edges(data=True)) / 1000,
-                     "gridkit_km": sub_tour.length_m / 1000, "gridkit_s": t_gk,
-                     "eulerize_km": e_len / 1000, "eulerize_s": t_e,
-                     "eulerize/gridkit": e_len / sub_tour.length_m})
+        rows.append(
+            {
+                "network": f"{name} (sub-network)",
+                "nodes": H.number_of_nodes(),
+                "edges": H.number_of_edges(),
+                "odd": k_odd,
+                "street_km": sum(d["length"] for _, _, d in H.edges(data=True)) / 1000,
+                "gridkit_km": sub_tour.length_m / 1000,
+                "gridkit_s": t_gk,
+                "eulerize_km": e_len / 1000,
+                "eulerize_s": t_e,
+                "eulerize/gridkit": e_len / sub_tour.length_m,
+            }
+        )
     if len(fits) >= 2:
         k, ts = np.log([f[0] for f in fits]), np.log([f[1] for f in fits])
         slope, icpt = np.polyfit(k, ts, 1)
@@ -219,16 +236,25 @@ def visit_rows(n_sites=200, seeds=(1, 2, 3), seconds=10):
         o = ortools_tour(T, seconds)
         t_o = time.perf_counter() - t
         o_cost = tour_cost(T, o)
-        rows.append({"instance": f"{n_sites} sites, seed {seed}", "gridkit_travel_min": gk_cost / 60,
-                     "gridkit_s (end to end)": t_gk, "ortools_gls_travel_min": o_cost / 60,
-                     "ortools_s": t_o, "gridkit/ortools": gk_cost / o_cost})
+        rows.append(
+            {
+                "instance": f"{n_sites} sites, seed {seed}",
+                "gridkit_travel_min": gk_cost / 60,
+                "gridkit_s (end to end)": t_gk,
+                "ortools_gls_travel_min": o_cost / 60,
+                "ortools_s": t_o,
+                "gridkit/ortools": gk_cost / o_cost,
+            }
+        )
     return rows
 
 
 def markdown(df: pd.DataFrame) -> str:
     cols = list(df.columns)
-    fmt = [[("" if pd.isna(v) else f"{v:.6g}" if isinstance(v, float) else str(v)) for v in row]
-           for row in df.itertuples(index=False)]
+    fmt = [
+        [("" if pd.isna(v) else f"{v:.6g}" if isinstance(v, float) else str(v)) for v in row]
+        for row in df.itertuples(index=False)
+    ]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(r) + " |" for r in fmt]
     return "\n".join(lines)
@@ -238,8 +264,10 @@ def machine() -> str:
     def sh(cmd):
         return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
 
-    return (f"nproc {sh('nproc')}; {platform.python_version()}; free -g: "
-            f"{' '.join(sh('free -g').splitlines()[1].split()[:4])}; uptime: {sh('uptime')}")
+    return (
+        f"nproc {sh('nproc')}; {platform.python_version()}; free -g: "
+        f"{' '.join(sh('free -g').splitlines()[1].split()[:4])}; uptime: {sh('uptime')}"
+    )
 
 
 def main() -> None:
@@ -254,8 +282,12 @@ def main() -> None:
     for net in ("driving", "walking"):
         nodes, edges = osm.get_network(net, nodes=True)
         G = road_graph(edges[edges.geom_type == "LineString"])
-        rows += street_rows(f"{net} (gridkit.road_graph)", G, eulerize_full=net == "driving",
-                            sub_sizes=() if net == "driving" else ((100, 200) if args.quick else (150, 300, 450)))
+        rows += street_rows(
+            f"{net} (gridkit.road_graph)",
+            G,
+            eulerize_full=net == "driving",
+            sub_sizes=() if net == "driving" else ((100, 200) if args.quick else (150, 300, 450)),
+        )
         if net == "walking":
             P = osm.to_graph(nodes, edges, graph_type="networkx")
             U = nx.MultiGraph()

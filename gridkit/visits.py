@@ -165,7 +165,9 @@ def visit_route(
         bpt = pts[int(np.argmin(inner.sum(axis=0) + inner.sum(axis=1)))]
     nm, snapped, T = _matrix_for(graph, np.concatenate([[bpt], pts]))
     if not np.isfinite(T).all():
-        raise InvalidValueError("visit_route: some entities cannot be reached over the road network")
+        raise InvalidValueError(
+            "visit_route: some entities cannot be reached over the road network"
+        )
     order = solve_tsp(T, time_limit=time_limit, seed=seed)
     log.info("visit route: %d stops, %.1f min travel", len(pts), tour_cost(T, order) / 60)
     return _assemble(entities, nm, T, order, service, entities.crs, wcrs)
@@ -176,18 +178,34 @@ def _assemble(entities, nm, T, order, service, out_crs, wcrs) -> VisitRoute:
     legs, stops = [], []
     clock = 0.0
     total_len = 0.0
-    for k, (a, b) in enumerate(zip(seq[:-1], seq[1:])):
+    for k, (a, b) in enumerate(zip(seq[:-1], seq[1:], strict=False)):
         length, line = nm.leg(int(a), int(b))
         minutes = T[a, b] / 60
         clock += minutes
         total_len += length
-        legs.append({"order": k + 1, "from_stop": int(a), "to_stop": int(b), "length_m": length,
-                     "minutes": minutes, "geometry": line})
+        legs.append(
+            {
+                "order": k + 1,
+                "from_stop": int(a),
+                "to_stop": int(b),
+                "length_m": length,
+                "minutes": minutes,
+                "geometry": line,
+            }
+        )
         if b != 0:
             i = int(b) - 1
-            stops.append({"_row": i, "order": k + 1, "leg_m": length, "travel_min": minutes,
-                          "arrival_min": clock, "service_min": float(service[i]),
-                          "departure_min": clock + float(service[i])})
+            stops.append(
+                {
+                    "_row": i,
+                    "order": k + 1,
+                    "leg_m": length,
+                    "travel_min": minutes,
+                    "arrival_min": clock,
+                    "service_min": float(service[i]),
+                    "departure_min": clock + float(service[i]),
+                }
+            )
             clock += float(service[i])
     info = pd.DataFrame(stops)
     out = entities.iloc[info["_row"].to_numpy()].copy()
@@ -195,5 +213,10 @@ def _assemble(entities, nm, T, order, service, out_crs, wcrs) -> VisitRoute:
         out[col] = info[col].to_numpy()
     legs_gdf = gpd.GeoDataFrame(legs, geometry="geometry", crs=wcrs).to_crs(out_crs)
     travel = float(sum(row["minutes"] for row in legs))
-    return VisitRoute(stops=out, legs=legs_gdf, length_m=total_len, travel_min=travel,
-                      service_min=float(service.sum()))
+    return VisitRoute(
+        stops=out,
+        legs=legs_gdf,
+        length_m=total_len,
+        travel_min=travel,
+        service_min=float(service.sum()),
+    )

@@ -1,6 +1,5 @@
 import geopandas as gpd
 import geopandas.testing
-import numpy as np
 import pytest
 from shapely.geometry import LineString
 
@@ -22,8 +21,9 @@ def test_crossing_is_a_junction():
 
 
 def test_bridge_crossing_is_not_a_junction():
-    roads = _roads([LineString([(0, 0), (100, 0)]), LineString([(50, -50), (50, 50)])],
-                   bridge=["no", "yes"])
+    roads = _roads(
+        [LineString([(0, 0), (100, 0)]), LineString([(50, -50), (50, 50)])], bridge=["no", "yes"]
+    )
     G = road_graph(roads)
     assert G.number_of_edges() == 2
     assert G.graph["report"].level_crossings == 1
@@ -32,8 +32,9 @@ def test_bridge_crossing_is_not_a_junction():
 
 
 def test_bridge_end_joins_the_road_it_lands_on():
-    roads = _roads([LineString([(0, 0), (100, 0)]), LineString([(50, 0), (50, 80)])],
-                   bridge=["no", "yes"])
+    roads = _roads(
+        [LineString([(0, 0), (100, 0)]), LineString([(50, 0), (50, 80)])], bridge=["no", "yes"]
+    )
     G = road_graph(roads)
     assert G.number_of_edges() == 3 and len(G.graph["report"].components) == 1
 
@@ -52,9 +53,15 @@ def test_near_miss_is_snapped_and_far_miss_reported():
 
 
 def test_drive_mode_oneway_and_classes():
-    roads = _roads([LineString([(0, 0), (100, 0)]), LineString([(100, 0), (100, 100)]),
-                    LineString([(0, 0), (0, 100)])],
-                   road_class=["residential", "residential", "footway"], oneway=["yes", "-1", "no"])
+    roads = _roads(
+        [
+            LineString([(0, 0), (100, 0)]),
+            LineString([(100, 0), (100, 100)]),
+            LineString([(0, 0), (0, 100)]),
+        ],
+        road_class=["residential", "residential", "footway"],
+        oneway=["yes", "-1", "no"],
+    )
     G = road_graph(roads, mode="drive")
     assert G.number_of_edges() == 2
     e = {d["road_index"]: d for _, _, d in G.edges(data=True)}

@@ -209,3 +209,44 @@ def test_grid_without_streets():
         400
     )  # out and back
     assert res.issues["issue"].tolist() == ["no_streets"]
+
+
+def test_grid_with_separate_street_pieces_is_reported():
+    # two streets inside the grid, joined only by a street outside it
+    roads = gpd.GeoDataFrame(
+        geometry=[
+            LineString([(0, 0), (100, 0)]),
+            LineString([(0, 300), (100, 300)]),
+            LineString([(100, 0), (400, 0), (400, 300), (100, 300)]),
+        ],
+        crs=32635,
+    )
+    grid = gpd.GeoDataFrame({"grid_id": ["g"]}, geometry=[box(-10, -10, 150, 310)], crs=32635)
+    res = patrol_routes(roads, grid)
+    row = res.routes.iloc[0]
+    assert row["components"] == 2 and row["method"] == "rural/undirected"
+    assert row["street_m"] == pytest.approx(200)
+    assert row["length_m"] == pytest.approx(200 + 2 * 900 + 2 * 100)  # via the outside street
+    assert row["lower_bound_m"] == pytest.approx(200 + 900)  # streets + spanning tree
+    assert "separate pieces" in res.issues["message"].iloc[0]
+
+
+def test_one_way_dead_end_is_reported_when_driving():
+    # a one-way loop plus a one-way spur that cannot be left
+    roads = gpd.GeoDataFrame(
+        {"oneway": ["yes", "yes", "yes", "yes"], "road_class": "residential"},
+        geometry=[
+            LineString([(0, 0), (100, 0)]),
+            LineString([(100, 0), (100, 100)]),
+            LineString([(100, 100), (0, 0)]),
+            LineString([(100, 100), (200, 200)]),
+        ],
+        crs=32635,
+    )
+    grid = gpd.GeoDataFrame({"grid_id": ["g"]}, geometry=[box(-10, -10, 300, 300)], crs=32635)
+    res = patrol_routes(roads, grid, mode="drive")
+    row = res.routes.iloc[0]
+    assert row["method"] == "directed"
+    assert row["unreachable_m"] == pytest.approx(100 * 2**0.5)
+    assert row["length_m"] == pytest.approx(200 + 100 * 2**0.5)
+    assert res.issues["issue"].tolist() == ["unreachable"]

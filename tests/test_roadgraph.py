@@ -1,6 +1,8 @@
 import geopandas as gpd
 import geopandas.testing
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import LineString
 
 from gridkit._errors import InvalidValueError
@@ -96,3 +98,23 @@ def test_speeds_validation():
         road_graph(roads, mode="fly")
     G = road_graph(roads, speeds={"default": 3.6})
     assert next(iter(G.edges(data=True)))[2]["travel_time"] == pytest.approx(10)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(*[st.integers(0, 50)] * 4).filter(lambda t: (t[0], t[1]) != (t[2], t[3])),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_noding_keeps_length_and_ends_on_nodes(segments):
+    """Property: splitting never changes the total length; every edge ends on its nodes."""
+    lines = [LineString([(a * 10, b * 10), (c * 10, d * 10)]) for a, b, c, d in segments]
+    G = road_graph(_roads(lines), snap_tolerance=0.0)
+    total = sum(d["length"] for _, _, d in G.edges(data=True))
+    assert total == pytest.approx(sum(g.length for g in lines), rel=1e-9, abs=1e-6)
+    for _, _, d in G.edges(data=True):
+        start, end = d["geometry"].coords[0], d["geometry"].coords[-1]
+        a, b = G.nodes[d["from_node"]], G.nodes[d["to_node"]]
+        assert start == pytest.approx((a["x"], a["y"])) and end == pytest.approx((b["x"], b["y"]))

@@ -52,7 +52,7 @@ from gridkit._routing_core import _sparse
 from gridkit._routing_tsp import tour_cost
 from gridkit.postman import postman_tour
 from gridkit.roadgraph import road_graph
-from gridkit.visits import _matrix_for, main_nodes, visit_route
+from gridkit.visits import base_matrix, visit_route
 
 warnings.simplefilter("ignore")
 
@@ -217,7 +217,6 @@ def ortools_tour(T, seconds):
 def visit_rows(n_sites=200, seeds=(1, 2, 3), seconds=10):
     s = load_sample()
     G = road_graph(s["roads"])
-    main_nodes(G)
     rows = []
     for seed in seeds:
         ents = s["entities"].sample(n_sites, random_state=seed)
@@ -226,9 +225,7 @@ def visit_rows(n_sites=200, seeds=(1, 2, 3), seconds=10):
         t_gk = time.perf_counter() - t
         # the same travel-time matrix (base: the most central site, as visit_route picks it)
         pts = ents.to_crs(G.graph["crs"]).geometry.to_numpy()
-        _, _, inner = _matrix_for(G, pts)
-        c = int(np.argmin(inner.sum(0) + inner.sum(1)))
-        _, _, T = _matrix_for(G, np.concatenate([[pts[c]], pts]))
+        _, T, _ = base_matrix(G, pts)
         pos = {idx: i + 1 for i, idx in enumerate(ents.index)}
         gk_order = np.array([0] + [pos[i] for i in r.stops.index])
         gk_cost = tour_cost(T, gk_order)

@@ -31,7 +31,7 @@ from gridkit.crs import to_crs
 from gridkit.gpx import write_gpx
 from gridkit.layers import check_layer, check_staff
 from gridkit.roadgraph import road_graph
-from gridkit.visits import _matrix_for
+from gridkit.visits import base_matrix
 
 __all__ = ["monthly_schedule", "Schedule", "working_days", "visits_due", "write_gpx"]
 
@@ -340,13 +340,9 @@ def _plan_grid(
     used = {s: patrol_of.get(s, 0.0) for s in slots}
     if len(rows) == 0:
         T = np.zeros((1, 1))
-        nm = None
+        nm, idx = None, None
     else:
-        pts = ent.geometry.to_numpy()[rows]
-        _, _, inner = _matrix_for(G, pts)
-        finite = np.where(np.isfinite(inner), inner, 1e12)
-        c = int(np.argmin(finite.sum(axis=0) + finite.sum(axis=1)))
-        nm, _, T = _matrix_for(G, np.concatenate([[pts[c]], pts]))
+        nm, T, idx = base_matrix(G, ent.geometry.to_numpy()[rows])
     Tm = T / 60.0  # minutes
     reach = np.isfinite(Tm[0, 1:]) & np.isfinite(Tm[1:, 0]) if len(rows) else np.zeros(0, bool)
     # visits: key regime first, then the most frequent, then the longest
@@ -427,7 +423,7 @@ def _plan_grid(
             travel += leg
             clock += leg
             if nm is not None:
-                lines.append(nm.leg(int(a), int(b))[1])
+                lines.append(nm.leg(int(idx[a]), int(idx[b]))[1])
             if b != 0:
                 i = rows[b - 1]
                 visit_rows.append(

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from html import escape
+
 import folium
 import geopandas as gpd
+
+from gridkit.webmap import base_map
 
 _STATUS_COLOURS = {
     "reached": "#1a9850",
@@ -19,7 +23,7 @@ def _base(frames: list[gpd.GeoDataFrame]) -> folium.Map:
     y0 = min(b[1] for b in bounds)
     x1 = max(b[2] for b in bounds)
     y1 = max(b[3] for b in bounds)
-    m = folium.Map(tiles="OpenStreetMap", control_scale=True)
+    m = base_map(tiles="osm")  # only vendored scripts: the page works offline
     m.fit_bounds([[y0, x0], [y1, x1]])
     return m
 
@@ -71,10 +75,14 @@ def reach_map(result, *, villages: gpd.GeoDataFrame | None = None) -> folium.Map
     ).add_to(m)
     fac = result.facilities[result.facilities["status"] == "ok"]
     for _, row in fac.to_crs(4326).iterrows():
-        folium.Marker(
+        folium.CircleMarker(
             [row.geometry.y, row.geometry.x],
-            tooltip=f"facility {row['facility']}: {row['points_within']} within reach",
-            icon=folium.Icon(color="blue", icon="plus"),
+            radius=7,
+            color="#08306b",
+            fill=True,
+            fill_color="#2171b5",
+            fill_opacity=1.0,
+            tooltip=escape(f"facility {row['facility']}: {row['points_within']} within reach"),
         ).add_to(m)
     folium.LayerControl().add_to(m)
     return m
@@ -94,7 +102,7 @@ def checkpoints_map(cp, *, villages: gpd.GeoDataFrame | None = None) -> folium.M
             color=colour,
             fill=True,
             fill_opacity=0.9,
-            tooltip=(
+            tooltip=escape(
                 f"{row['checkpoint_id']}: {row['road_class']} {name}; "
                 f"{row['village_a']} | {row['village_b']}"
             ),

@@ -43,7 +43,7 @@ from gridkit.gcj02 import from_gcj02, to_gcj02
 from gridkit.layers import check_layer
 from gridkit.tables import TABLE_HEADERS, grid_keys, grid_stats, staff_by_grid
 
-__all__ = ["TILES", "RISK_COLOURS", "grid_map", "save_map", "write_grid_maps"]
+__all__ = ["TILES", "RISK_COLOURS", "base_map", "grid_map", "save_map", "write_grid_maps"]
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +207,15 @@ def _base_map(tiles: str | None, tianditu_key: str | None) -> folium.Map:
             ).add_to(m)
     add_header(m)
     return m
+
+
+def base_map(*, tiles: str | None = "osm", tianditu_key: str | None = None) -> folium.Map:
+    """An empty folium map that :func:`save_map` can write self-contained.
+
+    Only Leaflet and jQuery are loaded (both vendored); add layers that need
+    nothing else (GeoJson, CircleMarker, PolyLine, LayerControl...).
+    """
+    return _base_map(tiles, tianditu_key)
 
 
 def _label_column(grids: gpd.GeoDataFrame, label_column: str | None) -> pd.Series:

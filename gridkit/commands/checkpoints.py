@@ -15,6 +15,7 @@ from gridkit.commands._common import (
     frame_text,
 )
 from gridkit.io import list_layers, write_layers
+from gridkit.webmap import save_map
 from gridkit.layers import load_layers
 
 log = logging.getLogger("gridkit.cli")
@@ -128,7 +129,7 @@ def demo_step(ctx) -> None:
     from gridkit._reach_maps import checkpoints_map
 
     html = Path(ctx.outdir) / "checkpoints_map.html"
-    checkpoints_map(cp).save(str(html))
+    save_map(checkpoints_map(cp), html)
     files.append(html)
     per = ", ".join(
         f"{c}: {n}"

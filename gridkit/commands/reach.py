@@ -14,6 +14,7 @@ from gridkit.commands._common import (
     frame_text,
 )
 from gridkit.io import write_layers
+from gridkit.webmap import save_map
 from gridkit.layers import load_layers
 from gridkit.reach import network_reach, reach_graph
 from gridkit.siting import site_facilities
@@ -258,7 +259,7 @@ def demo_step(ctx) -> None:
         from gridkit._reach_maps import reach_map
 
         html = ctx.outdir / "reach_map.html"
-        reach_map(result, villages=ctx.layers.get("villages")).save(str(html))
+        save_map(reach_map(result, villages=ctx.layers.get("villages")), html)
         files.append(html)
     except ImportError:  # pragma: no cover - folium is a core dependency
         pass

@@ -61,7 +61,13 @@ def polygon_parts(geoms: np.ndarray, *, min_width: float = RESOLUTION):
     area = shapely.area(parts)
     keep = area > 0
     parts, owner = parts[keep], owner[keep]
-    width, centre = inscribed_width(parts)
+    # overlay output may carry zero-width spikes along nearly collinear edges: they
+    # would inflate the perimeter, so widths are measured on the part snapped to a
+    # 10 µm grid, which drops such spikes (and parts thinner than that)
+    snapped = shapely.set_precision(parts, RESOLUTION / 100)
+    width, centre = inscribed_width(snapped)
+    lost = shapely.is_empty(snapped)
+    width[lost] = 0.0
     keep = width >= min_width
     return parts[keep], owner[keep], width[keep], centre[keep]
 
@@ -89,7 +95,8 @@ def inscribed_width(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     centre = np.empty(len(polys), dtype=object)
     if thin.any():
         centre[thin] = shapely.point_on_surface(polys[thin])
-    compact = ~thin
+    compact = ~thin & (area > 0)
+    centre[area <= 0] = None
     if compact.any():
         mic = shapely.maximum_inscribed_circle(polys[compact], np.maximum(approx[compact] / 20.0, 1e-9))
         width[compact] = 2 * shapely.length(mic)

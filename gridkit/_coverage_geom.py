@@ -22,7 +22,9 @@ _REASON_XY = re.compile(r"\[\s*([-+0-9.eE]+)\s+([-+0-9.eE]+)")
 
 def as_array(geoms) -> np.ndarray:
     """A numpy object array of shapely geometries (a copy of the references)."""
-    return np.array(list(geoms), dtype=object) if not isinstance(geoms, np.ndarray) else geoms.copy()
+    return (
+        np.array(list(geoms), dtype=object) if not isinstance(geoms, np.ndarray) else geoms.copy()
+    )
 
 
 def polygonal(geom):
@@ -98,7 +100,9 @@ def inscribed_width(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     compact = ~thin & (area > 0)
     centre[area <= 0] = None
     if compact.any():
-        mic = shapely.maximum_inscribed_circle(polys[compact], np.maximum(approx[compact] / 20.0, 1e-9))
+        mic = shapely.maximum_inscribed_circle(
+            polys[compact], np.maximum(approx[compact] / 20.0, 1e-9)
+        )
         width[compact] = 2 * shapely.length(mic)
         centre[compact] = shapely.get_point(mic, 0)
     return width, centre
@@ -150,13 +154,18 @@ def insert_vertices(poly, pts, *, tol: float = RESOLUTION):
     already are vertices are skipped. Used to match shared edges vertex for
     vertex (moves the boundary by at most ``tol``).
     """
+
     def fix(ring, todo):
         coords = [tuple(c) for c in ring.coords]
         for p in todo:
             if p in coords:
                 continue
-            seg = shapely.distance(shapely.Point(p), shapely.linestrings(
-                np.stack([np.asarray(coords[:-1]), np.asarray(coords[1:])], axis=1)))
+            seg = shapely.distance(
+                shapely.Point(p),
+                shapely.linestrings(
+                    np.stack([np.asarray(coords[:-1]), np.asarray(coords[1:])], axis=1)
+                ),
+            )
             k = int(np.argmin(seg))
             if seg[k] < tol:
                 coords.insert(k + 1, p)
@@ -165,7 +174,9 @@ def insert_vertices(poly, pts, *, tol: float = RESOLUTION):
     pts = [tuple(map(float, p)) for p in pts]
     parts = []
     for part in shapely.get_parts(poly):
-        parts.append(shapely.Polygon(fix(part.exterior, pts), [fix(r, pts) for r in part.interiors]))
+        parts.append(
+            shapely.Polygon(fix(part.exterior, pts), [fix(r, pts) for r in part.interiors])
+        )
     return parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
 
 

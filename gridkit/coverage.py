@@ -111,7 +111,18 @@ KINDS = (
     "duplicate_code",
     "missing_code",
 )
-ISSUE_COLUMNS = ("kind", "grids", "area", "width", "x", "y", "sliver", "detail", "feature", "geometry")
+ISSUE_COLUMNS = (
+    "kind",
+    "grids",
+    "area",
+    "width",
+    "x",
+    "y",
+    "sliver",
+    "detail",
+    "feature",
+    "geometry",
+)
 _FEATURE_ID = ("entity_id", "building_id", "id", "osm_id", "fid")
 
 
@@ -180,8 +191,10 @@ class CoverageReport:
 
     def __str__(self) -> str:
         head = "coverage valid" if self.valid else "coverage INVALID"
-        lines = [f"{head}: {len(self.issues)} issue(s) in {self.n_grids} grid(s) "
-                 f"(sliver tolerance {self.tolerance:g} m)"]
+        lines = [
+            f"{head}: {len(self.issues)} issue(s) in {self.n_grids} grid(s) "
+            f"(sliver tolerance {self.tolerance:g} m)"
+        ]
         for kind, count in self.summary.items():
             if not count:
                 continue
@@ -202,10 +215,16 @@ class CoverageReport:
             lines.append("issues:")
             for r in shown.itertuples():
                 at = f" at ({r.x:.1f}, {r.y:.1f})" if pd.notna(r.x) else ""
-                size = f", {r.area:,.2f} m², {r.width:.3f} m wide" if pd.notna(r.area) and r.area else ""
+                size = (
+                    f", {r.area:,.2f} m², {r.width:.3f} m wide"
+                    if pd.notna(r.area) and r.area
+                    else ""
+                )
                 lines.append(f"  - {r.kind}{' (sliver)' if r.sliver else ''}: {r.detail}{size}{at}")
             if len(self.issues) > len(shown):
-                lines.append(f"  ... and {len(self.issues) - len(shown)} more (use --format json or -o)")
+                lines.append(
+                    f"  ... and {len(self.issues) - len(shown)} more (use --format json or -o)"
+                )
         return "\n".join(lines)
 
 
@@ -354,9 +373,14 @@ def validate_coverage(
     if code_column is None and "grid_code" in grids.columns and id_column != "grid_code":
         code_column = "grid_code"
     if code_column is not None and code_column not in grids.columns:
-        raise MissingColumnError(f"grids: no code column {code_column!r}; the layer has "
-                                 f"{list(grids.columns)}")
-    kinds_present = set(grids.geom_type.dropna()) - {"Polygon", "MultiPolygon", "GeometryCollection"}
+        raise MissingColumnError(
+            f"grids: no code column {code_column!r}; the layer has {list(grids.columns)}"
+        )
+    kinds_present = set(grids.geom_type.dropna()) - {
+        "Polygon",
+        "MultiPolygon",
+        "GeometryCollection",
+    }
     if kinds_present:
         raise GeometryTypeError(
             f"grids: expected polygons, found {sorted(kinds_present)}; give grid polygons "
@@ -369,7 +393,14 @@ def validate_coverage(
     staff = _read(staff, "staff")
 
     issues: list[dict] = []
-    checked = ["invalid_geometry", "overlap", "gap", "edge_mismatch", "duplicate_code", "missing_code"]
+    checked = [
+        "invalid_geometry",
+        "overlap",
+        "gap",
+        "edge_mismatch",
+        "duplicate_code",
+        "missing_code",
+    ]
     if villages is not None:
         villages = check_layer(villages, "villages")
     if jurisdiction is not None:
@@ -385,8 +416,13 @@ def validate_coverage(
     g = to_crs(grids, work)
     if id_column:
         raw_ids = g[id_column].to_numpy(dtype=object)
-        labels = np.array([f"row {i}" if v is None or v != v or str(v).strip() == "" else str(v)
-                           for v, i in zip(raw_ids, g.index)], dtype=object)
+        labels = np.array(
+            [
+                f"row {i}" if v is None or v != v or str(v).strip() == "" else str(v)
+                for v, i in zip(raw_ids, g.index, strict=False)
+            ],
+            dtype=object,
+        )
     else:
         labels = np.array([str(i) for i in g.index], dtype=object)
     raw = np.asarray(g.geometry.values, dtype=object)
@@ -410,14 +446,16 @@ def validate_coverage(
     if len(ga):
         edges = shapely.coverage_invalid_edges(ga)  # nulls were dropped (shapely 2.2.0 bug)
         suspect = ~(shapely.is_missing(edges) | shapely.is_empty(edges))
-        ov, reported, lines = checks.check_overlaps(ga, ids, tree, edges, suspect,
-                                                    tolerance=tolerance)
+        ov, reported, lines = checks.check_overlaps(
+            ga, ids, tree, edges, suspect, tolerance=tolerance
+        )
         issues += ov
         # vertex-precise mismatches first; GEOS's invalid edges for the pairs left
         issues += checks.check_vertices(ga, ids, tree, reported)
         issues += [rec for pair, rec in lines.items() if pair not in reported]
-        gaps, _ = checks.check_gaps(ga, ids, tree, suspect, jurisdiction=j_geom,
-                                    tolerance=tolerance, typical_area=typical)
+        gaps, _ = checks.check_gaps(
+            ga, ids, tree, suspect, jurisdiction=j_geom, tolerance=tolerance, typical_area=typical
+        )
         issues += gaps
         if j_geom is not None:
             checked.append("outside_jurisdiction")
@@ -425,26 +463,48 @@ def validate_coverage(
         if villages is not None:
             checked.append("not_nested")
             v = to_crs(villages, work)
-            codes = g.loc[usable, "village_code"].to_numpy(dtype=object) if "village_code" in g else None
-            issues += checks.check_nesting(ga, ids, codes, np.asarray(v.geometry.values, dtype=object),
-                                           v["code"].astype(str).to_numpy(), tolerance=tolerance)
+            codes = (
+                g.loc[usable, "village_code"].to_numpy(dtype=object)
+                if "village_code" in g
+                else None
+            )
+            issues += checks.check_nesting(
+                ga,
+                ids,
+                codes,
+                np.asarray(v.geometry.values, dtype=object),
+                v["code"].astype(str).to_numpy(),
+                tolerance=tolerance,
+            )
     if entities is not None:
         checked += ["entity_unassigned", "entity_multiple"]
         for lab in ent_dropped:
-            issues.append(checks.issue("entity_unassigned", [], feature=lab,
-                                       detail=f"entity {lab} has no geometry"))
+            issues.append(
+                checks.issue(
+                    "entity_unassigned", [], feature=lab, detail=f"entity {lab} has no geometry"
+                )
+            )
         e = to_crs(entities, work)
-        issues += checks.check_points(np.asarray(e.geometry.values, dtype=object), _labels(e), ga, ids,
-                                      tree, what="entity")
+        issues += checks.check_points(
+            np.asarray(e.geometry.values, dtype=object), _labels(e), ga, ids, tree, what="entity"
+        )
     if buildings is not None:
         checked += ["building_split", "building_unassigned"]
         for lab in bld_dropped:
-            issues.append(checks.issue("building_unassigned", [], feature=lab,
-                                       detail=f"building {lab} has no geometry"))
+            issues.append(
+                checks.issue(
+                    "building_unassigned", [], feature=lab, detail=f"building {lab} has no geometry"
+                )
+            )
         b = to_crs(buildings, work)
-        issues += checks.check_buildings(np.asarray(b.geometry.values, dtype=object),
-                                         _labels(b, ("building_id", "id", "osm_id", "fid")),
-                                         ga, ids, tree, tolerance=tolerance)
+        issues += checks.check_buildings(
+            np.asarray(b.geometry.values, dtype=object),
+            _labels(b, ("building_id", "id", "osm_id", "fid")),
+            ga,
+            ids,
+            tree,
+            tolerance=tolerance,
+        )
     if staff is not None:
         checked += ["missing_responsible", "staff_unknown_grid"]
         issues += checks.check_staff(check_staff(staff), geoms[usable], ids)
@@ -452,13 +512,21 @@ def validate_coverage(
     frame = _issue_frame(issues, work, out_crs)
     summary = {k: int((frame["kind"] == k).sum()) for k in KINDS if k in checked}
     log.info("coverage: %d grids, %d issue(s)", len(grids), len(frame))
-    return CoverageReport(issues=frame, summary=summary, tolerance=float(tolerance),
-                          n_grids=len(grids), crs=work, checked=tuple(checked))
+    return CoverageReport(
+        issues=frame,
+        summary=summary,
+        tolerance=float(tolerance),
+        n_grids=len(grids),
+        crs=work,
+        checked=tuple(checked),
+    )
 
 
 def _issue_frame(issues: list[dict], work: CRS, out_crs: CRS) -> gpd.GeoDataFrame:
     order = {k: i for i, k in enumerate(KINDS)}
-    issues = sorted(issues, key=lambda r: (order[r["kind"]], -(r["area"] if r["area"] == r["area"] else 0)))
+    issues = sorted(
+        issues, key=lambda r: (order[r["kind"]], -(r["area"] if r["area"] == r["area"] else 0))
+    )
     geoms = gpd.GeoSeries([r["geometry"] for r in issues], crs=work)
     pts = gpd.GeoSeries([r["point"] for r in issues], crs=work)
     if work != out_crs:
@@ -486,4 +554,3 @@ def _issue_frame(issues: list[dict], work: CRS, out_crs: CRS) -> gpd.GeoDataFram
         crs=out_crs,
     )
     return frame
-

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from gridkit import repair_coverage, validate_coverage
 from gridkit._coverage_synth import FAULTS, inject, voronoi_grids
 
-SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 
 seeds = st.integers(min_value=0, max_value=10_000)
 sizes = st.integers(min_value=6, max_value=40)
@@ -30,8 +31,12 @@ def test_clean_tessellation_passes(seed, n, crs):
 
 
 @SETTINGS
-@given(seed=seeds, n=sizes, fault=st.sampled_from(FAULTS),
-       width=st.one_of(st.none(), st.floats(min_value=0.02, max_value=6.0)))
+@given(
+    seed=seeds,
+    n=sizes,
+    fault=st.sampled_from(FAULTS),
+    width=st.one_of(st.none(), st.floats(min_value=0.02, max_value=6.0)),
+)
 def test_every_fault_found_at_its_place(seed, n, fault, width):
     grids, jur = voronoi_grids(n, seed=seed)
     w = width if fault in ("overlap", "gap", "sliver_overlap", "sliver_gap", "cut_back") else None
@@ -56,13 +61,19 @@ def test_every_fault_found_at_its_place(seed, n, fault, width):
             assert abs(row.width - f.width) <= 0.05 * f.width
             assert row.sliver == (f.width < report.tolerance)
     if fault == "deleted_grid":
-        assert row.area == shapely.area(f.where) or abs(row.area - f.where.area) < 1e-6 * f.where.area
+        assert (
+            row.area == shapely.area(f.where) or abs(row.area - f.where.area) < 1e-6 * f.where.area
+        )
 
 
-@settings(max_examples=10, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow])
-@given(seed=seeds, n=sizes, fault=st.sampled_from(["overlap", "sliver_overlap", "sliver_gap",
-                                                   "extra_vertex"]))
+@settings(
+    max_examples=10, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    seed=seeds,
+    n=sizes,
+    fault=st.sampled_from(["overlap", "sliver_overlap", "sliver_gap", "extra_vertex"]),
+)
 def test_repair_fixes_narrow_faults_and_keeps_every_grid(seed, n, fault):
     grids, jur = voronoi_grids(n, seed=seed)
     try:

@@ -21,10 +21,12 @@ def grids(ids, geoms):
 
 OLD = grids(["a", "b", "c"], [box(0, 0, 10, 10), box(10, 0, 20, 10), box(20, 0, 30, 10)])
 NEW = grids(["a", "b", "d"], [box(0, 0, 12, 10), box(12, 0, 25, 10), box(25, 0, 30, 10)])
-ENTS = gpd.GeoDataFrame({"entity_id": ["e1", "e2", "e3"]},
-                        geometry=[Point(11, 5), Point(5, 5), Point(22, 5)], crs=CRS)
-STAFF = pd.DataFrame({"name": ["Li", "Wang", "Zhao"], "phone": ["1", "2", "3"],
-                      "grid_id": ["a", "b", "c"]})
+ENTS = gpd.GeoDataFrame(
+    {"entity_id": ["e1", "e2", "e3"]}, geometry=[Point(11, 5), Point(5, 5), Point(22, 5)], crs=CRS
+)
+STAFF = pd.DataFrame(
+    {"name": ["Li", "Wang", "Zhao"], "phone": ["1", "2", "3"], "grid_id": ["a", "b", "c"]}
+)
 
 
 def test_statuses_areas_and_sources():
@@ -32,7 +34,9 @@ def test_statuses_areas_and_sources():
     t = d.table.set_index("grid_id")
     assert t.loc["a", "status"] == "reshaped" and t.loc["a", "gained_m2"] == pytest.approx(20)
     assert t.loc["a", "gained_from"] == "b"
-    assert t.loc["b", "gained_m2"] == pytest.approx(50) and t.loc["b", "lost_m2"] == pytest.approx(20)
+    assert t.loc["b", "gained_m2"] == pytest.approx(50) and t.loc["b", "lost_m2"] == pytest.approx(
+        20
+    )
     assert t.loc["b", "gained_from"] == "c" and t.loc["b", "lost_to"] == "a"
     assert t.loc["c", "status"] == "removed" and t.loc["c", "lost_to"] == "b,d"
     assert t.loc["d", "status"] == "added" and t.loc["d", "gained_from"] == "c"
@@ -42,7 +46,11 @@ def test_statuses_areas_and_sources():
 def test_moved_pieces_layer_sums_to_changed_area():
     d = diff_grids(OLD, NEW)
     moved = d.layer[d.layer.change == "moved"]
-    assert set(zip(moved.old_grid, moved.new_grid, strict=True)) == {("b", "a"), ("c", "b"), ("c", "d")}
+    assert set(zip(moved.old_grid, moved.new_grid, strict=True)) == {
+        ("b", "a"),
+        ("c", "b"),
+        ("c", "d"),
+    }
     assert moved.area_m2.sum() == pytest.approx(20 + 50 + 50)
     assert d.layer.crs == NEW.crs
 

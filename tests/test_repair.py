@@ -16,8 +16,11 @@ JUR = gpd.GeoDataFrame(geometry=[box(0, 0, 200, 200)], crs=CRS)
 
 
 def grids(*geoms):
-    return gpd.GeoDataFrame({"grid_id": [f"g{i}" for i in range(len(geoms))], "keep": range(len(geoms))},
-                            geometry=list(geoms), crs=CRS)
+    return gpd.GeoDataFrame(
+        {"grid_id": [f"g{i}" for i in range(len(geoms))], "keep": range(len(geoms))},
+        geometry=list(geoms),
+        crs=CRS,
+    )
 
 
 def test_overlap_removed_and_area_moved_reported():
@@ -34,8 +37,11 @@ def test_overlap_removed_and_area_moved_reported():
 
 
 def test_narrow_gap_filled_wide_gap_kept_unless_asked():
-    g = grids(box(0, 0, 99.5, 100), box(100, 0, 200, 100),  # 0.5 m gap: filled
-              box(0, 100, 100, 200))  # the (100..200, 100..200) grid is missing: kept
+    g = grids(
+        box(0, 0, 99.5, 100),
+        box(100, 0, 200, 100),  # 0.5 m gap: filled
+        box(0, 100, 100, 200),
+    )  # the (100..200, 100..200) grid is missing: kept
     result = repair_coverage(g, jurisdiction=JUR)
     assert result.report.summary["gap"] == 1
     assert result.report.issues.iloc[0].area == pytest.approx(10_000)

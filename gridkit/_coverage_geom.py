@@ -20,13 +20,6 @@ _POLYGONAL = (3, 6)  # shapely type ids: Polygon, MultiPolygon
 _REASON_XY = re.compile(r"\[\s*([-+0-9.eE]+)\s+([-+0-9.eE]+)")
 
 
-def as_array(geoms) -> np.ndarray:
-    """A numpy object array of shapely geometries (a copy of the references)."""
-    return (
-        np.array(list(geoms), dtype=object) if not isinstance(geoms, np.ndarray) else geoms.copy()
-    )
-
-
 def polygonal(geom):
     """The polygonal part of a geometry (``None`` when it has none)."""
     if geom is None or geom.is_empty:

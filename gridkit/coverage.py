@@ -354,8 +354,9 @@ def validate_coverage(
     >>> report = validate_coverage(grids)
     >>> report.valid, report.summary["overlap"]
     (False, 1)
-    >>> report.issues.loc[0, ["kind", "grids", "area", "width"]].tolist()
-    ['overlap', ['a', 'b'], 10.0, 1.0]
+    >>> row = report.issues.iloc[0]
+    >>> row.kind, row.grids, float(row.area), round(float(row.width), 2)
+    ('overlap', ['a', 'b'], 10.0, 1.0)
     """
     if not isinstance(grids, gpd.GeoDataFrame):
         raise LayerError(f"grids: expected a GeoDataFrame, got {type(grids).__name__}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections import Counter
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -304,6 +305,19 @@ def diff_grids(
         buildings, "buildings", work, old_ids, old_geoms, new_ids, new_geoms, out_crs
     )
 
+    moved_counts = {}
+    for name, before, after in (("entities", e_before, e_after), ("buildings", b_before, b_after)):
+        if before is None:
+            moved_counts[name] = ({}, {})
+            continue
+        changed = np.array([x != y for x, y in zip(before, after, strict=True)], dtype=bool)
+        moved_counts[name] = (Counter(after[changed].tolist()), Counter(before[changed].tolist()))
+    sources: dict[str, set] = {}
+    targets: dict[str, set] = {}
+    for o, n, _, _ in pieces:
+        if o is not None and n is not None:
+            sources.setdefault(n, set()).add(str(o))
+            targets.setdefault(o, set()).add(str(n))
     rows = []
     for gid in list(old_ids) + [g for g in new_ids if g not in old_pos]:
         og = old_geoms[old_pos[gid]] if gid in old_pos else None
@@ -318,8 +332,8 @@ def diff_grids(
             status = (
                 "added" if gid not in old_pos else "removed" if gid not in new_pos else "reshaped"
             )
-        from_ = sorted({str(p[0]) for p in pieces if p[1] == gid and p[0] is not None})
-        to_ = sorted({str(p[1]) for p in pieces if p[0] == gid and p[1] is not None})
+        from_ = sorted(sources.get(gid, ()))
+        to_ = sorted(targets.get(gid, ()))
         row = {
             "grid_id": gid,
             "status": status,
@@ -330,15 +344,9 @@ def diff_grids(
             "gained_from": ",".join(from_),
             "lost_to": ",".join(to_),
         }
-        for name, before, after in (
-            ("entities", e_before, e_after),
-            ("buildings", b_before, b_after),
-        ):
-            if before is None:
-                row[f"{name}_in"] = row[f"{name}_out"] = 0
-            else:
-                row[f"{name}_in"] = int(np.sum((after == gid) & (before != gid)))
-                row[f"{name}_out"] = int(np.sum((before == gid) & (after != gid)))
+        for name, (arrived, left) in moved_counts.items():
+            row[f"{name}_in"] = arrived.get(gid, 0)
+            row[f"{name}_out"] = left.get(gid, 0)
         rows.append(row)
     table = pd.DataFrame(rows)
 

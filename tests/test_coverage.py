@@ -339,3 +339,15 @@ def test_tokyo_is_not_a_valid_coverage(tokyo):
     named = validate_coverage(tokyo, id_column="AREANAME")
     dup = named.issues[named.issues.kind == "duplicate_code"]
     assert "Ina-machi" in set(dup.feature)
+
+
+def test_null_geometry_first_does_not_shift_other_issues():
+    # shapely 2.2.0's coverage_invalid_edges moves nulls to the end: nulls are dropped first
+    g = frame(
+        [None, box(0, 0, 103, 100), box(100, 0, 200, 100), box(0, 100, 200, 200)],
+        ids=["empty", "a", "b", "c"],
+    )
+    report = validate_coverage(g)
+    overlap = report.issues[report.issues.kind == "overlap"]
+    assert len(overlap) == 1 and overlap.iloc[0].grids == ["a", "b"]
+    assert report.summary["invalid_geometry"] == 1

@@ -99,14 +99,16 @@ def check_geometries(geoms: np.ndarray, ids: np.ndarray):
     return issues, out
 
 
+def code_text(values: pd.Series) -> pd.Series:
+    """Codes as strings (vectorised); ``None`` where missing or blank."""
+    text = values.astype(str).str.strip()
+    return text.where(values.notna() & (text != ""), None).astype(object)
+
+
 def check_codes(values: pd.Series, column: str, labels: np.ndarray, geoms: np.ndarray):
     """Duplicate and missing values of an id/code column."""
     issues = []
-    text = (
-        values.astype(object)
-        .where(values.notna(), None)
-        .map(lambda v: None if v is None or str(v).strip() == "" else str(v))
-    )
+    text = code_text(values)
     missing = text.isna().to_numpy()
     for i in np.flatnonzero(missing):
         g = geoms[i]

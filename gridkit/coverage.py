@@ -416,14 +416,10 @@ def validate_coverage(
 
     g = to_crs(grids, work)
     if id_column:
-        raw_ids = g[id_column].to_numpy(dtype=object)
-        labels = np.array(
-            [
-                f"row {i}" if v is None or v != v or str(v).strip() == "" else str(v)
-                for v, i in zip(raw_ids, g.index, strict=False)
-            ],
-            dtype=object,
-        )
+        text = checks.code_text(g[id_column])
+        blank = text.isna().to_numpy()
+        labels = np.array(text.to_numpy(dtype=object), dtype=object)
+        labels[blank] = [f"row {i}" for i in g.index[blank]]
     else:
         labels = np.array([str(i) for i in g.index], dtype=object)
     raw = np.asarray(g.geometry.values, dtype=object)

@@ -213,13 +213,16 @@ class CoverageReport:
         shown = self.issues.head(20)
         if len(shown):
             lines.append("issues:")
+            crs = self.issues.crs
+            digits = 6 if crs is not None and crs.is_geographic else 1
             for r in shown.itertuples():
-                at = f" at ({r.x:.1f}, {r.y:.1f})" if pd.notna(r.x) else ""
-                size = (
-                    f", {r.area:,.2f} m², {r.width:.3f} m wide"
-                    if pd.notna(r.area) and r.area
-                    else ""
-                )
+                at = f" at ({r.x:.{digits}f}, {r.y:.{digits}f})" if pd.notna(r.x) else ""
+                if r.kind == "building_split":
+                    size = f"; smaller part {r.width:.2f} m wide"
+                elif pd.notna(r.area) and r.area:
+                    size = f", {r.area:,.2f} m², {r.width:.3f} m wide"
+                else:
+                    size = ""
                 lines.append(f"  - {r.kind}{' (sliver)' if r.sliver else ''}: {r.detail}{size}{at}")
             if len(self.issues) > len(shown):
                 lines.append(

@@ -86,7 +86,7 @@ def test_inputs_untouched_and_duplicate_ids_refused():
 
 def test_sample_simulated_change(sample_layers):
     villages = sample_layers["villages"]
-    new = simulated_change(villages, id_column="code")
+    new = simulated_change(villages)
     d = diff_grids(villages, new, entities=sample_layers["entities"], id_column="code")
     assert d.summary["reshaped"] == 2 and d.summary["added"] == 0
     reshaped = d.table[d.table.status == "reshaped"]

@@ -56,7 +56,7 @@ def run(args) -> int:
     return 0
 
 
-def simulated_change(grids: gpd.GeoDataFrame, *, id_column: str = "grid_id", depth: float = 40.0):
+def simulated_change(grids: gpd.GeoDataFrame, *, depth: float = 40.0) -> gpd.GeoDataFrame:
     """A copy of ``grids`` (metric CRS) where the longest shared border moved ``depth`` m.
 
     The land within ``depth`` of the border on one side goes to the other
@@ -93,7 +93,7 @@ def demo_step(ctx: DemoContext) -> None:
             "code",
             "villages (no grids from partition)",
         )
-    new = simulated_change(grids, id_column=id_column)
+    new = simulated_change(grids)
     d = diff_grids(
         grids,
         new,

@@ -294,6 +294,68 @@ def _points_layer(gdf, kind):
     return check_layer(gdf[~missing], kind), dropped
 
 
+def _check_arguments(grids, tolerance, id_column, code_column) -> str | None:
+    """Refuse unusable arguments before any work; returns the code column to check."""
+    if not isinstance(grids, gpd.GeoDataFrame):
+        raise LayerError(f"grids: expected a GeoDataFrame, got {type(grids).__name__}")
+    if len(grids) == 0:
+        raise EmptyLayerError("grids: the layer is empty; give at least one grid")
+    if grids.crs is None:
+        raise MissingCRSError("grids: the layer has no CRS; set it with gdf.set_crs(...)")
+    if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance >= 0):
+        raise InvalidValueError(f"tolerance must be a number of metres >= 0, got {tolerance!r}")
+    if id_column is not None and id_column not in grids.columns:
+        raise MissingColumnError(
+            f"grids: no id column {id_column!r}; the layer has {list(grids.columns)}. Name the id "
+            "column with id_column=... (--id-column), or id_column=None to use the row number"
+        )
+    if code_column is None and "grid_code" in grids.columns and id_column != "grid_code":
+        code_column = "grid_code"
+    if code_column is not None and code_column not in grids.columns:
+        raise MissingColumnError(
+            f"grids: no code column {code_column!r}; the layer has {list(grids.columns)}"
+        )
+    kinds_present = set(grids.geom_type.dropna()) - {
+        "Polygon",
+        "MultiPolygon",
+        "GeometryCollection",
+    }
+    if kinds_present:
+        raise GeometryTypeError(
+            f"grids: expected polygons, found {sorted(kinds_present)}; give grid polygons "
+            "(buffer or polygonize lines first)"
+        )
+    return code_column
+
+
+def _grid_labels(g: gpd.GeoDataFrame, id_column: str | None) -> np.ndarray:
+    """The grids' ids as strings (``row N`` where an id is missing)."""
+    if not id_column:
+        return np.array([str(i) for i in g.index], dtype=object)
+    text = checks.code_text(g[id_column])
+    blank = text.isna().to_numpy()
+    labels = np.array(text.to_numpy(dtype=object), dtype=object)
+    labels[blank] = [f"row {i}" for i in g.index[blank]]
+    return labels
+
+
+def _layout_issues(ga, ids, tree, j_geom, *, tolerance) -> list[dict]:
+    """Overlaps, edge mismatches and gaps of the usable grid geometries."""
+    typical = float(np.median(shapely.area(ga)))
+    edges = shapely.coverage_invalid_edges(ga)  # nulls were dropped (shapely 2.2.0 bug)
+    suspect = ~(shapely.is_missing(edges) | shapely.is_empty(edges))
+    issues, reported, lines = checks.check_overlaps(
+        ga, ids, tree, edges, suspect, tolerance=tolerance
+    )
+    # vertex-precise mismatches first; GEOS's invalid edges for the pairs left
+    issues += checks.check_vertices(ga, ids, tree, reported)
+    issues += [rec for pair, rec in lines.items() if pair not in reported]
+    gaps, _ = checks.check_gaps(
+        ga, ids, tree, suspect, jurisdiction=j_geom, tolerance=tolerance, typical_area=typical
+    )
+    return issues + gaps
+
+
 def validate_coverage(
     grids: gpd.GeoDataFrame,
     *,
@@ -361,35 +423,7 @@ def validate_coverage(
     >>> row.kind, row.grids, float(row.area), round(float(row.width), 2)
     ('overlap', ['a', 'b'], 10.0, 1.0)
     """
-    if not isinstance(grids, gpd.GeoDataFrame):
-        raise LayerError(f"grids: expected a GeoDataFrame, got {type(grids).__name__}")
-    if len(grids) == 0:
-        raise EmptyLayerError("grids: the layer is empty; give at least one grid")
-    if grids.crs is None:
-        raise MissingCRSError("grids: the layer has no CRS; set it with gdf.set_crs(...)")
-    if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance >= 0):
-        raise InvalidValueError(f"tolerance must be a number of metres >= 0, got {tolerance!r}")
-    if id_column is not None and id_column not in grids.columns:
-        raise MissingColumnError(
-            f"grids: no id column {id_column!r}; the layer has {list(grids.columns)}. Name the id "
-            "column with id_column=... (--id-column), or id_column=None to use the row number"
-        )
-    if code_column is None and "grid_code" in grids.columns and id_column != "grid_code":
-        code_column = "grid_code"
-    if code_column is not None and code_column not in grids.columns:
-        raise MissingColumnError(
-            f"grids: no code column {code_column!r}; the layer has {list(grids.columns)}"
-        )
-    kinds_present = set(grids.geom_type.dropna()) - {
-        "Polygon",
-        "MultiPolygon",
-        "GeometryCollection",
-    }
-    if kinds_present:
-        raise GeometryTypeError(
-            f"grids: expected polygons, found {sorted(kinds_present)}; give grid polygons "
-            "(buffer or polygonize lines first)"
-        )
+    code_column = _check_arguments(grids, tolerance, id_column, code_column)
     jurisdiction = _read(jurisdiction, "jurisdiction")
     villages = _read(villages, "villages")
     entities = _read(entities, "entities")
@@ -418,13 +452,7 @@ def validate_coverage(
     out_crs = CRS.from_user_input(grids.crs)
 
     g = to_crs(grids, work)
-    if id_column:
-        text = checks.code_text(g[id_column])
-        blank = text.isna().to_numpy()
-        labels = np.array(text.to_numpy(dtype=object), dtype=object)
-        labels[blank] = [f"row {i}" for i in g.index[blank]]
-    else:
-        labels = np.array([str(i) for i in g.index], dtype=object)
+    labels = _grid_labels(g, id_column)
     raw = np.asarray(g.geometry.values, dtype=object)
     geo_issues, geoms = checks.check_geometries(raw, labels)
     issues += geo_issues
@@ -436,27 +464,16 @@ def validate_coverage(
     usable = np.array([x is not None for x in geoms], dtype=bool)
     ga, ids = geoms[usable].astype(object), labels[usable]
     tree = shapely.STRtree(ga)
-    typical = float(np.median(shapely.area(ga))) if len(ga) else 0.0
 
     j_geom = None
     if jurisdiction is not None:
         j_geom = polygonal(shapely.union_all(to_crs(jurisdiction, work).geometry.values))
     elif villages is not None:
         j_geom = polygonal(shapely.union_all(to_crs(villages, work).geometry.values))
+    else:
+        log.info("no jurisdiction (or villages): gaps along the outer edge cannot be seen")
     if len(ga):
-        edges = shapely.coverage_invalid_edges(ga)  # nulls were dropped (shapely 2.2.0 bug)
-        suspect = ~(shapely.is_missing(edges) | shapely.is_empty(edges))
-        ov, reported, lines = checks.check_overlaps(
-            ga, ids, tree, edges, suspect, tolerance=tolerance
-        )
-        issues += ov
-        # vertex-precise mismatches first; GEOS's invalid edges for the pairs left
-        issues += checks.check_vertices(ga, ids, tree, reported)
-        issues += [rec for pair, rec in lines.items() if pair not in reported]
-        gaps, _ = checks.check_gaps(
-            ga, ids, tree, suspect, jurisdiction=j_geom, tolerance=tolerance, typical_area=typical
-        )
-        issues += gaps
+        issues += _layout_issues(ga, ids, tree, j_geom, tolerance=tolerance)
         if j_geom is not None:
             checked.append("outside_jurisdiction")
             issues += checks.check_outside(ga, ids, jurisdiction=j_geom, tolerance=tolerance)

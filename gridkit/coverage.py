@@ -9,7 +9,11 @@ never stops at the first) into a :class:`CoverageReport`. It combines
   for the clean part) for gaps inside, along the jurisdiction's edge and
   missing grids, of any width; without a jurisdiction, the holes of the
   union;
-- spatial indexes (``shapely.STRtree``) for entities, buildings and villages;
+- a vertex check GEOS's validator lacks: it accepts a vertex lying on a
+  neighbour's straight edge (an extra vertex, a T-junction), which still
+  breaks vertex-for-vertex matching;
+- spatial indexes (``shapely.STRtree``) for entities, buildings and villages
+  (the point checks run in a second thread: GEOS releases the GIL);
 
 and adds the checks that only grid management needs: grids crossing a
 village boundary, entities in no grid or in two, buildings split between

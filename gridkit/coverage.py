@@ -225,7 +225,8 @@ class CoverageReport:
                 if r.kind == "building_split":
                     size = f"; smaller part {r.width:.2f} m wide"
                 elif pd.notna(r.area) and r.area:
-                    size = f", {r.area:,.2f} m², {r.width:.3f} m wide"
+                    wide = f", {r.width:.3f} m wide" if pd.notna(r.width) else ""
+                    size = f", {r.area:,.2f} m²{wide}"
                 else:
                     size = ""
                 lines.append(f"  - {r.kind}{' (sliver)' if r.sliver else ''}: {r.detail}{size}{at}")

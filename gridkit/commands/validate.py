@@ -6,9 +6,14 @@ import logging
 
 import geopandas as gpd
 
+import dataclasses
+
+import pandas as pd
+
 from gridkit.commands._common import DemoContext
-from gridkit.coverage import DEFAULT_TOLERANCE, validate_coverage
+from gridkit.coverage import DEFAULT_TOLERANCE, ISSUE_COLUMNS, CoverageReport, validate_coverage
 from gridkit.io import read_layer, read_table, write_layer
+from gridkit.requirements import check_requirements
 
 log = logging.getLogger("gridkit.cli")
 
@@ -53,24 +58,61 @@ def register(subparsers) -> None:
         help="a code column that must be unique too (default: grid_code when present)",
     )
     p.add_argument("--crs", help="metric working CRS (default: chosen automatically)")
+    p.add_argument(
+        "--requirements",
+        metavar="FILE",
+        help="requirements table (TOML or CSV, see gridkit.requirements): each unmet rule is "
+        "reported as kind requirement_unmet",
+    )
     p.add_argument("--format", choices=("text", "json"), default="text", help="report format")
     p.add_argument("-o", "--output", metavar="REPORT.gpkg", help="write the issues as a layer")
     p.set_defaults(func=run)
 
 
+def with_requirements(report: CoverageReport, requirements, grids: gpd.GeoDataFrame, *,
+                      id_column: str = "grid_id", villages=None, staff=None, crs=None,
+                      **layers) -> CoverageReport:
+    """``report`` plus one ``requirement_unmet`` issue per unmet rule and area."""
+    if id_column != "grid_id":
+        grids = grids.drop(columns="grid_id", errors="ignore").rename(columns={id_column: "grid_id"})
+    req = check_requirements(requirements, villages=villages, grids=grids, staff=staff, crs=crs,
+                             **{k: v for k, v in layers.items() if v is not None})
+    issues = report.issues
+    if len(req.issues):
+        extra = req.issues.to_crs(issues.crs) if issues.crs is not None else req.issues
+        extra = extra[[c for c in ISSUE_COLUMNS if c in extra.columns]].copy()
+        point = extra.geometry.representative_point()  # x, y in the report's CRS
+        extra["x"], extra["y"] = point.x, point.y
+        issues = pd.concat([issues, extra], ignore_index=True)
+    summary = dict(report.summary, requirement_unmet=len(req.issues))
+    checked = tuple(report.checked) + ("requirement_unmet",)
+    return dataclasses.replace(report, issues=issues, summary=summary, checked=checked)
+
+
 def run(args) -> int:
+    grids = read_layer(args.grids)
+    layers = {
+        "jurisdiction": read_layer(args.jurisdiction) if args.jurisdiction else None,
+        "villages": read_layer(args.villages) if args.villages else None,
+        "entities": read_layer(args.entities) if args.entities else None,
+        "buildings": read_layer(args.buildings) if args.buildings else None,
+    }
+    staff = read_table(args.staff) if args.staff else None
     report = validate_coverage(
-        read_layer(args.grids),
-        jurisdiction=read_layer(args.jurisdiction) if args.jurisdiction else None,
-        villages=read_layer(args.villages) if args.villages else None,
-        entities=read_layer(args.entities) if args.entities else None,
-        buildings=read_layer(args.buildings) if args.buildings else None,
-        staff=read_table(args.staff) if args.staff else None,
+        grids,
+        **layers,
+        staff=staff,
         tolerance=args.tolerance,
         id_column=args.id_column,
         code_column=args.code_column,
         crs=args.crs,
     )
+    if args.requirements:
+        report = with_requirements(
+            report, args.requirements, grids, id_column=args.id_column,
+            villages=layers["villages"], staff=staff, crs=args.crs,
+            entities=layers["entities"], buildings=layers["buildings"],
+        )
     if args.output:
         if len(report.issues):
             path = write_layer(report.to_layer(), args.output, layer="issues")

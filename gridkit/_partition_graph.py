@@ -28,7 +28,7 @@ class Graph:
     indices: np.ndarray
     ecost: np.ndarray  # cut cost per CSR entry
 
-    def subgraph(self, nodes: np.ndarray) -> "Graph":
+    def subgraph(self, nodes: np.ndarray) -> Graph:
         """The graph induced by ``nodes`` (positions), renumbered 0..len(nodes)-1.
 
         Without neighbour lists (``indptr``/``indices`` empty): for components
@@ -43,7 +43,7 @@ class Graph:
                      empty, empty, np.zeros(0))
 
     @classmethod
-    def from_edges(cls, n: int, u, v, shared, cost) -> "Graph":
+    def from_edges(cls, n: int, u, v, shared, cost) -> Graph:
         u = np.asarray(u, dtype=np.int64)
         v = np.asarray(v, dtype=np.int64)
         lo, hi = np.minimum(u, v), np.maximum(u, v)

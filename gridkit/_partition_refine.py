@@ -213,6 +213,114 @@ class Refiner:
         self.moves += made
         return made
 
+    def chains(self, *, max_rounds: int = 500) -> int:
+        """Shift weight along a path of grids, from a grid out of band to the
+        nearest grid that can take (or give) it.
+
+        Greedy single moves stall on plateaus: a heavy grid whose neighbours
+        are all exactly on target cannot pass a unit on without making the
+        neighbour as bad as itself. A chain moves one unit on every step of a
+        path ``a -> p1 -> ... -> c`` in the grid adjacency graph, each unit
+        about as heavy as the one received, and is kept only when the sum of
+        squared relative deviations falls (otherwise it is undone).
+        """
+        made = 0
+        failed: set[int] = set()
+        for _ in range(max_rounds):
+            lab_np = self.labels
+            W = np.asarray(self.W)
+            dev = (W - self.target) / self.target
+            band = np.asarray(self.band) / self.target
+            out = np.flatnonzero((np.abs(dev) > band) & ~np.isin(np.arange(self.k), list(failed)))
+            if len(out) == 0:
+                break
+            a = int(out[np.argmax(np.abs(dev[out]))])
+            src, dst = self.rows, self.graph.indices
+            cross = lab_np[src] != lab_np[dst]
+            pairs = np.unique(np.stack([lab_np[src[cross]], lab_np[dst[cross]]], axis=1), axis=0)
+            adj: dict[int, list[int]] = {}
+            for x, y in pairs.tolist():
+                adj.setdefault(x, []).append(y)
+            heavy = dev[a] > 0
+            path = self._path(a, adj, dev, heavy)
+            if path is None:
+                failed.add(a)
+                continue
+            if not heavy:
+                path = path[::-1]  # weight flows from the heavy end to a
+            if self._push(path, src[cross], dst[cross]):
+                made += 1
+                failed.clear()
+            else:
+                failed.add(a)
+        self.moves += made
+        return made
+
+    def _path(self, a, adj, dev, heavy):
+        """Shortest grid path from ``a`` to a grid on the other side of the target."""
+        prev = {a: None}
+        queue = deque([a])
+        while queue:
+            x = queue.popleft()
+            if x != a and ((dev[x] < 0) if heavy else (dev[x] > 0)) \
+                    and abs(dev[x] - dev[a]) > 1e-12:
+                path = [x]
+                while prev[path[-1]] is not None:
+                    path.append(prev[path[-1]])
+                return path[::-1]
+            for y in adj.get(x, ()):
+                if y not in prev:
+                    prev[y] = x
+                    queue.append(y)
+        return None
+
+    def _ssq(self, grids) -> float:
+        return sum(((self.W[g] - self.tl[g]) / self.tl[g]) ** 2 for g in set(grids))
+
+    def _push(self, path, cu, cv) -> bool:
+        lab, wl, W, size = self.lab, self.wl, self.W, self.size
+        first, last = path[0], path[-1]
+        amount = min(W[first] - self.tl[first], self.tl[last] - W[last])
+        if amount <= 0:
+            return False
+        before = self._ssq(path)
+        done = []
+        for x, y in zip(path[:-1], path[1:], strict=True):
+            # boundary units of x touching y
+            best, best_err = None, None
+            for u in self._frontier(x, y, cu, cv):
+                wu = wl[u]
+                if wu <= 0 or size[x] <= 1:
+                    continue
+                err = abs(wu - amount)
+                if best is not None and err >= best_err:
+                    continue
+                if removable(u, x, lab, self.nbrs):
+                    best, best_err = u, err
+            if best is None:
+                break
+            lab[best] = y
+            W[x] -= wl[best]
+            W[y] += wl[best]
+            size[x] -= 1
+            size[y] += 1
+            done.append((best, x, y))
+            amount = wl[best]
+        if len(done) == len(path) - 1 and self._ssq(path) < before - 1e-15:
+            self.moves += len(done) - 1
+            return True
+        for u, x, y in reversed(done):  # undo: each step back is valid in reverse order
+            lab[u] = x
+            W[x] += wl[u]
+            W[y] -= wl[u]
+            size[x] += 1
+            size[y] -= 1
+        return False
+
+    def _frontier(self, x, y, cu, cv):
+        lab = np.asarray(self.lab)
+        return np.unique(cu[(lab[cu] == x) & (lab[cv] == y)]).tolist()
+
     def _costs(self):
         if not hasattr(self, "_cost_lists"):
             self._cost_lists = self.graph.cost_lists()

@@ -139,7 +139,6 @@ class Partition:
 
 def _warn(messages: list[str], text: str) -> None:
     messages.append(text)
-    warnings.warn(text, GridkitWarning, stacklevel=3)
 
 
 def _adjacency_positions(adj: pd.DataFrame, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -399,6 +398,11 @@ def partition(
     messages: list[str] = []
     rng = np.random.default_rng(seed)
 
+    if adjacency is None and road_weight is not None:
+        raise MissingColumnError(
+            "road_weight needs the road length along unit borders (road_m): pass "
+            "adjacency=gridkit.unit_adjacency(units, roads=roads)"
+        )
     adj = unit_adjacency(metric, id_column=id_column) if adjacency is None else adjacency
     ea, eb = _adjacency_positions(adj, ids)
     cost = cut_costs(adj, road_weight)
@@ -468,8 +472,10 @@ def partition(
         ref.balance()
         ref.shape()
         ref.balance()
+        ref.chains()
     else:
         ref.balance(only_out_of_band=True)
+        ref.chains()
     labels[has] = ref.labels
     broken = components_per_label(sub, labels[has])
     if (broken > 1).any():  # cannot happen; never hand out a broken grid silently
@@ -491,9 +497,15 @@ def partition(
             attached_labels.add(int(labels[cand[int(near)]]))
     out = _build_outputs(checked, metric, labels, names, w, grid_target, nest_by, codes, group,
                          label_part, attached_labels, ea, eb, shared, road, tolerance, messages,
-                         existing, id_column, part_w[parts] / np.maximum(part_k[parts], 1))
+                         existing, id_column, part_w[parts] / np.maximum(part_k[parts], 1),
+                         bool(nest_by) and not per_village and capacity is None
+                         and (existing is None or k is not None or target is not None))
     grids, assignment, stats = out
     report = PartitionReport(**stats, warnings=messages, seconds=time.perf_counter() - started)
+    if messages:
+        more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
+        warnings.warn(f"partition: {messages[0]}{more}; see result.report.warnings",
+                      GridkitWarning, stacklevel=2)
     log.info("partition (%s): %s", wlabel, report.summary().replace("\n", "; "))
     return Partition(grids=grids, assignment=assignment, report=report)
 
@@ -547,7 +559,7 @@ def _dissolve(geoms: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
 
 def _build_outputs(checked, metric, labels, names, w, grid_target, nest_by, codes, group,
                    label_part, attached_labels, ea, eb, shared, road, tolerance, messages,
-                   existing, id_column, unit_mean):
+                   existing, id_column, unit_mean, total_mode):
     k = int(labels.max()) + 1
     geoms = np.asarray(metric.geometry.values)
     dissolved = _dissolve(geoms, labels, k)
@@ -610,8 +622,8 @@ def _build_outputs(checked, metric, labels, names, w, grid_target, nest_by, code
     if len(off):
         worst = off[np.argmax(np.abs(deviation[off]))]
         _warn(messages, f"{len(off)} grid(s) outside ±{tolerance:.0%} of their target; worst "
-                        f"{names[worst]} at {deviation[worst]:+.1%} (granularity: its units "
-                        "cannot be regrouped any closer without breaking contiguity)")
+                        f"{names[worst]} at {deviation[worst]:+.1%} (no single-unit move brings it "
+                        "closer without breaking a grid apart: coarse or heavy units)")
     # villages whose whole-grid allocation is off the overall mean
     per_village = pd.DataFrame({"village": codes[g_group], "weight": gw, "grids": 1})
     per_village = per_village.groupby("village").sum()
@@ -619,7 +631,8 @@ def _build_outputs(checked, metric, labels, names, w, grid_target, nest_by, code
     per_village["mean"] = per_village["weight"] / per_village["grids"]
     per_village["vs_overall"] = per_village["mean"] / mean - 1 if mean > 0 else 0.0
     for v, row in per_village.iterrows():
-        if nest_by and abs(row["vs_overall"]) > tolerance and row["weight"] > 0 and len(codes) > 1:
+        if (total_mode and abs(row["vs_overall"]) > tolerance and row["weight"] > 0
+                and len(codes) > 1):
             messages.append(f"village {v!r}: {int(row['grids'])} grid(s) of mean {row['mean']:,.1f}, "
                             f"{row['vs_overall']:+.1%} off the overall mean (whole grids per village)")
     cross = labels[ea] != labels[eb]

@@ -226,21 +226,28 @@ class Refiner:
         """
         made = 0
         failed: set[int] = set()
+        stale = True
         for _ in range(max_rounds):
-            lab_np = self.labels
+            if stale:
+                lab_np = self.labels
+                src, dst = self.rows, self.graph.indices
+                cross = lab_np[src] != lab_np[dst]
+                cu, cv = src[cross], dst[cross]
+                key = np.unique(lab_np[cu] * self.k + lab_np[cv])
+                adj: dict[int, list[int]] = {}
+                for x, y in zip((key // self.k).tolist(), (key % self.k).tolist(), strict=True):
+                    adj.setdefault(x, []).append(y)
+                stale = False
             W = np.asarray(self.W)
             dev = (W - self.target) / self.target
             band = np.asarray(self.band) / self.target
-            out = np.flatnonzero((np.abs(dev) > band) & ~np.isin(np.arange(self.k), list(failed)))
+            outside = np.abs(dev) > band
+            if failed:
+                outside[list(failed)] = False
+            out = np.flatnonzero(outside)
             if len(out) == 0:
                 break
             a = int(out[np.argmax(np.abs(dev[out]))])
-            src, dst = self.rows, self.graph.indices
-            cross = lab_np[src] != lab_np[dst]
-            pairs = np.unique(np.stack([lab_np[src[cross]], lab_np[dst[cross]]], axis=1), axis=0)
-            adj: dict[int, list[int]] = {}
-            for x, y in pairs.tolist():
-                adj.setdefault(x, []).append(y)
             heavy = dev[a] > 0
             path = self._path(a, adj, dev, heavy)
             if path is None:
@@ -248,9 +255,9 @@ class Refiner:
                 continue
             if not heavy:
                 path = path[::-1]  # weight flows from the heavy end to a
-            if self._push(path, src[cross], dst[cross]):
+            if self._push(path, cu, cv):
                 made += 1
-                failed.clear()
+                stale = True
             else:
                 failed.add(a)
         self.moves += made

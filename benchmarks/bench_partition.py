@@ -50,7 +50,7 @@ import sys
 import time
 import traceback
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -65,7 +65,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import gridkit as gk  # noqa: E402
 
 ROAD_WEIGHT = 0.5
-EXPONENT = {"gridkit": 1.2, "gridkit-flat": 1.2, "metis": 1.2, "gerrychain": 1.6, "skater": 2.0, "max-p": 2.0}
+EXPONENT = {"gridkit": 1.2, "gridkit-flat": 1.2, "metis": 1.2, "gerrychain": 1.6,
+            "skater": 2.0, "max-p": 2.0}
 
 
 # ------------------------------------------------------------------ data
@@ -207,8 +208,8 @@ def run_maxp(units, adj, k, seed):
     return labels, {"note": f"max-p chose p={model.p}"}
 
 
-METHODS = {"gridkit": run_gridkit, "gridkit-flat": run_gridkit_flat, "metis": run_metis, "gerrychain": run_gerrychain,
-           "skater": run_skater, "max-p": run_maxp}
+METHODS = {"gridkit": run_gridkit, "gridkit-flat": run_gridkit_flat, "metis": run_metis,
+           "gerrychain": run_gerrychain, "skater": run_skater, "max-p": run_maxp}
 
 
 # ------------------------------------------------------------------ running
@@ -295,10 +296,13 @@ def main(argv=None) -> int:
     p.add_argument("--methods", nargs="*", default=list(METHODS))
     p.add_argument("--no-sample", action="store_true")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="write the markdown results here")
+    p.add_argument("--out", default=None, help="write the markdown results here (and the raw "
+                   "rows beside it as .csv)")
+    p.add_argument("--merge", default=None, metavar="CSV",
+                   help="rows of an earlier run: keep those of the methods not run now")
     args = p.parse_args(argv)
 
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     load_start = os.getloadavg()
     cases = []
     if not args.no_sample:
@@ -335,6 +339,19 @@ def main(argv=None) -> int:
                 print({k_: (round(v, 3) if isinstance(v, float) else v) for k_, v in row.items()},
                       flush=True)
     table = pd.DataFrame(rows)
+    table["run"] = f"{started:%Y-%m-%d %H:%M} UTC"
+    if args.merge:
+        old = pd.read_csv(args.merge)
+        old = old[~old["method"].isin(args.methods)]
+        table = pd.concat([old, table], ignore_index=True)
+        order = {m: i for i, m in enumerate(METHODS)}
+        data_order = {d: i for i, d in enumerate(dict.fromkeys(old["data"].tolist()
+                                                               + table["data"].tolist()))}
+        table = table.sort_values(["data", "k", "method"], key=lambda c: c.map(
+            data_order if c.name == "data" else order if c.name == "method" else (lambda v: v)),
+            kind="stable").reset_index(drop=True)
+    if args.out:
+        table.to_csv(Path(args.out).with_suffix(".csv"), index=False)
     text = render(table, args, started, load_start)
     print(text)
     if args.out:
@@ -343,8 +360,8 @@ def main(argv=None) -> int:
 
 
 def render(table: pd.DataFrame, args, started, load_start) -> str:
-    cols = ["data", "k", "method", "status", "seconds", "rss_mb", "grids", "max/mean", "min/mean",
-            "split", "cross", "PP", "road", "note"]
+    cols = ["data", "k", "method", "run", "status", "seconds", "rss_mb", "grids", "max/mean",
+            "min/mean", "split", "cross", "PP", "road", "note"]
     t = table.reindex(columns=cols).copy()
     for c, f in (("seconds", "{:.2f}"), ("rss_mb", "{:.0f}"), ("max/mean", "{:.3f}"),
                  ("min/mean", "{:.3f}"), ("PP", "{:.3f}"), ("road", "{:.0%}")):

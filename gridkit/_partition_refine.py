@@ -165,8 +165,9 @@ class Refiner:
                 break
         return total
 
-    def shape(self, *, max_sweeps: int = 30) -> int:
-        """Shape moves (shorter, road-following borders) inside the balance band."""
+    def shape(self, *, max_sweeps: int = 30, band: float = 0.5) -> int:
+        """Shape moves (shorter, road-following borders) inside ``band`` x the
+        balance band (half of it by default, to keep a margin)."""
         total = 0
         for _ in range(max_sweeps):
             u, b, lab = self._candidates()
@@ -178,14 +179,14 @@ class Refiner:
             if not ok.any():
                 break
             order = np.argsort(-gain[ok], kind="stable")
-            made = self._apply(u[ok][order], b[ok][order], mode="shape")
+            made = self._apply(u[ok][order], b[ok][order], mode="shape", shape_band=band)
             total += made
             if made == 0:
                 break
         return total
 
     def _apply(self, us, bs, *, mode: str, only_out_of_band: bool = False,
-               allow_zero: bool = False) -> int:
+               allow_zero: bool = False, shape_band: float = 0.5) -> int:
         lab, W, T, band, size, wl, nbrs = (self.lab, self.W, self.tl, self.band, self.size,
                                            self.wl, self.nbrs)
         costs = None
@@ -215,11 +216,11 @@ class Refiner:
                     continue
             else:
                 cu = costs[u]
-                gain = sum(c for v, c in zip(nb, cu) if lab[v] == b) - \
-                    sum(c for v, c in zip(nb, cu) if lab[v] == a)
+                gain = sum(c for v, c in zip(nb, cu, strict=True) if lab[v] == b) - \
+                    sum(c for v, c in zip(nb, cu, strict=True) if lab[v] == a)
                 if gain <= 1e-9:
                     continue
-                inside = abs(na) <= band[a] and abs(nb_) <= band[b]
+                inside = abs(na) <= shape_band * band[a] and abs(nb_) <= shape_band * band[b]
                 if not inside and max(abs(na), abs(nb_)) > max(abs(da), abs(db)) + 1e-12:
                     continue
             if not removable(u, a, lab, nbrs):

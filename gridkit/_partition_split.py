@@ -44,8 +44,8 @@ def _rebalance(region: Graph, side: np.ndarray, weight: np.ndarray, goal: float,
     from gridkit._partition_refine import Refiner
 
     total = float(weight.sum())
-    if total <= 0 or abs(weight[side == 0].sum() - goal) <= 1e-9 * total:
-        return side
+    if total <= 0 or abs(weight[side == 0].sum() - goal) <= tolerance / 2 * min(goal, total - goal):
+        return side  # already close: the final refinement will do the rest
     full = Graph.from_edges(region.n, region.eu, region.ev, region.shared, region.cost)
     ref = Refiner(full, side, weight, np.array([goal, total - goal]), tolerance)
     ref.min_size = np.array([k1, k2])

@@ -36,6 +36,7 @@ from gridkit._partition_alloc import allocate
 from gridkit._partition_coarsen import coarsen
 from gridkit._partition_graph import Graph, components_per_label, repair
 from gridkit._partition_input import PartitionError, check_counts, cut_costs, resolve_weight
+from gridkit._partition_recom import recombine
 from gridkit._partition_refine import Refiner
 from gridkit._partition_split import bisect_split
 from gridkit.adjacency import unit_adjacency
@@ -490,6 +491,9 @@ def partition(
         ref.balance(allow_zero=True, only_out_of_band=True)
         ref.balance()
         ref.chains()
+        if recombine(ref, xy[has], rng, tolerance):
+            ref.balance()
+            ref.chains()
         ref.shape()
     else:
         ref.balance(only_out_of_band=True)

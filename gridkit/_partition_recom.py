@@ -51,9 +51,12 @@ def recombine(ref: Refiner, xy: np.ndarray, rng: np.random.Generator, tolerance:
     """Re-split pairs of grids around out-of-band grids; return pairs changed."""
     changed = 0
     tried: set[int] = set()
-    budget = 3 * ref.k  # pair splits in all: bounds the time on hopeless (granular) cases
+    # pair splits in all, and in a row without success: bounds the time on
+    # hopeless (granular) cases, where most grids cannot be brought into band
+    budget = min(3 * ref.k, 40)
+    misses = 0
     for _ in range(max_rounds or 2 * ref.k):
-        if budget <= 0:
+        if budget <= 0 or misses >= 12:
             break
         labels = ref.labels
         W = np.asarray(ref.W)
@@ -72,6 +75,7 @@ def recombine(ref: Refiner, xy: np.ndarray, rng: np.random.Generator, tolerance:
         best = None
         for b in near[:3].tolist():
             budget -= 1
+            misses += 1
             ta, tb = ref.target[a], ref.target[b]
             old = dev[a] ** 2 + dev[b] ** 2
             nodes = np.flatnonzero((labels == a) | (labels == b))
@@ -86,6 +90,7 @@ def recombine(ref: Refiner, xy: np.ndarray, rng: np.random.Generator, tolerance:
                 best = (new, b, nodes, side)
         if best is None:
             continue
+        misses = 0
         _, b, nodes, side = best
         for u, s in zip(nodes.tolist(), side.tolist(), strict=True):
             ref.lab[u] = a if s == 0 else b

@@ -6,10 +6,16 @@
 
 1. ``_partition_alloc``: how many grids each village gets (exactly ``k`` in
    all, at least one each), then each connected part of a village;
-2. ``_partition_split``: recursive bisection of every part along its
-   principal axis, cut at the weight share, with contiguity repair;
-3. ``_partition_refine``: boundary moves that balance the weights and then
-   shorten borders / pull them onto roads, never breaking a grid apart.
+2. ``_partition_coarsen``: units merged into small clusters by heavy-edge
+   matching (clusters stop at roads), as in METIS's multilevel scheme;
+3. ``_partition_split``: recursive bisection of every part along its
+   principal axis, cut at the weight share, with contiguity repair and a
+   two-way rebalance at each level; then refined on the clusters;
+4. ``_partition_refine``: on the units, boundary moves that balance the
+   weights and then shorten borders / pull them onto roads, never breaking a
+   grid apart; chains of moves along paths of grids;
+5. ``_partition_recom``: for grids still out of tolerance (coarse or heavy
+   units), the grid and a neighbour are merged and split again.
 
 Hard rules: every unit in exactly one grid, every grid contiguous (units
 joined by shared boundaries of positive length) and inside one village,

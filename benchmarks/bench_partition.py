@@ -301,7 +301,12 @@ def main(argv=None) -> int:
                    "rows beside it as .csv)")
     p.add_argument("--merge", default=None, metavar="CSV",
                    help="rows of an earlier run: keep those of the methods not run now")
+    p.add_argument("--combine", nargs="+", metavar="CSV",
+                   help="run nothing: merge the rows of earlier runs (a later file wins for the "
+                   "same data, k and method) and render them")
     args = p.parse_args(argv)
+    if args.combine:
+        return combine(args)
 
     started = datetime.now(UTC)
     load_start = os.getloadavg()
@@ -360,7 +365,26 @@ def main(argv=None) -> int:
     return 0
 
 
-def render(table: pd.DataFrame, args, started, load_start) -> str:
+def combine(args) -> int:
+    frames = [pd.read_csv(f) for f in args.combine]
+    table = pd.concat(frames, ignore_index=True)
+    table = table.drop_duplicates(["data", "k", "method"], keep="last")
+    order = {m: i for i, m in enumerate(METHODS)}
+    data_order = {d: i for i, d in enumerate(dict.fromkeys(table["data"].tolist()))}
+    table = table.assign(_d=table["data"].map(data_order), _m=table["method"].map(order))
+    table = table.sort_values(["_d", "k", "_m"], kind="stable").drop(columns=["_d", "_m"])
+    runs = ", ".join(f"{f} ({', '.join(sorted(pd.read_csv(f)['run'].unique()))})"
+                     for f in args.combine)
+    text = render(table, args, None, None, note=f"Rows merged from {runs}; the `run` column "
+                  "says which run measured each row (the load of each run is in its own .md).")
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text)
+        table.to_csv(Path(args.out).with_suffix(".csv"), index=False)
+    return 0
+
+
+def render(table: pd.DataFrame, args, started, load_start, note: str = "") -> str:
     cols = ["data", "k", "method", "run", "status", "seconds", "rss_mb", "grids", "max/mean",
             "min/mean", "split", "cross", "PP", "road", "note"]
     t = table.reindex(columns=cols).copy()
@@ -373,15 +397,17 @@ def render(table: pd.DataFrame, args, started, load_start) -> str:
     header = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
     body = "".join("| " + " | ".join(str(v) for v in r) + " |\n" for r in t.itertuples(index=False))
     cmd = "python benchmarks/bench_partition.py " + " ".join(sys.argv[1:])
-    load_end = os.getloadavg()
-    return (
-        "# Partition benchmark\n\n"
-        f"- date: {started:%Y-%m-%d %H:%M} UTC; command: `{cmd}`\n"
-        f"- load average (1/5/15 min) at start {load_start[0]:.2f}/{load_start[1]:.2f}/"
-        f"{load_start[2]:.2f}, at end {load_end[0]:.2f}/{load_end[1]:.2f}/{load_end[2]:.2f} "
-        "(2 cores shared with other helpers: compare methods within a row group)\n"
-        + machine() + "\n" + header + body
-    )
+    if started is None:
+        head = f"- command: `{cmd}`\n- {note}\n"
+    else:
+        load_end = os.getloadavg()
+        head = (
+            f"- date: {started:%Y-%m-%d %H:%M} UTC; command: `{cmd}`\n"
+            f"- load average (1/5/15 min) at start {load_start[0]:.2f}/{load_start[1]:.2f}/"
+            f"{load_start[2]:.2f}, at end {load_end[0]:.2f}/{load_end[1]:.2f}/{load_end[2]:.2f} "
+            "(2 cores shared with other helpers: compare methods within a row group)\n"
+        )
+    return "# Partition benchmark\n\n" + head + machine() + "\n" + header + body
 
 
 if __name__ == "__main__":

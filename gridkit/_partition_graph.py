@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-_SMALL = 1500  # below this many nodes, plain Python beats scipy's call overhead
+_SMALL = 500  # below this many nodes, plain Python beats scipy's call overhead
 
 
 def _small_components(n: int, eu: np.ndarray, ev: np.ndarray) -> tuple[int, np.ndarray]:

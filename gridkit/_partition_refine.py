@@ -70,13 +70,27 @@ def removable(u: int, a: int, lab: list, nbrs: list) -> bool:
     return False
 
 
+class _LazyNeighbours:
+    """Neighbour lists built on first use (a two-way rebalance touches few units)."""
+
+    def __init__(self, graph: Graph):
+        self.ptr, self.ind, self.cache = graph.indptr, graph.indices, {}
+
+    def __getitem__(self, u: int) -> list:
+        out = self.cache.get(u)
+        if out is None:
+            out = self.cache[u] = self.ind[self.ptr[u]:self.ptr[u + 1]].tolist()
+        return out
+
+
 class Refiner:
     """Holds the state of a refinement over one graph (all parts at once)."""
 
     def __init__(self, graph: Graph, labels: np.ndarray, weight: np.ndarray,
-                 target: np.ndarray, tolerance: float):
+                 target: np.ndarray, tolerance: float, *, lazy: bool = False):
         self.graph = graph
-        self.nbrs = graph.neighbour_lists()
+        # lazy neighbour lists for short refinements that touch few units
+        self.nbrs = _LazyNeighbours(graph) if lazy else graph.neighbour_lists()
         self.rows = np.repeat(np.arange(graph.n), np.diff(graph.indptr))
         self.lab = labels.tolist()
         self.w = weight.astype(float)

@@ -15,6 +15,11 @@ from gridkit.layers import Layers
 
 log = logging.getLogger("gridkit.cli")
 
+#: How many grids ``gridkit demo`` makes of the sample.
+DEMO_GRIDS = 20
+#: In the demo, no basic unit may weigh more than this share of a grid's target.
+DEMO_MAX_UNIT_SHARE = 0.25
+
 
 class NotAvailable(GridkitError):
     """The subcommand is not implemented yet (exit code 2)."""

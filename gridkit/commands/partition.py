@@ -8,6 +8,7 @@ import logging
 from gridkit._errors import InvalidValueError
 from gridkit.adjacency import unit_adjacency
 from gridkit.commands._common import (
+    DEMO_GRIDS,
     DemoContext,
     add_crs_option,
     add_output_option,
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def demo_step(ctx: DemoContext) -> None:
-    """Partition the demo's units into 20 grids balanced on workload (or entities)."""
+    """Partition the demo's units into DEMO_GRIDS grids balanced on workload (or entities)."""
     units = ctx.results.get("units")
     if units is None:
         ctx.add("partition: skipped (no units: the `units` step did not run)")
@@ -115,7 +116,7 @@ def demo_step(ctx: DemoContext) -> None:
         ctx.add("partition: skipped (units carry no weight column or no village_code)")
         return
     villages = units["village_code"].nunique()
-    k = max(villages, min(20, len(units)))
+    k = max(villages, min(DEMO_GRIDS, len(units)))
     adjacency = ctx.results.get("adjacency")
     if adjacency is None or "road_m" not in getattr(adjacency, "columns", ()):
         adjacency = unit_adjacency(units, roads=ctx.layers.get("roads"),

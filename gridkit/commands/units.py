@@ -10,7 +10,12 @@ import pandas as pd
 
 from gridkit._errors import CheckFailed, GridkitWarning
 from gridkit.adjacency import unit_adjacency
-from gridkit.commands._common import add_crs_option, add_output_option
+from gridkit.commands._common import (
+    DEMO_GRIDS,
+    DEMO_MAX_UNIT_SHARE,
+    add_crs_option,
+    add_output_option,
+)
 from gridkit.io import list_layers, read_layer, write_layers
 from gridkit.units import UnitsResult, build_units
 
@@ -134,11 +139,17 @@ def demo_step(ctx) -> None:
     if kinds["roads"] is None or kinds["jurisdiction"] is None:
         ctx.add("units: skipped (the sample has no roads or jurisdiction layer)")
         return
+    options = dict(villages=kinds["villages"], barriers=kinds["barriers"],
+                   buildings=kinds["buildings"], entities=kinds["entities"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GridkitWarning)
-        result = build_units(kinds["roads"], kinds["jurisdiction"], villages=kinds["villages"],
-                             barriers=kinds["barriers"], buildings=kinds["buildings"],
-                             entities=kinds["entities"])
+        result = build_units(kinds["roads"], kinds["jurisdiction"], **options)
+        # a grid can only be balanced from units much lighter than it: split the
+        # heavy ones so that none weighs more than a share of the demo's grid target
+        limit = DEMO_MAX_UNIT_SHARE * result.units["workload_min"].sum() / DEMO_GRIDS
+        if result.units["workload_min"].max() > limit:
+            result = build_units(kinds["roads"], kinds["jurisdiction"], max_workload=limit,
+                                 **options)
     adjacency = adjacency_for(result, kinds)
     ctx.results["units"] = result.units
     ctx.results["adjacency"] = adjacency

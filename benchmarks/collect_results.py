@@ -18,10 +18,14 @@ def main() -> None:
              "Measured on this project's 2-core / 24 GB machines, peers in the same run. "
              "Each section names its machine, date and command. Regenerate a section by "
              "running its script; rebuild this page with `python benchmarks/collect_results.py`.\n"]
-    files = sorted((HERE / "results").glob("*.md"),
-                   key=lambda p: (ORDER.index(p.stem) if p.stem in ORDER else len(ORDER), p.stem))
+    files = [HERE / "results" / f"{area}.md" for area in ORDER]
+    files = [f for f in files if f.exists()]
     for f in files:
         parts.append(f.read_text().strip() + "\n")
+    raw = sorted(p.name for p in (HERE / "results").iterdir() if p.stem not in ORDER)
+    if raw:
+        parts.append("## Raw runs\n\nSingle runs merged into the sections above, kept for their "
+                     "commands and load: " + ", ".join(f"`results/{name}`" for name in raw) + ".\n")
     (HERE / "RESULTS.md").write_text("\n".join(parts))
     print(f"RESULTS.md from {len(files)} section(s)")
 

@@ -15,11 +15,12 @@ def test_help_lists_subcommands(capsys):
     assert exc.value.code == 0
     out = capsys.readouterr().out
     for name in ("units", "partition", "validate", "repair", "diff", "route", "schedule",
-                 "map", "report", "demo", "info"):
+                 "map", "report", "demo", "info", "reach", "checkpoints"):
         assert name in out
 
 
-@pytest.mark.parametrize("name", ["units", "partition", "validate", "route", "map", "demo"])
+@pytest.mark.parametrize("name", ["units", "partition", "validate", "repair", "diff", "route",
+                                  "schedule", "map", "report", "reach", "checkpoints", "demo"])
 def test_each_subcommand_has_help(name, capsys):
     with pytest.raises(SystemExit) as exc:
         cli.main([name, "--help"])

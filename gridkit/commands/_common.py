@@ -10,19 +10,16 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from gridkit._errors import GridkitError
 from gridkit.layers import Layers
 
 log = logging.getLogger("gridkit.cli")
 
 #: How many grids ``gridkit demo`` makes of the sample.
 DEMO_GRIDS = 20
+#: Made-up persons per grid in the demo (the sample has no staff table).
+DEMO_STAFF_PER_GRID = 3
 #: In the demo, no basic unit may weigh more than this share of a grid's target.
 DEMO_MAX_UNIT_SHARE = 0.25
-
-
-class NotAvailable(GridkitError):
-    """The subcommand is not implemented yet (exit code 2)."""
 
 
 def add_crs_option(parser: argparse.ArgumentParser) -> None:
@@ -46,15 +43,6 @@ def back_to_input_crs(gdf: gpd.GeoDataFrame, layers: Layers) -> gpd.GeoDataFrame
     if isinstance(gdf, gpd.GeoDataFrame) and gdf.crs is not None and gdf.crs != layers.input_crs:
         return gdf.to_crs(layers.input_crs)
     return gdf
-
-
-def not_available(name: str, issue: int):
-    """A ``func`` for a subcommand whose issue has not landed yet."""
-
-    def run(args) -> int:
-        raise NotAvailable(f"`gridkit {name}` is not available yet in this version (issue #{issue})")
-
-    return run
 
 
 @dataclass
@@ -83,6 +71,23 @@ class DemoContext:
     def add(self, line: str, *paths: Path) -> None:
         self.summary.append(line)
         self.files.extend(Path(p) for p in paths)
+
+
+def demo_staff(ctx: DemoContext, grids: pd.DataFrame) -> pd.DataFrame:
+    """The demo's clearly fake staff, made once and shared by every step.
+
+    ``DEMO_STAFF_PER_GRID`` persons per grid, named 示例人员 NN with phones
+    000-0000-NNNN, so that nobody mistakes them for real people.
+    """
+    if "staff" not in ctx.results:
+        ids = [str(g) for g in grids["grid_id"] for _ in range(DEMO_STAFF_PER_GRID)]
+        n = range(1, len(ids) + 1)
+        ctx.results["staff"] = pd.DataFrame({
+            "name": [f"示例人员 {i:02d}" for i in n],
+            "phone": [f"000-0000-{i:04d}" for i in n],
+            "grid_id": ids,
+        })
+    return ctx.results["staff"]
 
 
 def frame_text(df: pd.DataFrame, *, max_rows: int = 30) -> str:

@@ -15,8 +15,8 @@ from gridkit.commands._common import (
     frame_text,
 )
 from gridkit.io import list_layers, write_layers
-from gridkit.webmap import save_map
 from gridkit.layers import load_layers
+from gridkit.webmap import save_map
 
 log = logging.getLogger("gridkit.cli")
 

@@ -21,7 +21,8 @@ def register(subparsers) -> None:
         description="Run every available step on data/sample.gpkg with the defaults and write "
         "the outputs (units, grids, validation report, routes, map, tables) into a folder.",
     )
-    p.add_argument("-o", "--output", default="gridkit-demo", help="output folder (default: %(default)s)")
+    p.add_argument("-o", "--output", default="gridkit-demo",
+                   help="output folder (default: %(default)s)")
     p.set_defaults(func=run)
 
 

@@ -6,10 +6,9 @@ import logging
 from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
 
 from gridkit.codes import assign_codes
-from gridkit.commands._common import DemoContext
+from gridkit.commands._common import DemoContext, demo_staff
 from gridkit.io import read_layer, read_table
 from gridkit.webmap import TILES, grid_map, save_map, write_grid_maps
 
@@ -89,18 +88,6 @@ def run(args) -> int:
 # --- demo ----------------------------------------------------------------------
 
 
-def demo_staff(grids: pd.DataFrame) -> pd.DataFrame:
-    """Clearly fake staff for the demo: one person per grid, 示例人员 NN, phone 000-0000-00NN."""
-    ids = grids["grid_id"].astype(str).tolist()
-    return pd.DataFrame(
-        {
-            "name": [f"示例人员 {i + 1:02d}" for i in range(len(ids))],
-            "phone": [f"000-0000-{i + 1:04d}" for i in range(len(ids))],
-            "grid_id": ids,
-        }
-    )
-
-
 def demo_grids(ctx: DemoContext) -> tuple[gpd.GeoDataFrame, str]:
     """The demo's coded grids (computed once, shared with `report`) and their source."""
     if "published" in ctx.results:
@@ -119,7 +106,7 @@ def demo_grids(ctx: DemoContext) -> tuple[gpd.GeoDataFrame, str]:
     coded = assign_codes(grids)
     ctx.results["published"] = coded
     ctx.results["published_source"] = source
-    ctx.results["staff"] = demo_staff(coded)
+    demo_staff(ctx, coded)
     return coded, source
 
 

@@ -14,10 +14,10 @@ from gridkit.commands._common import (
     frame_text,
 )
 from gridkit.io import write_layers
-from gridkit.webmap import save_map
 from gridkit.layers import load_layers
 from gridkit.reach import network_reach, reach_graph
 from gridkit.siting import site_facilities
+from gridkit.webmap import save_map
 
 log = logging.getLogger("gridkit.cli")
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from gridkit._errors import CheckFailed
 from gridkit.commands._common import (
+    DEMO_STAFF_PER_GRID,
     DemoContext,
     add_crs_option,
     add_output_option,
     back_to_input_crs,
+    demo_staff,
 )
 from gridkit.gpx import write_gpx
 from gridkit.io import write_layers
@@ -22,6 +22,7 @@ from gridkit.layers import load_layers
 from gridkit.postman import patrol_routes
 from gridkit.roadgraph import road_graph
 from gridkit.schedule import monthly_schedule
+from gridkit.workload import classify_entities
 
 log = logging.getLogger("gridkit.cli")
 
@@ -110,44 +111,16 @@ def run(args) -> int:
     return 0
 
 
-def _demo_entities(ctx: DemoContext) -> tuple[gpd.GeoDataFrame, str]:
-    ents = ctx.layers["entities"]
-    try:
-        from gridkit.workload import classify_entities
-
-        return classify_entities(ents), "workload policy"
-    except (ImportError, AttributeError, NotImplementedError):
-        # stand-in until gridkit.workload lands: DOMAIN.md's cycles (key monthly x2, 15 min;
-        # supervision monthly, 10 min; service quarterly, 6 min)
-        risk = pd.to_numeric(ents["risk"], errors="coerce").fillna(3).to_numpy()
-        credit = (
-            ents["credit"].astype(str).to_numpy() if "credit" in ents else np.full(len(ents), "A")
-        )
-        key = (risk == 1) | (credit == "C")
-        regime = np.where(key, "key", np.where((risk == 3) & (credit == "A"), "exempt", "general"))
-        vpm = np.where(key, 2.0, np.where(regime == "general", 1.0, 1 / 3))
-        mins = np.where(key, 15.0, np.where(regime == "general", 10.0, 6.0))
-        return ents.assign(
-            regime=regime, visits_per_month=vpm, minutes_per_visit=mins
-        ), "stand-in policy (gridkit.workload not available)"
-
-
 def demo_step(ctx: DemoContext) -> None:
     from gridkit.commands.route import demo_graph, demo_grids
 
     grids, source = demo_grids(ctx)
     G = demo_graph(ctx)
-    ents, policy = _demo_entities(ctx)
+    ents, policy = classify_entities(ctx.layers["entities"]), "workload policy"
     staff = ctx.layers.staff
     if staff is None:
-        staff = pd.DataFrame(
-            [
-                {"name": f"{gid}-{k}", "phone": "", "grid_id": str(gid)}
-                for gid in grids["grid_id"]
-                for k in (1, 2, 3)
-            ]
-        )
-        who = "3 made-up staff per grid"
+        staff = demo_staff(ctx, grids)
+        who = f"{DEMO_STAFF_PER_GRID} FAKE demo staff per grid"
     else:
         who = "the staff table"
     routes = ctx.results.get("routes")

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import geopandas as gpd
-
-import dataclasses
-
 import pandas as pd
 
 from gridkit.commands._common import DemoContext
@@ -74,7 +72,8 @@ def with_requirements(report: CoverageReport, requirements, grids: gpd.GeoDataFr
                       **layers) -> CoverageReport:
     """``report`` plus one ``requirement_unmet`` issue per unmet rule and area."""
     if id_column != "grid_id":
-        grids = grids.drop(columns="grid_id", errors="ignore").rename(columns={id_column: "grid_id"})
+        grids = grids.drop(columns="grid_id", errors="ignore")
+        grids = grids.rename(columns={id_column: "grid_id"})
     req = check_requirements(requirements, villages=villages, grids=grids, staff=staff, crs=crs,
                              **{k: v for k, v in layers.items() if v is not None})
     issues = report.issues

@@ -486,9 +486,12 @@ def _listing(fig, ps: PosterSet, fonts) -> None:
     size = 8 if per_col <= 14 else 6
     for k, i in enumerate(order):
         c, r = divmod(k, per_col)
-        persons = str(ps.stats["persons"].iloc[i]).replace("; ", "、")
+        names = [p for p in str(ps.stats["persons"].iloc[i]).split("; ") if p and p != "nan"]
         phones = str(ps.stats["phones"].iloc[i]).split("; ")[0]
-        line = f"{_short(ps.labels[i])}  {ps.labels[i]}  {persons or '-'}  {phones}"
+        # one short line per grid, so that two columns never run into each other:
+        # the first person and how many more (等 N 人 "N in all"); the grid poster lists all
+        who = f"{names[0]} 等{len(names)}人" if len(names) > 1 else (names[0] if names else "-")
+        line = f"{_short(ps.labels[i])}  {ps.labels[i]}  {who}  {phones}"
         box.text(
             c / cols,
             1 - (r + 0.5) * min(1 / max(per_col, 1), 0.09),

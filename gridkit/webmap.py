@@ -41,7 +41,7 @@ from gridkit._progress import progress
 from gridkit.crs import to_crs, working_crs
 from gridkit.gcj02 import from_gcj02, to_gcj02
 from gridkit.layers import check_layer
-from gridkit.tables import TABLE_HEADERS, grid_keys, grid_stats, staff_by_grid
+from gridkit.tables import STAT_COLUMNS, TABLE_HEADERS, grid_keys, grid_stats, staff_by_grid
 
 __all__ = ["TILES", "RISK_COLOURS", "base_map", "grid_map", "save_map", "write_grid_maps"]
 
@@ -70,23 +70,7 @@ TILES = {
 }
 RISK_COLOURS = {1: "#d7191c", 2: "#fdae61", 3: "#1a9641"}
 _RISK_NAMES = {1: "一类风险 risk 1", 2: "二类风险 risk 2", 3: "三类风险 risk 3"}
-_FIRST = [
-    "grid_code",
-    "grid_id",
-    "name",
-    "village_code",
-    "village_name",
-    "area_m2",
-    "households",
-    "entities",
-    "entities_risk1",
-    "entities_risk2",
-    "entities_risk3",
-    "entities_key",
-    "entities_general",
-    "entities_exempt",
-    "workload_min",
-]
+_FIRST = ["grid_code", "grid_id", "name", "village_code", "village_name", *STAT_COLUMNS]
 _LABELS = {
     **TABLE_HEADERS,
     "name": "名称",

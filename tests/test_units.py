@@ -77,6 +77,15 @@ def test_sample_units_tile_jurisdiction(sample_result):
     assert (res.units.geom_type == "Polygon").all()
 
 
+def test_sample_units_pass_gridkit_coverage_validation(sample_result):
+    s, res = sample_result
+    report = gk.validate_coverage(res.units, id_column="unit_id", jurisdiction=s["jurisdiction"],
+                                  villages=s["villages"], entities=res.entities)
+    assert report.valid, str(report)
+    assert report.summary["gap"] == report.summary["overlap"] == 0
+    assert report.summary["not_nested"] == report.summary["entity_unassigned"] == 0
+
+
 def test_sample_every_unit_in_exactly_one_village(sample_result):
     s, res = sample_result
     metric = gk.working_crs(res.units)

@@ -75,6 +75,11 @@ class Schedule:
         )
 
 
+def next_month(today=None) -> str:
+    """``"YYYY-MM"`` of the month after ``today`` (default: the current date)."""
+    return str(pd.Period(today or pd.Timestamp.now(), freq="M") + 1)
+
+
 def working_days(month: str, *, holidays=(), workdays=(0, 1, 2, 3, 4)) -> list[pd.Timestamp]:
     """The working days of ``month`` (``"YYYY-MM"``) without ``holidays``.
 
@@ -133,7 +138,7 @@ def monthly_schedule(
     staff: pd.DataFrame,
     roads: gpd.GeoDataFrame | None = None,
     *,
-    month: str = "2026-12",
+    month: str | None = None,
     daily_budget_min: float = 360.0,
     graph: nx.MultiGraph | None = None,
     patrol_min: pd.Series | dict | None = None,
@@ -161,7 +166,7 @@ def monthly_schedule(
     roads
         The roads layer (ignored when ``graph`` is given).
     month
-        ``"YYYY-MM"``.
+        ``"YYYY-MM"``; default: the month after today.
     daily_budget_min
         Most minutes per person and day, travel included (default 6 h).
     graph
@@ -194,6 +199,8 @@ def monthly_schedule(
     grids = check_layer(grids, "grids", required=(grid_id,), id_column=grid_id)
     staff = check_staff(staff)
     entities = _ensure_regime(entities)
+    if month is None:
+        month = next_month()
     days = working_days(month, holidays=holidays, workdays=workdays)
     if not days:
         raise InvalidValueError(f"{month}: no working day (check `holidays` and `workdays`)")

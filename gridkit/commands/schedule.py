@@ -21,7 +21,7 @@ from gridkit.io import write_layers
 from gridkit.layers import load_layers
 from gridkit.postman import patrol_routes
 from gridkit.roadgraph import road_graph
-from gridkit.schedule import monthly_schedule
+from gridkit.schedule import monthly_schedule, next_month
 from gridkit.workload import classify_entities
 
 log = logging.getLogger("gridkit.cli")
@@ -41,7 +41,7 @@ def register(subparsers) -> None:
     p.add_argument("--grids", required=True)
     p.add_argument("--entities", required=True)
     p.add_argument("--staff", required=True, help="CSV/XLSX with name, phone, grid_id")
-    p.add_argument("--month", default="2026-12", help="YYYY-MM (default: %(default)s)")
+    p.add_argument("--month", default=None, help="YYYY-MM (default: next month)")
     p.add_argument(
         "--budget", type=float, default=360.0, help="minutes per person and day (default: 360)"
     )
@@ -125,7 +125,8 @@ def demo_step(ctx: DemoContext) -> None:
         who = "the staff table"
     routes = ctx.results.get("routes")
     patrol = routes.routes.set_index("grid_id")["minutes"].to_dict() if routes is not None else None
-    plan = monthly_schedule(ents, grids, staff, graph=G, month="2026-12", patrol_min=patrol)
+    month = next_month()
+    plan = monthly_schedule(ents, grids, staff, graph=G, month=month, patrol_min=patrol)
     ctx.results["schedule"] = plan
     files = _write(plan, ctx.layers, ctx.outdir / "schedule.gpkg")
-    ctx.add(f"schedule: 2026-12 for {len(grids)} {source}, {who}, {policy}: {plan.summary}", *files)
+    ctx.add(f"schedule: {month} for {len(grids)} {source}, {who}, {policy}: {plan.summary}", *files)

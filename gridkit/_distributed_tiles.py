@@ -23,6 +23,7 @@ import shapely
 
 from gridkit import _coverage_checks as checks
 from gridkit._coverage_geom import polygonal
+from gridkit._errors import InvalidValueError
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Tile:
     halo_box: tuple[float, float, float, float]  # core grown by the halo
     grids: np.ndarray  # positions of the tile's grids in the usable grid array
     jurisdiction: object  # jurisdiction clipped to a box holding the tile's grids
+    gap_jurisdiction: object  # jurisdiction clipped to the halo box
     villages: np.ndarray  # positions of the villages touching the halo box
     entities: np.ndarray  # positions of the entities the tile owns
     buildings: np.ndarray  # positions of the buildings the tile owns
@@ -46,9 +48,9 @@ def tile_shape(tiles) -> tuple[int, int]:
     elif isinstance(tiles, (tuple, list)) and len(tiles) == 2:
         nx, ny = (int(t) for t in tiles)
     else:
-        raise TypeError(f"tiles must be an int or a pair (nx, ny), got {tiles!r}")
+        raise InvalidValueError(f"tiles must be an int or a pair (nx, ny), got {tiles!r}")
     if nx < 1 or ny < 1:
-        raise ValueError(f"tiles must be >= 1 in each direction, got {tiles!r}")
+        raise InvalidValueError(f"tiles must be >= 1 in each direction, got {tiles!r}")
     return nx, ny
 
 
@@ -107,8 +109,11 @@ def make_tiles(
             pos = np.sort(tree.query(region, predicate="intersects"))
             if len(pos) == 0 and len(ent_by[t]) == 0 and len(own_b) == 0:
                 continue
-            j = None
+            j = jg = None
             if jurisdiction is not None:
+                # gaps are looked for in the halo box only: beyond it the tile's
+                # grids are not all there
+                jg = polygonal(shapely.intersection(jurisdiction, shapely.box(*halo_box)))
                 # clip to a box holding all the tile's grids: parts of a grid outside
                 # the jurisdiction are then exactly those of the single-machine run
                 gb = shapely.bounds(ga[pos]) if len(pos) else np.empty((0, 4))
@@ -120,7 +125,7 @@ def make_tiles(
                 if vtree is not None
                 else np.array([], dtype=int)
             )
-            tiles.append(Tile((ix, iy), core, halo_box, pos, j, vpos, ent_by[t], own_b))
+            tiles.append(Tile((ix, iy), core, halo_box, pos, j, jg, vpos, ent_by[t], own_b))
     return tiles
 
 
@@ -146,8 +151,8 @@ def check_tile(payload: dict) -> tuple[list[dict], int]:
     """Run the layout checks on one tile; returns its owned issues and truncations.
 
     ``payload`` holds plain arrays (it is shipped to a dask worker). The
-    second value counts owned gaps reaching past the halo box:
-    those may differ from the single-machine result (the halo was too small).
+    second value counts gaps in the tile cut by the halo box: those may
+    differ from the single-machine result (the halo was too small).
     """
     from gridkit.coverage import _feature_issues
 
@@ -170,11 +175,12 @@ def check_tile(payload: dict) -> tuple[list[dict], int]:
             ids,
             tree,
             suspect,
-            jurisdiction=payload["jurisdiction"],
+            jurisdiction=payload["gap_jurisdiction"],
             tolerance=tol,
             typical_area=payload["typical_area"],
         )
         found += gaps
+        truncated = _truncated(gaps, core, payload["halo_box"])
         if payload["jurisdiction"] is not None:
             found += checks.check_outside(
                 ga, ids, jurisdiction=payload["jurisdiction"], tolerance=tol
@@ -189,15 +195,9 @@ def check_tile(payload: dict) -> tuple[list[dict], int]:
                 tolerance=tol,
             )
         issues += [r for r in found if in_core(r["point"], core, **edges)]
-    # a tile with jurisdiction but no grid is one gap wider than the halo
-    truncated = int(len(ga) == 0 and payload["jurisdiction"] is not None)
-    hb = shapely.box(*payload["halo_box"])
-    for r in issues:
-        # only a gap depends on what lies around it; overlaps, mismatches and
-        # parts outside are computed from the grids involved alone
-        if r["kind"] == "gap" and r["geometry"] is not None:
-            if not shapely.within(r["geometry"], hb):
-                truncated += 1
+    else:
+        # a tile with jurisdiction but no grid is one gap wider than the halo
+        truncated = int(payload["gap_jurisdiction"] is not None)
     if payload["entities"] is not None or payload["buildings"] is not None:
         issues += _feature_issues(
             ga,
@@ -210,3 +210,20 @@ def check_tile(payload: dict) -> tuple[list[dict], int]:
             tolerance=tol,
         )
     return issues, truncated
+
+
+def _truncated(gaps: list[dict], core, halo_box) -> int:
+    """Gaps reaching the tile's core and cut by its halo box (the halo is too narrow).
+
+    Only gaps depend on what lies around them; overlaps, mismatches and
+    parts outside are computed from the grids involved alone.
+    """
+    edge = shapely.box(*halo_box).boundary
+    inner = shapely.box(*core)
+    return sum(
+        1
+        for r in gaps
+        if r["geometry"] is not None
+        and shapely.intersects(r["geometry"], inner)
+        and shapely.intersects(r["geometry"], edge)
+    )

@@ -271,6 +271,7 @@ def _run_tiles(ga, ids, g_usable, work, j_geom, v, ent, bld, *, shape, halo, tol
                 "ids": ids[t.grids],
                 "crs": work,
                 "jurisdiction": t.jurisdiction,
+                "gap_jurisdiction": t.gap_jurisdiction,
                 "tolerance": tolerance,
                 "typical_area": typical,
                 "vgeoms": vgeoms[t.villages] if vgeoms is not None else None,

@@ -15,6 +15,7 @@ from gridkit.codes import *  # noqa: F401,F403
 from gridkit.coverage import *  # noqa: F401,F403
 from gridkit.crs import *  # noqa: F401,F403
 from gridkit.diff import *  # noqa: F401,F403
+from gridkit.distributed import *  # noqa: F401,F403
 from gridkit.gcj02 import *  # noqa: F401,F403
 from gridkit.io import *  # noqa: F401,F403
 from gridkit.layers import *  # noqa: F401,F403

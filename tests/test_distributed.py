@@ -280,3 +280,21 @@ def test_bad_scheduler(voronoi):
     grids, jur, _ = voronoi
     with pytest.raises(TypeError, match="scheduler"):
         validate_coverage_distributed(grids, jurisdiction=jur, scheduler=42)
+
+
+def test_cli_tiles_option_matches_single_process(sample_file, capsys):
+    import json
+
+    import cli
+
+    base = ["validate", f"{sample_file}:villages", "--id-column", "code",
+            "--jurisdiction", f"{sample_file}:jurisdiction",
+            "--buildings", f"{sample_file}:buildings", "--format", "json"]
+    single = cli.main(base)
+    one = json.loads(capsys.readouterr().out)
+    tiled = cli.main(base + ["--tiles", "2", "--scheduler", "synchronous"])
+    two = json.loads(capsys.readouterr().out)
+    assert single == tiled == 1  # the sample's buildings straddle village boundaries
+    assert one["summary"] == two["summary"]
+    key = lambda i: (i["kind"], tuple(i["grids"]), round(i["x"], 9), round(i["y"], 9))  # noqa: E731
+    assert sorted(map(key, one["issues"])) == sorted(map(key, two["issues"]))

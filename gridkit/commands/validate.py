@@ -62,6 +62,18 @@ def register(subparsers) -> None:
         help="requirements table (TOML or CSV, see gridkit.requirements): each unmet rule is "
         "reported as kind requirement_unmet",
     )
+    p.add_argument(
+        "--tiles",
+        type=int,
+        metavar="N",
+        help="validate N x N tiles in parallel on dask (needs the `scale` extra); same issues "
+        "as the single-process check",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="dask scheduler to use with --tiles (e.g. tcp://host:8786); default: a local cluster",
+    )
     p.add_argument("--format", choices=("text", "json"), default="text", help="report format")
     p.add_argument("-o", "--output", metavar="REPORT.gpkg", help="write the issues as a layer")
     p.set_defaults(func=run)
@@ -97,15 +109,15 @@ def run(args) -> int:
         "buildings": read_layer(args.buildings) if args.buildings else None,
     }
     staff = read_table(args.staff) if args.staff else None
-    report = validate_coverage(
-        grids,
-        **layers,
-        staff=staff,
-        tolerance=args.tolerance,
-        id_column=args.id_column,
-        code_column=args.code_column,
-        crs=args.crs,
-    )
+    options = dict(staff=staff, tolerance=args.tolerance, id_column=args.id_column,
+                   code_column=args.code_column, crs=args.crs)
+    if args.tiles or args.scheduler:
+        from gridkit.distributed import validate_coverage_distributed
+
+        report = validate_coverage_distributed(grids, **layers, **options, tiles=args.tiles or 4,
+                                               scheduler=args.scheduler)
+    else:
+        report = validate_coverage(grids, **layers, **options)
     if args.requirements:
         report = with_requirements(
             report, args.requirements, grids, id_column=args.id_column,

@@ -1,8 +1,120 @@
-"""`gridkit schedule` (issue #6; not available yet)."""
+"""`gridkit schedule`: a month of visits and patrols per grid and person."""
 
-from gridkit.commands._common import not_available
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from gridkit._errors import CheckFailed
+from gridkit.commands._common import DemoContext, add_crs_option, add_output_option, back_to_input_crs
+from gridkit.gpx import write_gpx
+from gridkit.io import write_layers
+from gridkit.layers import load_layers
+from gridkit.postman import patrol_routes
+from gridkit.roadgraph import road_graph
+from gridkit.schedule import monthly_schedule
+
+log = logging.getLogger("gridkit.cli")
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("schedule", help="(not available yet: issue #6)")
-    p.set_defaults(func=not_available("schedule", 6))
+    p = subparsers.add_parser(
+        "schedule",
+        help="monthly plan: every entity's visits and the daily patrol over working days and staff",
+        description="Spread each grid's visits (per the entities' visits_per_month and "
+        "minutes_per_visit, else the workload policy) over the working days of a month and the "
+        "grid's staff, key regime first, within a daily budget including travel and the street "
+        "patrol. Writes OUT (layers visits, days, unfit), OUT.csv and OUT.gpx. Exit code 1 when "
+        "some visits cannot fit.",
+    )
+    p.add_argument("--roads", required=True)
+    p.add_argument("--grids", required=True)
+    p.add_argument("--entities", required=True)
+    p.add_argument("--staff", required=True, help="CSV/XLSX with name, phone, grid_id")
+    p.add_argument("--month", default="2026-12", help="YYYY-MM (default: %(default)s)")
+    p.add_argument("--budget", type=float, default=360.0, help="minutes per person and day (default: 360)")
+    p.add_argument("--no-patrol", action="store_true", help="leave the daily street patrol out")
+    p.add_argument("--holiday", action="append", default=[], help="a day off (YYYY-MM-DD); repeatable")
+    p.add_argument("--network", choices=("walk", "drive"), default="walk")
+    p.add_argument("--speed", type=float, help="km/h (default: 5 walking)")
+    add_crs_option(p)
+    add_output_option(p)
+    p.set_defaults(func=run)
+
+
+def _write(plan, layers, out: Path, grid_id: str = "grid_id") -> list[Path]:
+    visits = back_to_input_crs(plan.visits, layers)
+    days = back_to_input_crs(plan.days, layers)
+    path = write_layers({"visits": visits, "days": days,
+                         "unfit": plan.unfit.astype({"entity_index": "string"})}, out)
+    csv = path.with_suffix(".csv")
+    pd.DataFrame(visits.drop(columns="geometry")).to_csv(csv, index=False)
+    gpx = write_gpx(path.with_suffix(".gpx"),
+                    tracks=days.assign(name=days["date"] + " " + days["person"]),
+                    waypoints=visits.assign(name=visits["date"] + " " + visits["person"] + " #"
+                                            + visits["order"].astype(str)))
+    return [path, csv, gpx]
+
+
+def run(args) -> int:
+    layers = load_layers(roads=args.roads, grids=args.grids, entities=args.entities, staff=args.staff,
+                         crs=args.crs, strict=args.strict)
+    G = road_graph(layers["roads"], mode=args.network, speeds=args.speed)
+    patrol = None
+    if not args.no_patrol:
+        routes = patrol_routes(None, layers["grids"], graph=G).routes
+        patrol = routes.set_index("grid_id")["minutes"].to_dict()
+    plan = monthly_schedule(layers["entities"], layers["grids"], layers.staff, graph=G, month=args.month,
+                            daily_budget_min=args.budget, patrol_min=patrol, holidays=args.holiday)
+    files = _write(plan, layers, Path(args.output))
+    print(plan.summary)
+    print("wrote " + ", ".join(map(str, files)))
+    if len(plan.unfit):
+        print(plan.unfit.groupby("reason")["visits_missing"].sum().to_string())
+        raise CheckFailed(f"{int(plan.unfit['visits_missing'].sum())} visit(s) and "
+                          f"{len(plan.unfit)} item(s) could not be scheduled; see the 'unfit' layer")
+    return 0
+
+
+def _demo_entities(ctx: DemoContext) -> tuple[gpd.GeoDataFrame, str]:
+    ents = ctx.layers["entities"]
+    try:
+        from gridkit.workload import classify_entities
+
+        return classify_entities(ents), "workload policy"
+    except (ImportError, AttributeError, NotImplementedError):
+        # stand-in until gridkit.workload lands: DOMAIN.md's cycles (key monthly x2, 15 min;
+        # supervision monthly, 10 min; service quarterly, 6 min)
+        risk = pd.to_numeric(ents["risk"], errors="coerce").fillna(3).to_numpy()
+        credit = ents["credit"].astype(str).to_numpy() if "credit" in ents else np.full(len(ents), "A")
+        key = (risk == 1) | (credit == "C")
+        regime = np.where(key, "key", np.where((risk == 3) & (credit == "A"), "exempt", "general"))
+        vpm = np.where(key, 2.0, np.where(regime == "general", 1.0, 1 / 3))
+        mins = np.where(key, 15.0, np.where(regime == "general", 10.0, 6.0))
+        return ents.assign(regime=regime, visits_per_month=vpm, minutes_per_visit=mins), \
+            "stand-in policy (gridkit.workload not available)"
+
+
+def demo_step(ctx: DemoContext) -> None:
+    from gridkit.commands.route import demo_graph, demo_grids
+
+    grids, source = demo_grids(ctx)
+    G = demo_graph(ctx)
+    ents, policy = _demo_entities(ctx)
+    staff = ctx.layers.staff
+    if staff is None:
+        staff = pd.DataFrame([{"name": f"{gid}-{k}", "phone": "", "grid_id": str(gid)}
+                              for gid in grids["grid_id"] for k in (1, 2, 3)])
+        who = "3 made-up staff per grid"
+    else:
+        who = "the staff table"
+    routes = ctx.results.get("routes")
+    patrol = routes.routes.set_index("grid_id")["minutes"].to_dict() if routes is not None else None
+    plan = monthly_schedule(ents, grids, staff, graph=G, month="2026-12", patrol_min=patrol)
+    ctx.results["schedule"] = plan
+    files = _write(plan, ctx.layers, ctx.outdir / "schedule.gpkg")
+    ctx.add(f"schedule: 2026-12 for {len(grids)} {source}, {who}, {policy}: {plan.summary}", *files)

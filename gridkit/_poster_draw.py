@@ -1,0 +1,60 @@
+"""Map furniture for posters: north arrow, scale bar (axes in a metric CRS)."""
+
+from __future__ import annotations
+
+import math
+
+from matplotlib.axes import Axes
+from matplotlib.patches import Polygon, Rectangle
+
+
+def nice_length(span_m: float) -> float:
+    """A round scale-bar length (1, 2 or 5 x 10^k m) near a fifth of ``span_m``."""
+    target = max(span_m / 5.0, 1e-9)
+    power = 10 ** math.floor(math.log10(target))
+    for step in (5, 2, 1):
+        if step * power <= target:
+            return step * power
+    return power
+
+
+def scale_bar(ax: Axes, *, fontsize: float = 8, family=None) -> float:
+    """Draw a two-segment scale bar at the lower left; returns its length in metres.
+
+    The axes must be in a projected CRS in metres and have an equal aspect.
+    """
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    length = nice_length(x1 - x0)
+    height = (y1 - y0) * 0.008
+    left, bottom = x0 + (x1 - x0) * 0.04, y0 + (y1 - y0) * 0.04
+    ax.add_patch(Rectangle((left - (x1 - x0) * 0.01, bottom - height * 2), length + (x1 - x0) * 0.02,
+                           height * 6, facecolor="white", edgecolor="none", alpha=0.8, zorder=20))
+    for i, colour in enumerate(("black", "white")):
+        ax.add_patch(Rectangle((left + i * length / 2, bottom), length / 2, height,
+                               facecolor=colour, edgecolor="black", linewidth=0.6, zorder=21))
+    text = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
+    ax.text(left + length / 2, bottom + height * 1.6, text, ha="center", va="bottom",
+            fontsize=fontsize, family=family, zorder=22)
+    ax.text(left, bottom + height * 1.6, "0", ha="center", va="bottom", fontsize=fontsize,
+            family=family, zorder=22)
+    return length
+
+
+def north_arrow(ax: Axes, *, family=None) -> None:
+    """An arrow pointing to the top of the axes, marked N (北), at the upper right.
+
+    Up is grid north of the projected CRS; in a Gauss-Krüger or UTM zone it
+    is within a degree or two of true north across a town.
+    """
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    w, h = x1 - x0, y1 - y0
+    size = min(w, h) * 0.05
+    cx, cy = x1 - w * 0.06, y1 - h * 0.12
+    left = [(cx, cy + size), (cx - size * 0.45, cy - size * 0.6), (cx, cy - size * 0.25)]
+    right = [(cx, cy + size), (cx + size * 0.45, cy - size * 0.6), (cx, cy - size * 0.25)]
+    ax.add_patch(Polygon(left, closed=True, facecolor="black", edgecolor="black", lw=0.8, zorder=21))
+    ax.add_patch(Polygon(right, closed=True, facecolor="white", edgecolor="black", lw=0.8, zorder=21))
+    ax.text(cx, cy + size * 1.15, "N 北", ha="center", va="bottom", fontsize=9, weight="bold",
+            family=family, zorder=22)

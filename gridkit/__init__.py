@@ -10,6 +10,7 @@ geometric operation runs in a metric CRS (see :mod:`gridkit.crs`).
 
 from gridkit._errors import *  # noqa: F401,F403
 from gridkit.adjacency import *  # noqa: F401,F403
+from gridkit.checkpoints import *  # noqa: F401,F403
 from gridkit.codes import *  # noqa: F401,F403
 from gridkit.coverage import *  # noqa: F401,F403
 from gridkit.crs import *  # noqa: F401,F403
@@ -20,7 +21,9 @@ from gridkit.layers import *  # noqa: F401,F403
 from gridkit.partition import *  # noqa: F401,F403
 from gridkit.postman import *  # noqa: F401,F403
 from gridkit.posters import *  # noqa: F401,F403
+from gridkit.reach import *  # noqa: F401,F403
 from gridkit.repair import *  # noqa: F401,F403
+from gridkit.requirements import *  # noqa: F401,F403
 from gridkit.roadgraph import *  # noqa: F401,F403
 from gridkit.sample import *  # noqa: F401,F403
 from gridkit.schedule import *  # noqa: F401,F403

@@ -88,16 +88,17 @@ def check_geometries(geoms: np.ndarray, ids: np.ndarray):
 def check_codes(values: pd.Series, column: str, labels: np.ndarray, geoms: np.ndarray):
     """Duplicate and missing values of an id/code column."""
     issues = []
-    missing = values.isna().to_numpy() | (values.astype("string").str.strip() == "").fillna(True).to_numpy()
+    text = values.astype(object).where(values.notna(), None).map(
+        lambda v: None if v is None or str(v).strip() == "" else str(v))
+    missing = text.isna().to_numpy()
     for i in np.flatnonzero(missing):
         g = geoms[i]
         pt = g.representative_point() if g is not None else None
         issues.append(issue("missing_code", [labels[i]], geometry=g, point=pt,
                             detail=f"grid has no {column}: give every grid one"))
-    text = values.astype("string")
     dup = text.duplicated(keep=False).to_numpy() & ~missing
-    for value in pd.unique(text[dup]):
-        rows = np.flatnonzero((text == value).fillna(False).to_numpy())
+    groups = pd.Series(np.flatnonzero(dup)).groupby(text[dup].to_numpy()).agg(list) if dup.any() else {}
+    for value, rows in (groups.items() if len(groups) else []):
         parts = [geoms[r] for r in rows if geoms[r] is not None]
         geom = shapely.union_all(parts) if parts else None
         pt = parts[0].representative_point() if parts else None
@@ -158,8 +159,8 @@ def check_overlaps(geoms, ids, tree, edges, suspect, *, tolerance):
     return issues, reported
 
 
-def check_vertices(geoms, ids, tree, reported):
-    """Vertices on a neighbour's edge that the neighbour lacks.
+def unmatched_vertices(geoms, tree):
+    """Vertices lying on a neighbour's boundary (within :data:`RESOLUTION`) that it lacks.
 
     GEOS's validator (3.14) accepts an extra vertex lying exactly on a
     shared straight edge, yet the edges then no longer match vertex for
@@ -168,17 +169,25 @@ def check_vertices(geoms, ids, tree, reported):
     along it, so only vertices owned by a single grid can be at fault: the
     outer boundary's and the mismatched ones. Those few are tested against
     the neighbours' boundaries.
+
+    Returns
+    -------
+    xy, owner, neighbour, distance
+        One row per (vertex, neighbour lacking it).
     """
-    rings, ring_owner = shapely.get_rings(geoms, return_index=True)
+    parts, part_owner = shapely.get_parts(geoms, return_index=True)  # get_rings skips multis
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    ring_owner = part_owner[ring_part]
     coords, ci = shapely.get_coordinates(rings, return_index=True)
     last = np.r_[ci[1:] != ci[:-1], True]  # drop each ring's closing vertex
     coords, owner = coords[~last], ring_owner[ci[~last]]
-    keyed = np.unique(np.c_[coords, owner], axis=0)  # one row per (vertex, grid)
-    _, inv, counts = np.unique(keyed[:, :2], axis=0, return_inverse=True, return_counts=True)
-    single = counts[inv.ravel()] == 1
-    cand = keyed[single]
+    # one row per (vertex, grid); hashing (pandas) is ~10x faster than np.unique(axis=0)
+    keyed = pd.DataFrame({"x": coords[:, 0], "y": coords[:, 1], "g": owner}).drop_duplicates()
+    single = ~keyed.duplicated(["x", "y"], keep=False).to_numpy()
+    cand = keyed.to_numpy()[single]
+    empty = (np.empty((0, 2)), np.array([], int), np.array([], int), np.array([]))
     if len(cand) == 0:
-        return []
+        return empty
     pts = shapely.points(cand[:, :2])
     own = cand[:, 2].astype(int)
     left, right = tree.query(pts, predicate="dwithin", distance=RESOLUTION)
@@ -186,14 +195,19 @@ def check_vertices(geoms, ids, tree, reported):
     left, right = left[keep], right[keep]
     dist = shapely.distance(pts[left], shapely.boundary(geoms[right]))
     keep = dist < RESOLUTION
-    # a vertex strictly inside the other grid is part of an overlap, not of an edge
     left, right, dist = left[keep], right[keep], dist[keep]
+    return cand[left, :2], own[left], right, dist
+
+
+def check_vertices(geoms, ids, tree, reported):
+    """Edge mismatches GEOS does not flag: vertices a neighbour lacks (see above)."""
+    xy, own, nb, dist = unmatched_vertices(geoms, tree)
     found: dict[tuple, list] = {}
-    for p, gi, d in zip(left, right, dist):
-        pair = (int(min(own[p], gi)), int(max(own[p], gi)))
+    for p, o, gi, d in zip(xy, own, nb, dist):
+        pair = (int(min(o, gi)), int(max(o, gi)))
         if pair in reported:
             continue
-        found.setdefault(pair, []).append((pts[p], d, own[p]))
+        found.setdefault(pair, []).append((shapely.Point(p), d, o))
     issues = []
     for (ia, ib), items in found.items():
         vs = shapely.multipoints([v for v, _, _ in items])
@@ -425,6 +439,7 @@ __all__ = [
     "check_codes",
     "check_overlaps",
     "check_vertices",
+    "unmatched_vertices",
     "check_gaps",
     "check_outside",
     "check_nesting",

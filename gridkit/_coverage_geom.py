@@ -132,3 +132,38 @@ def union_coverage(geoms: np.ndarray, suspect: np.ndarray):
     if not suspect.any():
         return base
     return shapely.union_all(np.append(geoms[suspect], base))
+
+
+def insert_vertices(poly, pts, *, tol: float = RESOLUTION):
+    """``poly`` with each point of ``pts`` within ``tol`` of its boundary made a vertex.
+
+    Each point goes into the nearest segment of the nearest ring; points that
+    already are vertices are skipped. Used to match shared edges vertex for
+    vertex (moves the boundary by at most ``tol``).
+    """
+    def fix(ring, todo):
+        coords = [tuple(c) for c in ring.coords]
+        for p in todo:
+            if p in coords:
+                continue
+            seg = shapely.distance(shapely.Point(p), shapely.linestrings(
+                np.stack([np.asarray(coords[:-1]), np.asarray(coords[1:])], axis=1)))
+            k = int(np.argmin(seg))
+            if seg[k] < tol:
+                coords.insert(k + 1, p)
+        return coords
+
+    pts = [tuple(map(float, p)) for p in pts]
+    parts = []
+    for part in shapely.get_parts(poly):
+        parts.append(shapely.Polygon(fix(part.exterior, pts), [fix(r, pts) for r in part.interiors]))
+    return parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
+
+
+def match_vertices(geoms: np.ndarray, unmatched) -> np.ndarray:
+    """Insert every vertex a neighbour lacks (from ``unmatched_vertices``) into it."""
+    xy, _, nb, _ = unmatched
+    out = np.array(geoms, dtype=object)
+    for j in np.unique(nb):
+        out[j] = insert_vertices(out[j], xy[nb == j])
+    return out

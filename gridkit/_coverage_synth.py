@@ -15,6 +15,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from gridkit._coverage_geom import insert_vertices
+
 FAULTS = (
     "overlap",
     "gap",
@@ -116,26 +118,6 @@ def _notch(poly, A, B, depth, frac=(0.25, 0.75), into=None):
     return shapely.Polygon(new, [r.coords for r in poly.interiors]), rect
 
 
-def _insert_vertices(poly, pts, tol=1e-6):
-    """``poly`` with each point of ``pts`` lying on its boundary inserted as a vertex."""
-    def fix(ring):
-        coords = [tuple(c) for c in ring.coords]
-        for p in pts:
-            if p in coords:
-                continue
-            seg = [shapely.distance(shapely.Point(p), shapely.LineString([coords[k], coords[k + 1]]))
-                   for k in range(len(coords) - 1)]
-            k = int(np.argmin(seg))
-            if seg[k] < tol:
-                coords.insert(k + 1, p)
-        return coords
-
-    parts = []
-    for part in shapely.get_parts(poly):
-        parts.append(shapely.Polygon(fix(part.exterior), [fix(r) for r in part.interiors]))
-    return parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
-
-
 def _renode(geoms, k, before):
     """Give the neighbours of grid ``k`` the new vertices it got on their edges.
 
@@ -149,7 +131,7 @@ def _renode(geoms, k, before):
     tree = shapely.STRtree(geoms)
     for j in tree.query(geoms[k], predicate="dwithin", distance=1e-6):
         if j != k:
-            geoms[j] = _insert_vertices(geoms[j], new)
+            geoms[j] = insert_vertices(geoms[j], new, tol=1e-6)
 
 
 def inject(grids: gpd.GeoDataFrame, jurisdiction: gpd.GeoDataFrame, fault: str, *, seed: int = 0,

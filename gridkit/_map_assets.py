@@ -90,7 +90,8 @@ def inline_assets(html: str) -> str:
         if rel is None:
             missing.append(m.group(1))
             return m.group(0)
-        return f"<script>/* {rel} (vendored, see gridkit/assets/web/README.md) */\n{_js(rel)}\n</script>"
+        note = f"/* {rel} (vendored, see gridkit/assets/web/README.md) */"
+        return f"<script>{note}\n{_js(rel)}\n</script>"
 
     def link(m: re.Match) -> str:
         tag = m.group(0)

@@ -11,8 +11,10 @@ from __future__ import annotations
 from branca.element import Element, MacroElement
 from folium.template import Template
 
-CJK_FONTS = ('"Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", '
-             '"Microsoft YaHei", "PingFang SC", sans-serif')
+CJK_FONTS = (
+    '"Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", '
+    '"Microsoft YaHei", "PingFang SC", sans-serif'
+)
 
 HEADER_STYLE = f"""
 <style>
@@ -142,7 +144,9 @@ class Legend(MacroElement):
         """
     )
 
-    def __init__(self, items: list[list], *, title: str = "图例 Legend", position: str = "bottomright"):
+    def __init__(
+        self, items: list[list], *, title: str = "图例 Legend", position: str = "bottomright"
+    ):
         super().__init__()
         self._name = "Legend"
         self.items = items

@@ -83,10 +83,15 @@ class Refiner:
         self.wl = self.w.tolist()
         self.k = int(labels.max()) + 1
         self.target = target.astype(float)  # per label
+        positive = self.target[self.target > 0]
+        # scale for relative deviations; a zero target (a part with no weight) must not divide
+        self.norm = np.maximum(self.target, 1e-9 * (positive.mean() if len(positive) else 1.0))
+        self.nl = self.norm.tolist()
         self.band = (tolerance * self.target).tolist()
         self.tl = self.target.tolist()
         self.W = np.bincount(labels, weights=self.w, minlength=self.k).tolist()
         self.size = np.bincount(labels, minlength=self.k).tolist()
+        self.min_size = None  # optional per-label floor on the unit count
         self.moves = 0
 
     @property
@@ -119,9 +124,17 @@ class Refiner:
 
         return lookup(u * self.k + b), lookup(u * self.k + lab[u])
 
-    def balance(self, *, max_sweeps: int = 200, only_out_of_band: bool = False) -> int:
-        """Balance moves until none improves; return how many were made."""
+    def balance(self, *, max_sweeps: int = 200, only_out_of_band: bool = False,
+                allow_zero: bool = False) -> int:
+        """Balance moves until none improves; return how many were made.
+
+        With ``allow_zero``, units of zero weight may also move downhill
+        (from the heavier grid to the lighter one, one of them out of band):
+        that changes no weight but uncovers heavy units lying behind them.
+        Such a unit only ever moves to a lighter grid, so this terminates.
+        """
         total = 0
+        band = np.asarray(self.band)
         for _ in range(max_sweeps):
             u, b, lab = self._candidates()
             if len(u) == 0:
@@ -131,18 +144,22 @@ class Refiner:
             d_a = W[a] - self.target[a]
             d_b = W[b] - self.target[b]
             wu = self.w[u]
-            gain = 2 * wu * (d_a - d_b - wu) / self.target[a] ** 2
+            gain = 2 * wu * (d_a - d_b - wu) / self.norm[a] ** 2
             ok = (gain > 1e-12) & (wu > 0)
             if only_out_of_band:
-                band = self.target * 0 + np.asarray(self.band)
                 ok &= (np.abs(d_a) > band[a]) | (np.abs(d_b) > band[b])
+            if allow_zero:
+                zero = (wu == 0) & (d_a > d_b + 1e-12) & (
+                    (np.abs(d_a) > band[a]) | (np.abs(d_b) > band[b]))
+                gain = np.where(zero, 1e-300, gain)
+                ok |= zero
             if not ok.any():
                 break
             cut_b, cut_a = self._connection(u[ok], b[ok], lab)
             # best balance gain first; among equals, the move that shortens borders
             order = np.lexsort((-(cut_b - cut_a), -gain[ok]))
             made = self._apply(u[ok][order], b[ok][order], mode="balance",
-                               only_out_of_band=only_out_of_band)
+                               only_out_of_band=only_out_of_band, allow_zero=allow_zero)
             total += made
             if made == 0:
                 break
@@ -167,7 +184,8 @@ class Refiner:
                 break
         return total
 
-    def _apply(self, us, bs, *, mode: str, only_out_of_band: bool = False) -> int:
+    def _apply(self, us, bs, *, mode: str, only_out_of_band: bool = False,
+               allow_zero: bool = False) -> int:
         lab, W, T, band, size, wl, nbrs = (self.lab, self.W, self.tl, self.band, self.size,
                                            self.wl, self.nbrs)
         costs = None
@@ -175,9 +193,10 @@ class Refiner:
             costs = self._costs()
         made = 0
         touched = set()
-        for u, b in zip(us.tolist(), bs.tolist()):
+        floor = [1] * self.k if self.min_size is None else [int(x) for x in self.min_size]
+        for u, b in zip(us.tolist(), bs.tolist(), strict=True):
             a = lab[u]
-            if a == b or size[a] <= 1:
+            if a == b or size[a] <= floor[a]:
                 continue
             if mode == "shape" and u in touched:
                 continue
@@ -188,9 +207,11 @@ class Refiner:
             da, db = W[a] - T[a], W[b] - T[b]
             na, nb_ = da - wu, db + wu
             if mode == "balance":
-                if not (wu > 0 and wu < da - db - 1e-12):
-                    continue
-                if only_out_of_band and abs(da) <= band[a] and abs(db) <= band[b]:
+                out_of_band = abs(da) > band[a] or abs(db) > band[b]
+                if wu > 0:
+                    if not wu < da - db - 1e-12 or (only_out_of_band and not out_of_band):
+                        continue
+                elif not (allow_zero and da > db + 1e-12 and out_of_band):
                     continue
             else:
                 cu = costs[u]
@@ -226,21 +247,28 @@ class Refiner:
         """
         made = 0
         failed: set[int] = set()
+        stale = True
         for _ in range(max_rounds):
-            lab_np = self.labels
+            if stale:
+                lab_np = self.labels
+                src, dst = self.rows, self.graph.indices
+                cross = lab_np[src] != lab_np[dst]
+                cu, cv = src[cross], dst[cross]
+                key = np.unique(lab_np[cu] * self.k + lab_np[cv])
+                adj: dict[int, list[int]] = {}
+                for x, y in zip((key // self.k).tolist(), (key % self.k).tolist(), strict=True):
+                    adj.setdefault(x, []).append(y)
+                stale = False
             W = np.asarray(self.W)
-            dev = (W - self.target) / self.target
-            band = np.asarray(self.band) / self.target
-            out = np.flatnonzero((np.abs(dev) > band) & ~np.isin(np.arange(self.k), list(failed)))
+            dev = (W - self.target) / self.norm
+            band = np.asarray(self.band) / self.norm
+            outside = np.abs(dev) > band
+            if failed:
+                outside[list(failed)] = False
+            out = np.flatnonzero(outside)
             if len(out) == 0:
                 break
             a = int(out[np.argmax(np.abs(dev[out]))])
-            src, dst = self.rows, self.graph.indices
-            cross = lab_np[src] != lab_np[dst]
-            pairs = np.unique(np.stack([lab_np[src[cross]], lab_np[dst[cross]]], axis=1), axis=0)
-            adj: dict[int, list[int]] = {}
-            for x, y in pairs.tolist():
-                adj.setdefault(x, []).append(y)
             heavy = dev[a] > 0
             path = self._path(a, adj, dev, heavy)
             if path is None:
@@ -248,9 +276,9 @@ class Refiner:
                 continue
             if not heavy:
                 path = path[::-1]  # weight flows from the heavy end to a
-            if self._push(path, src[cross], dst[cross]):
+            if self._push(path, cu, cv):
                 made += 1
-                failed.clear()
+                stale = True
             else:
                 failed.add(a)
         self.moves += made
@@ -275,7 +303,7 @@ class Refiner:
         return None
 
     def _ssq(self, grids) -> float:
-        return sum(((self.W[g] - self.tl[g]) / self.tl[g]) ** 2 for g in set(grids))
+        return sum(((self.W[g] - self.tl[g]) / self.nl[g]) ** 2 for g in set(grids))
 
     def _push(self, path, cu, cv) -> bool:
         lab, wl, W, size = self.lab, self.wl, self.W, self.size

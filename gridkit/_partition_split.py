@@ -37,8 +37,70 @@ def _cut(region: Graph, order: np.ndarray, m: int) -> np.ndarray:
     return side
 
 
+def _rebalance(region: Graph, side: np.ndarray, weight: np.ndarray, goal: float,
+               k1: int, k2: int, tolerance: float) -> np.ndarray:
+    """Two-way balance refinement of a cut, so that errors do not pile up
+    down the recursion (the repair may have moved heavy pieces across)."""
+    from gridkit._partition_refine import Refiner
+
+    total = float(weight.sum())
+    if total <= 0 or abs(weight[side == 0].sum() - goal) <= 1e-9 * total:
+        return side
+    full = Graph.from_edges(region.n, region.eu, region.ev, region.shared, region.cost)
+    ref = Refiner(full, side, weight, np.array([goal, total - goal]), tolerance)
+    ref.min_size = np.array([k1, k2])
+    ref.balance(max_sweeps=50)
+    ref.balance(max_sweeps=50, allow_zero=True, only_out_of_band=True)
+    ref.balance(max_sweeps=50)
+    out = ref.labels
+    if (out == 0).sum() < k1 or (out == 1).sum() < k2:
+        return side
+    return out
+
+
+def peel_split(region: Graph, k: int, weight: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Labels 0..k-1 by peeling connected grids off a connected region.
+
+    Each grid grows from the first unit (in ``order``) whose removal keeps
+    the rest connected, adding neighbouring units that keep the rest
+    connected, until it reaches its share of the weight or the rest has just
+    enough units left for the remaining grids. Always succeeds when the
+    region is connected and has at least ``k`` units (a spanning tree always
+    has a leaf to take). Slower than bisection: only a fallback.
+    """
+    from gridkit._partition_refine import removable
+
+    full = Graph.from_edges(region.n, region.eu, region.ev, region.shared, region.cost)
+    nbrs = full.neighbour_lists()
+    lab = [0] * region.n  # 0: the rest
+    rest_n = region.n
+    rest_w = float(weight.sum())
+    rank = np.empty(region.n, dtype=np.int64)
+    rank[order] = np.arange(region.n)
+    order_list = order.tolist()
+    for g in range(1, k):
+        goal = rest_w / (k - g + 1)
+        seed = next((u for u in order_list if lab[u] == 0 and removable(u, 0, lab, nbrs)), None)
+        if seed is None:
+            raise RuntimeError("peeling found no unit to take (region not connected?)")
+        lab[seed] = g
+        got, rest_n, rest_w = weight[seed], rest_n - 1, rest_w - weight[seed]
+        frontier = sorted({v for v in nbrs[seed] if lab[v] == 0}, key=rank.__getitem__)
+        while frontier and got < goal and rest_n > k - g:
+            u = frontier.pop(0)
+            if lab[u] != 0 or got + weight[u] - goal > goal - got or not removable(u, 0, lab, nbrs):
+                continue
+            lab[u] = g
+            got, rest_n, rest_w = got + weight[u], rest_n - 1, rest_w - weight[u]
+            frontier = sorted(set(frontier) | {v for v in nbrs[u] if lab[v] == 0},
+                              key=rank.__getitem__)
+    out = np.asarray(lab)
+    out[out == 0] = k  # the rest is the last grid
+    return out - 1
+
+
 def bisect_split(graph: Graph, nodes: np.ndarray, k: int, xy: np.ndarray, weight: np.ndarray,
-                 rng: np.random.Generator) -> np.ndarray:
+                 rng: np.random.Generator, *, tolerance: float = 0.02) -> np.ndarray:
     """Labels 0..k-1 for ``nodes`` (a connected set of graph positions).
 
     Every label gets at least one unit and is connected.
@@ -75,8 +137,17 @@ def bisect_split(graph: Graph, nodes: np.ndarray, k: int, xy: np.ndarray, weight
         side = _cut(region, pos[order], m)
         if (side == 0).sum() < k1 or (side == 1).sum() < k2:  # repair ate a side: cut by count
             side = _cut(region, pos[order], min(max(k1, len(order) * k1 // kk), len(order) - k2))
-            if (side == 0).sum() < k1 or (side == 1).sum() < k2:
-                raise RuntimeError("cannot bisect a region into enough connected pieces")
+        if (side == 0).sum() < k1 or (side == 1).sum() < k2:
+            # a straight cut cannot give both halves enough units (a stringy
+            # region): peel the grids off one by one instead
+            peeled = peel_split(region, kk, weight[members], pos[order])
+            labels[members[peeled == 1]] = new
+            for j in range(2, kk):
+                labels[members[peeled == j]] = next_label
+                next_label += 1
+            continue
+        side = _rebalance(region, side, weight[members], weight[members].sum() * k1 / kk, k1, k2,
+                          tolerance / 2)
         labels[members[side == 1]] = new
         pending.append((lab, k1))
         pending.append((new, k2))

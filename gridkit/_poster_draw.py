@@ -1,11 +1,15 @@
-"""Map furniture for posters: north arrow, scale bar (axes in a metric CRS)."""
+"""Map drawing for posters: geometries, north arrow, scale bar (axes in a metric CRS)."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+import shapely
 from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection, PatchCollection
 from matplotlib.patches import Polygon, Rectangle
+from shapely.plotting import patch_from_polygon
 
 
 def nice_length(span_m: float) -> float:
@@ -28,16 +32,50 @@ def scale_bar(ax: Axes, *, fontsize: float = 8, family=None) -> float:
     length = nice_length(x1 - x0)
     height = (y1 - y0) * 0.008
     left, bottom = x0 + (x1 - x0) * 0.04, y0 + (y1 - y0) * 0.04
-    ax.add_patch(Rectangle((left - (x1 - x0) * 0.01, bottom - height * 2), length + (x1 - x0) * 0.02,
-                           height * 6, facecolor="white", edgecolor="none", alpha=0.8, zorder=20))
+    ax.add_patch(
+        Rectangle(
+            (left - (x1 - x0) * 0.01, bottom - height * 2),
+            length + (x1 - x0) * 0.02,
+            height * 6,
+            facecolor="white",
+            edgecolor="none",
+            alpha=0.8,
+            zorder=20,
+        )
+    )
     for i, colour in enumerate(("black", "white")):
-        ax.add_patch(Rectangle((left + i * length / 2, bottom), length / 2, height,
-                               facecolor=colour, edgecolor="black", linewidth=0.6, zorder=21))
+        ax.add_patch(
+            Rectangle(
+                (left + i * length / 2, bottom),
+                length / 2,
+                height,
+                facecolor=colour,
+                edgecolor="black",
+                linewidth=0.6,
+                zorder=21,
+            )
+        )
     text = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
-    ax.text(left + length / 2, bottom + height * 1.6, text, ha="center", va="bottom",
-            fontsize=fontsize, family=family, zorder=22)
-    ax.text(left, bottom + height * 1.6, "0", ha="center", va="bottom", fontsize=fontsize,
-            family=family, zorder=22)
+    ax.text(
+        left + length / 2,
+        bottom + height * 1.6,
+        text,
+        ha="center",
+        va="bottom",
+        fontsize=fontsize,
+        family=family,
+        zorder=22,
+    )
+    ax.text(
+        left,
+        bottom + height * 1.6,
+        "0",
+        ha="center",
+        va="bottom",
+        fontsize=fontsize,
+        family=family,
+        zorder=22,
+    )
     return length
 
 
@@ -54,7 +92,57 @@ def north_arrow(ax: Axes, *, family=None) -> None:
     cx, cy = x1 - w * 0.06, y1 - h * 0.12
     left = [(cx, cy + size), (cx - size * 0.45, cy - size * 0.6), (cx, cy - size * 0.25)]
     right = [(cx, cy + size), (cx + size * 0.45, cy - size * 0.6), (cx, cy - size * 0.25)]
-    ax.add_patch(Polygon(left, closed=True, facecolor="black", edgecolor="black", lw=0.8, zorder=21))
-    ax.add_patch(Polygon(right, closed=True, facecolor="white", edgecolor="black", lw=0.8, zorder=21))
-    ax.text(cx, cy + size * 1.15, "N 北", ha="center", va="bottom", fontsize=9, weight="bold",
-            family=family, zorder=22)
+    ax.add_patch(
+        Polygon(left, closed=True, facecolor="black", edgecolor="black", lw=0.8, zorder=21)
+    )
+    ax.add_patch(
+        Polygon(right, closed=True, facecolor="white", edgecolor="black", lw=0.8, zorder=21)
+    )
+    ax.text(
+        cx,
+        cy + size * 1.15,
+        "N 北",
+        ha="center",
+        va="bottom",
+        fontsize=9,
+        weight="bold",
+        family=family,
+        zorder=22,
+    )
+
+
+# geopandas' GeoSeries.plot redraws the whole figure after every call (draw_idle);
+# a poster calls it a dozen times, so these draw shapely geometries straight
+# into matplotlib collections instead (one draw at savefig).
+
+
+def draw_polygons(ax: Axes, geoms, *, zorder: float = 1, **style) -> None:
+    """Fill (and outline) polygons; ``style`` goes to PatchCollection."""
+    parts = shapely.get_parts(np.asarray(geoms, dtype=object))
+    parts = parts[shapely.get_type_id(parts) == 3]  # Polygon
+    if len(parts) == 0:
+        return
+    patches = [patch_from_polygon(p) for p in parts]
+    ax.add_collection(PatchCollection(patches, zorder=zorder, **style), autolim=False)
+
+
+def draw_lines(ax: Axes, geoms, *, zorder: float = 1, **style) -> None:
+    """Draw lines (and polygon outlines via ``shapely.boundary``) as one LineCollection."""
+    parts = shapely.get_parts(np.asarray(geoms, dtype=object))
+    parts = parts[np.isin(shapely.get_type_id(parts), (1, 2))]  # LineString, LinearRing
+    if len(parts) == 0:
+        return
+    segments = [shapely.get_coordinates(p) for p in parts]
+    ax.add_collection(LineCollection(segments, zorder=zorder, **style), autolim=False)
+
+
+def draw_outlines(ax: Axes, geoms, *, zorder: float = 1, **style) -> None:
+    """Outline polygons."""
+    draw_lines(ax, shapely.boundary(np.asarray(geoms, dtype=object)), zorder=zorder, **style)
+
+
+def draw_points(ax: Axes, geoms, *, zorder: float = 1, **style) -> None:
+    """Points as one scatter; ``style`` goes to ``ax.scatter``."""
+    xy = shapely.get_coordinates(np.asarray(geoms, dtype=object))
+    if len(xy):
+        ax.scatter(xy[:, 0], xy[:, 1], zorder=zorder, **style)

@@ -142,7 +142,7 @@ def connect_components(n: int, u, v, w, required: np.ndarray):
     tree = minimum_spanning_tree(csr_matrix(np.where(np.isfinite(sym), sym + 1e-9, 0))).tocoo()
     pairs = _pair_index(u, v, w)
     connectors: list[int] = []
-    for a, b in zip(tree.row, tree.col):
+    for a, b in zip(tree.row, tree.col, strict=False):
         dst = comp_nodes[b]
         d, pred = preds[a]
         node = int(dst[np.argmin(d[dst])])
@@ -167,7 +167,9 @@ class Augmentation:
     method: str
 
 
-def directed_flow(n: int, arcs_from, arcs_to, arcs_w, arcs_edge, req_from, req_to) -> list[tuple[int, int, int]]:
+def directed_flow(
+    n: int, arcs_from, arcs_to, arcs_w, arcs_edge, req_from, req_to
+) -> list[tuple[int, int, int]]:
     """Directed postman augmentation by minimum-cost flow (networkx network simplex).
 
     ``req_*``: the fixed required arcs. Returns extra arcs ``(edge, from, to)``.
@@ -177,7 +179,7 @@ def directed_flow(n: int, arcs_from, arcs_to, arcs_w, arcs_edge, req_from, req_t
         return []
     D = nx.DiGraph()
     best: dict[tuple[int, int], tuple[int, int]] = {}
-    for a, b, wt, e in zip(arcs_from, arcs_to, arcs_w, arcs_edge):
+    for a, b, wt, e in zip(arcs_from, arcs_to, arcs_w, arcs_edge, strict=False):
         if a == b:
             continue
         c = int(round(float(wt) * 100))  # integer centimetres: network simplex is exact on ints
@@ -193,7 +195,9 @@ def directed_flow(n: int, arcs_from, arcs_to, arcs_w, arcs_edge, req_from, req_t
     try:
         _, flow = nx.network_simplex(D)
     except nx.NetworkXUnfeasible as exc:
-        raise RoutingError("one-way streets make a closed tour impossible (not strongly connected)") from exc
+        raise RoutingError(
+            "one-way streets make a closed tour impossible (not strongly connected)"
+        ) from exc
     extra = []
     for a, targets in flow.items():
         for b, f in targets.items():
@@ -202,8 +206,17 @@ def directed_flow(n: int, arcs_from, arcs_to, arcs_w, arcs_edge, req_from, req_t
     return extra
 
 
-def mixed_milp(n: int, arcs_from, arcs_to, arcs_w, arcs_edge, required_edges: np.ndarray,
-               fixed_required: np.ndarray, *, time_limit: float = 10.0):
+def mixed_milp(
+    n: int,
+    arcs_from,
+    arcs_to,
+    arcs_w,
+    arcs_edge,
+    required_edges: np.ndarray,
+    fixed_required: np.ndarray,
+    *,
+    time_limit: float = 10.0,
+):
     """Mixed postman (some streets one-way) as an integer programme (scipy/HiGHS).
 
     Variables: copies of each arc. Conservation at every node; each required
@@ -215,9 +228,13 @@ def mixed_milp(n: int, arcs_from, arcs_to, arcs_w, arcs_edge, required_edges: np
     arcs_from, arcs_to = np.asarray(arcs_from), np.asarray(arcs_to)
     arcs_edge = np.asarray(arcs_edge)
     m = len(arcs_from)
-    inc = coo_matrix((np.concatenate([np.ones(m), -np.ones(m)]),
-                      (np.concatenate([arcs_to, arcs_from]), np.concatenate([np.arange(m)] * 2))),
-                     shape=(n, m)).tocsr()
+    inc = coo_matrix(
+        (
+            np.concatenate([np.ones(m), -np.ones(m)]),
+            (np.concatenate([arcs_to, arcs_from]), np.concatenate([np.arange(m)] * 2)),
+        ),
+        shape=(n, m),
+    ).tocsr()
     cons = [LinearConstraint(inc, 0, 0)]
     lower = np.zeros(m)
     req_set = set(int(e) for e in required_edges)
@@ -244,8 +261,13 @@ def mixed_milp(n: int, arcs_from, arcs_to, arcs_w, arcs_edge, required_edges: np
     # directions are fixed the rest is a min-cost flow, whose optimal vertex is integral
     integrality = np.zeros(m)
     integrality[cols] = 1
-    res = milp(c=np.asarray(arcs_w, dtype=float), constraints=cons, integrality=integrality,
-               bounds=Bounds(lower, np.inf), options={"time_limit": time_limit, "disp": False})
+    res = milp(
+        c=np.asarray(arcs_w, dtype=float),
+        constraints=cons,
+        integrality=integrality,
+        bounds=Bounds(lower, np.inf),
+        options={"time_limit": time_limit, "disp": False},
+    )
     if res.x is None:
         raise RoutingError(f"no closed tour over the one-way streets: {res.message}")
     bound = getattr(res, "mip_dual_bound", None)
@@ -256,11 +278,12 @@ def mixed_milp(n: int, arcs_from, arcs_to, arcs_w, arcs_edge, required_edges: np
     return counts, float(res.fun), bound
 
 
-def euler_order(steps: list[tuple[int, int, int]], *, directed: bool, start: int | None,
-                end: int | None = None) -> list[tuple[int, int, int]]:
+def euler_order(
+    steps: list[tuple[int, int, int]], *, directed: bool, start: int | None, end: int | None = None
+) -> list[tuple[int, int, int]]:
     """Order traversals ``(edge, a, b)`` into one Euler circuit (or path from start to end)."""
     H = nx.MultiDiGraph() if directed else nx.MultiGraph()
-    for k, (e, a, b) in enumerate(steps):
+    for k, (_e, a, b) in enumerate(steps):
         H.add_edge(a, b, key=k)
     if start is None or start not in H:
         start = steps[0][1]

@@ -16,15 +16,15 @@ from scipy.sparse.csgraph import dijkstra
 class Snapped:
     """Points snapped onto graph edges (arrays aligned with the points)."""
 
-    edge: np.ndarray      # edge_id
-    frm: np.ndarray       # the edge's from_node
-    to: np.ndarray        # the edge's to_node
-    offset: np.ndarray    # metres from from_node along the edge
-    length: np.ndarray    # the edge's length
+    edge: np.ndarray  # edge_id
+    frm: np.ndarray  # the edge's from_node
+    to: np.ndarray  # the edge's to_node
+    offset: np.ndarray  # metres from from_node along the edge
+    length: np.ndarray  # the edge's length
     oneway: np.ndarray
-    access: np.ndarray    # metres from the point to the street (straight)
-    speed: np.ndarray     # m/s on the edge
-    geom: np.ndarray      # edge geometry (oriented from from_node)
+    access: np.ndarray  # metres from the point to the street (straight)
+    speed: np.ndarray  # m/s on the edge
+    geom: np.ndarray  # edge geometry (oriented from from_node)
 
 
 class NetworkMatrix:
@@ -37,9 +37,18 @@ class NetworkMatrix:
 
     def __init__(self, G: nx.MultiGraph):
         self.G = G
-        rows = [(d["edge_id"], d.get("from_node", u), d.get("to_node", v), d["length"],
-                 bool(d.get("oneway", False)), d.get("travel_time", d["length"]), d["geometry"])
-                for u, v, d in G.edges(data=True)]
+        rows = [
+            (
+                d["edge_id"],
+                d.get("from_node", u),
+                d.get("to_node", v),
+                d["length"],
+                bool(d.get("oneway", False)),
+                d.get("travel_time", d["length"]),
+                d["geometry"],
+            )
+            for u, v, d in G.edges(data=True)
+        ]
         self.eid = np.array([r[0] for r in rows])
         self.frm = np.array([r[1] for r in rows])
         self.to = np.array([r[2] for r in rows])
@@ -59,9 +68,10 @@ class NetworkMatrix:
         order = np.lexsort((t, b, a))
         a, b, t, ln, pos = a[order], b[order], t[order], ln[order], pos[order]
         first = np.concatenate([[True], (np.diff(a) != 0) | (np.diff(b) != 0)])
-        self.arc_pos = {(int(x), int(y)): int(p) for x, y, p in zip(a[first], b[first], pos[first])}
-        self.A = csr_matrix((t[first], (a[first], b[first])), shape=(self.n, self.n))
-        self.L = {(int(x), int(y)): float(v) for x, y, v in zip(a[first], b[first], ln[first])}
+        a, b, t, ln, pos = a[first], b[first], t[first], ln[first], pos[first]
+        self.arc_pos = {(int(x), int(y)): int(p) for x, y, p in zip(a, b, pos, strict=True)}
+        self.A = csr_matrix((t, (a, b)), shape=(self.n, self.n))
+        self.L = {(int(x), int(y)): float(v) for x, y, v in zip(a, b, ln, strict=True)}
 
     def snap(self, points: np.ndarray, *, main_nodes: np.ndarray | None = None) -> Snapped:
         """Snap points (working CRS) to their nearest edge (of the main component if given)."""
@@ -78,9 +88,17 @@ class NetworkMatrix:
         offset = shapely.line_locate_point(g, points)
         access = shapely.distance(g, points)
         speed = self.len[near] / self.time[near]
-        return Snapped(edge=self.eid[near], frm=self.frm[near], to=self.to[near], offset=offset,
-                       length=self.len[near], oneway=self.oneway[near], access=access,
-                       speed=speed, geom=g)
+        return Snapped(
+            edge=self.eid[near],
+            frm=self.frm[near],
+            to=self.to[near],
+            offset=offset,
+            length=self.len[near],
+            oneway=self.oneway[near],
+            access=access,
+            speed=speed,
+            geom=g,
+        )
 
     def matrix(self, s: Snapped):
         """Travel time (s) and length (m) matrices between snapped points, plus route data."""
@@ -143,7 +161,7 @@ class NetworkMatrix:
         while path[-1] != start and row[path[-1]] >= 0:
             path.append(int(row[path[-1]]))
         path.reverse()
-        for x, y in zip(path[:-1], path[1:]):
+        for x, y in zip(path[:-1], path[1:], strict=False):
             p = self.arc_pos[(x, y)]
             g = self.geom[p]
             parts.append(g if self.frm[p] == x else shapely.reverse(g))
@@ -151,7 +169,9 @@ class NetworkMatrix:
         tail = shapely.ops.substring(s.geom[j], 0.0 if b == 0 else s.length[j], s.offset[j])
         parts.append(tail)
         length += s.offset[j] if b == 0 else s.length[j] - s.offset[j]
-        coords = [np.asarray(p.coords) for p in parts if not p.is_empty and p.geom_type == "LineString"]
+        coords = [
+            np.asarray(p.coords) for p in parts if not p.is_empty and p.geom_type == "LineString"
+        ]
         xy = np.vstack(coords) if coords else np.empty((0, 2))
         line = shapely.LineString(xy) if len(xy) >= 2 else None
         return length + s.access[i] + s.access[j], line

@@ -47,7 +47,9 @@ def _best_two_opt(D, t):
     j = np.arange(N)[None, :]
     ti, tj = ext[:-1][:, None], ext[:-1][None, :]
     ti1, tj1 = ext[1:][:, None], ext[1:][None, :]
-    delta = (D[ti, tj] + D[ti1, tj1] + (B[j] - B[i + 1]) - D[ti, ti1] - D[tj, tj1] - (F[j] - F[i + 1]))
+    delta = (
+        D[ti, tj] + D[ti1, tj1] + (B[j] - B[i + 1]) - D[ti, ti1] - D[tj, tj1] - (F[j] - F[i + 1])
+    )
     delta = np.where(j > i + 1, delta, np.inf)
     k = int(np.argmin(delta))
     return float(delta.flat[k]), k // N, k % N
@@ -75,8 +77,12 @@ def _best_or_opt(D, t, max_len=3):
         else:
             fwd = rev = np.zeros(len(i))
         ins = D[tj[None, :], s0[:, None]] + D[sL[:, None], tj1[None, :]] - base_j[None, :]
-        ins_r = (D[tj[None, :], sL[:, None]] + D[s0[:, None], tj1[None, :]] - base_j[None, :]
-                 + (rev - fwd)[:, None])
+        ins_r = (
+            D[tj[None, :], sL[:, None]]
+            + D[s0[:, None], tj1[None, :]]
+            - base_j[None, :]
+            + (rev - fwd)[:, None]
+        )
         bad = (jj[None, :] >= i[:, None] - 1) & (jj[None, :] <= i[:, None] + L - 1)
         for rev_flag, cost in ((False, ins), (True, ins_r)):
             delta = np.where(bad, np.inf, cost - gain[:, None])
@@ -87,10 +93,10 @@ def _best_or_opt(D, t, max_len=3):
 
 
 def _apply_or(t, i, L, j, rev):
-    seg = t[i:i + L]
+    seg = t[i : i + L]
     if rev:
         seg = seg[::-1]
-    rest = np.concatenate([t[:i], t[i + L:]])
+    rest = np.concatenate([t[:i], t[i + L :]])
     pos = j + 1 if j < i else j + 1 - L
     return np.concatenate([rest[:pos], seg, rest[pos:]])
 
@@ -103,7 +109,7 @@ def local_search(D: np.ndarray, t: np.ndarray, *, deadline: float = np.inf) -> n
         if min(d2, do) > -1e-9:
             break
         if d2 <= do:
-            t[i + 1:j + 1] = t[i + 1:j + 1][::-1]
+            t[i + 1 : j + 1] = t[i + 1 : j + 1][::-1]
         else:
             t = _apply_or(t, oi, L, oj, rev)
     return t

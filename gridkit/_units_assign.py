@@ -55,26 +55,27 @@ def largest_overlap(polys: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray,
 
 
 def village_of(polys: np.ndarray, villages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The village of each polygon: the one holding its interior point, else the one
-    holding most of its area, else the nearest. Returns (positions, how) where
-    ``how`` is 0 contained, 1 largest overlap, 2 nearest."""
+    """The village of each polygon and the share of the polygon's area inside it.
+
+    The village holding the polygon's interior point, else the one holding most
+    of its area, else (no overlap at all: a gap between villages) the nearest.
+    """
     n = len(polys)
-    how = np.zeros(n, dtype=np.int8)
+    share = np.ones(n)
     tree = shapely.STRtree(villages)
     p_idx, v_idx = tree.query(shapely.point_on_surface(polys), predicate="within")
     out = np.full(n, -1, dtype=np.int64)
     out[p_idx] = v_idx
     rest = np.flatnonzero(out < 0)
     if len(rest):
-        best, _ = largest_overlap(polys[rest], villages)
-        out[rest] = best
-        how[rest] = 1
-        still = rest[best < 0]
+        best, part = largest_overlap(polys[rest], villages)
+        found = part > 0
+        out[rest[found]], share[rest] = best[found], np.where(found, part, 0.0)
+        still = rest[~found]
         if len(still):
             _, near = tree.query_nearest(polys[still], all_matches=False)
             out[still] = near
-            how[still] = 2
-    return out, how
+    return out, share
 
 
 def assign_buildings(units: np.ndarray, buildings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -141,6 +142,7 @@ def street_length(units: np.ndarray, *, mid: np.ndarray, length: np.ndarray,
     if loose_roads is not None and len(loose_roads):
         r_idx, u_idx = tree.query(loose_roads, predicate="intersects")
         closed = shapely.length(shapely.intersection(loose_roads[r_idx], units[u_idx]))
-        edge = shapely.length(shapely.intersection(loose_roads[r_idx], shapely.boundary(units[u_idx])))
+        rim = shapely.boundary(units[u_idx])
+        edge = shapely.length(shapely.intersection(loose_roads[r_idx], rim))
         out += np.bincount(u_idx, weights=closed - 0.5 * edge, minlength=n)
     return out

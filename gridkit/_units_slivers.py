@@ -27,8 +27,7 @@ def segment_adjacency(faces: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
     Returns ``(pairs, perimeter)``: a frame with ``a < b`` (face positions)
     and ``shared`` (length), and each face's perimeter.
     """
-    rings = shapely.get_rings(faces, return_index=True) if len(faces) else (np.empty(0), np.empty(0, int))
-    ring_geoms, ring_owner = rings
+    ring_geoms, ring_owner = shapely.get_rings(faces, return_index=True)
     coords, idx = shapely.get_coordinates(ring_geoms, return_index=True)
     same = idx[1:] == idx[:-1]
     start, end = coords[:-1][same], coords[1:][same]

@@ -25,6 +25,7 @@ import numpy as np
 import shapely
 
 from gridkit._units_assign import largest_overlap
+from gridkit._units_noding import GRID_SIZE
 from gridkit._units_slivers import dissolve_labels
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,10 @@ def bisect(xy: np.ndarray, weight: np.ndarray, k: int) -> np.ndarray:
         total = w.sum()
         cum = np.cumsum(w)
         target = total * left_parts / parts
-        cut = int(np.searchsorted(cum, target)) + 1 if total > 0 else len(order) * left_parts // parts
+        if total > 0:
+            cut = int(np.searchsorted(cum, target)) + 1
+        else:
+            cut = len(order) * left_parts // parts
         cut = min(max(cut, 1), len(order) - 1)
         stack.append((order[:cut], left_parts, base))
         stack.append((order[cut:], parts - left_parts, base + left_parts))
@@ -82,7 +86,7 @@ def split_unit(poly, k: int, *, buildings: np.ndarray, building_weight: np.ndarr
     """
     shapely.prepare(poly)
     lattice = _lattice(poly, lattice_points)
-    b_xy = shapely.get_coordinates(shapely.centroid(buildings)) if len(buildings) else np.empty((0, 2))
+    b_xy = shapely.get_coordinates(shapely.centroid(buildings)).reshape(-1, 2)
     item_xy = np.vstack([b_xy, lattice])
     item_w = np.r_[building_weight, np.full(len(lattice), area_weight / len(lattice))]
     k = min(k, len(item_xy))
@@ -143,7 +147,8 @@ def renode(polys: np.ndarray, affected: np.ndarray) -> np.ndarray:
         return polys
     sub = polys[affected]
     lines = shapely.get_parts(shapely.boundary(sub))
-    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(shapely.union_all(lines))))
+    noded = shapely.union_all(lines, grid_size=GRID_SIZE)
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
     tree = shapely.STRtree(sub)
     f_idx, s_idx = tree.query(shapely.point_on_surface(faces), predicate="within")
     label = np.full(len(faces), -1, dtype=np.int64)

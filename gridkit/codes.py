@@ -108,8 +108,10 @@ def _scheme(scheme: str | CodeScheme) -> CodeScheme:
     if isinstance(scheme, CodeScheme):
         return scheme
     if scheme not in SCHEMES:
-        raise InvalidValueError(f"unknown `scheme` {scheme!r}; use one of {sorted(SCHEMES)} "
-                                "or a gridkit.codes.CodeScheme")
+        raise InvalidValueError(
+            f"unknown `scheme` {scheme!r}; use one of {sorted(SCHEMES)} "
+            "or a gridkit.codes.CodeScheme"
+        )
     return SCHEMES[scheme]
 
 
@@ -126,9 +128,14 @@ def parse_code(code: str, *, scheme: str | CodeScheme = "gb15") -> dict[str, str
     if not re.fullmatch(rf"\d{{{s.length}}}", text):
         raise VillageCodeError(f"{text!r} is not a {s.length}-digit {s.name} grid code")
     c, v = s.class_digits, s.village_digits
-    village = text[c:c + v]
-    return {"object_class": text[:c], "county": village[:6], "town": village[6:9],
-            "village": village[9:], "sequence": int(text[c + v:])}
+    village = text[c : c + v]
+    return {
+        "object_class": text[:c],
+        "county": village[:6],
+        "town": village[6:9],
+        "village": village[9:],
+        "sequence": int(text[c + v :]),
+    }
 
 
 def _village_codes(grids: gpd.GeoDataFrame, column: str, s: CodeScheme) -> pd.Series:
@@ -142,7 +149,9 @@ def _village_codes(grids: gpd.GeoDataFrame, column: str, s: CodeScheme) -> pd.Se
     text = raw.astype("string").str.strip()
     # codes read from files as numbers lose their leading zeros: put them back
     numeric = text.str.fullmatch(r"\d+(\.0+)?").fillna(False)
-    text = text.where(~numeric, text.str.replace(r"\.0+$", "", regex=True).str.zfill(s.village_digits))
+    text = text.where(
+        ~numeric, text.str.replace(r"\.0+$", "", regex=True).str.zfill(s.village_digits)
+    )
     bad = raw.isna() | ~text.str.fullmatch(rf"\d{{{s.village_digits}}}").fillna(False)
     if bad.any():
         rows = list(grids.index[bad][:5])
@@ -159,13 +168,22 @@ def _village_from_layer(grids: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, crs
     """The code of the village that holds the largest part of each grid."""
     vill = to_crs(check_layer(villages, "villages"), crs)
     g = grids.geometry.values
-    inter = gpd.sjoin(grids[[grids.geometry.name]].reset_index(names="_row"), vill[["code", vill.geometry.name]],
-                      predicate="intersects", how="inner")
+    inter = gpd.sjoin(
+        grids[[grids.geometry.name]].reset_index(names="_row"),
+        vill[["code", vill.geometry.name]],
+        predicate="intersects",
+        how="inner",
+    )
     if inter.empty:
-        raise VillageCodeError("grids: no grid overlaps any village; are both layers of the same place?")
-    areas = shapely.area(shapely.intersection(
-        g[grids.index.get_indexer(inter["_row"])], vill.geometry.values[inter["index_right"].to_numpy()]
-    ))
+        raise VillageCodeError(
+            "grids: no grid overlaps any village; are both layers of the same place?"
+        )
+    areas = shapely.area(
+        shapely.intersection(
+            g[grids.index.get_indexer(inter["_row"])],
+            vill.geometry.values[inter["index_right"].to_numpy()],
+        )
+    )
     inter = inter.assign(_a=areas).sort_values("_a", ascending=False).drop_duplicates("_row")
     codes = inter.set_index("_row")["code"].reindex(grids.index)
     if codes.isna().any():
@@ -181,8 +199,14 @@ def _order(metric: gpd.GeoDataFrame, row_height: float) -> np.ndarray:
     cent = metric.geometry.centroid
     top = float(metric.total_bounds[3])
     row = np.floor((top - cent.y.to_numpy()) / row_height).astype(int)
-    key = pd.DataFrame({"row": row, "x": cent.x.to_numpy(), "y": -cent.y.to_numpy(),
-                        "id": metric["_gid"].to_numpy()})
+    key = pd.DataFrame(
+        {
+            "row": row,
+            "x": cent.x.to_numpy(),
+            "y": -cent.y.to_numpy(),
+            "id": metric["_gid"].to_numpy(),
+        }
+    )
     return key.sort_values(["row", "x", "y", "id"], kind="mergesort").index.to_numpy()
 
 
@@ -282,7 +306,9 @@ def assign_codes(
             )
         prefix = str(object_class)
     if row_height is not None and not (np.isfinite(row_height) and row_height > 0):
-        raise InvalidValueError(f"`row_height` must be a positive number of metres, got {row_height!r}")
+        raise InvalidValueError(
+            f"`row_height` must be a positive number of metres, got {row_height!r}"
+        )
     if not 0 < min_iou <= 1:
         raise InvalidValueError(f"`min_iou` must be in (0, 1], got {min_iou!r}")
 
@@ -293,8 +319,11 @@ def assign_codes(
     else:
         codes = _village_codes(grids, village_column, s).reset_index(drop=True)
     metric["_village"] = codes.to_numpy()
-    metric["_gid"] = (grids["grid_id"].astype(str).to_numpy() if "grid_id" in grids.columns
-                      else np.arange(len(grids)).astype(str))
+    metric["_gid"] = (
+        grids["grid_id"].astype(str).to_numpy()
+        if "grid_id" in grids.columns
+        else np.arange(len(grids)).astype(str)
+    )
     height = row_height if row_height is not None else float(np.sqrt(np.median(metric.area)))
     height = max(height, 1e-6)
 
@@ -308,27 +337,37 @@ def assign_codes(
     seq = np.zeros(len(metric), dtype=int)
     for village, part in metric.groupby("_village", sort=True):
         order = part.index.to_numpy()[_order(part.reset_index(drop=True), height)]
-        taken = {int(c[-s.sequence_digits:]) for c in kept.loc[order].dropna()}
+        taken = {int(c[-s.sequence_digits :]) for c in kept.loc[order].dropna()}
         fresh = [i for i in order if pd.isna(kept.loc[i])]
         numbers = _new_numbers(len(fresh), taken, used_max.get(village, 0), s, village)
-        for i, n in zip(fresh, numbers):
+        for i, n in zip(fresh, numbers, strict=True):
             seq[i] = n
         for i in order:
             if not pd.isna(kept.loc[i]):
-                seq[i] = int(kept.loc[i][-s.sequence_digits:])
+                seq[i] = int(kept.loc[i][-s.sequence_digits :])
     out = grids.copy()
     out[village_column] = metric["_village"].to_numpy()
     out["grid_seq"] = seq
-    out["grid_code"] = [f"{prefix}{v}{n:0{s.sequence_digits}d}" for v, n in zip(metric["_village"], seq)]
+    out["grid_code"] = [
+        f"{prefix}{v}{n:0{s.sequence_digits}d}"
+        for v, n in zip(metric["_village"], seq, strict=True)
+    ]
     dup = out["grid_code"].duplicated(keep=False)
     if dup.any():  # pragma: no cover - guarded by construction; kept as a last check
         raise DuplicateCodeError(f"grids: duplicate codes {sorted(out.loc[dup, 'grid_code'])[:5]}")
-    log.info("assigned %d %s codes in %d villages (row height %.0f m)",
-             len(out), s.name, metric["_village"].nunique(), height)
+    log.info(
+        "assigned %d %s codes in %d villages (row height %.0f m)",
+        len(out),
+        s.name,
+        metric["_village"].nunique(),
+        height,
+    )
     return out
 
 
-def _new_numbers(count: int, taken: set[int], highest: int, s: CodeScheme, village: str) -> list[int]:
+def _new_numbers(
+    count: int, taken: set[int], highest: int, s: CodeScheme, village: str
+) -> list[int]:
     start = max([highest, *taken]) + 1 if (taken or highest) else 1
     numbers = list(range(start, min(start + count, s.max_sequence + 1)))
     if len(numbers) < count:
@@ -365,7 +404,8 @@ def _previous(previous: gpd.GeoDataFrame, crs, s: CodeScheme) -> gpd.GeoDataFram
     dup = codes.duplicated(keep=False)
     if dup.any():
         raise DuplicateCodeError(
-            f"previous: grid codes repeat: {sorted(codes[dup].unique())[:5]}; each grid must have its own"
+            f"previous: grid codes repeat: {sorted(codes[dup].unique())[:5]}; "
+            "each grid must have its own"
         )
     c, v = s.class_digits, s.village_digits
     prev["grid_code"] = codes.astype(str)

@@ -229,11 +229,36 @@ def _read(src, kind):
     return read_table(src) if kind == "staff" else read_layer(src)
 
 
-def _labels(gdf: gpd.GeoDataFrame, prefer=_FEATURE_ID) -> np.ndarray:
-    for col in prefer:
-        if col in gdf.columns and gdf[col].notna().all() and gdf[col].is_unique:
-            return gdf[col].astype(str).to_numpy()
-    return np.array([str(i) for i in gdf.index], dtype=object)
+class _Labels:
+    """Feature labels looked up only for the rows that have an issue.
+
+    Building a million strings up front costs more than the whole point check.
+    """
+
+    def __init__(self, gdf: gpd.GeoDataFrame, prefer=_FEATURE_ID, positions=None):
+        self._gdf = gdf
+        self._col = next((c for c in prefer if c in gdf.columns), None)
+        self._pos = positions
+
+    def __len__(self) -> int:
+        return len(self._gdf) if self._pos is None else len(self._pos)
+
+    def __getitem__(self, i):
+        if isinstance(i, np.ndarray) and i.dtype == bool:
+            base = np.arange(len(self._gdf)) if self._pos is None else self._pos
+            out = _Labels(self._gdf, (), base[i])
+            out._col = self._col
+            return out
+        row = int(i) if self._pos is None else int(self._pos[int(i)])
+        if self._col is not None:
+            value = self._gdf[self._col].iat[row]
+            if value is not None and value == value:
+                return str(value)
+        return str(self._gdf.index[row])
+
+
+def _labels(gdf, prefer=_FEATURE_ID) -> _Labels:
+    return _Labels(gdf, prefer)
 
 
 def _points_layer(gdf, kind):
@@ -241,7 +266,7 @@ def _points_layer(gdf, kind):
     geoms = gdf.geometry.values
     missing = np.asarray(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     labels = _labels(gdf)
-    dropped = labels[missing]
+    dropped = [labels[i] for i in np.flatnonzero(missing)]
     if missing.all():
         raise EmptyLayerError(f"{kind}: no row has a geometry")
     return check_layer(gdf[~missing], kind), dropped
@@ -349,7 +374,7 @@ def validate_coverage(
         villages = check_layer(villages, "villages")
     if jurisdiction is not None:
         jurisdiction = check_layer(jurisdiction, "jurisdiction")
-    ent_dropped = bld_dropped = np.array([], dtype=object)
+    ent_dropped = bld_dropped = []
     if entities is not None:
         entities, ent_dropped = _points_layer(entities, "entities")
     if buildings is not None:
@@ -358,9 +383,12 @@ def validate_coverage(
     out_crs = CRS.from_user_input(grids.crs)
 
     g = to_crs(grids, work)
-    labels = (g[id_column].astype("string").fillna("").to_numpy(dtype=object) if id_column
-              else np.array([str(i) for i in g.index], dtype=object))
-    labels = np.array([lab if lab != "" else f"row {i}" for lab, i in zip(labels, g.index)], dtype=object)
+    if id_column:
+        raw_ids = g[id_column].to_numpy(dtype=object)
+        labels = np.array([f"row {i}" if v is None or v != v or str(v).strip() == "" else str(v)
+                           for v, i in zip(raw_ids, g.index)], dtype=object)
+    else:
+        labels = np.array([str(i) for i in g.index], dtype=object)
     raw = np.asarray(g.geometry.values, dtype=object)
     geo_issues, geoms = checks.check_geometries(raw, labels)
     issues += geo_issues

@@ -63,13 +63,30 @@ def _delta(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     y = lat - 35.0
     xp, yp = x * np.pi, y * np.pi
     common = 20.0 * np.sin(6.0 * xp) + 20.0 * np.sin(2.0 * xp)
-    dlat = (-100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y
-            + 0.2 * np.sqrt(np.abs(x)))
-    dlat += (common + 20.0 * np.sin(yp) + 40.0 * np.sin(yp / 3.0)
-             + 160.0 * np.sin(yp / 12.0) + 320.0 * np.sin(yp / 30.0)) * 2.0 / 3.0
+    dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
+    dlat += (
+        (
+            common
+            + 20.0 * np.sin(yp)
+            + 40.0 * np.sin(yp / 3.0)
+            + 160.0 * np.sin(yp / 12.0)
+            + 320.0 * np.sin(yp / 30.0)
+        )
+        * 2.0
+        / 3.0
+    )
     dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x))
-    dlon += (common + 20.0 * np.sin(xp) + 40.0 * np.sin(xp / 3.0)
-             + 150.0 * np.sin(xp / 12.0) + 300.0 * np.sin(xp / 30.0)) * 2.0 / 3.0
+    dlon += (
+        (
+            common
+            + 20.0 * np.sin(xp)
+            + 40.0 * np.sin(xp / 3.0)
+            + 150.0 * np.sin(xp / 12.0)
+            + 300.0 * np.sin(xp / 30.0)
+        )
+        * 2.0
+        / 3.0
+    )
     rad = np.radians(lat)
     magic = 1.0 - _EE * np.sin(rad) ** 2
     sqrt_magic = np.sqrt(magic)
@@ -82,7 +99,9 @@ def _arrays(lon, lat) -> tuple[np.ndarray, np.ndarray]:
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
     if lon.shape != lat.shape:
-        raise ValueError(f"`lon` and `lat` must have the same shape, got {lon.shape} and {lat.shape}")
+        raise ValueError(
+            f"`lon` and `lat` must have the same shape, got {lon.shape} and {lat.shape}"
+        )
     return lon, lat
 
 
@@ -111,7 +130,9 @@ def wgs84_to_gcj02(lon, lat) -> tuple[np.ndarray, np.ndarray]:
     return np.where(outside, lon, lon + dlon), np.where(outside, lat, lat + dlat)
 
 
-def gcj02_to_wgs84(lon, lat, *, tol: float = 1e-9, max_iter: int = 30) -> tuple[np.ndarray, np.ndarray]:
+def gcj02_to_wgs84(
+    lon, lat, *, tol: float = 1e-9, max_iter: int = 30
+) -> tuple[np.ndarray, np.ndarray]:
     """Shift GCJ-02 longitude/latitude back to WGS84 (iterated inverse).
 
     Parameters
@@ -147,7 +168,11 @@ def _geographic(gdf: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     if gdf.crs is None:
         raise MissingCRSError(f"{name}: the layer has no CRS; set it with gdf.set_crs(...)")
     crs = CRS.from_user_input(gdf.crs)
-    if crs.is_geographic and crs.ellipsoid and crs.ellipsoid.name in ("WGS 84", "GRS 1980", "CGCS2000"):
+    if (
+        crs.is_geographic
+        and crs.ellipsoid
+        and crs.ellipsoid.name in ("WGS 84", "GRS 1980", "CGCS2000")
+    ):
         return gdf.copy()
     return gdf.to_crs(4326)
 

@@ -39,8 +39,8 @@ def write_gpx(
     --------
     >>> import geopandas as gpd, tempfile, os
     >>> from shapely.geometry import LineString
-    >>> t = gpd.GeoDataFrame({"name": ["day 1"]}, geometry=[LineString([(24.9, 60.1), (24.95, 60.17)])],
-    ...                      crs=4326)
+    >>> line = LineString([(24.9, 60.1), (24.95, 60.17)])
+    >>> t = gpd.GeoDataFrame({"name": ["day 1"]}, geometry=[line], crs=4326)
     >>> p = write_gpx(os.path.join(tempfile.mkdtemp(), "r.gpx"), tracks=t)
     >>> "<trkpt" in p.read_text()
     True

@@ -194,12 +194,29 @@ def _grid_counts(group_w, group_n, codes, n, *, k, target, capacity, per_village
 
 
 def _split_group(part_w, part_n, kv):
-    """Grids per part of one group; parts left with 0 are attached later."""
-    if kv >= len(part_w):
-        return allocate(part_w, kv, minimum=1, cap=part_n)
+    """Grids per part of one group; parts left with 0 are attached later.
+
+    A part gets grids of its own when its share of the village's grids is at
+    least half a grid (the heaviest part always does); lighter parts, such as
+    a sliver or an island with little weight, join the nearest grid instead
+    of becoming a near-empty grid.
+    """
+    total = part_w.sum()
+    share = kv * (part_w / total if total > 0 else part_n / part_n.sum())
+    order = np.lexsort((-part_n, -part_w))
+    own = np.zeros(len(part_w), dtype=bool)
+    own[order[0]] = True
+    own |= share >= 0.5
+    if own.sum() > kv:
+        own[:] = False
+        own[order[:kv]] = True
+    for p in order:  # enough units for the grids
+        if part_n[own].sum() >= kv:
+            break
+        own[p] = True
     counts = np.zeros(len(part_w), dtype=int)
-    heavy = np.lexsort((-part_n, -part_w))[:kv]
-    counts[heavy] = 1
+    idx = np.flatnonzero(own)
+    counts[idx] = allocate(part_w[idx], kv, minimum=1, cap=part_n[idx])
     return counts
 
 
@@ -455,7 +472,8 @@ def partition(
         label_part_list = []
         for p in np.flatnonzero(part_k > 0):
             nodes = np.flatnonzero(parts == p)
-            labels[nodes] = bisect_split(graph, nodes, int(part_k[p]), xy, w, rng) + next_label
+            labels[nodes] = bisect_split(graph, nodes, int(part_k[p]), xy, w, rng,
+                                         tolerance=tolerance) + next_label
             next_label += int(part_k[p])
             label_part_list += [p] * int(part_k[p])
         label_part = np.asarray(label_part_list, dtype=int)
@@ -472,8 +490,13 @@ def partition(
         ref.balance()
         ref.shape()
         ref.balance()
+        ref.balance(allow_zero=True, only_out_of_band=True)
+        ref.balance()
         ref.chains()
+        ref.shape()
     else:
+        ref.balance(only_out_of_band=True)
+        ref.balance(allow_zero=True, only_out_of_band=True)
         ref.balance(only_out_of_band=True)
         ref.chains()
     labels[has] = ref.labels

@@ -31,15 +31,28 @@ from matplotlib.patches import Patch  # noqa: E402
 
 from gridkit._errors import InvalidValueError  # noqa: E402
 from gridkit._map_colour import grid_colours  # noqa: E402
-from gridkit._poster_draw import north_arrow, scale_bar  # noqa: E402
+from gridkit._poster_draw import (  # noqa: E402
+    draw_lines,
+    draw_outlines,
+    draw_points,
+    draw_polygons,
+    north_arrow,
+    scale_bar,
+)
 from gridkit._poster_font import font_families  # noqa: E402
 from gridkit._progress import progress  # noqa: E402
 from gridkit.crs import to_crs, working_crs  # noqa: E402
 from gridkit.layers import check_layer  # noqa: E402
 from gridkit.tables import grid_stats, staff_by_grid  # noqa: E402
 
-__all__ = ["PAPER_SIZES", "PosterSet", "prepare_posters", "grid_poster", "jurisdiction_poster",
-           "write_posters"]
+__all__ = [
+    "PAPER_SIZES",
+    "PosterSet",
+    "prepare_posters",
+    "grid_poster",
+    "jurisdiction_poster",
+    "write_posters",
+]
 
 log = logging.getLogger(__name__)
 
@@ -80,28 +93,48 @@ def prepare_posters(
     grids = check_layer(grids, "grids", id_column="", required=())
     crs = working_crs(grids)
     metric = to_crs(grids, crs).reset_index(drop=True)
-    stats = pd.DataFrame(grid_stats(metric, assignment=assignment, entities=entities,
-                                    buildings=buildings)).reset_index(drop=True)
-    keys = stats["grid_id"].astype(str) if "grid_id" in stats else pd.Series(
-        np.arange(len(stats)).astype(str))
+    stats = pd.DataFrame(
+        grid_stats(metric, assignment=assignment, entities=entities, buildings=buildings)
+    ).reset_index(drop=True)
+    keys = (
+        stats["grid_id"].astype(str)
+        if "grid_id" in stats
+        else pd.Series(np.arange(len(stats)).astype(str))
+    )
     people = staff_by_grid(staff, keys)
     stats["persons"] = people["persons"].to_numpy()
     stats["phones"] = people["phones"].to_numpy()
     labels = []
     for i in range(len(metric)):
         row = metric.iloc[i]
-        labels.append(str(next((row[c] for c in ("grid_code", "grid_id", "name", "code")
-                                if c in metric.columns and pd.notna(row[c])), i + 1)))
+        labels.append(
+            str(
+                next(
+                    (
+                        row[c]
+                        for c in ("grid_code", "grid_id", "name", "code")
+                        if c in metric.columns and pd.notna(row[c])
+                    ),
+                    i + 1,
+                )
+            )
+        )
 
     def layer(gdf, kind):
         return None if gdf is None else to_crs(check_layer(gdf, kind, id_column=""), crs)
 
     return PosterSet(
-        grids=metric, stats=stats, labels=labels,
+        grids=metric,
+        stats=stats,
+        labels=labels,
         colours=grid_colours(metric.geometry.values),
-        roads=layer(roads, "roads"), buildings=layer(buildings, "buildings"),
-        entities=layer(entities, "entities"), jurisdiction=layer(jurisdiction, "jurisdiction"),
-        fonts=font_families(), attribution=attribution, title=title,
+        roads=layer(roads, "roads"),
+        buildings=layer(buildings, "buildings"),
+        entities=layer(entities, "entities"),
+        jurisdiction=layer(jurisdiction, "jurisdiction"),
+        fonts=font_families(),
+        attribution=attribution,
+        title=title,
     )
 
 
@@ -147,11 +180,18 @@ def _base_layers(ax, ps: PosterSet, handles: list) -> None:
     if buildings is not None:
         polys = buildings[buildings.geom_type.isin(["Polygon", "MultiPolygon"])]
         if len(polys):
-            polys.plot(ax=ax, color="#c9c1b6", edgecolor="#a39a8e", linewidth=0.2, zorder=2)
+            draw_polygons(
+                ax,
+                polys.geometry.values,
+                facecolor="#c9c1b6",
+                edgecolor="#a39a8e",
+                linewidth=0.2,
+                zorder=2,
+            )
         handles.append(Patch(facecolor="#c9c1b6", edgecolor="#a39a8e", label="建筑 buildings"))
     roads = _clip(ps.roads, ax)
     if roads is not None:
-        roads.plot(ax=ax, color="#8c8c8c", linewidth=0.5, zorder=3)
+        draw_lines(ax, roads.geometry.values, color="#8c8c8c", linewidth=0.5, zorder=3)
         handles.append(Line2D([], [], color="#8c8c8c", lw=1, label="道路 roads"))
 
 
@@ -159,13 +199,35 @@ def _entities(ax, ps: PosterSet, handles: list, size: float = 9) -> None:
     ent = _clip(ps.entities, ax)
     if ent is None:
         return
-    risk = pd.to_numeric(ent["risk"], errors="coerce") if "risk" in ent else pd.Series(np.nan, index=ent.index)
+    risk = (
+        pd.to_numeric(ent["risk"], errors="coerce")
+        if "risk" in ent
+        else pd.Series(np.nan, index=ent.index)
+    )
     for r, (colour, name) in _RISK.items():
         part = ent[risk == r]
         if len(part):
-            part.plot(ax=ax, color=colour, markersize=size, edgecolor="black", linewidth=0.2, zorder=6)
-            handles.append(Line2D([], [], marker="o", ls="", color=colour, markeredgecolor="black",
-                                  markersize=5, label=f"{name} risk {r}"))
+            draw_points(
+                ax,
+                part.geometry.values,
+                color=colour,
+                s=size,
+                edgecolor="black",
+                linewidth=0.2,
+                zorder=6,
+            )
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    marker="o",
+                    ls="",
+                    color=colour,
+                    markeredgecolor="black",
+                    markersize=5,
+                    label=f"{name} risk {r}",
+                )
+            )
 
 
 def _fmt(value, unit: str = "") -> str:
@@ -173,7 +235,9 @@ def _fmt(value, unit: str = "") -> str:
         return "-"
     if isinstance(value, (float, np.floating)):
         value = round(float(value))
-    return f"{int(value):,}{unit}" if isinstance(value, (int, np.integer, float)) else f"{value}{unit}"
+    return (
+        f"{int(value):,}{unit}" if isinstance(value, (int, np.integer, float)) else f"{value}{unit}"
+    )
 
 
 def _facts(stats: pd.Series) -> list[tuple[str, str]]:
@@ -205,7 +269,9 @@ def _footer(fig, ps: PosterSet) -> None:
 def _locate(ps: PosterSet, grid) -> int:
     if isinstance(grid, (int, np.integer)) and not isinstance(grid, bool):
         if not 0 <= grid < len(ps.grids):
-            raise InvalidValueError(f"`grid` position {grid} is out of range (0..{len(ps.grids) - 1})")
+            raise InvalidValueError(
+                f"`grid` position {grid} is out of range (0..{len(ps.grids) - 1})"
+            )
         return int(grid)
     for col in ("grid_code", "grid_id"):
         if col in ps.grids.columns:
@@ -242,29 +308,55 @@ def grid_poster(ps: PosterSet, grid, *, paper: str = "A4", landscape: bool = Fal
     fonts = ps.fonts
     name = str(row["name"]) if "name" in row and pd.notna(row["name"]) else ""
     heading = ps.title or "网格公示"
-    fig.text(0.5, 0.965, f"{heading}  {name}".strip(), ha="center", va="top", fontsize=20,
-             weight="bold", family=fonts)
-    fig.text(0.5, 0.925, f"网格编码 Grid code {ps.labels[i]}", ha="center", va="top",
-             fontsize=12, family=fonts)
+    fig.text(
+        0.5,
+        0.965,
+        f"{heading}  {name}".strip(),
+        ha="center",
+        va="top",
+        fontsize=20,
+        weight="bold",
+        family=fonts,
+    )
+    fig.text(
+        0.5,
+        0.925,
+        f"网格编码 Grid code {ps.labels[i]}",
+        ha="center",
+        va="top",
+        fontsize=12,
+        family=fonts,
+    )
     ax = fig.add_axes([0.06, 0.31, 0.88, 0.59])
     _extent(ax, ps.grids.geometry.iloc[i].bounds)
     handles: list = []
     _base_layers(ax, ps, handles)
     others = _clip(ps.grids.drop(index=i), ax)
     if others is not None:
-        others.boundary.plot(ax=ax, color="#555", linewidth=0.8, linestyle="--", zorder=4)
+        draw_outlines(
+            ax, others.geometry.values, color="#555", linewidth=0.8, linestyle="--", zorder=4
+        )
     this = ps.grids.iloc[[i]]
-    this.plot(ax=ax, color=ps.colours[i], alpha=0.35, zorder=1)
-    this.boundary.plot(ax=ax, color="#b2182b", linewidth=2.5, zorder=5)
-    handles.insert(0, Patch(facecolor=ps.colours[i], edgecolor="#b2182b", linewidth=2,
-                            label="本网格 this grid"))
+    draw_polygons(
+        ax, this.geometry.values, facecolor=ps.colours[i], alpha=0.35, edgecolor="none", zorder=1
+    )
+    draw_outlines(ax, this.geometry.values, color="#b2182b", linewidth=2.5, zorder=5)
+    handles.insert(
+        0,
+        Patch(facecolor=ps.colours[i], edgecolor="#b2182b", linewidth=2, label="本网格 this grid"),
+    )
     handles.insert(1, Line2D([], [], color="#555", ls="--", lw=1, label="相邻网格 neighbours"))
     _entities(ax, ps, handles)
     ax.set_axis_off()
     north_arrow(ax, family=fonts)
     scale_bar(ax, family=fonts)
-    ax.legend(handles=handles, loc="lower right", fontsize=7, prop={"family": fonts, "size": 7},
-              framealpha=0.9)
+    ax.legend(
+        handles=handles,
+        loc="lower right",
+        fontsize=7,
+        prop={"family": fonts, "size": 7},
+        framealpha=0.9,
+    )
     _info_box(fig, row, fonts)
     _footer(fig, ps)
     return fig
@@ -273,8 +365,17 @@ def grid_poster(ps: PosterSet, grid, *, paper: str = "A4", landscape: bool = Fal
 def _info_box(fig, row: pd.Series, fonts) -> None:
     box = fig.add_axes([0.06, 0.04, 0.88, 0.24])
     box.set_axis_off()
-    box.add_patch(plt.Rectangle((0, 0), 1, 1, transform=box.transAxes, facecolor="#f7f7f7",
-                                edgecolor="#999"))
+    box.add_patch(
+        plt.Rectangle(
+            (0, 0),
+            1,
+            1,
+            transform=box.transAxes,
+            facecolor="#f7f7f7",
+            edgecolor="#999",
+            clip_on=False,
+        )
+    )
     facts = _facts(row)
     step = 0.9 / max(len(facts), 1)
     for k, (label, value) in enumerate(facts):
@@ -288,38 +389,84 @@ def _info_box(fig, row: pd.Series, fonts) -> None:
         box.text(0.56, 0.78, "(未指定 not assigned)", fontsize=10, va="top", family=fonts)
     for k, person in enumerate(persons[:7]):
         phone = phones[k] if k < len(phones) else ""
-        box.text(0.56, 0.78 - k * 0.11, f"{person}   {phone}", fontsize=11, weight="bold",
-                 va="top", family=fonts)
+        box.text(
+            0.56,
+            0.78 - k * 0.11,
+            f"{person}   {phone}",
+            fontsize=11,
+            weight="bold",
+            va="top",
+            family=fonts,
+        )
     if len(persons) > 7:
-        box.text(0.56, 0.78 - 7 * 0.11, f"… +{len(persons) - 7}", fontsize=9, va="top", family=fonts)
+        box.text(
+            0.56, 0.78 - 7 * 0.11, f"… +{len(persons) - 7}", fontsize=9, va="top", family=fonts
+        )
 
 
 def jurisdiction_poster(ps: PosterSet, *, paper: str = "A4", landscape: bool = False) -> Figure:
     """The overview poster: every grid coloured and labelled, with the list of codes."""
     fig = _figure(paper, landscape)
     fonts = ps.fonts
-    fig.text(0.5, 0.965, ps.title or "网格划分总图", ha="center", va="top", fontsize=20,
-             weight="bold", family=fonts)
-    fig.text(0.5, 0.925, f"{len(ps.grids)} 个网格 grids", ha="center", va="top", fontsize=12,
-             family=fonts)
+    fig.text(
+        0.5,
+        0.965,
+        ps.title or "网格划分总图",
+        ha="center",
+        va="top",
+        fontsize=20,
+        weight="bold",
+        family=fonts,
+    )
+    fig.text(
+        0.5,
+        0.925,
+        f"{len(ps.grids)} 个网格 grids",
+        ha="center",
+        va="top",
+        fontsize=12,
+        family=fonts,
+    )
     listing = len(ps.grids) <= 40
     ax = fig.add_axes([0.06, 0.31, 0.88, 0.59] if listing else [0.06, 0.06, 0.88, 0.84])
     outline = ps.jurisdiction if ps.jurisdiction is not None else ps.grids
     _extent(ax, outline.total_bounds, pad=0.04)
     handles: list = []
     _base_layers(ax, ps, handles)
-    ps.grids.plot(ax=ax, color=ps.colours, alpha=0.45, zorder=1)
-    ps.grids.boundary.plot(ax=ax, color="#333", linewidth=1.0, zorder=5)
+    for colour in sorted(set(ps.colours)):
+        same = np.array(ps.colours) == colour
+        draw_polygons(
+            ax,
+            ps.grids.geometry.values[same],
+            facecolor=colour,
+            alpha=0.45,
+            edgecolor="none",
+            zorder=1,
+        )
+    draw_outlines(ax, ps.grids.geometry.values, color="#333", linewidth=1.0, zorder=5)
     if ps.jurisdiction is not None:
-        ps.jurisdiction.boundary.plot(ax=ax, color="black", linewidth=2, zorder=5)
-    handles.insert(0, Patch(facecolor=ps.colours[0] if ps.colours else "#ccc", edgecolor="#333",
-                            label="网格 grids"))
+        draw_outlines(ax, ps.jurisdiction.geometry.values, color="black", linewidth=2, zorder=5)
+    handles.insert(
+        0,
+        Patch(
+            facecolor=ps.colours[0] if ps.colours else "#ccc", edgecolor="#333", label="网格 grids"
+        ),
+    )
     points = ps.grids.geometry.representative_point()
     size = 7 if len(ps.grids) <= 60 else 5
-    for p, text in zip(points, ps.labels):
-        ax.text(p.x, p.y, _short(text), ha="center", va="center",
-                fontsize=size, weight="bold", family=fonts, zorder=7,
-                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
+    for p, text in zip(points, ps.labels, strict=True):
+        ax.text(
+            p.x,
+            p.y,
+            _short(text),
+            ha="center",
+            va="center",
+            fontsize=size,
+            weight="bold",
+            family=fonts,
+            zorder=7,
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7},
+        )
     ax.set_axis_off()
     north_arrow(ax, family=fonts)
     scale_bar(ax, family=fonts)
@@ -347,8 +494,14 @@ def _listing(fig, ps: PosterSet, fonts) -> None:
         persons = str(ps.stats["persons"].iloc[i]).replace("; ", "、")
         phones = str(ps.stats["phones"].iloc[i]).split("; ")[0]
         line = f"{_short(ps.labels[i])}  {ps.labels[i]}  {persons or '-'}  {phones}"
-        box.text(c / cols, 1 - (r + 0.5) * min(1 / max(per_col, 1), 0.09), line, fontsize=size, va="center",
-                 family=fonts)
+        box.text(
+            c / cols,
+            1 - (r + 0.5) * min(1 / max(per_col, 1), 0.09),
+            line,
+            fontsize=size,
+            va="center",
+            family=fonts,
+        )
 
 
 def _safe(text: str) -> str:
@@ -372,11 +525,13 @@ def write_posters(
     landscape: bool = False,
     dpi: int = 150,
     per_grid: bool = True,
+    only=None,
 ) -> list[Path]:
     """Write the jurisdiction poster and one poster per grid into ``folder``.
 
     Files: ``jurisdiction.<fmt>`` and ``<grid code>.<fmt>`` for each format
-    (``png``, ``pdf``, ``svg``). Returns the paths written.
+    (``png``, ``pdf``, ``svg``); ``only`` limits the per-grid posters to
+    some grids (codes, ids or positions). Returns the paths written.
 
     Examples
     --------
@@ -398,15 +553,17 @@ def write_posters(
             with matplotlib.rc_context({"pdf.fonttype": 42, "svg.fonttype": "none"}):
                 for fmt in formats:
                     path = folder / f"{stem}.{fmt}"
-                    fig.savefig(path, dpi=dpi if fmt == "png" else None,
-                                metadata=_metadata(fmt, stem))
+                    fig.savefig(
+                        path, dpi=dpi if fmt == "png" else None, metadata=_metadata(fmt, stem)
+                    )
                     paths.append(path)
         finally:
             plt.close(fig)
 
     save(jurisdiction_poster(ps, paper=paper, landscape=landscape), "jurisdiction")
     if per_grid:
-        for i in progress(range(len(ps.grids)), desc="posters", unit="grid"):
+        chosen = range(len(ps.grids)) if only is None else [_locate(ps, g) for g in only]
+        for i in progress(chosen, desc="posters", unit="grid"):
             save(grid_poster(ps, i, paper=paper, landscape=landscape), _safe(ps.labels[i]))
     log.info("wrote %d poster files into %s", len(paths), folder)
     return paths

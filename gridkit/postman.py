@@ -100,9 +100,19 @@ class PostmanTour:
 
 
 def _edge_arrays(G: nx.MultiGraph) -> pd.DataFrame:
-    rows = [(d["edge_id"], u, v, d["length"], bool(d.get("oneway", False)),
-             d.get("from_node", u), d.get("to_node", v), d.get("travel_time", 0.0))
-            for u, v, d in G.edges(data=True)]
+    rows = [
+        (
+            d["edge_id"],
+            u,
+            v,
+            d["length"],
+            bool(d.get("oneway", False)),
+            d.get("from_node", u),
+            d.get("to_node", v),
+            d.get("travel_time", 0.0),
+        )
+        for u, v, d in G.edges(data=True)
+    ]
     df = pd.DataFrame(rows, columns=["edge_id", "u", "v", "w", "oneway", "frm", "to", "time"])
     return df.set_index("edge_id", drop=False)
 
@@ -148,7 +158,9 @@ def postman_tour(
     req_ids = df.index.to_numpy() if edges is None else np.unique(np.asarray(list(edges)))
     missing = sorted(set(req_ids.tolist()) - set(df.index))
     if missing:
-        raise InvalidValueError(f"`edges`: {len(missing)} edge id(s) not in the graph, e.g. {missing[:5]}")
+        raise InvalidValueError(
+            f"`edges`: {len(missing)} edge id(s) not in the graph, e.g. {missing[:5]}"
+        )
     if len(req_ids) == 0:
         raise InvalidValueError("`edges` is empty: nothing to patrol")
     pos = {e: i for i, e in enumerate(df.index)}
@@ -157,8 +169,9 @@ def postman_tour(
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    _, label = connected_components(coo_matrix((np.ones(len(df)), (u_all, v_all)), shape=(n, n)),
-                                    directed=False)
+    _, label = connected_components(
+        coo_matrix((np.ones(len(df)), (u_all, v_all)), shape=(n, n)), directed=False
+    )
     req_pos = np.array([pos[e] for e in req_ids])
     comp = label[u_all[req_pos]]
     main = pd.Series(w_all[req_pos]).groupby(comp).sum().idxmax()
@@ -176,17 +189,25 @@ def postman_tour(
         fr, to = df["frm"].to_numpy()[in_comp], df["to"].to_numpy()[in_comp]
         rows = np.concatenate([fr, to[~ow]])
         cols = np.concatenate([to, fr[~ow]])
-        _, scc = connected_components(coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n)),
-                                      directed=True, connection="strong")
+        _, scc = connected_components(
+            coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n)),
+            directed=True,
+            connection="strong",
+        )
         req_comp = scc[sub_u[req_local]]
         ok = scc[sub_u[req_local]] == scc[sub_v[req_local]]
-        main_scc = pd.Series(sub_w[req_local][ok]).groupby(req_comp[ok]).sum().idxmax() if ok.any() \
+        main_scc = (
+            pd.Series(sub_w[req_local][ok]).groupby(req_comp[ok]).sum().idxmax()
+            if ok.any()
             else None
+        )
         good = ok & (req_comp == main_scc)
         unreachable += df.index.to_numpy()[in_comp[req_local[~good]]].tolist()
         keep = np.flatnonzero((scc[sub_u] == main_scc) & (scc[sub_v] == main_scc))
         if not good.any():
-            raise RoutingError("no required street lies in a strongly connected part of the network")
+            raise RoutingError(
+                "no required street lies in a strongly connected part of the network"
+            )
         in_comp = in_comp[keep]
         sub_u, sub_v, sub_w = u_all[in_comp], v_all[in_comp], w_all[in_comp]
         local = {int(p): i for i, p in enumerate(in_comp)}
@@ -194,7 +215,9 @@ def postman_tour(
     street = float(sub_w[req_local].sum())
     connectors, mst_w, k = connect_components(n, sub_u, sub_v, sub_w, req_local)
     if end is not None and directed:
-        raise InvalidValueError("open routes (`end`) are only available for undirected streets (mode='walk')")
+        raise InvalidValueError(
+            "open routes (`end`) are only available for undirected streets (mode='walk')"
+        )
 
     def lb_undirected() -> float:
         t = t_join_cost(n, sub_u, sub_v, sub_w, odd_nodes(n, sub_u[req_local], sub_v[req_local]))
@@ -235,8 +258,9 @@ def postman_tour(
             length = float(sub_w[[s[0] for s in steps]].sum())
             lower = length if k <= 1 else max(lb_undirected(), street)
         else:
-            counts, length, bound = mixed_milp(n, a_from, a_to, a_w, a_pos, must,
-                                               must[oneway[must]], time_limit=time_limit)
+            counts, length, bound = mixed_milp(
+                n, a_from, a_to, a_w, a_pos, must, must[oneway[must]], time_limit=time_limit
+            )
             req_set = set(int(p) for p in req_local)
             used: set[int] = set()
             for j in np.flatnonzero(counts):
@@ -251,16 +275,25 @@ def postman_tour(
             lower = min(length, bound) if k <= 1 else lb_undirected()
         if k > 1:
             method = "rural/" + method
-    ordered = euler_order([(i, a, b) for i, (_, a, b, _) in enumerate(steps)], directed=directed,
-                          start=start, end=end)
+    ordered = euler_order(
+        [(i, a, b) for i, (_, a, b, _) in enumerate(steps)], directed=directed, start=start, end=end
+    )
     out = []
     times = df["time"].to_numpy(float)[in_comp]
     for i, a, b in ordered:
         p = steps[i][0]
         out.append((int(ids[p]), int(a), int(b), bool(steps[i][3])))
     travel = float(sum(times[steps[i][0]] for i, _, _ in ordered))
-    return PostmanTour(steps=out, street_m=street, length_m=length, lower_bound_m=min(lower, length),
-                       method=method, components=max(k, 1), unreachable=unreachable, travel_s=travel)
+    return PostmanTour(
+        steps=out,
+        street_m=street,
+        length_m=length,
+        lower_bound_m=min(lower, length),
+        method=method,
+        components=max(k, 1),
+        unreachable=unreachable,
+        travel_s=travel,
+    )
 
 
 @dataclass
@@ -308,7 +341,9 @@ def _join_line(geoms) -> shapely.LineString | None:
     coords = [np.asarray(g.coords) for g in geoms if g is not None and not g.is_empty]
     if not coords:
         return None
-    parts = [coords[0]] + [c[1:] if np.allclose(c[0], prev[-1]) else c for prev, c in zip(coords, coords[1:])]
+    parts = [coords[0]]
+    for prev, c in zip(coords, coords[1:], strict=False):
+        parts.append(c[1:] if np.allclose(c[0], prev[-1]) else c)
     xy = np.vstack(parts)
     return shapely.LineString(xy) if len(xy) >= 2 else None
 
@@ -378,8 +413,11 @@ def patrol_routes(
     True
     """
     grids = check_layer(grids, "grids", required=(grid_id,), id_column=grid_id)
-    G = graph if graph is not None else road_graph(roads, mode=mode, speeds=speeds,
-                                                   snap_tolerance=snap_tolerance, crs=crs)
+    G = (
+        graph
+        if graph is not None
+        else road_graph(roads, mode=mode, speeds=speeds, snap_tolerance=snap_tolerance, crs=crs)
+    )
     wcrs = G.graph["crs"]
     owner = edges_by_grid(G, grids, grid_id)
     arrays = _edge_arrays(G)
@@ -395,59 +433,144 @@ def patrol_routes(
         base = {grid_id: gid, **{c: grids[c].iloc[idx] for c in extra_cols}}
         req = owner.index[owner == gid].to_numpy()
         if len(req) == 0:
-            issues.append({grid_id: gid, "issue": "no_streets",
-                           "message": f"grid {gid!r}: no street inside it; no patrol route"})
-            rows.append({**base, "street_m": 0.0, "length_m": 0.0, "deadhead_m": 0.0, "ratio": np.nan,
-                         "lower_bound_m": 0.0, "gap": 0.0, "method": "none", "components": 0,
-                         "unreachable_m": 0.0, "minutes": 0.0, "geometry": None})
+            issues.append(
+                {
+                    grid_id: gid,
+                    "issue": "no_streets",
+                    "message": f"grid {gid!r}: no street inside it; no patrol route",
+                }
+            )
+            rows.append(
+                {
+                    **base,
+                    "street_m": 0.0,
+                    "length_m": 0.0,
+                    "deadhead_m": 0.0,
+                    "ratio": np.nan,
+                    "lower_bound_m": 0.0,
+                    "gap": 0.0,
+                    "method": "none",
+                    "components": 0,
+                    "unreachable_m": 0.0,
+                    "minutes": 0.0,
+                    "geometry": None,
+                }
+            )
             continue
         req_nodes = np.unique(arrays.loc[req, ["u", "v"]].to_numpy())
         tree = cKDTree(xy[req_nodes])
         centre = metric_grids.geometry.iloc[idx].representative_point()
         s_pt = _point_for(start, gid)
         e_pt = _point_for(end, gid)
-        s_node = _nearest(tree, req_nodes, s_pt, grids.crs, wcrs) if s_pt is not None else \
-            int(req_nodes[tree.query([centre.x, centre.y])[1]])
+        s_node = (
+            _nearest(tree, req_nodes, s_pt, grids.crs, wcrs)
+            if s_pt is not None
+            else int(req_nodes[tree.query([centre.x, centre.y])[1]])
+        )
         e_node = _nearest(cKDTree(xy), nodes, e_pt, grids.crs, wcrs) if e_pt is not None else None
         try:
-            tour = postman_tour(G, req, start=s_node, end=e_node, time_limit=time_limit, _arrays=arrays)
+            tour = postman_tour(
+                G, req, start=s_node, end=e_node, time_limit=time_limit, _arrays=arrays
+            )
         except RoutingError as exc:
             issues.append({grid_id: gid, "issue": "no_tour", "message": f"grid {gid!r}: {exc}"})
             continue
         if tour.unreachable:
             lost = float(arrays.loc[tour.unreachable, "w"].sum())
-            issues.append({grid_id: gid, "issue": "unreachable",
-                           "message": f"grid {gid!r}: {len(tour.unreachable)} street segment(s) "
-                           f"({lost:.0f} m) are not connected to the rest of the network and are "
-                           "left out; check the roads layer near them (snap_tolerance)"})
+            issues.append(
+                {
+                    grid_id: gid,
+                    "issue": "unreachable",
+                    "message": f"grid {gid!r}: {len(tour.unreachable)} street segment(s) "
+                    f"({lost:.0f} m) are not connected to the rest of the network and are "
+                    "left out; check the roads layer near them (snap_tolerance)",
+                }
+            )
         else:
             lost = 0.0
         if tour.components > 1:
-            issues.append({grid_id: gid, "issue": "disconnected",
-                           "message": f"grid {gid!r}: its streets form {tour.components} separate pieces "
-                           f"inside it; the route uses connecting streets outside the grid "
-                           f"(heuristic, gap to lower bound {tour.gap:.1%})"})
+            issues.append(
+                {
+                    grid_id: gid,
+                    "issue": "disconnected",
+                    "message": f"grid {gid!r}: its streets form {tour.components} separate pieces "
+                    f"inside it; the route uses connecting streets outside the grid "
+                    f"(heuristic, gap to lower bound {tour.gap:.1%})",
+                }
+            )
         geoms = []
         for seq, (e, a, b, dead) in enumerate(tour.steps):
             geom = _oriented(geom_of[e], a, arrays.at[e, "frm"])
             geoms.append(geom)
-            step_rows.append({grid_id: gid, "seq": seq, "edge_id": e, "road_index": road_of[e],
-                              "from_node": a, "to_node": b, "deadhead": dead,
-                              "length_m": float(arrays.at[e, "w"]),
-                              "minutes": float(arrays.at[e, "time"]) / 60, "geometry": geom})
-        rows.append({**base, "street_m": tour.street_m, "length_m": tour.length_m,
-                     "deadhead_m": tour.deadhead_m, "ratio": tour.length_m / tour.street_m,
-                     "lower_bound_m": tour.lower_bound_m, "gap": tour.gap, "method": tour.method,
-                     "components": tour.components, "unreachable_m": lost,
-                     "minutes": tour.travel_s / 60, "geometry": _join_line(geoms)})
-    route_cols = [grid_id, *extra_cols, "street_m", "length_m", "deadhead_m", "ratio", "lower_bound_m",
-                  "gap", "method", "components", "unreachable_m", "minutes", "geometry"]
-    routes = gpd.GeoDataFrame(rows, columns=route_cols, geometry="geometry", crs=wcrs).to_crs(grids.crs)
-    step_cols = [grid_id, "seq", "edge_id", "road_index", "from_node", "to_node", "deadhead",
-                 "length_m", "minutes", "geometry"]
-    steps = gpd.GeoDataFrame(step_rows, columns=step_cols, geometry="geometry", crs=wcrs).to_crs(grids.crs)
-    return PatrolRoutes(routes=routes, steps=steps,
-                        issues=pd.DataFrame(issues, columns=[grid_id, "issue", "message"]), graph=G)
+            step_rows.append(
+                {
+                    grid_id: gid,
+                    "seq": seq,
+                    "edge_id": e,
+                    "road_index": road_of[e],
+                    "from_node": a,
+                    "to_node": b,
+                    "deadhead": dead,
+                    "length_m": float(arrays.at[e, "w"]),
+                    "minutes": float(arrays.at[e, "time"]) / 60,
+                    "geometry": geom,
+                }
+            )
+        rows.append(
+            {
+                **base,
+                "street_m": tour.street_m,
+                "length_m": tour.length_m,
+                "deadhead_m": tour.deadhead_m,
+                "ratio": tour.length_m / tour.street_m,
+                "lower_bound_m": tour.lower_bound_m,
+                "gap": tour.gap,
+                "method": tour.method,
+                "components": tour.components,
+                "unreachable_m": lost,
+                "minutes": tour.travel_s / 60,
+                "geometry": _join_line(geoms),
+            }
+        )
+    route_cols = [
+        grid_id,
+        *extra_cols,
+        "street_m",
+        "length_m",
+        "deadhead_m",
+        "ratio",
+        "lower_bound_m",
+        "gap",
+        "method",
+        "components",
+        "unreachable_m",
+        "minutes",
+        "geometry",
+    ]
+    routes = gpd.GeoDataFrame(rows, columns=route_cols, geometry="geometry", crs=wcrs).to_crs(
+        grids.crs
+    )
+    step_cols = [
+        grid_id,
+        "seq",
+        "edge_id",
+        "road_index",
+        "from_node",
+        "to_node",
+        "deadhead",
+        "length_m",
+        "minutes",
+        "geometry",
+    ]
+    steps = gpd.GeoDataFrame(step_rows, columns=step_cols, geometry="geometry", crs=wcrs).to_crs(
+        grids.crs
+    )
+    return PatrolRoutes(
+        routes=routes,
+        steps=steps,
+        issues=pd.DataFrame(issues, columns=[grid_id, "issue", "message"]),
+        graph=G,
+    )
 
 
 def _nearest(tree, candidates, point, src_crs, dst_crs) -> int:

@@ -45,13 +45,36 @@ log = logging.getLogger(__name__)
 WALK_SPEED_KMH = 5.0
 #: Default driving speeds (km/h) by OSM ``highway`` class; ``"default"`` for the rest.
 DRIVE_SPEEDS_KMH: dict[str, float] = {
-    "motorway": 80, "trunk": 60, "primary": 40, "secondary": 35, "tertiary": 30,
-    "primary_link": 30, "secondary_link": 30, "tertiary_link": 25, "unclassified": 25,
-    "residential": 20, "living_street": 10, "service": 15, "default": 20,
+    "motorway": 80,
+    "trunk": 60,
+    "primary": 40,
+    "secondary": 35,
+    "tertiary": 30,
+    "primary_link": 30,
+    "secondary_link": 30,
+    "tertiary_link": 25,
+    "unclassified": 25,
+    "residential": 20,
+    "living_street": 10,
+    "service": 15,
+    "default": 20,
 }
 #: Classes cars cannot use (dropped in ``mode="drive"``).
-NOT_DRIVABLE = frozenset({"footway", "steps", "path", "pedestrian", "corridor", "elevator",
-                          "trail", "cycleway", "bridleway", "track_grade5", "platform"})
+NOT_DRIVABLE = frozenset(
+    {
+        "footway",
+        "steps",
+        "path",
+        "pedestrian",
+        "corridor",
+        "elevator",
+        "trail",
+        "cycleway",
+        "bridleway",
+        "track_grade5",
+        "platform",
+    }
+)
 _NO = {"no", "false", "0", "", "none", "nan", "building_passage", "-1"}
 _REVERSE = {"-1", "reverse"}
 _EPS = 1e-6
@@ -92,11 +115,17 @@ class RoadGraphReport:
         main = self.components.iloc[0] if n else None
         text = f"{n} connected component(s)"
         if main is not None:
-            text += f"; the largest holds {int(main['edges'])} edges ({main['length_m'] / 1000:.1f} km)"
+            text += (
+                f"; the largest holds {int(main['edges'])} edges ({main['length_m'] / 1000:.1f} km)"
+            )
         if len(self.unreachable):
-            text += (f"; {len(self.unreachable)} road(s) ({self.unreachable['length_m'].sum():.0f} m) "
-                     "cannot be reached from it")
-        text += f"; {self.snapped} end(s) snapped, {self.level_crossings} level crossing(s) kept apart"
+            text += (
+                f"; {len(self.unreachable)} road(s) ({self.unreachable['length_m'].sum():.0f} m) "
+                "cannot be reached from it"
+            )
+        text += (
+            f"; {self.snapped} end(s) snapped, {self.level_crossings} level crossing(s) kept apart"
+        )
         return text
 
 
@@ -129,9 +158,12 @@ def _speeds_for(classes: np.ndarray, speeds, mode: str) -> np.ndarray:
         return np.full(len(classes), float(speeds))
     if not isinstance(speeds, Mapping):
         raise InvalidValueError(
-            f"`speeds` must be a number (km/h) or a mapping road_class -> km/h, got {type(speeds).__name__}"
+            "`speeds` must be a number (km/h) or a mapping road_class -> km/h, "
+            f"got {type(speeds).__name__}"
         )
-    default = float(speeds.get("default", DRIVE_SPEEDS_KMH["default"] if mode == "drive" else WALK_SPEED_KMH))
+    default = float(
+        speeds.get("default", DRIVE_SPEEDS_KMH["default"] if mode == "drive" else WALK_SPEED_KMH)
+    )
     out = np.array([float(speeds.get(c, default)) for c in classes])
     if (out <= 0).any():
         raise InvalidValueError("`speeds`: every speed must be positive km/h")
@@ -155,7 +187,7 @@ def _split_points(lines: np.ndarray, levels: np.ndarray, tol: float):
     level_crossings = 0
     if len(left):
         inter = shapely.intersection(lines[left], lines[right])
-        for i, j, g in zip(left, right, inter):
+        for i, j, g in zip(left, right, inter, strict=False):
             pts = []
             for part in shapely.get_parts(g):
                 if part.geom_type == "Point":
@@ -176,7 +208,7 @@ def _split_points(lines: np.ndarray, levels: np.ndarray, tol: float):
         ends_all = np.concatenate([starts, ends])
         owner = np.concatenate([np.arange(n), np.arange(n)])
         e_idx, l_idx = tree.query(ends_all, predicate="dwithin", distance=tol)
-        for e, line in zip(e_idx, l_idx):
+        for e, line in zip(e_idx, l_idx, strict=False):
             i = owner[e]
             if line == i:
                 continue
@@ -205,7 +237,7 @@ def _pieces(line, dists: list[float]) -> list:
     cum = np.concatenate([[0.0], np.cumsum(seg)])
     cum *= total / cum[-1] if cum[-1] > 0 else 1.0
     out = []
-    for a, b in zip(d[:-1], d[1:]):
+    for a, b in zip(d[:-1], d[1:], strict=False):
         inside = (cum > a + 1e-9) & (cum < b - 1e-9)
         pa = [np.interp(a, cum, coords[:, 0]), np.interp(a, cum, coords[:, 1])]
         pb = [np.interp(b, cum, coords[:, 0]), np.interp(b, cum, coords[:, 1])]
@@ -275,40 +307,57 @@ def road_graph(
     metric = to_crs(checked, wcrs)
     dropped: list = []
     if mode == "drive" and class_column in metric.columns:
-        walk_only = metric[class_column].astype("string").isin(NOT_DRIVABLE).fillna(False).to_numpy()
+        walk_only = (
+            metric[class_column].astype("string").isin(NOT_DRIVABLE).fillna(False).to_numpy()
+        )
         dropped.extend(metric.index[walk_only].tolist())
         metric = metric[~walk_only]
     parts = metric.explode(index_parts=False)
     parts = parts[parts.geometry.length > 1e-3]
     if parts.empty:
-        raise InvalidValueError("roads: no line with a positive length is left to build a graph from")
+        raise InvalidValueError(
+            "roads: no line with a positive length is left to build a graph from"
+        )
     dropped.extend(sorted(set(metric.index) - set(parts.index)))
     lines = parts.geometry.to_numpy()
     levels = _levels(parts) if respect_bridges else np.zeros(len(parts))
-    classes = (parts[class_column].astype("string").fillna("unknown").to_numpy()
-               if class_column in parts.columns else np.full(len(parts), "unknown", dtype=object))
-    oneway_raw = (parts["oneway"].astype("string").fillna("no").str.strip().str.lower()
-                  if "oneway" in parts.columns else pd.Series("no", index=parts.index))
+    classes = (
+        parts[class_column].astype("string").fillna("unknown").to_numpy()
+        if class_column in parts.columns
+        else np.full(len(parts), "unknown", dtype=object)
+    )
+    oneway_raw = (
+        parts["oneway"].astype("string").fillna("no").str.strip().str.lower()
+        if "oneway" in parts.columns
+        else pd.Series("no", index=parts.index)
+    )
     oneway = ~oneway_raw.isin(_NO).to_numpy() | oneway_raw.isin(_REVERSE).to_numpy()
     reverse = oneway_raw.isin(_REVERSE).to_numpy()
     kmh = _speeds_for(classes, speeds, mode)
 
     cuts, snapped, level_crossings = _split_points(lines, levels, snap_tolerance)
     pieces, owner = [], []
-    for i, (line, d) in enumerate(zip(lines, cuts)):
+    for i, (line, d) in enumerate(zip(lines, cuts, strict=False)):
         got = _pieces(line, d)
         pieces.extend(got)
         owner.extend([i] * len(got))
     owner = np.asarray(owner)
     pieces = np.asarray(pieces, dtype=object)
-    ends = np.vstack([shapely.get_coordinates(shapely.get_point(pieces, 0)),
-                      shapely.get_coordinates(shapely.get_point(pieces, -1))])
+    ends = np.vstack(
+        [
+            shapely.get_coordinates(shapely.get_point(pieces, 0)),
+            shapely.get_coordinates(shapely.get_point(pieces, -1)),
+        ]
+    )
     # cluster end coordinates within the snap tolerance (at least 1 mm): the nodes
     tree = cKDTree(ends)
     pairs = tree.query_pairs(max(snap_tolerance, 1e-3), output_type="ndarray")
     m = len(ends)
-    adj = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(m, m)) if len(pairs) else \
-        coo_matrix((m, m))
+    adj = (
+        coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(m, m))
+        if len(pairs)
+        else coo_matrix((m, m))
+    )
     _, label = connected_components(adj, directed=False)
     # nodes are numbered in order of first appearance: stable ids
     _, first, node_of = np.unique(label, return_index=True, return_inverse=True)
@@ -337,23 +386,46 @@ def road_graph(
         frm, to = (v, u) if reverse[i] else (u, v)
         if frm != u:
             geom = shapely.reverse(geom)
-        G.add_edge(frm, to, key=eid, edge_id=eid, road_index=index[i], length=length,
-                   road_class=str(classes[i]), oneway=binding, from_node=frm, to_node=to,
-                   travel_time=length / (kmh[i] / 3.6), geometry=geom)
+        G.add_edge(
+            frm,
+            to,
+            key=eid,
+            edge_id=eid,
+            road_index=index[i],
+            length=length,
+            road_class=str(classes[i]),
+            oneway=binding,
+            from_node=frm,
+            to_node=to,
+            travel_time=length / (kmh[i] / 3.6),
+            geometry=geom,
+        )
     G.graph["report"] = _report(G, metric, snapped, level_crossings, dropped, checked.crs)
-    log.info("road graph: %d nodes, %d edges; %s", G.number_of_nodes(), G.number_of_edges(),
-             G.graph["report"].summary)
+    log.info(
+        "road graph: %d nodes, %d edges; %s",
+        G.number_of_nodes(),
+        G.number_of_edges(),
+        G.graph["report"].summary,
+    )
     return G
 
 
 def _report(G, metric, snapped, level_crossings, dropped, input_crs) -> RoadGraphReport:
-    comps = sorted(nx.connected_components(G), key=lambda c: (-sum(
-        d["length"] for _, _, d in G.edges(c, data=True)), min(c)))
+    comps = sorted(
+        nx.connected_components(G),
+        key=lambda c: (-sum(d["length"] for _, _, d in G.edges(c, data=True)), min(c)),
+    )
     rows, comp_of = [], {}
     for cid, nodes in enumerate(comps):
         sub = G.subgraph(nodes)
-        rows.append({"component": cid, "nodes": len(nodes), "edges": sub.number_of_edges(),
-                     "length_m": float(sum(d["length"] for _, _, d in sub.edges(data=True)))})
+        rows.append(
+            {
+                "component": cid,
+                "nodes": len(nodes),
+                "edges": sub.number_of_edges(),
+                "length_m": float(sum(d["length"] for _, _, d in sub.edges(data=True))),
+            }
+        )
         for n in nodes:
             comp_of[n] = cid
     components = pd.DataFrame(rows, columns=["component", "nodes", "edges", "length_m"])
@@ -366,8 +438,13 @@ def _report(G, metric, snapped, level_crossings, dropped, input_crs) -> RoadGrap
     unreachable["component"] = [min(by_road[r]) for r in unreachable.index]
     unreachable["length_m"] = unreachable.geometry.length
     unreachable = unreachable.to_crs(input_crs)
-    return RoadGraphReport(components=components, unreachable=unreachable, snapped=snapped,
-                           level_crossings=level_crossings, dropped=dropped)
+    return RoadGraphReport(
+        components=components,
+        unreachable=unreachable,
+        snapped=snapped,
+        level_crossings=level_crossings,
+        dropped=dropped,
+    )
 
 
 def graph_edges(G: nx.MultiGraph) -> gpd.GeoDataFrame:

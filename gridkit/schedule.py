@@ -15,8 +15,8 @@ never silently dropped.
 from __future__ import annotations
 
 import hashlib
-import re
 import logging
+import re
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -31,7 +31,7 @@ from gridkit.crs import to_crs
 from gridkit.gpx import write_gpx
 from gridkit.layers import check_layer, check_staff
 from gridkit.roadgraph import road_graph
-from gridkit.visits import _matrix_for
+from gridkit.visits import base_matrix
 
 __all__ = ["monthly_schedule", "Schedule", "working_days", "visits_due", "write_gpx"]
 
@@ -68,9 +68,11 @@ class Schedule:
         n = len(self.visits)
         miss = int(self.unfit["visits_missing"].sum()) if len(self.unfit) else 0
         worst = self.days["total_min"].max() if len(self.days) else 0
-        return (f"{n} visits on {self.days['date'].nunique() if len(self.days) else 0} working days, "
-                f"{len(self.days)} person-days (longest {worst:.0f} min); {miss} visit(s) could not fit"
-                + (f"; {len(self.unfit)} item(s) reported in `unfit`" if len(self.unfit) else ""))
+        return (
+            f"{n} visits on {self.days['date'].nunique() if len(self.days) else 0} working days, "
+            f"{len(self.days)} person-days (longest {worst:.0f} min); {miss} visit(s) could not fit"
+            + (f"; {len(self.unfit)} item(s) reported in `unfit`" if len(self.unfit) else "")
+        )
 
 
 def working_days(month: str, *, holidays=(), workdays=(0, 1, 2, 3, 4)) -> list[pd.Timestamp]:
@@ -206,8 +208,11 @@ def monthly_schedule(
     keys = entities["entity_id"] if "entity_id" in entities.columns else entities.index
     due = visits_due(per_month, list(keys), month)
     service = pd.to_numeric(entities["minutes_per_visit"], errors="coerce").fillna(0).to_numpy()
-    regime = (entities["regime"].astype(str).to_numpy() if "regime" in entities.columns
-              else np.full(len(entities), "general"))
+    regime = (
+        entities["regime"].astype(str).to_numpy()
+        if "regime" in entities.columns
+        else np.full(len(entities), "general")
+    )
     patrol = pd.Series(patrol_min if patrol_min is not None else {}, dtype=float)
     h, mnt = (int(x) for x in day_start.split(":"))
     t0 = h * 60 + mnt
@@ -215,36 +220,118 @@ def monthly_schedule(
     visit_rows, day_rows, unfit = [], [], []
     outside = (due > 0) & ent_grid.isna().to_numpy()
     for i in np.flatnonzero(outside):
-        unfit.append({grid_id: None, "entity_index": entities.index[i], "visits_missing": int(due[i]),
-                      "reason": "outside every grid"})
+        unfit.append(
+            {
+                grid_id: None,
+                "entity_index": entities.index[i],
+                "visits_missing": int(due[i]),
+                "reason": "outside every grid",
+            }
+        )
     for gid in progress(list(g[grid_id]), desc="schedule", unit="grid"):
         people = staff.loc[staff["grid_id"].astype(str) == str(gid), "name"].tolist()
         rows = np.flatnonzero((ent_grid.astype(object).to_numpy() == gid) & (due > 0))
         p_min = float(patrol.get(gid, 0.0)) if len(patrol) else 0.0
         if not people:
             for i in rows:
-                unfit.append({grid_id: gid, "entity_index": entities.index[i],
-                              "visits_missing": int(due[i]), "reason": "no staff for this grid"})
+                unfit.append(
+                    {
+                        grid_id: gid,
+                        "entity_index": entities.index[i],
+                        "visits_missing": int(due[i]),
+                        "reason": "no staff for this grid",
+                    }
+                )
             continue
         if p_min > daily_budget_min:
-            unfit.append({grid_id: gid, "entity_index": None, "visits_missing": 0,
-                          "reason": f"the street patrol takes {p_min:.0f} min, more than the daily "
-                          f"budget of {daily_budget_min:.0f} min: split the grid or share the patrol"})
+            unfit.append(
+                {
+                    grid_id: gid,
+                    "entity_index": None,
+                    "visits_missing": 0,
+                    "reason": f"the street patrol takes {p_min:.0f} min, more than the daily "
+                    f"budget of {daily_budget_min:.0f} min: split the grid or share the patrol",
+                }
+            )
             p_min = 0.0
-        _plan_grid(gid, rows, people, days, p_min, daily_budget_min, t0, G, ent, entities, due,
-                   service, regime, visit_rows, day_rows, unfit, grid_id, seed)
-    visits = gpd.GeoDataFrame(visit_rows, columns=[
-        "date", "person", grid_id, "order", "entity_index", "entity_id", "regime", "arrival",
-        "travel_min", "minutes", "geometry"], geometry="geometry", crs=wcrs).to_crs(entities.crs)
-    days_gdf = gpd.GeoDataFrame(day_rows, columns=[
-        "date", "person", grid_id, "visits", "travel_min", "service_min", "patrol_min", "total_min",
-        "geometry"], geometry="geometry", crs=wcrs).to_crs(entities.crs)
+        _plan_grid(
+            gid,
+            rows,
+            people,
+            days,
+            p_min,
+            daily_budget_min,
+            t0,
+            G,
+            ent,
+            entities,
+            due,
+            service,
+            regime,
+            visit_rows,
+            day_rows,
+            unfit,
+            grid_id,
+            seed,
+        )
+    visits = gpd.GeoDataFrame(
+        visit_rows,
+        columns=[
+            "date",
+            "person",
+            grid_id,
+            "order",
+            "entity_index",
+            "entity_id",
+            "regime",
+            "arrival",
+            "travel_min",
+            "minutes",
+            "geometry",
+        ],
+        geometry="geometry",
+        crs=wcrs,
+    ).to_crs(entities.crs)
+    days_gdf = gpd.GeoDataFrame(
+        day_rows,
+        columns=[
+            "date",
+            "person",
+            grid_id,
+            "visits",
+            "travel_min",
+            "service_min",
+            "patrol_min",
+            "total_min",
+            "geometry",
+        ],
+        geometry="geometry",
+        crs=wcrs,
+    ).to_crs(entities.crs)
     unfit_df = pd.DataFrame(unfit, columns=[grid_id, "entity_index", "visits_missing", "reason"])
     return Schedule(visits=visits, days=days_gdf, unfit=unfit_df)
 
 
-def _plan_grid(gid, rows, people, days, p_min, budget, t0, G, ent, entities, due, service, regime,
-               visit_rows, day_rows, unfit, grid_id, seed):
+def _plan_grid(
+    gid,
+    rows,
+    people,
+    days,
+    p_min,
+    budget,
+    t0,
+    G,
+    ent,
+    entities,
+    due,
+    service,
+    regime,
+    visit_rows,
+    day_rows,
+    unfit,
+    grid_id,
+    seed,
+):
     nd, npers = len(days), len(people)
     # slot = (day, person); the patrol goes to one person per day, in turn
     slots = [(d, p) for d in range(nd) for p in range(npers)]
@@ -253,21 +340,23 @@ def _plan_grid(gid, rows, people, days, p_min, budget, t0, G, ent, entities, due
     used = {s: patrol_of.get(s, 0.0) for s in slots}
     if len(rows) == 0:
         T = np.zeros((1, 1))
-        nm = None
+        nm, idx = None, None
     else:
-        pts = ent.geometry.to_numpy()[rows]
-        _, _, inner = _matrix_for(G, pts)
-        finite = np.where(np.isfinite(inner), inner, 1e12)
-        c = int(np.argmin(finite.sum(axis=0) + finite.sum(axis=1)))
-        nm, _, T = _matrix_for(G, np.concatenate([[pts[c]], pts]))
+        nm, T, idx = base_matrix(G, ent.geometry.to_numpy()[rows])
     Tm = T / 60.0  # minutes
     reach = np.isfinite(Tm[0, 1:]) & np.isfinite(Tm[1:, 0]) if len(rows) else np.zeros(0, bool)
     # visits: key regime first, then the most frequent, then the longest
     jobs = []
     for local, i in enumerate(rows):
         if not reach[local]:
-            unfit.append({grid_id: gid, "entity_index": entities.index[i], "visits_missing": int(due[i]),
-                          "reason": "cannot be reached over the road network"})
+            unfit.append(
+                {
+                    grid_id: gid,
+                    "entity_index": entities.index[i],
+                    "visits_missing": int(due[i]),
+                    "reason": "cannot be reached over the road network",
+                }
+            )
             continue
         for k in range(int(due[i])):
             jobs.append((_REGIME_RANK.get(regime[i], 1), -int(due[i]), -service[i], local, k))
@@ -277,7 +366,10 @@ def _plan_grid(gid, rows, people, days, p_min, budget, t0, G, ent, entities, due
     for _, neg_n, _, local, k in jobs:
         n = -neg_n
         node = local + 1
-        lo, hi = int(np.floor(k * nd / n)), max(int(np.floor((k + 1) * nd / n)), int(np.floor(k * nd / n)) + 1)
+        lo, hi = (
+            int(np.floor(k * nd / n)),
+            max(int(np.floor((k + 1) * nd / n)), int(np.floor(k * nd / n)) + 1),
+        )
         best = None
         for d in range(lo, min(hi, nd)):
             if d in placed_days.get(local, set()):
@@ -298,9 +390,16 @@ def _plan_grid(gid, rows, people, days, p_min, budget, t0, G, ent, entities, due
         used[(d, p)] += cost
         placed_days.setdefault(local, set()).add(d)
     for local, count in missing.items():
-        unfit.append({grid_id: gid, "entity_index": entities.index[rows[local]], "visits_missing": count,
-                      "reason": f"no working day in its part of the month has {service[rows[local]]:.0f} min "
-                      "left in the daily budget: add staff or raise the budget"})
+        unfit.append(
+            {
+                grid_id: gid,
+                "entity_index": entities.index[rows[local]],
+                "visits_missing": count,
+                "reason": "no working day in its part of the month has "
+                f"{service[rows[local]]:.0f} min left in the daily budget: "
+                "add staff or raise the budget",
+            }
+        )
     has_id = "entity_id" in entities.columns
     for (d, p), r in routes.items():
         pm = patrol_of.get((d, p), 0.0)
@@ -310,33 +409,52 @@ def _plan_grid(gid, rows, people, days, p_min, budget, t0, G, ent, entities, due
         if len(order) > 3:
             sub = Tm[np.ix_(order, order)]
             better = local_search(sub, np.arange(len(order)))
-            if sub[better, np.roll(better, -1)].sum() < sub[np.arange(len(order)),
-                                                            np.roll(np.arange(len(order)), -1)].sum():
+            if (
+                sub[better, np.roll(better, -1)].sum()
+                < sub[np.arange(len(order)), np.roll(np.arange(len(order)), -1)].sum()
+            ):
                 order = order[better]
         clock = t0 + pm  # the patrol first, then the round of visits
         travel = 0.0
         lines = []
         seq = list(order) + [0]
-        for pos, (a, b) in enumerate(zip(seq[:-1], seq[1:])):
+        for pos, (a, b) in enumerate(zip(seq[:-1], seq[1:], strict=False)):
             leg = float(Tm[a, b])
             travel += leg
             clock += leg
             if nm is not None:
-                lines.append(nm.leg(int(a), int(b))[1])
+                lines.append(nm.leg(int(idx[a]), int(idx[b]))[1])
             if b != 0:
                 i = rows[b - 1]
-                visit_rows.append({
-                    "date": days[d].date().isoformat(), "person": people[p], grid_id: gid, "order": pos + 1,
-                    "entity_index": entities.index[i],
-                    "entity_id": entities["entity_id"].iloc[i] if has_id else None,
-                    "regime": regime[i], "arrival": f"{int(clock // 60):02d}:{int(clock % 60):02d}",
-                    "travel_min": leg, "minutes": float(service[i]),
-                    "geometry": ent.geometry.iloc[i]})
+                visit_rows.append(
+                    {
+                        "date": days[d].date().isoformat(),
+                        "person": people[p],
+                        grid_id: gid,
+                        "order": pos + 1,
+                        "entity_index": entities.index[i],
+                        "entity_id": entities["entity_id"].iloc[i] if has_id else None,
+                        "regime": regime[i],
+                        "arrival": f"{int(clock // 60):02d}:{int(clock % 60):02d}",
+                        "travel_min": leg,
+                        "minutes": float(service[i]),
+                        "geometry": ent.geometry.iloc[i],
+                    }
+                )
                 clock += service[i]
         svc = float(sum(service[rows[b - 1]] for b in order if b != 0))
         from gridkit.postman import _join_line
 
-        day_rows.append({"date": days[d].date().isoformat(), "person": people[p], grid_id: gid,
-                         "visits": int((order != 0).sum()), "travel_min": travel, "service_min": svc,
-                         "patrol_min": pm, "total_min": travel + svc + pm,
-                         "geometry": _join_line([x for x in lines if x is not None])})
+        day_rows.append(
+            {
+                "date": days[d].date().isoformat(),
+                "person": people[p],
+                grid_id: gid,
+                "visits": int((order != 0).sum()),
+                "travel_min": travel,
+                "service_min": svc,
+                "patrol_min": pm,
+                "total_min": travel + svc + pm,
+                "geometry": _join_line([x for x in lines if x is not None]),
+            }
+        )

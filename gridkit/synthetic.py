@@ -28,7 +28,6 @@ import logging
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 
 __all__ = ["synthetic_county", "SYNTHETIC_CRS"]
@@ -99,7 +98,8 @@ def _roads(rng, xy, edges, main, roads: int, outline, spacing) -> gpd.GeoDataFra
     dup = rng.choice(len(geoms), size=min(n_dup, len(geoms)), replace=False)
     geoms = np.concatenate([geoms, geoms[dup]])
     m = np.r_[m, m[dup]]
-    local = rng.choice(["residential", "unclassified", "service"], size=len(geoms), p=(0.6, 0.3, 0.1))
+    local = rng.choice(["residential", "unclassified", "service"], size=len(geoms),
+                       p=(0.6, 0.3, 0.1))
     road_class = np.where(m, np.where(rng.random(len(geoms)) < 0.5, "primary", "secondary"), local)
     return gpd.GeoDataFrame({"road_id": np.arange(len(geoms)), "road_class": road_class},
                             geometry=geoms, crs=SYNTHETIC_CRS)
@@ -113,7 +113,8 @@ def _barriers(rng, extent) -> gpd.GeoDataFrame:
     rail_x = x0 + (x1 - x0) * (0.6 + 0.1 * t)
     rail = np.column_stack([rail_x, y0 - 100 + (y1 - y0 + 200) * t])
     # a few segments per line, as real data come
-    parts = [river[i:i + 41] for i in range(0, 399, 40)] + [rail[i:i + 101] for i in range(0, 399, 100)]
+    parts = ([river[i:i + 41] for i in range(0, 399, 40)]
+             + [rail[i:i + 101] for i in range(0, 399, 100)])
     cls = ["river"] * 10 + ["railway"] * 4
     return gpd.GeoDataFrame({"barrier_class": cls[:len(parts)]},
                             geometry=[shapely.LineString(p) for p in parts], crs=SYNTHETIC_CRS)
@@ -184,7 +185,8 @@ def _buildings(rng, side, xy, spacing, n: int, density) -> gpd.GeoDataFrame:
     px = base[:, :1] + (w[:, None] * dx) * c[:, None] - (h[:, None] * dy) * s[:, None]
     py = base[:, 1:] + (w[:, None] * dx) * s[:, None] + (h[:, None] * dy) * c[:, None]
     geoms = shapely.polygons(np.stack([px, py], -1))
-    levels = np.clip(np.round(rng.lognormal(0.8, 0.5, n) * np.sqrt(w_cell[cell] / w_cell.mean())), 1, 30)
+    taller = np.sqrt(w_cell[cell] / w_cell.mean())  # taller buildings in the towns
+    levels = np.clip(np.round(rng.lognormal(0.8, 0.5, n) * taller), 1, 30)
     homes = rng.random(n) < 0.8
     households = np.where(homes, np.floor(w * h * levels * 0.8 / 90), 0).astype(np.int64)
     return gpd.GeoDataFrame({"building_id": np.arange(n), "levels": levels.astype(int),
@@ -304,7 +306,8 @@ def _buildings_inside(rng, side, xy, spacing, n, density, outline) -> gpd.GeoDat
         if inside.sum() >= n or len(gen) >= cap:
             break
         factor *= 1.5
-    pick = np.sort(rng.choice(np.flatnonzero(inside), size=min(n, int(inside.sum())), replace=False))
+    size = min(n, int(inside.sum()))
+    pick = np.sort(rng.choice(np.flatnonzero(inside), size=size, replace=False))
     out = gen.iloc[pick].reset_index(drop=True)
     out["building_id"] = np.arange(len(out))
     return out

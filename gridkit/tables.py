@@ -88,16 +88,22 @@ def _regimes(entities: gpd.GeoDataFrame) -> pd.Series | None:
         return None
 
 
-def _counts_from_layers(metric: gpd.GeoDataFrame, keys: pd.Series, entities, buildings, crs) -> pd.DataFrame:
+def _counts_from_layers(
+    metric: gpd.GeoDataFrame, keys: pd.Series, entities, buildings, crs
+) -> pd.DataFrame:
     out = pd.DataFrame(index=keys.to_numpy())
     cells = gpd.GeoDataFrame({"_key": keys.to_numpy()}, geometry=metric.geometry.values, crs=crs)
     if entities is not None:
         ent = to_crs(check_layer(entities, "entities"), crs)
         regime = _regimes(ent)
         ent = gpd.GeoDataFrame(
-            {"risk": pd.to_numeric(ent["risk"], errors="coerce") if "risk" in ent else np.nan,
-             "regime": regime.to_numpy() if regime is not None else None},
-            geometry=ent.geometry.values, crs=crs)
+            {
+                "risk": pd.to_numeric(ent["risk"], errors="coerce") if "risk" in ent else np.nan,
+                "regime": regime.to_numpy() if regime is not None else None,
+            },
+            geometry=ent.geometry.values,
+            crs=crs,
+        )
         joined = gpd.sjoin(ent, cells, predicate="intersects", how="inner")
         joined = joined[~joined.index.duplicated()]  # a point on a shared edge counts once
         out["entities"] = joined.groupby("_key").size()
@@ -111,7 +117,9 @@ def _counts_from_layers(metric: gpd.GeoDataFrame, keys: pd.Series, entities, bui
         if "households" in bld.columns:
             pts = gpd.GeoDataFrame(
                 {"households": pd.to_numeric(bld["households"], errors="coerce").fillna(0)},
-                geometry=bld.geometry.representative_point().values, crs=crs)
+                geometry=bld.geometry.representative_point().values,
+                crs=crs,
+            )
             joined = gpd.sjoin(pts, cells, predicate="intersects", how="inner")
             joined = joined[~joined.index.duplicated()]
             out["households"] = joined.groupby("_key")["households"].sum()
@@ -142,8 +150,9 @@ def grid_stats(
     >>> int(g["entities"].sum()) == len(s["entities"])
     True
     """
-    grids = check_layer(grids, "grids", id_column="grid_id" if "grid_id" in grids.columns else "",
-                        required=())
+    grids = check_layer(
+        grids, "grids", id_column="grid_id" if "grid_id" in grids.columns else "", required=()
+    )
     crs = working_crs(grids)
     metric = to_crs(grids, crs)
     out = grids.copy()
@@ -177,22 +186,32 @@ def staff_by_grid(staff: pd.DataFrame | None, grid_ids) -> pd.DataFrame:
     if staff is None:
         return empty
     table = check_staff(staff)
-    table = table.assign(grid_id=table["grid_id"].astype(str).str.strip(),
-                         name=table["name"].fillna("").astype(str).str.strip(),
-                         phone=table["phone"].fillna("").astype(str).str.strip())
+    table = table.assign(
+        grid_id=table["grid_id"].astype(str).str.strip(),
+        name=table["name"].fillna("").astype(str).str.strip(),
+        phone=table["phone"].fillna("").astype(str).str.strip(),
+    )
     unknown = sorted(set(table["grid_id"]) - set(ids))
     if unknown:
-        warnings.warn(f"staff: {len(unknown)} grid id(s) match no grid: {unknown[:5]}; "
-                      "those persons are left out", GridkitWarning, stacklevel=3)
-    grouped = table.groupby("grid_id", sort=False).agg(persons=("name", "; ".join),
-                                                       phones=("phone", "; ".join))
+        warnings.warn(
+            f"staff: {len(unknown)} grid id(s) match no grid: {unknown[:5]}; "
+            "those persons are left out",
+            GridkitWarning,
+            stacklevel=3,
+        )
+    grouped = table.groupby("grid_id", sort=False).agg(
+        persons=("name", "; ".join), phones=("phone", "; ".join)
+    )
     out = empty.copy()
     found = grouped.index.intersection(ids)
     out.loc[found, ["persons", "phones"]] = grouped.loc[found, ["persons", "phones"]].to_numpy()
     nobody = list(out.index[out["persons"] == ""])
     if nobody:
-        warnings.warn(f"staff: {len(nobody)} grid(s) have nobody responsible: {nobody[:5]}",
-                      GridkitWarning, stacklevel=3)
+        warnings.warn(
+            f"staff: {len(nobody)} grid(s) have nobody responsible: {nobody[:5]}",
+            GridkitWarning,
+            stacklevel=3,
+        )
     return out
 
 
@@ -264,7 +283,8 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike, *, headers: str = 
     Examples
     --------
     >>> import pandas as pd, tempfile, os
-    >>> p = write_table(pd.DataFrame({"grid_code": ["1"]}), os.path.join(tempfile.mkdtemp(), "t.csv"))
+    >>> path = os.path.join(tempfile.mkdtemp(), "t.csv")
+    >>> p = write_table(pd.DataFrame({"grid_code": ["1"]}), path)
     >>> p.read_text(encoding="utf-8-sig").splitlines()[0]
     '网格编码 grid_code'
     """
@@ -275,7 +295,8 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike, *, headers: str = 
     if headers != "en":
         out.columns = [
             (f"{TABLE_HEADERS[c]} {c}" if headers == "both" else TABLE_HEADERS[c])
-            if c in TABLE_HEADERS else c
+            if c in TABLE_HEADERS
+            else c
             for c in out.columns
         ]
     path.parent.mkdir(parents=True, exist_ok=True)

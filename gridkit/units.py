@@ -5,10 +5,12 @@ railways) and village boundaries, merges slivers, optionally splits units
 that are too large or too heavy, assigns buildings and entities, and measures
 the work each unit carries (see :mod:`gridkit.workload`).
 
-The units tile the jurisdiction: their union equals it (the relative area
-difference is below :data:`AREA_TOLERANCE`, floating-point noise of the
-noding) and they do not overlap (``shapely.coverage_is_valid`` holds). Every
-unit lies in exactly one village.
+The units tile the jurisdiction: their union equals it and they do not
+overlap (``shapely.coverage_is_valid`` holds). "Equals" is up to the 1 mm
+snap-rounding grid of the noding: the area difference is at most
+:data:`AREA_TOLERANCE` (1 mm) times the jurisdiction's perimeter, i.e. a
+strip one millimetre wide along the outline. Every unit lies in exactly one
+village.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from gridkit._units_assign import (
     street_length,
     village_of,
 )
-from gridkit._units_noding import node_and_polygonize
+from gridkit._units_noding import GRID_SIZE, node_and_polygonize
 from gridkit._units_slivers import merge_slivers
 from gridkit._units_split import renode, split_unit
 from gridkit.adjacency import unit_adjacency
@@ -51,8 +53,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-AREA_TOLERANCE = 1e-6
-"""Largest relative difference between the units' total area and the jurisdiction's."""
+AREA_TOLERANCE = GRID_SIZE
+"""Width (m) of the outline strip within which the units may differ from the jurisdiction:
+the area tolerance is ``AREA_TOLERANCE * perimeter`` m²."""
 
 NO_VILLAGE_CODE = "0"
 """``village_code`` of every unit when no villages layer is given."""
@@ -280,8 +283,8 @@ def _split_heavy(polys, village, state, *, streets, building_geoms, households, 
         village = np.concatenate([village[keep], np.array(new_village, dtype=village.dtype)])
         polys = renode(polys, np.r_[remap[neighbours], np.arange(old_n, len(polys))])
         # measure the pieces with the buildings and entities of the split units
-        b_sel = np.concatenate([b_of.get(i, _NONE) for i in affected]) if b_unit is not None else None
-        e_sel = np.concatenate([e_of.get(i, _NONE) for i in affected]) if e_unit is not None else None
+        b_sel = None if b_unit is None else np.concatenate([b_of.get(i, _NONE) for i in affected])
+        e_sel = None if e_unit is None else np.concatenate([e_of.get(i, _NONE) for i in affected])
         sub, sb_unit, sb_share, se_unit = _unit_workload(
             polys[old_n:], streets=streets,
             building_geoms=None if b_sel is None else building_geoms[b_sel],
@@ -421,14 +424,15 @@ def build_units(
     # 2. village of each face
     if v_gdf is not None:
         v_geoms = np.asarray(v_gdf.geometry.values)
-        village, how = village_of(faces, v_geoms)
+        village, share = village_of(faces, v_geoms)
         codes = v_gdf["code"].astype(str).to_numpy()
-        outside_villages = float(shapely.area(faces[how == 2]).sum())
-        if outside_villages > AREA_TOLERANCE * area.area:
+        outside_villages = float((shapely.area(faces) * (1 - share)).sum())
+        if outside_villages > AREA_TOLERANCE * area.length:
             warnings.warn(
                 f"villages: {outside_villages:.1f} m² of the jurisdiction lie in no village; "
-                "those pieces were given to the nearest village (make the villages cover the "
-                "jurisdiction to avoid this)", GridkitWarning, stacklevel=2)
+                "those pieces went to the village holding most of their unit, or the nearest "
+                "(make the villages cover the jurisdiction to avoid this)",
+                GridkitWarning, stacklevel=2)
         report["area_outside_villages_m2"] = outside_villages
     else:
         village = np.zeros(len(faces), dtype=np.int64)
@@ -480,8 +484,9 @@ def build_units(
     report.update(units=len(units), villages=int(units["village_code"].nunique()),
                   area_jurisdiction_m2=float(area.area), area_units_m2=total,
                   area_error_m2=abs(total - area.area),
+                  area_tolerance_m2=AREA_TOLERANCE * area.length,
                   coverage_valid=bool(shapely.coverage_is_valid(units.geometry.values)))
-    if report["area_error_m2"] > AREA_TOLERANCE * area.area or not report["coverage_valid"]:
+    if report["area_error_m2"] > report["area_tolerance_m2"] or not report["coverage_valid"]:
         warnings.warn(f"units: the units do not tile the jurisdiction exactly (area error "
                       f"{report['area_error_m2']:.3g} m², coverage valid: "
                       f"{report['coverage_valid']}); please report this with your data",

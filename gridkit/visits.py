@@ -26,7 +26,7 @@ from gridkit.crs import to_crs
 from gridkit.layers import check_layer
 from gridkit.roadgraph import road_graph
 
-__all__ = ["visit_route", "VisitRoute", "main_nodes"]
+__all__ = ["visit_route", "VisitRoute", "main_nodes", "base_matrix"]
 
 log = logging.getLogger(__name__)
 
@@ -156,38 +156,67 @@ def visit_route(
     metric = to_crs(entities, wcrs)
     pts = metric.geometry.to_numpy()
     service = _service_minutes(entities, minutes_column, default_minutes)
-    if base is not None:
-        bpt = gpd.GeoSeries([base], crs=entities.crs).to_crs(wcrs).iloc[0]
-    else:
-        # the most central site: least total travel to and from the others
-        _, _, inner = _matrix_for(graph, pts)
-        inner = np.where(np.isfinite(inner), inner, 1e12)
-        bpt = pts[int(np.argmin(inner.sum(axis=0) + inner.sum(axis=1)))]
-    nm, snapped, T = _matrix_for(graph, np.concatenate([[bpt], pts]))
+    bpt = None if base is None else gpd.GeoSeries([base], crs=entities.crs).to_crs(wcrs).iloc[0]
+    nm, T, idx = base_matrix(graph, pts, bpt)
     if not np.isfinite(T).all():
-        raise InvalidValueError("visit_route: some entities cannot be reached over the road network")
+        raise InvalidValueError(
+            "visit_route: some entities cannot be reached over the road network"
+        )
     order = solve_tsp(T, time_limit=time_limit, seed=seed)
     log.info("visit route: %d stops, %.1f min travel", len(pts), tour_cost(T, order) / 60)
-    return _assemble(entities, nm, T, order, service, entities.crs, wcrs)
+    return _assemble(entities, nm, T, idx, order, service, entities.crs, wcrs)
 
 
-def _assemble(entities, nm, T, order, service, out_crs, wcrs) -> VisitRoute:
+def base_matrix(G: nx.MultiGraph, pts: np.ndarray, base=None):
+    """Travel-time matrix (s) with the base at index 0 and the points at 1..n.
+
+    Without ``base`` the base is the most central point (least total travel
+    to and from the others). Returns ``(matrix_object, T, idx)``: ``idx``
+    maps an index of ``T`` to the point index for ``matrix_object.leg``.
+    """
+    if base is not None:
+        nm, _, T = _matrix_for(G, np.concatenate([[base], pts]))
+        return nm, T, np.arange(len(pts) + 1)
+    nm, _, inner = _matrix_for(G, pts)
+    finite = np.where(np.isfinite(inner), inner, 1e12)
+    c = int(np.argmin(finite.sum(axis=0) + finite.sum(axis=1)))
+    idx = np.concatenate([[c], np.arange(len(pts))])
+    return nm, inner[np.ix_(idx, idx)], idx
+
+
+def _assemble(entities, nm, T, idx, order, service, out_crs, wcrs) -> VisitRoute:
     seq = list(order) + [0]
     legs, stops = [], []
     clock = 0.0
     total_len = 0.0
-    for k, (a, b) in enumerate(zip(seq[:-1], seq[1:])):
-        length, line = nm.leg(int(a), int(b))
+    for k, (a, b) in enumerate(zip(seq[:-1], seq[1:], strict=False)):
+        length, line = nm.leg(int(idx[a]), int(idx[b]))
         minutes = T[a, b] / 60
         clock += minutes
         total_len += length
-        legs.append({"order": k + 1, "from_stop": int(a), "to_stop": int(b), "length_m": length,
-                     "minutes": minutes, "geometry": line})
+        legs.append(
+            {
+                "order": k + 1,
+                "from_stop": int(a),
+                "to_stop": int(b),
+                "length_m": length,
+                "minutes": minutes,
+                "geometry": line,
+            }
+        )
         if b != 0:
             i = int(b) - 1
-            stops.append({"_row": i, "order": k + 1, "leg_m": length, "travel_min": minutes,
-                          "arrival_min": clock, "service_min": float(service[i]),
-                          "departure_min": clock + float(service[i])})
+            stops.append(
+                {
+                    "_row": i,
+                    "order": k + 1,
+                    "leg_m": length,
+                    "travel_min": minutes,
+                    "arrival_min": clock,
+                    "service_min": float(service[i]),
+                    "departure_min": clock + float(service[i]),
+                }
+            )
             clock += float(service[i])
     info = pd.DataFrame(stops)
     out = entities.iloc[info["_row"].to_numpy()].copy()
@@ -195,5 +224,10 @@ def _assemble(entities, nm, T, order, service, out_crs, wcrs) -> VisitRoute:
         out[col] = info[col].to_numpy()
     legs_gdf = gpd.GeoDataFrame(legs, geometry="geometry", crs=wcrs).to_crs(out_crs)
     travel = float(sum(row["minutes"] for row in legs))
-    return VisitRoute(stops=out, legs=legs_gdf, length_m=total_len, travel_min=travel,
-                      service_min=float(service.sum()))
+    return VisitRoute(
+        stops=out,
+        legs=legs_gdf,
+        length_m=total_len,
+        travel_min=travel,
+        service_min=float(service.sum()),
+    )

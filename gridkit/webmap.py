@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridkit._errors import InvalidValueError
+from gridkit._errors import InvalidValueError, MissingCRSError
 from gridkit._map_assets import JQUERY_JS, LEAFLET_CSS, LEAFLET_JS, inline_assets
 from gridkit._map_colour import grid_colours
 from gridkit._map_elements import DetailsPopup, Labels, Legend, Title, add_header
@@ -50,7 +50,8 @@ log = logging.getLogger(__name__)
 TILES = {
     "osm": {
         "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-        "attr": '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+        "attr": '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
+        "contributors",
         "name": "OpenStreetMap",
     },
     "tianditu": {
@@ -69,11 +70,34 @@ TILES = {
 }
 RISK_COLOURS = {1: "#d7191c", 2: "#fdae61", 3: "#1a9641"}
 _RISK_NAMES = {1: "一类风险 risk 1", 2: "二类风险 risk 2", 3: "三类风险 risk 3"}
-_FIRST = ["grid_code", "grid_id", "name", "village_code", "village_name", "area_m2",
-          "households", "entities", "entities_risk1", "entities_risk2", "entities_risk3",
-          "entities_key", "entities_general", "entities_exempt", "workload_min"]
-_LABELS = {**TABLE_HEADERS, "name": "名称", "code": "代码", "category": "类别", "risk": "风险度",
-           "credit": "信用度", "regime": "巡查类别", "entity_id": "主体编号", "grid_seq": "序号"}
+_FIRST = [
+    "grid_code",
+    "grid_id",
+    "name",
+    "village_code",
+    "village_name",
+    "area_m2",
+    "households",
+    "entities",
+    "entities_risk1",
+    "entities_risk2",
+    "entities_risk3",
+    "entities_key",
+    "entities_general",
+    "entities_exempt",
+    "workload_min",
+]
+_LABELS = {
+    **TABLE_HEADERS,
+    "name": "名称",
+    "code": "代码",
+    "category": "类别",
+    "risk": "风险度",
+    "credit": "信用度",
+    "regime": "巡查类别",
+    "entity_id": "主体编号",
+    "grid_seq": "序号",
+}
 _DIGITS = 7  # ~1 cm in longitude/latitude: enough for a web map, smaller files
 
 
@@ -95,8 +119,14 @@ def _text(value) -> str | None:
 def _popup_rows(df: pd.DataFrame, fields) -> list[list[list[str]]]:
     if fields is None:
         cols = [c for c in _FIRST if c in df.columns]
-        cols += [c for c in df.columns if c not in cols and not str(c).startswith("_")
-                 and c not in ("persons", "phones") and c != df.geometry.name]
+        cols += [
+            c
+            for c in df.columns
+            if c not in cols
+            and not str(c).startswith("_")
+            and c not in ("persons", "phones")
+            and c != df.geometry.name
+        ]
         cols += [c for c in ("persons", "phones") if c in df.columns]
         labels = {c: _LABELS.get(c, str(c)) for c in cols}
     elif isinstance(fields, dict):
@@ -106,11 +136,14 @@ def _popup_rows(df: pd.DataFrame, fields) -> list[list[list[str]]]:
         labels = {c: _LABELS.get(c, str(c)) for c in cols}
     absent = [c for c in cols if c not in df.columns]
     if absent:
-        raise InvalidValueError(f"`fields` names column(s) {absent} the layer does not have; "
-                                f"it has {[c for c in df.columns if c != df.geometry.name]}")
+        raise InvalidValueError(
+            f"`fields` names column(s) {absent} the layer does not have; "
+            f"it has {[c for c in df.columns if c != df.geometry.name]}"
+        )
     rows = []
     for record in df[cols].itertuples(index=False, name=None):
-        rows.append([[labels[c], t] for c, v in zip(cols, record) if (t := _text(v)) is not None])
+        pairs = zip(cols, record, strict=True)
+        rows.append([[labels[c], t] for c, v in pairs if (t := _text(v)) is not None])
     return rows
 
 
@@ -118,12 +151,14 @@ def _features(gdf: gpd.GeoDataFrame, props: dict[str, Sequence]) -> dict:
     geoms = shapely.transform(gdf.geometry.values, lambda c: np.round(c, _DIGITS))
     features = []
     for i, geom in enumerate(geoms):
-        features.append({
-            "type": "Feature",
-            "id": str(i),
-            "properties": {k: v[i] for k, v in props.items()},
-            "geometry": json.loads(shapely.to_geojson(geom)),
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "id": str(i),
+                "properties": {k: v[i] for k, v in props.items()},
+                "geometry": json.loads(shapely.to_geojson(geom)),
+            }
+        )
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -136,7 +171,7 @@ class _Display:
 
     def wgs84(self, gdf: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
         if self.input_gcj02:
-            return from_gcj02(gdf.to_crs(4326) if not gdf.crs.is_geographic else gdf, name=name)
+            return from_gcj02(gdf, name=name)  # refuses a projected or CRS-less layer
         return gdf
 
     def __call__(self, gdf: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
@@ -162,8 +197,14 @@ def _base_map(tiles: str | None, tianditu_key: str | None) -> folium.Map:
         url = spec["url"].replace("{key}", str(tianditu_key or ""))
         folium.TileLayer(url, attr=spec["attr"], name=spec["name"], max_zoom=19, **extra).add_to(m)
         if "labels" in spec:
-            folium.TileLayer(spec["labels"].replace("{key}", str(tianditu_key)), attr=spec["attr"],
-                             name="天地图注记 labels", overlay=True, control=True, **extra).add_to(m)
+            folium.TileLayer(
+                spec["labels"].replace("{key}", str(tianditu_key)),
+                attr=spec["attr"],
+                name="天地图注记 labels",
+                overlay=True,
+                control=True,
+                **extra,
+            ).add_to(m)
     add_header(m)
     return m
 
@@ -171,8 +212,10 @@ def _base_map(tiles: str | None, tianditu_key: str | None) -> folium.Map:
 def _label_column(grids: gpd.GeoDataFrame, label_column: str | None) -> pd.Series:
     if label_column is not None:
         if label_column not in grids.columns:
-            raise InvalidValueError(f"`label_column` {label_column!r} is not a column of grids; "
-                                    f"it has {list(grids.columns)}")
+            raise InvalidValueError(
+                f"`label_column` {label_column!r} is not a column of grids; "
+                f"it has {list(grids.columns)}"
+            )
         return grids[label_column].astype(str)
     for c in ("grid_code", "grid_id", "name", "code"):
         if c in grids.columns:
@@ -252,59 +295,99 @@ def grid_map(
     crs = working_crs(grids)
     metric = to_crs(grids, crs)
     colours = grid_colours(metric.geometry.values)
-    stats = grid_stats(grids, assignment=assignment, entities=display.wgs84(entities, "entities")
-                       if entities is not None else None)
+    stats = grid_stats(
+        grids,
+        assignment=assignment,
+        entities=display.wgs84(entities, "entities") if entities is not None else None,
+    )
     if staff is not None:
-        keys = stats["grid_id"].astype(str) if "grid_id" in stats else pd.Series(
-            np.arange(len(stats)).astype(str), index=stats.index)
+        keys = (
+            stats["grid_id"].astype(str)
+            if "grid_id" in stats
+            else pd.Series(np.arange(len(stats)).astype(str), index=stats.index)
+        )
         people = staff_by_grid(staff, keys)
         stats["persons"] = people["persons"].to_numpy()
         stats["phones"] = people["phones"].to_numpy()
     popups = _popup_rows(stats, fields)
     labels = _label_column(grids, label_column).to_numpy()
     shown = display(grids, "grids")
-    points = display(gpd.GeoDataFrame(geometry=metric.geometry.representative_point(), crs=crs), "grids")
+    points = display(
+        gpd.GeoDataFrame(geometry=metric.geometry.representative_point(), crs=crs), "grids"
+    )
     legend: list[list[str]] = []
     bounds = shown.total_bounds
 
     if villages is not None:
-        v = display(display.wgs84(check_layer(villages, "villages", id_column=""), "villages"), "villages")
+        v = display(
+            display.wgs84(check_layer(villages, "villages", id_column=""), "villages"), "villages"
+        )
         vpop = _popup_rows(v, [c for c in ("code", "name") if c in v.columns] or None)
         folium.GeoJson(
-            _features(v, {"_popup": vpop}), name="村/社区 villages",
-            style_function=lambda f: {"color": "#444", "weight": 2.5, "dashArray": "6 4",
-                                      "fill": False},
+            _features(v, {"_popup": vpop}),
+            name="村/社区 villages",
+            style_function=lambda f: {
+                "color": "#444",
+                "weight": 2.5,
+                "dashArray": "6 4",
+                "fill": False,
+            },
         ).add_to(m)
         legend.append(["line", "#444", "村/社区界 village boundary"])
     if roads is not None:
         r = display(display.wgs84(check_layer(roads, "roads"), "roads"), "roads")
-        folium.GeoJson(_features(r, {}), name="道路 roads", interactive=False,
-                       style_function=lambda f: {"color": "#777", "weight": 1.2, "opacity": 0.7},
-                       ).add_to(m)
+        folium.GeoJson(
+            _features(r, {}),
+            name="道路 roads",
+            interactive=False,
+            style_function=lambda f: {"color": "#777", "weight": 1.2, "opacity": 0.7},
+        ).add_to(m)
         legend.append(["line", "#777", "道路 roads"])
 
-    props = {"_popup": popups, "_fill": colours, "_label": list(labels),
-             "_hl": [highlight is not None and i == highlight for i in range(len(grids))]}
+    props = {
+        "_popup": popups,
+        "_fill": colours,
+        "_label": list(labels),
+        "_hl": [highlight is not None and i == highlight for i in range(len(grids))],
+    }
     layer = folium.GeoJson(
-        _features(shown, props), name="网格 grids",
+        _features(shown, props),
+        name="网格 grids",
         style_function=lambda f: {
-            "fillColor": f["properties"]["_fill"], "fillOpacity": 0.55 if f["properties"]["_hl"] or
-            highlight is None else 0.15, "color": "#b2182b" if f["properties"]["_hl"] else "#333",
-            "weight": 4 if f["properties"]["_hl"] else 1.5},
+            "fillColor": f["properties"]["_fill"],
+            "fillOpacity": 0.55 if f["properties"]["_hl"] or highlight is None else 0.15,
+            "color": "#b2182b" if f["properties"]["_hl"] else "#333",
+            "weight": 4 if f["properties"]["_hl"] else 1.5,
+        },
     )
     layer.add_child(DetailsPopup("_popup"))
     layer.add_to(m)
-    legend.append(["fill", colours[0] if colours else "#8dd3c7", "网格 grid (neighbours in other colours)"])
+    legend.append(
+        ["fill", colours[0] if colours else "#8dd3c7", "网格 grid (neighbours in other colours)"]
+    )
     label_group = folium.FeatureGroup(name="网格编码 labels")
-    items = [[round(p.y, _DIGITS), round(p.x, _DIGITS), str(t)] for p, t in zip(points.geometry, labels)]
+    items = [
+        [round(p.y, _DIGITS), round(p.x, _DIGITS), str(t)]
+        for p, t in zip(points.geometry, labels, strict=True)
+    ]
     label_group.add_child(Labels(items))
     label_group.add_to(m)
 
     if entities is not None:
-        e = display(display.wgs84(check_layer(entities, "entities", id_column=""), "entities"), "entities")
-        risk = pd.to_numeric(e["risk"], errors="coerce") if "risk" in e.columns else pd.Series(np.nan, index=e.index)
+        e = display(
+            display.wgs84(check_layer(entities, "entities", id_column=""), "entities"), "entities"
+        )
+        risk = (
+            pd.to_numeric(e["risk"], errors="coerce")
+            if "risk" in e.columns
+            else pd.Series(np.nan, index=e.index)
+        )
         colour = [RISK_COLOURS.get(int(r), "#666") if pd.notna(r) else "#666" for r in risk]
-        efields = [c for c in ("entity_id", "name", "category", "risk", "credit", "regime") if c in e.columns]
+        efields = [
+            c
+            for c in ("entity_id", "name", "category", "risk", "credit", "regime")
+            if c in e.columns
+        ]
         folium.GeoJson(
             _features(e, {"_popup": _popup_rows(e, efields or None), "_c": colour}),
             name="主体 entities",
@@ -315,18 +398,26 @@ def grid_map(
     if routes is not None:
         rt = display(display.wgs84(check_layer(routes, "roads", name="routes"), "routes"), "routes")
         folium.GeoJson(
-            _features(rt, {"_popup": _popup_rows(rt, None)}), name="巡查路线 routes",
+            _features(rt, {"_popup": _popup_rows(rt, None)}),
+            name="巡查路线 routes",
             style_function=lambda f: {"color": "#2c7bb6", "weight": 4, "opacity": 0.85},
         ).add_child(DetailsPopup("_popup")).add_to(m)
         legend.append(["line", "#2c7bb6", "巡查路线 patrol routes"])
     if issues is not None and len(issues):
+        if issues.crs is None:
+            raise MissingCRSError("issues: the layer has no CRS; set it with gdf.set_crs(...)")
         iss = display(display.wgs84(issues.copy(), "issues"), "issues")
         iss = iss[~(iss.geometry.isna() | iss.geometry.is_empty)]
         folium.GeoJson(
-            _features(iss, {"_popup": _popup_rows(iss, None)}), name="问题 issues",
+            _features(iss, {"_popup": _popup_rows(iss, None)}),
+            name="问题 issues",
             marker=folium.CircleMarker(radius=7, weight=2, fill=True),
-            style_function=lambda f: {"color": "#e31a1c", "fillColor": "#e31a1c",
-                                      "fillOpacity": 0.5, "weight": 3},
+            style_function=lambda f: {
+                "color": "#e31a1c",
+                "fillColor": "#e31a1c",
+                "fillOpacity": 0.5,
+                "weight": 3,
+            },
         ).add_child(DetailsPopup("_popup")).add_to(m)
         legend.append(["fill", "#e31a1c", "问题 validation issues"])
 
@@ -385,6 +476,8 @@ def write_grid_maps(
         The files written, in the grids' order.
     """
     grids = check_layer(grids, "grids", id_column="", required=())
+    if "grid_id" not in grids.columns:  # the positional ids grid_map uses for staff
+        grids = grids.assign(grid_id=[str(i) for i in range(len(grids))])
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     names = _label_column(grids, kwargs.get("label_column")).map(_safe_name)
@@ -406,8 +499,14 @@ def write_grid_maps(
                 local[key] = layer[layer.intersects(clip_area)]
                 if local[key].empty:
                     local[key] = None
+        staff = kwargs.get("staff")
+        if staff is not None:  # only the persons of the grids on this map
+            keep = staff["grid_id"].astype(str).isin(near["grid_id"].astype(str))
+            local["staff"] = staff[keep] if keep.any() else None
         local.setdefault("title", f"网格示意图 {names.iloc[pos]}")
-        m = grid_map(near, highlight=int(np.flatnonzero(near.index == grids.index[pos])[0]), **local)
+        m = grid_map(
+            near, highlight=int(np.flatnonzero(near.index == grids.index[pos])[0]), **local
+        )
         bounds = area.to_crs(4326).total_bounds
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
         paths.append(save_map(m, folder / f"{names.iloc[pos]}.html"))

@@ -125,13 +125,15 @@ class Policy:
             )
         if not self.patrol_passes_per_month >= 0:
             raise PolicyError(
-                f"{where}: patrol.passes_per_month must be >= 0, got {self.patrol_passes_per_month!r}"
+                f"{where}: patrol.passes_per_month must be >= 0, "
+                f"got {self.patrol_passes_per_month!r}"
             )
         for name in ("missing", "unrecognised"):
             value = getattr(self, name)
             if value not in REGIMES + ("error",):
                 raise PolicyError(
-                    f"{where}: unknown.{name} must be one of {list(REGIMES) + ['error']}, got {value!r}"
+                    f"{where}: unknown.{name} must be one of {list(REGIMES) + ['error']}, "
+                    f"got {value!r}"
                 )
 
     def regime_table(self) -> pd.DataFrame:
@@ -162,32 +164,23 @@ def _number(table: Mapping, key: str, where: str) -> float:
 
 def _from_toml(data: Mapping, source: str, defaults: Policy | None) -> Policy:
     _reject_unknown(data, _SECTIONS, source)
-    if "regimes" in data:
-        regimes = {}
-        _reject_unknown(data["regimes"], REGIMES, f"{source}: [regimes]")
-        for name, table in data["regimes"].items():
-            where = f"{source}: [regimes.{name}]"
-            _reject_unknown(table, _REGIME_KEYS, where)
-            regimes[name] = Regime(_number(table, "visits_per_month", where),
-                                   _number(table, "minutes_per_visit", where))
-    elif defaults is not None:
-        regimes = dict(defaults.regimes)
-    else:
-        raise PolicyError(f"{source}: no [regimes] section")
-    if "matrix" in data:
-        matrix = {}
-        for risk, row in data["matrix"].items():
-            try:
-                r = int(risk)
-            except ValueError:
-                raise PolicyError(f"{source}: [matrix.{risk}]: risk must be 1, 2 or 3") from None
-            _reject_unknown(row, GRADES, f"{source}: [matrix.{risk}]")
-            for grade, regime in row.items():
-                matrix[(r, grade)] = regime
-    elif defaults is not None:
-        matrix = dict(defaults.matrix)
-    else:
-        raise PolicyError(f"{source}: no [matrix] section")
+    # a file may give only the cells and regimes it changes; the rest keep the defaults
+    regimes = dict(defaults.regimes) if defaults is not None else {}
+    _reject_unknown(data.get("regimes", {}), REGIMES, f"{source}: [regimes]")
+    for name, table in data.get("regimes", {}).items():
+        where = f"{source}: [regimes.{name}]"
+        _reject_unknown(table, _REGIME_KEYS, where)
+        regimes[name] = Regime(_number(table, "visits_per_month", where),
+                               _number(table, "minutes_per_visit", where))
+    matrix = dict(defaults.matrix) if defaults is not None else {}
+    for risk, row in data.get("matrix", {}).items():
+        try:
+            r = int(risk)
+        except ValueError:
+            raise PolicyError(f"{source}: [matrix.{risk}]: risk must be 1, 2 or 3") from None
+        _reject_unknown(row, GRADES, f"{source}: [matrix.{risk}]")
+        for grade, regime in row.items():
+            matrix[(r, grade)] = regime
     patrol = data.get("patrol", {})
     _reject_unknown(patrol, _PATROL_KEYS, f"{source}: [patrol]")
     unknown = data.get("unknown", {})
@@ -224,7 +217,9 @@ def _from_csv(path: Path, defaults: Policy) -> Policy:
             risk = int(row["risk"])
             visits, minutes = float(row["visits_per_month"]), float(row["minutes_per_visit"])
         except ValueError:
-            raise PolicyError(f"{where}: risk, visits_per_month and minutes_per_visit must be numbers") from None
+            raise PolicyError(
+                f"{where}: risk, visits_per_month and minutes_per_visit must be numbers"
+            ) from None
         grade, regime = row["credit"].strip().upper(), row["regime"].strip()
         matrix[(risk, grade)] = regime
         reg = Regime(visits, minutes)
@@ -246,9 +241,9 @@ def _from_csv(path: Path, defaults: Policy) -> Policy:
 def load_policy(path: str | os.PathLike | None = None) -> Policy:
     """Read an inspection policy (TOML or CSV); the default policy when ``path`` is None.
 
-    A TOML file may give only some sections (e.g. just ``[patrol]``); the
-    others keep the defaults of ``gridkit/assets/policy.toml``, which
-    documents every key. A CSV file holds the matrix only, one row per risk x
+    A TOML file may give only what it changes (e.g. just ``[patrol]``, or one
+    matrix cell ``[matrix.2] C = "general"``); everything else keeps the
+    defaults of ``gridkit/assets/policy.toml``, which documents every key. A CSV file holds the matrix only, one row per risk x
     credit: ``risk,credit,regime,visits_per_month,minutes_per_visit``; patrol
     and unknown-value handling keep the defaults.
 
@@ -325,8 +320,9 @@ def classify_entities(entities: pd.DataFrame, policy: Policy | None = None):
     policy = policy or load_policy()
     out = entities.copy()
     n = len(out)
-    risk_col = out["risk"] if "risk" in out.columns else pd.Series([None] * n, index=out.index)
-    credit_col = out["credit"] if "credit" in out.columns else pd.Series([None] * n, index=out.index)
+    empty = pd.Series([None] * n, index=out.index, dtype=object)
+    risk_col = out["risk"] if "risk" in out.columns else empty
+    credit_col = out["credit"] if "credit" in out.columns else empty
     risk, r_missing, r_bad = _normalise(risk_col, "risk")
     grade, g_missing, g_bad = _normalise(credit_col, "credit")
     for label, mask, setting in (
@@ -356,10 +352,9 @@ def classify_entities(entities: pd.DataFrame, policy: Policy | None = None):
         log.info("entities: %d unrecognised and %d missing class(es) given the policy's default "
                  "regimes", counts[0], counts[1])
     out["regime"] = regime.astype(str)
-    out["visits_per_month"] = regime.map({k: v.visits_per_month for k, v in policy.regimes.items()})
-    out["minutes_per_visit"] = regime.map({k: v.minutes_per_visit for k, v in policy.regimes.items()})
-    out["visits_per_month"] = out["visits_per_month"].astype(float)
-    out["minutes_per_visit"] = out["minutes_per_visit"].astype(float)
+    for attr in ("visits_per_month", "minutes_per_visit"):
+        figures = {name: getattr(reg, attr) for name, reg in policy.regimes.items()}
+        out[attr] = regime.map(figures).astype(float)
     return out
 
 

@@ -41,8 +41,9 @@ def _missing(packages) -> list[str]:
         return list(packages)
     out = []
     for name in packages:
-        res = subprocess.run(["dpkg-query", "-W", "-f=${Status}", name],
-                             capture_output=True, text=True)
+        res = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Status}", name], capture_output=True, text=True
+        )
         if "install ok installed" not in res.stdout:
             out.append(name)
     return out
@@ -59,7 +60,18 @@ def ensure_debian_packages(packages, *, why: str) -> None:
             pytest.fail(reason)
         pytest.skip(reason)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", *missing]):
+    for cmd in (
+        ["apt-get", "-o", "DPkg::Lock::Timeout=600", "update"],
+        [
+            "apt-get",
+            "-o",
+            "DPkg::Lock::Timeout=600",
+            "install",
+            "-y",
+            "--no-install-recommends",
+            *missing,
+        ],
+    ):
         res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1200)
         if res.returncode != 0:
             pytest.fail(f"{why}: `{' '.join(cmd)}` failed: {res.stderr.strip()[-500:]}")
@@ -92,12 +104,17 @@ def chromium():
     driver = webdriver.Chrome(options=options, service=service)
     driver.set_page_load_timeout(60)
     # collect uncaught errors from the first line of every page
-    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (
-        "window.__gridkitErrors = [];"
-        "window.addEventListener('error', function (e) {"
-        "  window.__gridkitErrors.push(String(e.message || e.type)); }, true);"
-        "window.alert = function (m) { window.__gridkitErrors.push('alert: ' + m); };"
-    )})
+    driver.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument",
+        {
+            "source": (
+                "window.__gridkitErrors = [];"
+                "window.addEventListener('error', function (e) {"
+                "  window.__gridkitErrors.push(String(e.message || e.type)); }, true);"
+                "window.alert = function (m) { window.__gridkitErrors.push('alert: ' + m); };"
+            )
+        },
+    )
     try:
         yield driver
     finally:

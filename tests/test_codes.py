@@ -27,8 +27,15 @@ V2 = "110101001002"
 CRS = 32650  # UTM 50N, metres
 
 
-def blocks(rows: int, cols: int, *, village: str = V1, size: float = 100.0, x0: float = 500000,
-           y0: float = 4400000) -> gpd.GeoDataFrame:
+def blocks(
+    rows: int,
+    cols: int,
+    *,
+    village: str = V1,
+    size: float = 100.0,
+    x0: float = 500000,
+    y0: float = 4400000,
+) -> gpd.GeoDataFrame:
     """rows x cols square grids; ids rRcC (row 0 is the northern one)."""
     geoms, ids = [], []
     for r in range(rows):
@@ -40,12 +47,12 @@ def blocks(rows: int, cols: int, *, village: str = V1, size: float = 100.0, x0: 
 
 
 def codes_by_id(coded: gpd.GeoDataFrame) -> dict[str, str]:
-    return dict(zip(coded["grid_id"], coded["grid_code"]))
+    return dict(zip(coded["grid_id"], coded["grid_code"], strict=True))
 
 
 def test_west_to_east_then_north_to_south():
     coded = assign_codes(blocks(3, 4))
-    seq = dict(zip(coded["grid_id"], coded["grid_seq"]))
+    seq = dict(zip(coded["grid_id"], coded["grid_seq"], strict=True))
     assert [seq[f"r0c{c}"] for c in range(4)] == [1, 2, 3, 4]
     assert [seq[f"r1c{c}"] for c in range(4)] == [5, 6, 7, 8]
     assert seq["r2c3"] == 12
@@ -56,21 +63,29 @@ def test_west_to_east_then_north_to_south():
 def test_row_height_groups_staggered_grids_into_one_row():
     g = blocks(1, 4)
     # shift every other grid 30 m north: still one row of 100 m
-    g["geometry"] = [geom if i % 2 == 0 else gpd.GeoSeries([geom]).translate(0, 30).iloc[0]
-                     for i, geom in enumerate(g.geometry)]
-    seq = dict(zip(*assign_codes(g, row_height=100)[["grid_id", "grid_seq"]].T.values))
+    g["geometry"] = [
+        geom if i % 2 == 0 else gpd.GeoSeries([geom]).translate(0, 30).iloc[0]
+        for i, geom in enumerate(g.geometry)
+    ]
+    coded = assign_codes(g, row_height=100)
+    seq = dict(zip(coded["grid_id"], coded["grid_seq"], strict=True))
     assert [seq[f"r0c{c}"] for c in range(4)] == [1, 2, 3, 4]
     # with 10 m rows the raised grids come first (north to south)
-    seq = dict(zip(*assign_codes(g, row_height=10)[["grid_id", "grid_seq"]].T.values))
+    coded = assign_codes(g, row_height=10)
+    seq = dict(zip(coded["grid_id"], coded["grid_seq"], strict=True))
     assert [seq["r0c1"], seq["r0c3"], seq["r0c0"], seq["r0c2"]] == [1, 2, 3, 4]
 
 
 def test_numbering_restarts_in_each_village():
-    g = pd.concat([blocks(2, 2, village=V1), blocks(1, 3, village=V2, x0=600000)], ignore_index=True)
+    g = pd.concat(
+        [blocks(2, 2, village=V1), blocks(1, 3, village=V2, x0=600000)], ignore_index=True
+    )
     g["grid_id"] = [f"g{i}" for i in range(len(g))]
     coded = assign_codes(g)
     assert coded.groupby("village_code")["grid_seq"].apply(sorted).to_dict() == {
-        V1: [1, 2, 3, 4], V2: [1, 2, 3]}
+        V1: [1, 2, 3, 4],
+        V2: [1, 2, 3],
+    }
     assert coded["grid_code"].is_unique
 
 
@@ -91,7 +106,12 @@ def test_custom_scheme_with_four_digit_sequence():
 
 def test_parse_code_fields():
     assert parse_code("110101001002007") == {
-        "object_class": "", "county": "110101", "town": "001", "village": "002", "sequence": 7}
+        "object_class": "",
+        "county": "110101",
+        "town": "001",
+        "village": "002",
+        "sequence": 7,
+    }
     with pytest.raises(VillageCodeError):
         parse_code("11010100100200")
 
@@ -120,9 +140,11 @@ def test_untouched_grids_keep_codes_after_a_change():
     # r0c1 is split in two halves (north and south); r1c2 is removed
     split = new[new.grid_id == "r0c1"].geometry.iloc[0]
     x0, y0, x1, y1 = split.bounds
-    halves = gpd.GeoDataFrame({"grid_id": ["r0c1n", "r0c1s"], "village_code": V1},
-                              geometry=[box(x0, (y0 + y1) / 2, x1, y1), box(x0, y0, x1, (y0 + y1) / 2)],
-                              crs=CRS)
+    halves = gpd.GeoDataFrame(
+        {"grid_id": ["r0c1n", "r0c1s"], "village_code": V1},
+        geometry=[box(x0, (y0 + y1) / 2, x1, y1), box(x0, y0, x1, (y0 + y1) / 2)],
+        crs=CRS,
+    )
     new = pd.concat([new[~new.grid_id.isin(["r0c1", "r1c2"])], halves], ignore_index=True)
     coded = codes_by_id(assign_codes(new, previous=old))
     for gid in ("r0c0", "r0c2", "r1c0", "r1c1"):
@@ -156,7 +178,9 @@ def test_overflow_is_an_error():
 def test_reusing_retired_numbers_warns_before_overflow():
     old = assign_codes(blocks(1, 3))
     old.loc[old.grid_id == "r0c2", "grid_code"] = V1 + "999"  # the village used 999
-    new = pd.concat([blocks(1, 2), blocks(1, 1, x0=600000).assign(grid_id="new")], ignore_index=True)
+    new = pd.concat(
+        [blocks(1, 2), blocks(1, 1, x0=600000).assign(grid_id="new")], ignore_index=True
+    )
     with pytest.warns(gk.GridkitWarning, match="reusing retired"):
         coded = codes_by_id(assign_codes(new, previous=old))
     assert coded["new"] == V1 + "003"
@@ -180,7 +204,9 @@ def test_codes_read_as_numbers_get_their_zeros_back():
 def test_village_taken_from_villages_layer(sample):
     villages = sample["villages"]
     grids = villages[["geometry"]].copy()
-    grids["geometry"] = grids.geometry.to_crs(32635).buffer(-10).to_crs(4326)  # inside their village
+    grids["geometry"] = (
+        grids.geometry.to_crs(32635).buffer(-10).to_crs(4326)
+    )  # inside their village
     coded = assign_codes(grids, villages=villages)
     assert coded["village_code"].tolist() == villages["code"].tolist()
 
@@ -192,12 +218,17 @@ def test_sample_villages_as_grids(sample):
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 30)), min_size=1, max_size=40,
-                unique=True), st.randoms(use_true_random=False))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 30), st.integers(0, 30)), min_size=1, max_size=40, unique=True
+    ),
+    st.randoms(use_true_random=False),
+)
 def test_codes_are_unique_consecutive_and_order_free(cells, rnd):
     geoms = [box(x * 50, y * 50, x * 50 + 50, y * 50 + 50) for x, y in cells]
-    g = gpd.GeoDataFrame({"grid_id": [f"{x}_{y}" for x, y in cells], "village_code": V1},
-                         geometry=geoms, crs=CRS)
+    g = gpd.GeoDataFrame(
+        {"grid_id": [f"{x}_{y}" for x, y in cells], "village_code": V1}, geometry=geoms, crs=CRS
+    )
     coded = assign_codes(g)
     assert sorted(coded["grid_seq"]) == list(range(1, len(g) + 1))
     order = list(range(len(g)))

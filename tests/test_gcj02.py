@@ -49,7 +49,7 @@ def test_gcoord_reference_inverse():
 
 
 def test_vectorised_and_shape_kept():
-    wlat, wlon, glat, glon = map(np.array, zip(*KNOWN))
+    wlat, wlon, glat, glon = map(np.array, zip(*KNOWN, strict=True))
     lon, lat = wgs84_to_gcj02(wlon.reshape(3, 1), wlat.reshape(3, 1))
     assert lon.shape == (3, 1)
     assert np.all(metres(lon.ravel(), lat.ravel(), glon, glat) < 1.0)
@@ -78,16 +78,20 @@ def test_round_trip_below_a_centimetre(lon, lat):
 
 
 def test_layer_shift_both_ways_and_input_untouched():
-    g = gpd.GeoDataFrame({"name": ["a", "b"]},
-                         geometry=[Point(116.377817, 39.911954), box(121.5, 31.1, 121.52, 31.12)],
-                         crs=4490)
+    g = gpd.GeoDataFrame(
+        {"name": ["a", "b"]},
+        geometry=[Point(116.377817, 39.911954), box(121.5, 31.1, 121.52, 31.12)],
+        crs=4490,
+    )
     before = g.copy()
     shifted = to_gcj02(g)
     assert shifted.crs == g.crs  # CGCS2000 lon/lat stays as it is
-    assert metres(shifted.geometry.iloc[0].x, shifted.geometry.iloc[0].y,
-                  KNOWN[2][3], KNOWN[2][2]) < 1.0
+    assert (
+        metres(shifted.geometry.iloc[0].x, shifted.geometry.iloc[0].y, KNOWN[2][3], KNOWN[2][2])
+        < 1.0
+    )
     back = from_gcj02(shifted)
-    for a, b in zip(back.geometry, g.geometry):
+    for a, b in zip(back.geometry, g.geometry, strict=True):
         ax, ay = np.asarray(a.exterior.coords if a.geom_type == "Polygon" else a.coords).T
         bx, by = np.asarray(b.exterior.coords if b.geom_type == "Polygon" else b.coords).T
         assert metres(ax, ay, bx, by).max() < 0.01
@@ -98,8 +102,10 @@ def test_projected_layer_goes_to_lonlat_first():
     g = gpd.GeoDataFrame(geometry=[Point(116.377817, 39.911954)], crs=4326).to_crs(4548)
     shifted = to_gcj02(g)
     assert shifted.crs.to_epsg() == 4326
-    assert metres(shifted.geometry.x.iloc[0], shifted.geometry.y.iloc[0],
-                  KNOWN[2][3], KNOWN[2][2]) < 1.0
+    assert (
+        metres(shifted.geometry.x.iloc[0], shifted.geometry.y.iloc[0], KNOWN[2][3], KNOWN[2][2])
+        < 1.0
+    )
 
 
 def test_from_gcj02_errors():

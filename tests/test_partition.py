@@ -177,19 +177,36 @@ def test_target_sets_k():
 
 
 # ----------------------------------------------------------------- the hard cases
-def test_island_unit_gets_its_own_grid_or_is_reported():
+def _with_island(island_weight):
     cells = lattice(6, 6)
-    island = gpd.GeoDataFrame({"unit_id": [99], "village_code": ["v"], "w": [1.0]},
+    island = gpd.GeoDataFrame({"unit_id": [99], "village_code": ["v"], "w": [island_weight]},
                               geometry=[box(200, 200, 210, 210)], crs=cells.crs)
-    cells = pd.concat([cells.drop(columns=["i", "j"]), island], ignore_index=True)
+    return pd.concat([cells.drop(columns=["i", "j"]), island], ignore_index=True)
+
+
+def test_heavy_island_unit_gets_its_own_grid():
+    cells = _with_island(18.0)  # half a grid's worth or more: a grid of its own
     with pytest.warns(GridkitWarning, match="disconnected parts"):
         own = partition(cells, "w", k=3)
     check_hard_rules(cells, own, 3)
     island_grid = own.assignment.loc[own.assignment.unit_id == 99, "grid_id"].item()
     assert (own.assignment["grid_id"] == island_grid).sum() == 1
-    # one grid for the village: the island is attached and that grid says it is not contiguous
+    assert own.grids["contiguous"].all()
+    others = own.grids[own.grids.grid_id != island_grid]["weight"]
+    assert others.tolist() == [18.0, 18.0]
+
+
+def test_light_island_unit_is_attached_and_reported():
+    cells = _with_island(1.0)  # a sliver: joins the nearest grid rather than a near-empty grid
     with pytest.warns(GridkitWarning, match="attached"):
-        one = partition(cells, "w", k=1)
+        result = partition(cells, "w", k=3)
+    check_hard_rules(cells, result, 3)
+    island_grid = result.assignment.loc[result.assignment.unit_id == 99, "grid_id"].item()
+    flags = result.grids.set_index("grid_id")["contiguous"]
+    assert not flags[island_grid] and flags.drop(island_grid).all()
+    assert any("attached" in w for w in result.report.warnings)
+    # one grid for the village: the island is attached too
+    one = quiet(partition, cells, "w", k=1)
     assert one.report.k == 1 and not one.grids["contiguous"].item()
 
 

@@ -29,8 +29,13 @@ def grids(sample):
 
 @pytest.fixture
 def staff():
-    return pd.DataFrame({"name": ["示例人员 01", "示例人员 02"],
-                         "phone": ["000-0000-0001", "000-0000-0002"], "grid_id": ["G0", "G0"]})
+    return pd.DataFrame(
+        {
+            "name": ["示例人员 01", "示例人员 02"],
+            "phone": ["000-0000-0001", "000-0000-0002"],
+            "grid_id": ["G0", "G0"],
+        }
+    )
 
 
 @pytest.fixture
@@ -47,18 +52,31 @@ def _missing_glyphs(records) -> list[str]:
 
 
 def test_posters_written_and_readable(grids, sample, staff, tmp_path, cjk_font):
-    ps = prepare_posters(grids.iloc[:2], roads=sample["roads"], buildings=sample["buildings"],
-                         entities=sample["entities"], jurisdiction=sample["jurisdiction"],
-                         staff=staff, attribution="© OpenStreetMap contributors")
+    ps = prepare_posters(
+        grids.iloc[:2],
+        roads=sample["roads"],
+        buildings=sample["buildings"],
+        entities=sample["entities"],
+        jurisdiction=sample["jurisdiction"],
+        staff=staff,
+        attribution="© OpenStreetMap contributors",
+    )
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
         paths = write_posters(ps, tmp_path, formats=("png", "pdf"), dpi=60)
     assert _missing_glyphs(records) == []  # every Chinese character had a glyph
     names = sorted(p.name for p in paths)
     code = grids["grid_code"].iloc[0]
-    assert names == sorted([f"{code}.png", f"{code}.pdf", f"{grids['grid_code'].iloc[1]}.png",
-                            f"{grids['grid_code'].iloc[1]}.pdf", "jurisdiction.png",
-                            "jurisdiction.pdf"])
+    assert names == sorted(
+        [
+            f"{code}.png",
+            f"{code}.pdf",
+            f"{grids['grid_code'].iloc[1]}.png",
+            f"{grids['grid_code'].iloc[1]}.pdf",
+            "jurisdiction.png",
+            "jurisdiction.pdf",
+        ]
+    )
     with Image.open(tmp_path / f"{code}.png") as im:
         assert im.size == (round(8.27 * 60), round(11.69 * 60))  # A4 portrait
         assert len(im.convert("RGB").getcolors(1 << 20)) > 50  # a drawn map, not a blank page
@@ -93,8 +111,9 @@ def test_without_cjk_font_says_so(grids, monkeypatch):
     assert ps.fonts == ["DejaVu Sans"]
 
 
-@pytest.mark.parametrize("span,expected", [(1000, 200), (4800, 500), (73, 10), (26000, 5000),
-                                           (0.9, 0.1)])
+@pytest.mark.parametrize(
+    "span,expected", [(1000, 200), (4800, 500), (73, 10), (26000, 5000), (0.9, 0.1)]
+)
 def test_nice_scale_lengths(span, expected):
     assert nice_length(span) == pytest.approx(expected)
 
@@ -122,26 +141,62 @@ def test_cli_report(sample_file, tmp_path, capsys, cjk_font):
     grids["grid_id"] = grids["village_code"]
     gk.write_layer(grids, tmp_path / "grids.gpkg", layer="grids")
     staff = tmp_path / "staff.csv"
-    pd.DataFrame({"name": ["示例人员 01"], "phone": ["000-0000-0001"],
-                  "grid_id": [grids["grid_id"].iloc[0]]}).to_csv(staff, index=False)
+    pd.DataFrame(
+        {"name": ["示例人员 01"], "phone": ["000-0000-0001"], "grid_id": [grids["grid_id"].iloc[0]]}
+    ).to_csv(staff, index=False)
     out = tmp_path / "out"
-    code = cli.main(["report", "--grids", str(tmp_path / "grids.gpkg"), "--roads",
-                     f"{sample_file}:roads", "--entities", f"{sample_file}:entities",
-                     "--villages", src, "--staff", str(staff), "--formats", "pdf",
-                     "--no-per-grid", "-o", str(out)])
+    code = cli.main(
+        [
+            "report",
+            "--grids",
+            str(tmp_path / "grids.gpkg"),
+            "--roads",
+            f"{sample_file}:roads",
+            "--entities",
+            f"{sample_file}:entities",
+            "--villages",
+            src,
+            "--staff",
+            str(staff),
+            "--formats",
+            "pdf",
+            "--no-per-grid",
+            "-o",
+            str(out),
+        ]
+    )
     assert code == 0
     assert "assigned 5 grid codes" in capsys.readouterr().out
     table = pd.read_csv(out / "responsibility.csv", dtype=str, encoding="utf-8-sig")
     assert len(table) == 5 and table.iloc[0, 0] == grids["grid_id"].iloc[0] + "001"
-    assert (out / "responsibility.xlsx").exists() and (out / "posters" / "jurisdiction.pdf").exists()
+    assert (out / "responsibility.xlsx").exists() and (
+        out / "posters" / "jurisdiction.pdf"
+    ).exists()
 
 
 def test_cli_map(sample_file, tmp_path, capsys):
     out = tmp_path / "map.html"
-    code = cli.main(["map", "--grids", f"{sample_file}:villages", "--roads", f"{sample_file}:roads",
-                     "--tiles", "none", "--per-grid", str(tmp_path / "grids"), "-o", str(out)])
+    code = cli.main(
+        [
+            "map",
+            "--grids",
+            f"{sample_file}:villages",
+            "--roads",
+            f"{sample_file}:roads",
+            "--tiles",
+            "none",
+            "--per-grid",
+            str(tmp_path / "grids"),
+            "-o",
+            str(out),
+        ]
+    )
     assert code == 0 and out.exists() and len(list((tmp_path / "grids").glob("*.html"))) == 5
     assert "self-contained" in capsys.readouterr().out
-    assert cli.main(["map", "--grids", f"{sample_file}:villages", "--tiles", "tianditu",
-                     "-o", str(out)]) == 2
+    assert (
+        cli.main(
+            ["map", "--grids", f"{sample_file}:villages", "--tiles", "tianditu", "-o", str(out)]
+        )
+        == 2
+    )
     assert "tianditu_key" in capsys.readouterr().err

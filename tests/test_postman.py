@@ -17,15 +17,25 @@ from gridkit.roadgraph import road_graph
 def _graph(edges, oneway=()):
     G = nx.MultiGraph()
     for i, (a, b, w) in enumerate(edges):
-        G.add_edge(a, b, key=i, edge_id=i, length=float(w), oneway=i in oneway, from_node=a, to_node=b,
-                   travel_time=float(w), geometry=LineString([(a, 0), (b, 1)]))
+        G.add_edge(
+            a,
+            b,
+            key=i,
+            edge_id=i,
+            length=float(w),
+            oneway=i in oneway,
+            from_node=a,
+            to_node=b,
+            travel_time=float(w),
+            geometry=LineString([(a, 0), (b, 1)]),
+        )
     return G
 
 
 def _check_tour(G, tour, required=None, closed=True):
     req = set(d["edge_id"] for _, _, d in G.edges(data=True)) if required is None else set(required)
     assert req <= {s[0] for s in tour.steps}
-    for (e1, a1, b1, _), (e2, a2, b2, _) in zip(tour.steps, tour.steps[1:]):
+    for (_e1, _a1, b1, _), (_e2, a2, _b2, _) in zip(tour.steps, tour.steps[1:], strict=False):
         assert b1 == a2
     if closed:
         assert tour.steps[-1][2] == tour.steps[0][1]
@@ -52,8 +62,12 @@ def small_graphs(draw, max_nodes=6, max_edges=9):
     n = draw(st.integers(3, max_nodes))
     # a spanning path keeps it connected, then random extra edges
     edges = [(i, i + 1, draw(st.integers(1, 20))) for i in range(n - 1)]
-    extra = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1), st.integers(1, 20)),
-                          max_size=max_edges - (n - 1)))
+    extra = draw(
+        st.lists(
+            st.tuples(st.integers(0, n - 1), st.integers(0, n - 1), st.integers(1, 20)),
+            max_size=max_edges - (n - 1),
+        )
+    )
     edges += [(a, b, w) for a, b, w in extra if a != b]
     return n, edges
 
@@ -62,7 +76,7 @@ def small_graphs(draw, max_nodes=6, max_edges=9):
 @given(small_graphs())
 def test_t_join_matches_brute_force(g):
     n, edges = g
-    u, v, w = (np.array(x) for x in zip(*edges))
+    u, v, w = (np.array(x) for x in zip(*edges, strict=False))
     deg = np.bincount(np.concatenate([u, v]), minlength=n)
     T = np.flatnonzero(deg % 2)
     got = min_t_join(n, u, v, w, T)
@@ -118,8 +132,10 @@ def test_directed_postman_min_cost_flow():
     assert tour.length_m == pytest.approx(7)
     _check_tour(G, tour)
     for e, a, b, _ in tour.steps:  # every traversal follows the one-way direction
-        assert (a, b) == (G.edges[next((u, v, k) for u, v, k in G.edges(keys=True) if k == e)]["from_node"],
-                          G.edges[next((u, v, k) for u, v, k in G.edges(keys=True) if k == e)]["to_node"])
+        assert (a, b) == (
+            G.edges[next((u, v, k) for u, v, k in G.edges(keys=True) if k == e)]["from_node"],
+            G.edges[next((u, v, k) for u, v, k in G.edges(keys=True) if k == e)]["to_node"],
+        )
 
 
 def test_mixed_postman():
@@ -180,10 +196,57 @@ def test_patrol_routes_on_sample(sample):
 
 
 def test_grid_without_streets():
-    roads = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (100, 0)]), LineString([(100, 0), (100, 100)])],
-                             crs=32635)
-    grids = gpd.GeoDataFrame({"grid_id": ["a", "b"]}, geometry=[box(-10, -10, 110, 110), box(500, 500, 600, 600)],
-                             crs=32635)
+    roads = gpd.GeoDataFrame(
+        geometry=[LineString([(0, 0), (100, 0)]), LineString([(100, 0), (100, 100)])], crs=32635
+    )
+    grids = gpd.GeoDataFrame(
+        {"grid_id": ["a", "b"]},
+        geometry=[box(-10, -10, 110, 110), box(500, 500, 600, 600)],
+        crs=32635,
+    )
     res = patrol_routes(roads, grids)
-    assert res.routes.set_index("grid_id").loc["a", "length_m"] == pytest.approx(400)  # out and back
+    assert res.routes.set_index("grid_id").loc["a", "length_m"] == pytest.approx(
+        400
+    )  # out and back
     assert res.issues["issue"].tolist() == ["no_streets"]
+
+
+def test_grid_with_separate_street_pieces_is_reported():
+    # two streets inside the grid, joined only by a street outside it
+    roads = gpd.GeoDataFrame(
+        geometry=[
+            LineString([(0, 0), (100, 0)]),
+            LineString([(0, 300), (100, 300)]),
+            LineString([(100, 0), (400, 0), (400, 300), (100, 300)]),
+        ],
+        crs=32635,
+    )
+    grid = gpd.GeoDataFrame({"grid_id": ["g"]}, geometry=[box(-10, -10, 150, 310)], crs=32635)
+    res = patrol_routes(roads, grid)
+    row = res.routes.iloc[0]
+    assert row["components"] == 2 and row["method"] == "rural/undirected"
+    assert row["street_m"] == pytest.approx(200)
+    assert row["length_m"] == pytest.approx(200 + 2 * 900 + 2 * 100)  # via the outside street
+    assert row["lower_bound_m"] == pytest.approx(200 + 900)  # streets + spanning tree
+    assert "separate pieces" in res.issues["message"].iloc[0]
+
+
+def test_one_way_dead_end_is_reported_when_driving():
+    # a one-way loop plus a one-way spur that cannot be left
+    roads = gpd.GeoDataFrame(
+        {"oneway": ["yes", "yes", "yes", "yes"], "road_class": "residential"},
+        geometry=[
+            LineString([(0, 0), (100, 0)]),
+            LineString([(100, 0), (100, 100)]),
+            LineString([(100, 100), (0, 0)]),
+            LineString([(100, 100), (200, 200)]),
+        ],
+        crs=32635,
+    )
+    grid = gpd.GeoDataFrame({"grid_id": ["g"]}, geometry=[box(-10, -10, 300, 300)], crs=32635)
+    res = patrol_routes(roads, grid, mode="drive")
+    row = res.routes.iloc[0]
+    assert row["method"] == "directed"
+    assert row["unreachable_m"] == pytest.approx(100 * 2**0.5)
+    assert row["length_m"] == pytest.approx(200 + 100 * 2**0.5)
+    assert res.issues["issue"].tolist() == ["unreachable"]

@@ -1,7 +1,8 @@
 import geopandas as gpd
 import geopandas.testing
-import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import LineString
 
 from gridkit._errors import InvalidValueError
@@ -22,8 +23,9 @@ def test_crossing_is_a_junction():
 
 
 def test_bridge_crossing_is_not_a_junction():
-    roads = _roads([LineString([(0, 0), (100, 0)]), LineString([(50, -50), (50, 50)])],
-                   bridge=["no", "yes"])
+    roads = _roads(
+        [LineString([(0, 0), (100, 0)]), LineString([(50, -50), (50, 50)])], bridge=["no", "yes"]
+    )
     G = road_graph(roads)
     assert G.number_of_edges() == 2
     assert G.graph["report"].level_crossings == 1
@@ -32,8 +34,9 @@ def test_bridge_crossing_is_not_a_junction():
 
 
 def test_bridge_end_joins_the_road_it_lands_on():
-    roads = _roads([LineString([(0, 0), (100, 0)]), LineString([(50, 0), (50, 80)])],
-                   bridge=["no", "yes"])
+    roads = _roads(
+        [LineString([(0, 0), (100, 0)]), LineString([(50, 0), (50, 80)])], bridge=["no", "yes"]
+    )
     G = road_graph(roads)
     assert G.number_of_edges() == 3 and len(G.graph["report"].components) == 1
 
@@ -52,9 +55,15 @@ def test_near_miss_is_snapped_and_far_miss_reported():
 
 
 def test_drive_mode_oneway_and_classes():
-    roads = _roads([LineString([(0, 0), (100, 0)]), LineString([(100, 0), (100, 100)]),
-                    LineString([(0, 0), (0, 100)])],
-                   road_class=["residential", "residential", "footway"], oneway=["yes", "-1", "no"])
+    roads = _roads(
+        [
+            LineString([(0, 0), (100, 0)]),
+            LineString([(100, 0), (100, 100)]),
+            LineString([(0, 0), (0, 100)]),
+        ],
+        road_class=["residential", "residential", "footway"],
+        oneway=["yes", "-1", "no"],
+    )
     G = road_graph(roads, mode="drive")
     assert G.number_of_edges() == 2
     e = {d["road_index"]: d for _, _, d in G.edges(data=True)}
@@ -89,3 +98,23 @@ def test_speeds_validation():
         road_graph(roads, mode="fly")
     G = road_graph(roads, speeds={"default": 3.6})
     assert next(iter(G.edges(data=True)))[2]["travel_time"] == pytest.approx(10)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(*[st.integers(0, 50)] * 4).filter(lambda t: (t[0], t[1]) != (t[2], t[3])),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_noding_keeps_length_and_ends_on_nodes(segments):
+    """Property: splitting never changes the total length; every edge ends on its nodes."""
+    lines = [LineString([(a * 10, b * 10), (c * 10, d * 10)]) for a, b, c, d in segments]
+    G = road_graph(_roads(lines), snap_tolerance=0.0)
+    total = sum(d["length"] for _, _, d in G.edges(data=True))
+    assert total == pytest.approx(sum(g.length for g in lines), rel=1e-9, abs=1e-6)
+    for _, _, d in G.edges(data=True):
+        start, end = d["geometry"].coords[0], d["geometry"].coords[-1]
+        a, b = G.nodes[d["from_node"]], G.nodes[d["to_node"]]
+        assert start == pytest.approx((a["x"], a["y"])) and end == pytest.approx((b["x"], b["y"]))

@@ -41,16 +41,23 @@ def setup(sample):
     ents["visits_per_month"] = np.where(risk == 1, 2.0, 1.0)
     ents["minutes_per_visit"] = np.where(risk == 1, 15.0, 10.0)
     grids = sample["villages"].rename(columns={"code": "grid_id"})
-    staff = pd.DataFrame([{"name": f"{g}-{k}", "phone": "0", "grid_id": g}
-                          for g in grids["grid_id"] for k in (1, 2)])
+    staff = pd.DataFrame(
+        [{"name": f"{g}-{k}", "phone": "0", "grid_id": g} for g in grids["grid_id"] for k in (1, 2)]
+    )
     return ents, grids, staff
 
 
 def test_schedule_respects_frequencies_and_budget(setup, sample_graph):
     ents, grids, staff = setup
     before = ents.copy()
-    plan = monthly_schedule(ents, grids, staff, graph=sample_graph, month="2026-12",
-                            patrol_min={g: 30 for g in grids["grid_id"]})
+    plan = monthly_schedule(
+        ents,
+        grids,
+        staff,
+        graph=sample_graph,
+        month="2026-12",
+        patrol_min={g: 30 for g in grids["grid_id"]},
+    )
     geopandas.testing.assert_geodataframe_equal(ents, before)
     assert len(plan.unfit) == 0
     counts = plan.visits.groupby("entity_index").size()
@@ -64,7 +71,9 @@ def test_schedule_respects_frequencies_and_budget(setup, sample_graph):
     merged = plan.visits.merge(staff, left_on="person", right_on="name")
     assert (merged["grid_id_x"] == merged["grid_id_y"]).all()
     day = plan.days.iloc[0]
-    sub = plan.visits[(plan.visits["date"] == day["date"]) & (plan.visits["person"] == day["person"])]
+    sub = plan.visits[
+        (plan.visits["date"] == day["date"]) & (plan.visits["person"] == day["person"])
+    ]
     assert sub["order"].tolist() == sorted(sub["order"]) and len(sub) == day["visits"]
 
 
@@ -87,8 +96,14 @@ def test_tight_budget_reports_and_keeps_key_first(setup, sample_graph):
 def test_missing_policy_columns(setup, sample_graph):
     ents, grids, staff = setup
     with pytest.raises((KeyError, ValueError)):
-        monthly_schedule(ents.drop(columns=["visits_per_month", "regime"]).drop(columns="minutes_per_visit")
-                         .assign(risk=9), grids, staff, graph=sample_graph)
+        monthly_schedule(
+            ents.drop(columns=["visits_per_month", "regime"])
+            .drop(columns="minutes_per_visit")
+            .assign(risk=9),
+            grids,
+            staff,
+            graph=sample_graph,
+        )
 
 
 def test_gpx_is_valid_xml(tmp_path, setup):
@@ -107,17 +122,58 @@ def test_cli_route_and_schedule(tmp_path, sample_file, setup, capsys):
     ents.to_file(tmp_path / "e.gpkg", layer="entities")
     staff.to_csv(tmp_path / "staff.csv", index=False)
     roads = f"{sample_file}:roads"
-    assert cli.main(["route", "--roads", roads, "--grids", str(tmp_path / "g.gpkg"),
-                     "-o", str(tmp_path / "r.gpkg")]) == 0
+    assert (
+        cli.main(
+            [
+                "route",
+                "--roads",
+                roads,
+                "--grids",
+                str(tmp_path / "g.gpkg"),
+                "-o",
+                str(tmp_path / "r.gpkg"),
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "r.gpx").exists()
     assert gpd.read_file(tmp_path / "r.gpkg", layer="routes")["length_m"].iloc[0] > 0
-    assert cli.main(["route", "--mode", "sites", "--roads", roads, "--grids", str(tmp_path / "g.gpkg"),
-                     "--entities", str(tmp_path / "e.gpkg"), "-o", str(tmp_path / "s.gpkg")]) == 0
+    assert (
+        cli.main(
+            [
+                "route",
+                "--mode",
+                "sites",
+                "--roads",
+                roads,
+                "--grids",
+                str(tmp_path / "g.gpkg"),
+                "--entities",
+                str(tmp_path / "e.gpkg"),
+                "-o",
+                str(tmp_path / "s.gpkg"),
+            ]
+        )
+        == 0
+    )
     stops = gpd.read_file(tmp_path / "s.gpkg", layer="stops")
     assert stops["order"].min() == 1
-    rc = cli.main(["schedule", "--roads", roads, "--grids", str(tmp_path / "g.gpkg"), "--entities",
-                   str(tmp_path / "e.gpkg"), "--staff", str(tmp_path / "staff.csv"), "--no-patrol",
-                   "-o", str(tmp_path / "plan.gpkg")])
+    rc = cli.main(
+        [
+            "schedule",
+            "--roads",
+            roads,
+            "--grids",
+            str(tmp_path / "g.gpkg"),
+            "--entities",
+            str(tmp_path / "e.gpkg"),
+            "--staff",
+            str(tmp_path / "staff.csv"),
+            "--no-patrol",
+            "-o",
+            str(tmp_path / "plan.gpkg"),
+        ]
+    )
     assert rc == 1  # entities outside the one grid cannot be scheduled: reported, exit 1
     table = pd.read_csv(tmp_path / "plan.csv")
     assert {"date", "person", "order", "arrival", "minutes"} <= set(table.columns)

@@ -21,24 +21,38 @@ def grids(sample):
 
 @pytest.fixture
 def staff():
-    return pd.DataFrame({"name": ["示例人员 01", "示例人员 02", "示例人员 03"],
-                         "phone": ["000-0000-0001", "000-0000-0002", "000-0000-0003"],
-                         "grid_id": ["G0", "G0", "G2"]})
+    return pd.DataFrame(
+        {
+            "name": ["示例人员 01", "示例人员 02", "示例人员 03"],
+            "phone": ["000-0000-0001", "000-0000-0002", "000-0000-0003"],
+            "grid_id": ["G0", "G0", "G2"],
+        }
+    )
 
 
 def test_sample_table(grids, sample, staff):
     before = grids.copy()
     with pytest.warns(gk.GridkitWarning, match="nobody responsible"):
-        t = responsibility_table(grids, staff=staff, entities=sample["entities"],
-                                 buildings=sample["buildings"], villages=sample["villages"])
+        t = responsibility_table(
+            grids,
+            staff=staff,
+            entities=sample["entities"],
+            buildings=sample["buildings"],
+            villages=sample["villages"],
+        )
     assert len(t) == len(grids) and t["grid_code"].is_monotonic_increasing
     assert t["entities"].sum() == len(sample["entities"])
-    assert (t[["entities_risk1", "entities_risk2", "entities_risk3"]].sum(axis=1) == t["entities"]).all()
+    assert (
+        t[["entities_risk1", "entities_risk2", "entities_risk3"]].sum(axis=1) == t["entities"]
+    ).all()
     assert t["households"].sum() == sample["buildings"]["households"].sum()
     jur = sample["jurisdiction"].to_crs(32635).area.sum()
     assert t["area_m2"].sum() == pytest.approx(jur, rel=1e-6)
     g0 = t.set_index("grid_id").loc["G0"]
-    assert g0["persons"] == "示例人员 01; 示例人员 02" and g0["phones"] == "000-0000-0001; 000-0000-0002"
+    assert (
+        g0["persons"] == "示例人员 01; 示例人员 02"
+        and g0["phones"] == "000-0000-0001; 000-0000-0002"
+    )
     assert t.set_index("grid_id").loc["G1", "persons"] == ""
     assert t["village_name"].str.startswith("Postcode").all()
     pd.testing.assert_frame_equal(pd.DataFrame(grids), pd.DataFrame(before))
@@ -69,14 +83,23 @@ def test_table_errors(grids, tmp_path):
 
 
 def _two_grids():
-    return gpd.GeoDataFrame({"grid_id": ["a", "b"], "village_code": "110101001001"},
-                            geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100)], crs=32650)
+    return gpd.GeoDataFrame(
+        {"grid_id": ["a", "b"], "village_code": "110101001001"},
+        geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100)],
+        crs=32650,
+    )
 
 
 def test_figures_from_assignment_and_existing_columns_kept():
     g = _two_grids().assign(households=[7, 9])
-    units = pd.DataFrame({"grid_id": ["a", "a", "b"], "households": [1, 1, 1],
-                          "entities": [2, 3, 4], "workload_min": [10.0, 5.5, 1.0]})
+    units = pd.DataFrame(
+        {
+            "grid_id": ["a", "a", "b"],
+            "households": [1, 1, 1],
+            "entities": [2, 3, 4],
+            "workload_min": [10.0, 5.5, 1.0],
+        }
+    )
     s = grid_stats(g, assignment=units)
     assert s["households"].tolist() == [7, 9]  # the grids' own column wins
     assert s["entities"].tolist() == [5, 4] and s["workload_min"].tolist() == [15.5, 1.0]
@@ -86,8 +109,11 @@ def test_figures_from_assignment_and_existing_columns_kept():
 
 
 def test_point_on_shared_edge_counted_once_and_regimes():
-    ent = gpd.GeoDataFrame({"risk": [1, 2, 3], "regime": ["key", "general", "exempt"]},
-                           geometry=[Point(100, 50), Point(50, 50), Point(150, 50)], crs=32650)
+    ent = gpd.GeoDataFrame(
+        {"risk": [1, 2, 3], "regime": ["key", "general", "exempt"]},
+        geometry=[Point(100, 50), Point(50, 50), Point(150, 50)],
+        crs=32650,
+    )
     s = grid_stats(_two_grids(), entities=ent)
     assert s["entities"].sum() == 3  # the point on the shared edge counts once, in one grid
     ent = ent.assign(geometry=[Point(99.9, 50), Point(50, 50), Point(150, 50)])

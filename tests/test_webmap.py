@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import warnings
 
 import folium
 import geopandas as gpd
@@ -36,11 +37,13 @@ def grids(sample):
 
 @pytest.fixture
 def staff(grids):
-    return pd.DataFrame({
-        "name": ["示例人员 01", HOSTILE_IMG, "示例人员 03"],
-        "phone": ["000-0000-0001", "000-0000-0002", "000-0000-0003"],
-        "grid_id": ["G0", "G1", "G2"],
-    })
+    return pd.DataFrame(
+        {
+            "name": ["示例人员 01", HOSTILE_IMG, "示例人员 03"],
+            "phone": ["000-0000-0001", "000-0000-0002", "000-0000-0003"],
+            "grid_id": ["G0", "G1", "G2"],
+        }
+    )
 
 
 def _geojson_layers(m: folium.Map) -> dict[str, folium.GeoJson]:
@@ -50,14 +53,18 @@ def _geojson_layers(m: folium.Map) -> dict[str, folium.GeoJson]:
 def _external_loads(html: str) -> list[str]:
     """URLs the page would load by itself: script src, stylesheet links, CSS url(), imports."""
     urls = re.findall(r"<script\b[^>]*\bsrc\s*=\s*[\"']([^\"']+)", html, re.I)
-    urls += [h for tag in re.findall(r"<link\b[^>]*>", html, re.I)
-             for h in re.findall(r"href\s*=\s*[\"']([^\"']+)", tag, re.I)]
+    urls += [
+        h
+        for tag in re.findall(r"<link\b[^>]*>", html, re.I)
+        for h in re.findall(r"href\s*=\s*[\"']([^\"']+)", tag, re.I)
+    ]
     urls += re.findall(r"url\(\s*[\"']?(https?://[^\"')]+)", html, re.I)
     urls += re.findall(r"@import\s+[\"']?(https?://[^\"';]+)", html, re.I)
     return urls
 
 
 # --- colouring ---------------------------------------------------------------
+
 
 def _check_colouring(geoms):
     colours = grid_colours(geoms)
@@ -81,10 +88,15 @@ def test_corner_contact_is_not_a_neighbour():
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.integers(0, 1000), st.integers(0, 1000)), min_size=3, max_size=40,
-                unique=True))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 1000), st.integers(0, 1000)), min_size=3, max_size=40, unique=True
+    )
+)
 def test_voronoi_tiling_is_properly_coloured(points):
-    cells = shapely.voronoi_polygons(shapely.MultiPoint(points), extend_to=box(-10, -10, 1010, 1010))
+    cells = shapely.voronoi_polygons(
+        shapely.MultiPoint(points), extend_to=box(-10, -10, 1010, 1010)
+    )
     geoms = np.array([c.intersection(box(-10, -10, 1010, 1010)) for c in cells.geoms])
     geoms = geoms[~shapely.is_empty(geoms)]
     _check_colouring(geoms)
@@ -93,19 +105,32 @@ def test_voronoi_tiling_is_properly_coloured(points):
 @given(st.integers(1, 8), st.integers(1, 8))
 @settings(max_examples=20, deadline=None)
 def test_rectangular_grid_coloured(rows, cols):
-    geoms = np.array([box(c * 100, r * 100, c * 100 + 100, r * 100 + 100)
-                      for r in range(rows) for c in range(cols)])
+    geoms = np.array(
+        [
+            box(c * 100, r * 100, c * 100 + 100, r * 100 + 100)
+            for r in range(rows)
+            for c in range(cols)
+        ]
+    )
     colours, pairs = _check_colouring(geoms)
     assert len(pairs) == rows * (cols - 1) + cols * (rows - 1)
 
 
 # --- the map object ----------------------------------------------------------
 
+
 def test_map_has_layers_popups_and_never_mutates(grids, sample, staff):
     before = grids.copy()
     ent_before = sample["entities"].copy()
-    m = grid_map(grids, villages=sample["villages"], roads=sample["roads"],
-                 entities=sample["entities"], staff=staff, tiles="osm", title="示例")
+    m = grid_map(
+        grids,
+        villages=sample["villages"],
+        roads=sample["roads"],
+        entities=sample["entities"],
+        staff=staff,
+        tiles="osm",
+        title="示例",
+    )
     layers = _geojson_layers(m)
     assert {"网格 grids", "村/社区 villages", "道路 roads", "主体 entities"} <= set(layers)
     feats = layers["网格 grids"].data["features"]
@@ -116,8 +141,9 @@ def test_map_has_layers_popups_and_never_mutates(grids, sample, staff):
     assert int(popup["主体户数"].replace(",", "")) > 0
     assert "面积(平方米)" in popup
     # entity counts per grid add up to the entities inside the jurisdiction
-    total = sum(int(dict(map(tuple, f["properties"]["_popup"]))["主体户数"].replace(",", ""))
-                for f in feats)
+    total = sum(
+        int(dict(map(tuple, f["properties"]["_popup"]))["主体户数"].replace(",", "")) for f in feats
+    )
     assert total == len(sample["entities"])
     pd.testing.assert_frame_equal(pd.DataFrame(grids), pd.DataFrame(before))
     pd.testing.assert_frame_equal(pd.DataFrame(sample["entities"]), pd.DataFrame(ent_before))
@@ -167,6 +193,11 @@ def test_amap_shifts_into_gcj02_and_back():
     np.testing.assert_allclose(p2, p0, atol=2e-7)
 
 
+def test_gcj02_input_must_be_lonlat(grids):
+    with pytest.raises(gk.CRSError, match="longitude/latitude"):
+        grid_map(grids.to_crs(32635), tiles=None, input_gcj02=True)
+
+
 def test_amap_outside_china_is_not_shifted(grids):
     a = _geojson_layers(grid_map(grids, tiles=None))["网格 grids"].data
     b = _geojson_layers(grid_map(grids, tiles="amap"))["网格 grids"].data
@@ -174,6 +205,7 @@ def test_amap_outside_china_is_not_shifted(grids):
 
 
 # --- saving -------------------------------------------------------------------
+
 
 def test_saved_map_is_self_contained(grids, sample, tmp_path):
     m = grid_map(grids, villages=sample["villages"], entities=sample["entities"], tiles="osm")
@@ -197,8 +229,16 @@ def test_unvendored_library_is_refused(grids, tmp_path):
     assert not (tmp_path / "x.html").exists()
 
 
-def test_per_grid_maps(grids, sample, tmp_path):
-    paths = write_grid_maps(grids, tmp_path / "grids", roads=sample["roads"], tiles=None)
+def test_per_grid_maps(grids, sample, staff, tmp_path):
+    staff = pd.concat(
+        [staff, pd.DataFrame({"name": ["x", "y"], "phone": ["1", "2"], "grid_id": ["G3", "G4"]})],
+        ignore_index=True,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # each map gets only its own grids' persons
+        paths = write_grid_maps(
+            grids, tmp_path / "grids", roads=sample["roads"], staff=staff, tiles=None
+        )
     assert [p.stem for p in paths] == grids["grid_code"].tolist()
     html = paths[2].read_text(encoding="utf-8")
     assert _external_loads(html) == []
@@ -207,17 +247,27 @@ def test_per_grid_maps(grids, sample, tmp_path):
 
 # --- in a real browser --------------------------------------------------------
 
+
 def _find_map_js():
-    return ("var m = Object.keys(window).map(function (k) { try { return window[k]; } "
-            "catch (e) { return null; } }).find(function (v) { return v instanceof L.Map; });")
+    return (
+        "var m = Object.keys(window).map(function (k) { try { return window[k]; } "
+        "catch (e) { return null; } }).find(function (v) { return v instanceof L.Map; });"
+    )
 
 
 @pytest.mark.browser
 def test_map_in_headless_chromium(chromium, grids, sample, staff, tmp_path):  # noqa: F811
     from PIL import Image
 
-    m = grid_map(grids, villages=sample["villages"], roads=sample["roads"],
-                 entities=sample["entities"], staff=staff, tiles=None, title="网格示意图 示例")
+    m = grid_map(
+        grids,
+        villages=sample["villages"],
+        roads=sample["roads"],
+        entities=sample["entities"],
+        staff=staff,
+        tiles=None,
+        title="网格示意图 示例",
+    )
     path = save_map(m, tmp_path / "map.html")
     driver = chromium
     driver.get(path.as_uri())
@@ -229,23 +279,28 @@ def test_map_in_headless_chromium(chromium, grids, sample, staff, tmp_path):  # 
     # grids are drawn: one SVG path per grid with a real outline
     fills = driver.execute_script(
         "return Array.from(document.querySelectorAll('path.leaflet-interactive'))"
-        ".map(function (p) { return [p.getAttribute('fill'), p.getAttribute('d').length]; });")
+        ".map(function (p) { return [p.getAttribute('fill'), p.getAttribute('d').length]; });"
+    )
     grid_paths = [f for f in fills if f[0] and f[0].lower() in PALETTE]
     assert len(grid_paths) == len(grids) and all(n > 20 for _, n in grid_paths)
     labels = driver.execute_script(
         "return Array.from(document.querySelectorAll('.gridkit-label span'))"
-        ".map(function (s) { return s.textContent; });")
+        ".map(function (s) { return s.textContent; });"
+    )
     assert sorted(labels) == sorted(grids["grid_code"])
     # the hostile grid's popup shows its name as text; nothing ran
     code = grids.loc[grids["name"] == HOSTILE, "grid_code"].iloc[0]
-    text = driver.execute_script(_find_map_js() + """
+    text = driver.execute_script(
+        _find_map_js()
+        + """
         var target = null;
         m.eachLayer(function (l) {
             if (l.feature && l.feature.properties._label === arguments[0]) { target = l; } });
         target.fire('click', {latlng: target.getBounds().getCenter()}, true);
         var box = document.querySelector('.leaflet-popup-content');
         return [box.innerText, box.querySelectorAll('script, img').length];
-    """.replace("arguments[0]", repr(code)))
+    """.replace("arguments[0]", repr(code))
+    )
     assert HOSTILE in text[0] and HOSTILE_IMG in text[0] and text[1] == 0
     assert driver.execute_script("return window.__gridkitErrors") == []
     # Chinese renders with a real font: two characters draw differently (no tofu boxes)
@@ -257,8 +312,9 @@ def test_map_in_headless_chromium(chromium, grids, sample, staff, tmp_path):  # 
             var x = c.getContext('2d'); x.font = font; x.fillText(ch, 4, 38);
             return c.toDataURL(); }
         var blank = document.createElement('canvas'); blank.width = 48; blank.height = 48;
-        return [draw('前'), draw('进'), blank.toDataURL(), document.body.innerText.indexOf('示例人员') >= 0
-                || document.body.innerText.indexOf('网格示意图') >= 0];
+        var text = document.body.innerText;
+        return [draw('前'), draw('进'), blank.toDataURL(),
+                text.indexOf('示例人员') >= 0 || text.indexOf('网格示意图') >= 0];
     """)
     assert rendered[0] != rendered[1] and rendered[2] not in rendered[:2] and rendered[3]
     # the screenshot is not blank: grid colours cover a good part of the page

@@ -14,6 +14,8 @@ ORDER = (
     "diff",
     "route",
     "schedule",
+    "reach",
+    "checkpoints",
     "map",
     "report",
     "demo",

@@ -28,20 +28,33 @@ def register(subparsers) -> None:
         "inlined. Sources are PATH or PATH:LAYER.",
     )
     p.add_argument("--grids", required=True, help="grid polygons")
-    for name, text in (("villages", "village/community polygons"), ("roads", "road lines"),
-                       ("entities", "entity points (risk 1-3 colours them)"),
-                       ("routes", "patrol route lines"), ("issues", "validation issues")):
+    for name, text in (
+        ("villages", "village/community polygons"),
+        ("roads", "road lines"),
+        ("entities", "entity points (risk 1-3 colours them)"),
+        ("routes", "patrol route lines"),
+        ("issues", "validation issues"),
+    ):
         p.add_argument(f"--{name}", help=text)
     p.add_argument("--staff", help="staff table (CSV/XLSX: name, phone, grid_id) for the popups")
-    p.add_argument("--tiles", default="osm", choices=[*TILES, "none"],
-                   help="base map (default: %(default)s; amap shifts geometries into GCJ-02; "
-                   "none: no base map, fully offline)")
+    p.add_argument(
+        "--tiles",
+        default="osm",
+        choices=[*TILES, "none"],
+        help="base map (default: %(default)s; amap shifts geometries into GCJ-02; "
+        "none: no base map, fully offline)",
+    )
     p.add_argument("--tianditu-key", help="your Tianditu key (needed with --tiles tianditu)")
-    p.add_argument("--input-gcj02", action="store_true",
-                   help="the inputs are in GCJ-02 (digitised on AMap): shift them back to WGS84")
+    p.add_argument(
+        "--input-gcj02",
+        action="store_true",
+        help="the inputs are in GCJ-02 (digitised on AMap): shift them back to WGS84",
+    )
     p.add_argument("--title", help="a title shown on the map")
     p.add_argument("--label", help="the grid column written on each grid (default grid_code)")
-    p.add_argument("--per-grid", metavar="DIR", help="also write one map per grid (网格示意图) here")
+    p.add_argument(
+        "--per-grid", metavar="DIR", help="also write one map per grid (网格示意图) here"
+    )
     p.add_argument("-o", "--output", required=True, help="the HTML file to write")
     p.set_defaults(func=run)
 
@@ -53,11 +66,16 @@ def _read(source: str | None) -> gpd.GeoDataFrame | None:
 def run(args) -> int:
     grids = read_layer(args.grids)
     kwargs = dict(
-        villages=_read(args.villages), roads=_read(args.roads), entities=_read(args.entities),
-        routes=_read(args.routes), issues=_read(args.issues),
+        villages=_read(args.villages),
+        roads=_read(args.roads),
+        entities=_read(args.entities),
+        routes=_read(args.routes),
+        issues=_read(args.issues),
         staff=read_table(args.staff) if args.staff else None,
-        tiles=None if args.tiles == "none" else args.tiles, tianditu_key=args.tianditu_key,
-        input_gcj02=args.input_gcj02, label_column=args.label,
+        tiles=None if args.tiles == "none" else args.tiles,
+        tianditu_key=args.tianditu_key,
+        input_gcj02=args.input_gcj02,
+        label_column=args.label,
     )
     m = grid_map(grids, title=args.title, **kwargs)
     path = save_map(m, args.output)
@@ -70,18 +88,21 @@ def run(args) -> int:
 
 # --- demo ----------------------------------------------------------------------
 
+
 def demo_staff(grids: pd.DataFrame) -> pd.DataFrame:
     """Clearly fake staff for the demo: one person per grid, 示例人员 NN, phone 000-0000-00NN."""
     ids = grids["grid_id"].astype(str).tolist()
-    return pd.DataFrame({
-        "name": [f"示例人员 {i + 1:02d}" for i in range(len(ids))],
-        "phone": [f"000-0000-{i + 1:04d}" for i in range(len(ids))],
-        "grid_id": ids,
-    })
+    return pd.DataFrame(
+        {
+            "name": [f"示例人员 {i + 1:02d}" for i in range(len(ids))],
+            "phone": [f"000-0000-{i + 1:04d}" for i in range(len(ids))],
+            "grid_id": ids,
+        }
+    )
 
 
 def demo_grids(ctx: DemoContext) -> tuple[gpd.GeoDataFrame, str]:
-    """The demo's grids with codes (computed once, shared with `report`), and where they came from."""
+    """The demo's coded grids (computed once, shared with `report`) and their source."""
     if "published" in ctx.results:
         return ctx.results["published"], ctx.results["published_source"]
     grids = ctx.results.get("grids")
@@ -124,15 +145,23 @@ def _routes(ctx: DemoContext):
 def demo_step(ctx: DemoContext) -> None:
     grids, source = demo_grids(ctx)
     layers = ctx.layers
-    kwargs = dict(villages=layers["villages"], roads=layers["roads"], entities=layers["entities"],
-                  routes=_routes(ctx), issues=_issues(ctx), staff=ctx.results["staff"],
-                  assignment=ctx.results.get("assignment"))
+    kwargs = dict(
+        villages=layers["villages"],
+        roads=layers["roads"],
+        entities=layers["entities"],
+        routes=_routes(ctx),
+        issues=_issues(ctx),
+        staff=ctx.results["staff"],
+        assignment=ctx.results.get("assignment"),
+    )
     m = grid_map(grids, title="gridkit 示例 demo (central Helsinki, OSM)", **kwargs)
     path = save_map(m, Path(ctx.outdir) / "map.html")
     per_grid = write_grid_maps(grids, Path(ctx.outdir) / "grid_maps", **kwargs)
     ctx.add(
         f"map: {len(grids)} grids ({source}) with codes {grids['grid_code'].min()}.."
         f"{grids['grid_code'].max()}, self-contained web map ({path.stat().st_size / 1024:.0f} kB) "
-        f"and {len(per_grid)} per-grid maps; persons are FAKE demo staff (示例人员 NN, 000-0000-NNNN)",
-        path, Path(ctx.outdir) / "grid_maps",
+        f"and {len(per_grid)} per-grid maps; persons are FAKE demo staff "
+        "(示例人员 NN, 000-0000-NNNN)",
+        path,
+        Path(ctx.outdir) / "grid_maps",
     )

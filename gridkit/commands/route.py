@@ -10,7 +10,12 @@ import pandas as pd
 import shapely
 
 from gridkit._errors import InvalidValueError
-from gridkit.commands._common import DemoContext, add_crs_option, add_output_option, back_to_input_crs
+from gridkit.commands._common import (
+    DemoContext,
+    add_crs_option,
+    add_output_option,
+    back_to_input_crs,
+)
 from gridkit.gpx import write_gpx
 from gridkit.io import write_layers
 from gridkit.layers import load_layers
@@ -35,10 +40,18 @@ def register(subparsers) -> None:
     p.add_argument("--grids", required=True, help="grids layer with grid_id")
     p.add_argument("--entities", help="entities layer (needed for --mode sites)")
     p.add_argument("--grid-id", default="grid_id", help="grid id column (default: %(default)s)")
-    p.add_argument("--start", help="start/base point 'X,Y' in the input CRS (default: the grid's centre)")
-    p.add_argument("--speed", type=float, help="travel speed in km/h (default: 5 walking, by class driving)")
-    p.add_argument("--network", choices=("walk", "drive"), default="walk",
-                   help="walk: one-way flags ignored; drive: one-way streets bind, footways left out")
+    p.add_argument(
+        "--start", help="start/base point 'X,Y' in the input CRS (default: the grid's centre)"
+    )
+    p.add_argument(
+        "--speed", type=float, help="travel speed in km/h (default: 5 walking, by class driving)"
+    )
+    p.add_argument(
+        "--network",
+        choices=("walk", "drive"),
+        default="walk",
+        help="walk: one-way flags ignored; drive: one-way streets bind, footways left out",
+    )
     add_crs_option(p)
     add_output_option(p)
     p.set_defaults(func=run)
@@ -56,7 +69,9 @@ def _point(text: str | None):
 
 def _sites(layers, G, grid_id: str, base, time_limit: float = 0.7):
     grids, ents = layers["grids"], layers["entities"]
-    hit = gpd.sjoin(ents, grids[[grid_id, grids.geometry.name]], predicate="intersects", how="inner")
+    hit = gpd.sjoin(
+        ents, grids[[grid_id, grids.geometry.name]], predicate="intersects", how="inner"
+    )
     hit = hit[~hit.index.duplicated()]
     stops, legs, rows = [], [], []
     for gid in grids[grid_id]:
@@ -66,8 +81,16 @@ def _sites(layers, G, grid_id: str, base, time_limit: float = 0.7):
         r = visit_route(sel, graph=G, base=base, time_limit=time_limit)
         stops.append(r.stops.assign(**{grid_id: gid}))
         legs.append(r.legs.assign(**{grid_id: gid}))
-        rows.append({grid_id: gid, "stops": len(sel), "length_m": r.length_m, "travel_min": r.travel_min,
-                     "service_min": r.service_min, "total_min": r.total_min})
+        rows.append(
+            {
+                grid_id: gid,
+                "stops": len(sel),
+                "length_m": r.length_m,
+                "travel_min": r.travel_min,
+                "service_min": r.service_min,
+                "total_min": r.total_min,
+            }
+        )
     crs = ents.crs
     stops = gpd.GeoDataFrame(pd.concat(stops, ignore_index=True), crs=crs) if stops else None
     legs = gpd.GeoDataFrame(pd.concat(legs, ignore_index=True), crs=crs) if legs else None
@@ -75,8 +98,9 @@ def _sites(layers, G, grid_id: str, base, time_limit: float = 0.7):
 
 
 def run(args) -> int:
-    layers = load_layers(roads=args.roads, grids=args.grids, entities=args.entities, crs=args.crs,
-                         strict=args.strict)
+    layers = load_layers(
+        roads=args.roads, grids=args.grids, entities=args.entities, crs=args.crs, strict=args.strict
+    )
     G = road_graph(layers["roads"], mode=args.network, speeds=args.speed)
     start = _point(args.start)
     if start is not None:
@@ -84,8 +108,13 @@ def run(args) -> int:
     out = Path(args.output)
     if args.mode == "streets":
         res = patrol_routes(None, layers["grids"], graph=G, grid_id=args.grid_id, start=start)
-        written = write_layers({"routes": back_to_input_crs(res.routes, layers),
-                                "route_steps": back_to_input_crs(res.steps, layers)}, out)
+        written = write_layers(
+            {
+                "routes": back_to_input_crs(res.routes, layers),
+                "route_steps": back_to_input_crs(res.steps, layers),
+            },
+            out,
+        )
         table = res.routes.drop(columns="geometry")
         for msg in res.issues["message"]:
             print(f"note: {msg}")
@@ -97,11 +126,18 @@ def run(args) -> int:
         stops, legs, table = _sites(layers, G, args.grid_id, start)
         if stops is None:
             raise InvalidValueError("no entity lies inside any grid: nothing to visit")
-        written = write_layers({"stops": back_to_input_crs(stops, layers),
-                                "legs": back_to_input_crs(legs, layers)}, out)
+        written = write_layers(
+            {"stops": back_to_input_crs(stops, layers), "legs": back_to_input_crs(legs, layers)},
+            out,
+        )
         name = stops[args.grid_id].astype(str) + " #" + stops["order"].astype(str)
-        write_gpx(written.with_suffix(".gpx"), waypoints=stops.assign(name=name),
-                  tracks=legs.assign(name=legs[args.grid_id].astype(str) + " leg " + legs["order"].astype(str)))
+        write_gpx(
+            written.with_suffix(".gpx"),
+            waypoints=stops.assign(name=name),
+            tracks=legs.assign(
+                name=legs[args.grid_id].astype(str) + " leg " + legs["order"].astype(str)
+            ),
+        )
     with pd.option_context("display.width", 140, "display.max_columns", 20):
         print(table.round(2).to_string(index=False))
     print(f"wrote {written} and {written.with_suffix('.gpx')}")
@@ -114,7 +150,9 @@ def demo_grids(ctx: DemoContext) -> tuple[gpd.GeoDataFrame, str]:
     if isinstance(grids, gpd.GeoDataFrame) and "grid_id" in grids.columns and len(grids):
         return grids, "grids"
     villages = ctx.layers["villages"]
-    g = villages.assign(grid_id=villages["code"].astype(str), village_code=villages["code"].astype(str))
+    g = villages.assign(
+        grid_id=villages["code"].astype(str), village_code=villages["code"].astype(str)
+    )
     return g, "villages as grids (no partition result)"
 
 
@@ -131,12 +169,24 @@ def demo_step(ctx: DemoContext) -> None:
     G = demo_graph(ctx)
     res = patrol_routes(None, grids, graph=G)
     ctx.results["routes"] = res
-    path = write_layers({"routes": back_to_input_crs(res.routes, ctx.layers),
-                         "route_steps": back_to_input_crs(res.steps, ctx.layers)}, ctx.outdir / "routes.gpkg")
-    gpx = write_gpx(ctx.outdir / "routes.gpx",
-                    tracks=res.routes.assign(name="patrol " + res.routes["grid_id"].astype(str)))
+    path = write_layers(
+        {
+            "routes": back_to_input_crs(res.routes, ctx.layers),
+            "route_steps": back_to_input_crs(res.steps, ctx.layers),
+        },
+        ctx.outdir / "routes.gpkg",
+    )
+    gpx = write_gpx(
+        ctx.outdir / "routes.gpx",
+        tracks=res.routes.assign(name="patrol " + res.routes["grid_id"].astype(str)),
+    )
     r = res.routes
-    ctx.add(f"route: patrol tours for {len(r)} {source}: {r['street_m'].sum() / 1000:.1f} km of streets, "
-            f"tours {r['length_m'].sum() / 1000:.1f} km (deadhead {r['deadhead_m'].sum() / 1000:.1f} km), "
-            f"{int((r['components'] > 1).sum())} grid(s) with disconnected streets, "
-            f"{len(res.issues)} note(s); {G.graph['report'].summary}", path, gpx)
+    km = r[["street_m", "length_m", "deadhead_m"]].sum() / 1000
+    ctx.add(
+        f"route: patrol tours for {len(r)} {source}: {km['street_m']:.1f} km of streets, "
+        f"tours {km['length_m']:.1f} km (deadhead {km['deadhead_m']:.1f} km), "
+        f"{int((r['components'] > 1).sum())} grid(s) with disconnected streets, "
+        f"{len(res.issues)} note(s); {G.graph['report'].summary}",
+        path,
+        gpx,
+    )

@@ -10,7 +10,12 @@ import numpy as np
 import pandas as pd
 
 from gridkit._errors import CheckFailed
-from gridkit.commands._common import DemoContext, add_crs_option, add_output_option, back_to_input_crs
+from gridkit.commands._common import (
+    DemoContext,
+    add_crs_option,
+    add_output_option,
+    back_to_input_crs,
+)
 from gridkit.gpx import write_gpx
 from gridkit.io import write_layers
 from gridkit.layers import load_layers
@@ -36,9 +41,13 @@ def register(subparsers) -> None:
     p.add_argument("--entities", required=True)
     p.add_argument("--staff", required=True, help="CSV/XLSX with name, phone, grid_id")
     p.add_argument("--month", default="2026-12", help="YYYY-MM (default: %(default)s)")
-    p.add_argument("--budget", type=float, default=360.0, help="minutes per person and day (default: 360)")
+    p.add_argument(
+        "--budget", type=float, default=360.0, help="minutes per person and day (default: 360)"
+    )
     p.add_argument("--no-patrol", action="store_true", help="leave the daily street patrol out")
-    p.add_argument("--holiday", action="append", default=[], help="a day off (YYYY-MM-DD); repeatable")
+    p.add_argument(
+        "--holiday", action="append", default=[], help="a day off (YYYY-MM-DD); repeatable"
+    )
     p.add_argument("--network", choices=("walk", "drive"), default="walk")
     p.add_argument("--speed", type=float, help="km/h (default: 5 walking)")
     add_crs_option(p)
@@ -49,34 +58,55 @@ def register(subparsers) -> None:
 def _write(plan, layers, out: Path, grid_id: str = "grid_id") -> list[Path]:
     visits = back_to_input_crs(plan.visits, layers)
     days = back_to_input_crs(plan.days, layers)
-    path = write_layers({"visits": visits, "days": days,
-                         "unfit": plan.unfit.astype({"entity_index": "string"})}, out)
+    path = write_layers(
+        {"visits": visits, "days": days, "unfit": plan.unfit.astype({"entity_index": "string"})},
+        out,
+    )
     csv = path.with_suffix(".csv")
     pd.DataFrame(visits.drop(columns="geometry")).to_csv(csv, index=False)
-    gpx = write_gpx(path.with_suffix(".gpx"),
-                    tracks=days.assign(name=days["date"] + " " + days["person"]),
-                    waypoints=visits.assign(name=visits["date"] + " " + visits["person"] + " #"
-                                            + visits["order"].astype(str)))
+    gpx = write_gpx(
+        path.with_suffix(".gpx"),
+        tracks=days.assign(name=days["date"] + " " + days["person"]),
+        waypoints=visits.assign(
+            name=visits["date"] + " " + visits["person"] + " #" + visits["order"].astype(str)
+        ),
+    )
     return [path, csv, gpx]
 
 
 def run(args) -> int:
-    layers = load_layers(roads=args.roads, grids=args.grids, entities=args.entities, staff=args.staff,
-                         crs=args.crs, strict=args.strict)
+    layers = load_layers(
+        roads=args.roads,
+        grids=args.grids,
+        entities=args.entities,
+        staff=args.staff,
+        crs=args.crs,
+        strict=args.strict,
+    )
     G = road_graph(layers["roads"], mode=args.network, speeds=args.speed)
     patrol = None
     if not args.no_patrol:
         routes = patrol_routes(None, layers["grids"], graph=G).routes
         patrol = routes.set_index("grid_id")["minutes"].to_dict()
-    plan = monthly_schedule(layers["entities"], layers["grids"], layers.staff, graph=G, month=args.month,
-                            daily_budget_min=args.budget, patrol_min=patrol, holidays=args.holiday)
+    plan = monthly_schedule(
+        layers["entities"],
+        layers["grids"],
+        layers.staff,
+        graph=G,
+        month=args.month,
+        daily_budget_min=args.budget,
+        patrol_min=patrol,
+        holidays=args.holiday,
+    )
     files = _write(plan, layers, Path(args.output))
     print(plan.summary)
     print("wrote " + ", ".join(map(str, files)))
     if len(plan.unfit):
         print(plan.unfit.groupby("reason")["visits_missing"].sum().to_string())
-        raise CheckFailed(f"{int(plan.unfit['visits_missing'].sum())} visit(s) and "
-                          f"{len(plan.unfit)} item(s) could not be scheduled; see the 'unfit' layer")
+        raise CheckFailed(
+            f"{int(plan.unfit['visits_missing'].sum())} visit(s) and "
+            f"{len(plan.unfit)} item(s) could not be scheduled; see the 'unfit' layer"
+        )
     return 0
 
 
@@ -90,13 +120,16 @@ def _demo_entities(ctx: DemoContext) -> tuple[gpd.GeoDataFrame, str]:
         # stand-in until gridkit.workload lands: DOMAIN.md's cycles (key monthly x2, 15 min;
         # supervision monthly, 10 min; service quarterly, 6 min)
         risk = pd.to_numeric(ents["risk"], errors="coerce").fillna(3).to_numpy()
-        credit = ents["credit"].astype(str).to_numpy() if "credit" in ents else np.full(len(ents), "A")
+        credit = (
+            ents["credit"].astype(str).to_numpy() if "credit" in ents else np.full(len(ents), "A")
+        )
         key = (risk == 1) | (credit == "C")
         regime = np.where(key, "key", np.where((risk == 3) & (credit == "A"), "exempt", "general"))
         vpm = np.where(key, 2.0, np.where(regime == "general", 1.0, 1 / 3))
         mins = np.where(key, 15.0, np.where(regime == "general", 10.0, 6.0))
-        return ents.assign(regime=regime, visits_per_month=vpm, minutes_per_visit=mins), \
-            "stand-in policy (gridkit.workload not available)"
+        return ents.assign(
+            regime=regime, visits_per_month=vpm, minutes_per_visit=mins
+        ), "stand-in policy (gridkit.workload not available)"
 
 
 def demo_step(ctx: DemoContext) -> None:
@@ -107,8 +140,13 @@ def demo_step(ctx: DemoContext) -> None:
     ents, policy = _demo_entities(ctx)
     staff = ctx.layers.staff
     if staff is None:
-        staff = pd.DataFrame([{"name": f"{gid}-{k}", "phone": "", "grid_id": str(gid)}
-                              for gid in grids["grid_id"] for k in (1, 2, 3)])
+        staff = pd.DataFrame(
+            [
+                {"name": f"{gid}-{k}", "phone": "", "grid_id": str(gid)}
+                for gid in grids["grid_id"]
+                for k in (1, 2, 3)
+            ]
+        )
         who = "3 made-up staff per grid"
     else:
         who = "the staff table"

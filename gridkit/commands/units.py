@@ -12,7 +12,7 @@ from gridkit._errors import CheckFailed, GridkitWarning
 from gridkit.adjacency import unit_adjacency
 from gridkit.commands._common import add_crs_option, add_output_option
 from gridkit.io import list_layers, read_layer, write_layers
-from gridkit.units import AREA_TOLERANCE, UnitsResult, build_units
+from gridkit.units import UnitsResult, build_units
 
 log = logging.getLogger("gridkit.cli")
 
@@ -47,7 +47,8 @@ def register(subparsers) -> None:
     p.add_argument("--min-area", type=float, default=100.0, metavar="M2",
                    help="merge units smaller than this (default: %(default)s m²)")
     p.add_argument("--min-width", type=float, default=3.0, metavar="M",
-                   help="merge units narrower than this, as 2*area/perimeter (default: %(default)s m)")
+                   help="merge units narrower than this, as 2*area/perimeter "
+                   "(default: %(default)s m)")
     p.add_argument("--max-area", type=float, metavar="M2", help="split units larger than this")
     p.add_argument("--max-workload", type=float, metavar="MIN",
                    help="split units with more work than this (minutes per month)")
@@ -86,7 +87,7 @@ def adjacency_for(result: UnitsResult, sources: dict) -> pd.DataFrame:
 
 def _check(result: UnitsResult) -> None:
     r = result.report
-    if not r["coverage_valid"] or r["area_error_m2"] > AREA_TOLERANCE * r["area_jurisdiction_m2"]:
+    if not r["coverage_valid"] or r["area_error_m2"] > r["area_tolerance_m2"]:
         raise CheckFailed(
             f"the units do not tile the jurisdiction (area error {r['area_error_m2']:.3g} m², "
             f"coverage valid: {r['coverage_valid']}); the file was written for inspection"

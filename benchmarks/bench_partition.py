@@ -1,0 +1,370 @@
+"""Benchmark: gridkit.partition against spopt (SKATER, max-p), GerryChain and METIS.
+
+    python benchmarks/bench_partition.py [--sizes 1000 10000 50000] [--k 20 200]
+        [--cap 240] [--no-sample] [--out benchmarks/results/partition.md]
+
+Every method gets the same units, weights, adjacency (shared boundary length,
+road length along it) and k, and runs in its own forked process with a time
+cap (``--cap`` seconds; a peer is skipped at a size where its time at the
+previous size predicts more than the cap, and the table says so). Times
+include turning the units/adjacency into each library's input (networkx
+graph, libpysal W, CSR arrays). Measured on the result, the same way for all:
+
+- grids: non-empty grids returned (asked: k);
+- max/mean, min/mean: grid weight against total/k (a missing grid weighs 0);
+- split: grids in more than one piece (units joined by shared boundaries);
+- cross: grids spanning more than one village;
+- PP: mean Polsby-Popper of the dissolved grids;
+- road: share of the border length between grids that runs along roads;
+- RSS: peak resident memory of the process (MB; includes the inputs).
+
+Data:
+- methods: ``gridkit`` (grids nested in villages, as the tool is meant to be
+  used) and ``gridkit-flat`` (``nest_by=None``: the peers' problem, no
+  villages, for a like-for-like balance comparison);
+- synthetic: a square lattice of 50 m cells (STAND-IN for gridkit.synthetic),
+  villages = Voronoi regions of 6 random seeds, "roads" along every 4th
+  lattice line, heavy-tailed weights (30% zeros, the rest ceil(lognormal(0.5,
+  1.1))), seed 0;
+- sample: central Helsinki, STAND-IN units = street blocks between all
+  street and footway lines (gridkit._partition_standin, until
+  gridkit.units.build_units lands), weight = entities.
+
+Peers' settings: METIS (pymetis) with ``contiguous=True``, vertex weights =
+weights, edge weights = cut cost (shared length less half the road length,
+as gridkit's ``road_weight=0.5``); GerryChain ``recursive_tree_part`` with
+epsilon 0.02 (the same tolerance); SKATER on the unit centroids (compact
+regions) with a floor of n/(2k) units; max-p on the centroids with a
+threshold of 0.9 x total/k (it decides k itself).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+import traceback
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import shapely
+from scipy.sparse.csgraph import connected_components
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import gridkit as gk  # noqa: E402
+
+ROAD_WEIGHT = 0.5
+EXPONENT = {"gridkit": 1.2, "gridkit-flat": 1.2, "metis": 1.2, "gerrychain": 1.6, "skater": 2.0, "max-p": 2.0}
+
+
+# ------------------------------------------------------------------ data
+def synthetic(n_units: int, *, villages: int = 6, seed: int = 0, road_every: int = 4,
+              cell: float = 50.0):
+    """Lattice units (STAND-IN for gridkit.synthetic) and their exact adjacency."""
+    rng = np.random.default_rng(seed)
+    side = int(round(np.sqrt(n_units)))
+    nx_ = side
+    i = np.arange(n_units)
+    cx, cy = i % nx_, i // nx_
+    ny = int(cy.max()) + 1
+    geoms = shapely.box(cx * cell, cy * cell, (cx + 1) * cell, (cy + 1) * cell)
+    seeds = rng.uniform([0, 0], [nx_, ny], size=(villages, 2))
+    d = (cx[:, None] + .5 - seeds[:, 0]) ** 2 + (cy[:, None] + .5 - seeds[:, 1]) ** 2
+    vill = np.argmin(d, axis=1)
+    zero = rng.random(n_units) < 0.3
+    weight = np.where(zero, 0, np.ceil(rng.lognormal(0.5, 1.1, n_units))).astype(int)
+    units = gpd.GeoDataFrame({"unit_id": i, "village_code": [f"V{v:02d}" for v in vill],
+                              "weight": weight}, geometry=geoms, crs=32650)
+    right = np.flatnonzero((cx + 1 < nx_) & (i + 1 < n_units))
+    up = np.flatnonzero(i + nx_ < n_units)
+    ua, ub = np.r_[right, up], np.r_[right + 1, up + nx_]
+    onroad = np.r_[(cx[right] + 1) % road_every == 0, (cy[up] + 1) % road_every == 0]
+    adj = pd.DataFrame({"unit_a": ua, "unit_b": ub, "shared_m": cell,
+                        "road_m": np.where(onroad, cell, 0.0), "barrier_m": 0.0,
+                        "village_m": 0.0,
+                        "road_class": np.where(onroad, "residential", None)})
+    return units, adj
+
+
+def sample_case():
+    from gridkit._partition_standin import STANDIN_ROAD_CLASSES, standin_units
+    from gridkit.sample import SAMPLE_LAYERS
+
+    layers = gk.load_layers(**{n: f"{gk.sample_path()}:{n}" for n in SAMPLE_LAYERS})
+    units = standin_units(layers, road_classes=STANDIN_ROAD_CLASSES
+                          + ("footway", "steps", "path", "pedestrian"))
+    units["weight"] = units["entities"]
+    adj = gk.unit_adjacency(units, roads=layers["roads"], villages=layers["villages"])
+    return units, adj
+
+
+# ------------------------------------------------------------------ methods
+def _csr(n, adj):
+    a, b = adj["unit_a"].to_numpy(), adj["unit_b"].to_numpy()
+    cost = np.maximum(adj["shared_m"] - ROAD_WEIGHT * adj["road_m"], 0).to_numpy()
+    m = sp.csr_matrix((np.r_[cost, cost], (np.r_[a, b], np.r_[b, a])), shape=(n, n))
+    m.sort_indices()
+    return m
+
+
+def run_gridkit(units, adj, k, seed, nest_by="village_code"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = gk.partition(units, "weight", k=k, adjacency=adj, road_weight=ROAD_WEIGHT, seed=seed,
+                         nest_by=nest_by)
+    labels = pd.factorize(r.assignment["grid_id"])[0]
+    rep = r.report
+    return labels, {"note": f"max dev. from village target {rep.max_deviation:.1%}, "
+                            f"granularity bound {rep.bound:.1%}"}
+
+
+def run_gridkit_flat(units, adj, k, seed):
+    """gridkit with nest_by=None: the peers' problem (no villages), for a like-for-like balance."""
+    labels, _ = run_gridkit(units, adj, k, seed, nest_by=None)
+    return labels, {}
+
+
+def run_metis(units, adj, k, seed):
+    import pymetis
+
+    m = _csr(len(units), adj)
+    ew = np.maximum(1, np.round(m.data)).astype(int)
+    _, parts = pymetis.part_graph(
+        k, xadj=m.indptr, adjncy=m.indices, vweights=units["weight"].astype(int).tolist(),
+        eweights=ew.tolist(), contiguous=True, options=pymetis.Options(seed=seed))
+    return np.asarray(parts), {}
+
+
+def run_gerrychain(units, adj, k, seed):
+    import networkx as nx
+    from gerrychain import Graph
+    from gerrychain.partition import recursive_tree_part
+
+    g = nx.Graph()
+    for i, w in enumerate(units["weight"].tolist()):
+        g.add_node(i, w=w)
+    g.add_edges_from(zip(adj["unit_a"].tolist(), adj["unit_b"].tolist(), strict=True))
+    graph = Graph.from_networkx(g)
+    total = float(units["weight"].sum())
+    assign = recursive_tree_part(graph, range(k), total / k, "w", 0.02, rng=seed)
+    labels = np.array([assign[i] for i in range(len(units))])
+    return labels, {}
+
+
+def _w(units, adj):
+    from libpysal.weights import W
+
+    neigh = {i: [] for i in range(len(units))}
+    for a, b in zip(adj["unit_a"].tolist(), adj["unit_b"].tolist(), strict=True):
+        neigh[a].append(b)
+        neigh[b].append(a)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return W(neigh, silence_warnings=True)
+
+
+def _xy_frame(units):
+    c = units.geometry.centroid
+    df = units[["weight"]].copy()
+    df["x"], df["y"] = c.x.to_numpy(), c.y.to_numpy()
+    return gpd.GeoDataFrame(df, geometry=units.geometry.values, crs=units.crs)
+
+
+def run_skater(units, adj, k, seed):
+    from spopt.region import Skater
+
+    np.random.seed(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = Skater(_xy_frame(units).reset_index(drop=True), _w(units, adj), ["x", "y"],
+                       n_clusters=k, floor=max(1, len(units) // (2 * k)), islands="ignore")
+        model.solve()
+    return np.asarray(model.labels_), {}
+
+
+def run_maxp(units, adj, k, seed):
+    from spopt.region import MaxPHeuristic
+
+    np.random.seed(seed)
+    total = float(units["weight"].sum())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = MaxPHeuristic(_xy_frame(units).reset_index(drop=True), _w(units, adj), ["x", "y"],
+                              "weight", 0.9 * total / k, top_n=2)
+        model.solve()
+    labels = np.asarray(model.labels_)
+    return labels, {"note": f"max-p chose p={model.p}"}
+
+
+METHODS = {"gridkit": run_gridkit, "gridkit-flat": run_gridkit_flat, "metis": run_metis, "gerrychain": run_gerrychain,
+           "skater": run_skater, "max-p": run_maxp}
+
+
+# ------------------------------------------------------------------ running
+def _child(conn, name, units, adj, k, seed):
+    try:
+        t = time.perf_counter()
+        labels, extra = METHODS[name](units, adj, k, seed)
+        secs = time.perf_counter() - t
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        conn.send(("ok", labels, secs, rss, extra))
+    except Exception as exc:  # a peer failing is a result too
+        conn.send(("error", None, 0.0, 0.0,
+                   {"note": f"{type(exc).__name__}: {str(exc)[:80]}",
+                    "tb": traceback.format_exc()[-400:]}))
+    finally:
+        conn.close()
+
+
+def run_capped(name, units, adj, k, seed, cap):
+    ctx = mp.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(child, name, units, adj, k, seed))
+    start = time.perf_counter()
+    proc.start()
+    child.close()
+    if parent.poll(cap):
+        status, labels, secs, rss, extra = parent.recv()
+    else:
+        status, labels, secs, rss, extra = "timeout", None, time.perf_counter() - start, 0.0, {
+            "note": f"stopped after {cap:.0f} s"}
+    proc.join(5)
+    if proc.is_alive():
+        proc.terminate()
+        proc.join()
+    return status, labels, secs, rss, extra
+
+
+# ------------------------------------------------------------------ measures
+def measures(units, adj, labels, k):
+    labels = np.asarray(labels)
+    n = len(units)
+    w = units["weight"].to_numpy(dtype=float)
+    valid = labels >= 0
+    _, lab = np.unique(labels[valid], return_inverse=True)
+    full = np.full(n, -1)
+    full[valid] = lab
+    m = int(lab.max()) + 1 if len(lab) else 0
+    gw = np.bincount(full[valid], weights=w[valid], minlength=m)
+    mean = w.sum() / k
+    weights_k = np.r_[gw, np.zeros(max(0, k - m))]
+    a, b = adj["unit_a"].to_numpy(), adj["unit_b"].to_numpy()
+    same = (full[a] == full[b]) & (full[a] >= 0)
+    g = sp.coo_matrix((np.ones(int(same.sum())), (a[same], b[same])), shape=(n, n))
+    _, comp = connected_components(g, directed=False)
+    pieces = pd.Series(comp[valid]).groupby(full[valid]).nunique()
+    village = units["village_code"].to_numpy()
+    crossings = pd.Series(village[valid]).groupby(full[valid]).nunique()
+    geoms = np.asarray(units.geometry.values)
+    order = np.argsort(full, kind="stable")
+    bounds = np.searchsorted(full[order], np.arange(m + 1))
+    dissolved = [shapely.coverage_union_all(geoms[order[bounds[i]:bounds[i + 1]]])
+                 for i in range(m)]
+    pp = gk.shape.polsby_popper_values(np.asarray(dissolved, dtype=object))
+    cut = ~same
+    road = adj["road_m"].to_numpy()[cut].sum() / max(adj["shared_m"].to_numpy()[cut].sum(), 1e-9)
+    return {"grids": m, "max/mean": weights_k.max() / mean, "min/mean": weights_k.min() / mean,
+            "split": int((pieces > 1).sum()), "cross": int((crossings > 1).sum()),
+            "PP": float(np.nanmean(pp)), "road": float(road)}
+
+
+def machine() -> str:
+    def sh(cmd):
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
+
+    return (f"- nproc: {sh('nproc')}; Python {platform.python_version()}\n"
+            f"- free -g:\n\n```\n{sh('free -g')}\n```\n")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--sizes", type=int, nargs="*", default=[1000, 10000, 50000])
+    p.add_argument("--k", type=int, nargs="*", default=[20, 200])
+    p.add_argument("--cap", type=float, default=240.0)
+    p.add_argument("--methods", nargs="*", default=list(METHODS))
+    p.add_argument("--no-sample", action="store_true")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="write the markdown results here")
+    args = p.parse_args(argv)
+
+    started = datetime.now(timezone.utc)
+    load_start = os.getloadavg()
+    cases = []
+    if not args.no_sample:
+        cases.append(("sample (Helsinki, stand-in units)", *sample_case()))
+    for n in args.sizes:
+        cases.append((f"synthetic {n:,}", *synthetic(n, seed=args.seed)))
+    rows = []
+    last: dict[tuple[str, int], tuple[int, float]] = {}
+    for label, units, adj in cases:
+        n = len(units)
+        for k in args.k:
+            if k > n:
+                continue
+            for name in args.methods:
+                prev = last.get((name, k))
+                predicted = prev[1] * (n / prev[0]) ** EXPONENT[name] if prev else 0.0
+                row = {"data": label, "units": n, "k": k, "method": name}
+                if prev and predicted > args.cap:
+                    row.update(status="skipped", note=f"predicted {predicted:,.0f} s from "
+                               f"{prev[1]:.1f} s at {prev[0]:,} units (cap {args.cap:.0f} s)")
+                    rows.append(row)
+                    print(row, flush=True)
+                    continue
+                status, labels, secs, rss, extra = run_capped(name, units, adj, k, args.seed,
+                                                              args.cap)
+                row.update(status=status, seconds=secs, rss_mb=rss, note=extra.get("note", ""))
+                if status == "ok":
+                    row.update(measures(units, adj, labels, k))
+                    if "synthetic" in label:
+                        last[(name, k)] = (n, secs)
+                elif status == "timeout" and "synthetic" in label:
+                    last[(name, k)] = (n, max(secs, args.cap * 1.01))
+                rows.append(row)
+                print({k_: (round(v, 3) if isinstance(v, float) else v) for k_, v in row.items()},
+                      flush=True)
+    table = pd.DataFrame(rows)
+    text = render(table, args, started, load_start)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text)
+    return 0
+
+
+def render(table: pd.DataFrame, args, started, load_start) -> str:
+    cols = ["data", "k", "method", "status", "seconds", "rss_mb", "grids", "max/mean", "min/mean",
+            "split", "cross", "PP", "road", "note"]
+    t = table.reindex(columns=cols).copy()
+    for c, f in (("seconds", "{:.2f}"), ("rss_mb", "{:.0f}"), ("max/mean", "{:.3f}"),
+                 ("min/mean", "{:.3f}"), ("PP", "{:.3f}"), ("road", "{:.0%}")):
+        t[c] = t[c].map(lambda v, f=f: "" if pd.isna(v) else f.format(v))
+    for c in ("grids", "split", "cross"):
+        t[c] = t[c].map(lambda v: "" if pd.isna(v) else str(int(v)))
+    t["note"] = t["note"].fillna("")
+    header = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
+    body = "".join("| " + " | ".join(str(v) for v in r) + " |\n" for r in t.itertuples(index=False))
+    cmd = "python benchmarks/bench_partition.py " + " ".join(sys.argv[1:])
+    load_end = os.getloadavg()
+    return (
+        "# Partition benchmark\n\n"
+        f"- date: {started:%Y-%m-%d %H:%M} UTC; command: `{cmd}`\n"
+        f"- load average (1/5/15 min) at start {load_start[0]:.2f}/{load_start[1]:.2f}/"
+        f"{load_start[2]:.2f}, at end {load_end[0]:.2f}/{load_end[1]:.2f}/{load_end[2]:.2f} "
+        "(2 cores shared with other helpers: compare methods within a row group)\n"
+        + machine() + "\n" + header + body
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -117,10 +117,17 @@ def check_overlaps(geoms, ids, tree, edges, suspect, *, tolerance):
 
     Only the grids GEOS flags (an invalid edge) are looked at pairwise, so a
     clean coverage of any size costs one validator run.
+
+    Returns
+    -------
+    overlaps, overlapped, mismatches
+        The overlap issues, the (i, j) pairs that overlap, and an
+        ``edge_mismatch`` issue per other flagged pair (its invalid edges),
+        for the pairs :func:`check_vertices` cannot place more precisely.
     """
     issues = []
     if not suspect.any():
-        return issues, set()
+        return issues, set(), {}
     fi = np.flatnonzero(suspect)
     left, right = tree.query(geoms[fi], predicate="dwithin", distance=RESOLUTION)
     a, b = fi[left], right
@@ -128,7 +135,7 @@ def check_overlaps(geoms, ids, tree, edges, suspect, *, tolerance):
     a, b = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])
     pairs = np.unique(np.stack([a, b], axis=1), axis=0) if len(a) else np.empty((0, 2), int)
     if len(pairs) == 0:
-        return issues, set()
+        return issues, set(), {}
     a, b = pairs[:, 0], pairs[:, 1]
     inter = shapely.intersection(geoms[a], geoms[b])
     parts, owner, width, centre = polygon_parts(inter)
@@ -139,7 +146,8 @@ def check_overlaps(geoms, ids, tree, edges, suspect, *, tolerance):
                             width=w, sliver=w < tolerance,
                             detail=f"grids {ids[a[o]]} and {ids[b[o]]} overlap"))
     # the rest: flagged edges of one grid lying on the other one, without area
-    reported = set(map(tuple, pairs[overlapped]))
+    reported = {(int(x), int(y)) for x, y in pairs[overlapped]}
+    mismatches: dict[tuple, dict] = {}
     rest = np.flatnonzero(~overlapped & (suspect[a] | suspect[b]))
     if len(rest):
         ra, rb = a[rest], b[rest]
@@ -150,25 +158,27 @@ def check_overlaps(geoms, ids, tree, edges, suspect, *, tolerance):
             la, lb = near_a[k], near_b[k]
             line = shapely.line_merge(shapely.union_all([la, lb]))
             off = shapely.hausdorff_distance(la, lb) if not (la.is_empty or lb.is_empty) else NAN
-            reported.add((int(ra[k]), int(rb[k])))
-            issues.append(issue("edge_mismatch", [ids[ra[k]], ids[rb[k]]], geometry=line,
+            mismatches[(int(ra[k]), int(rb[k]))] = (issue("edge_mismatch", [ids[ra[k]], ids[rb[k]]], geometry=line,
                                 point=line_point([la if not la.is_empty else lb])[0], area=0.0,
                                 width=off, sliver=True,
                                 detail=f"shared edge of {ids[ra[k]]} and {ids[rb[k]]} has "
                                 f"vertices that do not match ({length[k]:.2f} m of edge)"))
-    return issues, reported
+    return issues, reported, mismatches
 
 
 def unmatched_vertices(geoms, tree):
     """Vertices lying on a neighbour's boundary (within :data:`RESOLUTION`) that it lacks.
 
-    GEOS's validator (3.14) accepts an extra vertex lying exactly on a
-    shared straight edge, yet the edges then no longer match vertex for
-    vertex (topology editors and coverage simplification break on it). In a
-    matched coverage every vertex on a shared edge belongs to every grid
-    along it, so only vertices owned by a single grid can be at fault: the
-    outer boundary's and the mismatched ones. Those few are tested against
-    the neighbours' boundaries.
+    GEOS's validator (3.14) accepts a vertex lying exactly on a neighbour's
+    straight edge (an extra vertex, or a T-junction the neighbour passes
+    through), yet the edges then no longer match vertex for vertex, which
+    breaks topology editing and coverage simplification. Testing every
+    vertex against its neighbours would cost more than the whole validation,
+    so only the vertices that can be at fault are tested: in a matched
+    coverage the grids owning a vertex fill the full 360° around it, unless
+    it lies on the coverage's outer boundary. Vertices whose owners' interior
+    angles sum to less than 360° (the outer boundary's and the mismatched
+    ones) are tested against the neighbours' boundaries.
 
     Returns
     -------
@@ -176,22 +186,38 @@ def unmatched_vertices(geoms, tree):
         One row per (vertex, neighbour lacking it).
     """
     parts, part_owner = shapely.get_parts(geoms, return_index=True)  # get_rings skips multis
+    parts = shapely.orient_polygons(parts)  # shells CCW, holes CW: the inside is on the left
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     ring_owner = part_owner[ring_part]
     coords, ci = shapely.get_coordinates(rings, return_index=True)
-    last = np.r_[ci[1:] != ci[:-1], True]  # drop each ring's closing vertex
-    coords, owner = coords[~last], ring_owner[ci[~last]]
-    # one row per (vertex, grid); hashing (pandas) is ~10x faster than np.unique(axis=0)
-    keyed = pd.DataFrame({"x": coords[:, 0], "y": coords[:, 1], "g": owner}).drop_duplicates()
-    single = ~keyed.duplicated(["x", "y"], keep=False).to_numpy()
-    cand = keyed.to_numpy()[single]
+    last = np.r_[ci[1:] != ci[:-1], True]  # each ring's closing vertex
+    first = np.r_[True, ci[1:] != ci[:-1]]
+    # previous and next vertex along the ring (closing vertex repeats the first)
+    idx = np.arange(len(coords))
+    start = np.maximum.accumulate(np.where(first, idx, 0))
+    end = len(coords) - 1 - np.maximum.accumulate(np.where(last[::-1], idx, 0))[::-1]
+    prev_i = np.where(first, end - 1, idx - 1)
+    next_i = idx + 1
+    keep = ~last
+    v = coords[keep]
+    a = coords[next_i[keep]] - v
+    b = coords[prev_i[keep]] - v
+    angle = np.mod(np.arctan2(b[:, 1], b[:, 0]) - np.arctan2(a[:, 1], a[:, 0]), 2 * np.pi)
+    owner = ring_owner[ci[keep]]
+    del start
+    table = pd.DataFrame({"x": v[:, 0], "y": v[:, 1], "g": owner, "angle": angle})
+    total = table.groupby(["x", "y"], sort=False)["angle"].transform("sum").to_numpy()
+    open_ = total < 2 * np.pi - 1e-9
+    cand = table.loc[open_, ["x", "y", "g"]].drop_duplicates().to_numpy()
     empty = (np.empty((0, 2)), np.array([], int), np.array([], int), np.array([]))
     if len(cand) == 0:
         return empty
     pts = shapely.points(cand[:, :2])
     own = cand[:, 2].astype(int)
     left, right = tree.query(pts, predicate="dwithin", distance=RESOLUTION)
-    keep = own[left] != right
+    owned = {(x, y, int(g)) for x, y, g in cand}  # a neighbour owning the vertex is fine
+    keep = np.array([(cand[p, 0], cand[p, 1], int(r)) not in owned for p, r in zip(left, right)],
+                    dtype=bool)
     left, right = left[keep], right[keep]
     dist = shapely.distance(pts[left], shapely.boundary(geoms[right]))
     keep = dist < RESOLUTION
@@ -210,6 +236,7 @@ def check_vertices(geoms, ids, tree, reported):
         found.setdefault(pair, []).append((shapely.Point(p), d, o))
     issues = []
     for (ia, ib), items in found.items():
+        reported.add((ia, ib))
         vs = shapely.multipoints([v for v, _, _ in items])
         owners = {ids[o] for _, _, o in items}
         issues.append(issue("edge_mismatch", [ids[ia], ids[ib]], geometry=vs, point=items[0][0],

@@ -71,10 +71,11 @@ def inscribed_width(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     GEOS's inscribed-circle search costs about length/tolerance cells on a
     long thin strip, and its default tolerance (1/1000 of the extent) is far
-    too coarse for a 5 cm sliver 1 km long. So: for elongated shapes
-    (perimeter²/area > 100, length > ~25 widths) the strip width
-    2·area/perimeter is exact enough and free; compact shapes get the
-    inscribed circle with a tolerance of 1/20 of that estimate.
+    too coarse for a 5 cm sliver 1 km long. So: elongated shapes
+    (perimeter²/area > 100, length > ~25 widths) get the width of the
+    rectangle with the same area and perimeter, (P - sqrt(P² - 16A)) / 4:
+    exact for rectangles and free; compact shapes get the inscribed circle
+    with a tolerance of 1/20 of the strip estimate 2A/P.
     """
     polys = np.asarray(polys, dtype=object)
     if len(polys) == 0:
@@ -84,6 +85,7 @@ def inscribed_width(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     approx = np.where(perim > 0, 2 * area / np.maximum(perim, 1e-300), 0.0)
     thin = perim * perim > 100 * np.maximum(area, 1e-300)
     width = approx.copy()
+    width[thin] = (perim[thin] - np.sqrt(np.maximum(perim[thin] ** 2 - 16 * area[thin], 0))) / 4
     centre = np.empty(len(polys), dtype=object)
     if thin.any():
         centre[thin] = shapely.point_on_surface(polys[thin])

@@ -410,9 +410,12 @@ def validate_coverage(
     if len(ga):
         edges = shapely.coverage_invalid_edges(ga)  # nulls were dropped (shapely 2.2.0 bug)
         suspect = ~(shapely.is_missing(edges) | shapely.is_empty(edges))
-        ov, reported = checks.check_overlaps(ga, ids, tree, edges, suspect, tolerance=tolerance)
+        ov, reported, lines = checks.check_overlaps(ga, ids, tree, edges, suspect,
+                                                    tolerance=tolerance)
         issues += ov
+        # vertex-precise mismatches first; GEOS's invalid edges for the pairs left
         issues += checks.check_vertices(ga, ids, tree, reported)
+        issues += [rec for pair, rec in lines.items() if pair not in reported]
         gaps, _ = checks.check_gaps(ga, ids, tree, suspect, jurisdiction=j_geom,
                                     tolerance=tolerance, typical_area=typical)
         issues += gaps

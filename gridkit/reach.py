@@ -356,10 +356,11 @@ def _service_areas(split, dist, site, budget, width, fac_ids, within, wcrs) -> g
     rows = []
     for group_w, group_g in zip(np.split(who, bounds), np.split(geoms, bounds)):
         f = int(group_w[0])
-        lines = shapely.union_all(group_g)
+        # buffering each piece and then uniting is ~100x faster in GEOS than
+        # buffering the united (noded) lines, with the same result
+        area = shapely.union_all(shapely.buffer(group_g, width, quad_segs=4))
         rows.append({"facility": fac_ids[f], "street_m": float(shapely.length(group_g).sum()),
-                     "points_within": int(within[f]),
-                     "geometry": shapely.buffer(lines, width, quad_segs=4)})
+                     "points_within": int(within[f]), "geometry": area})
     areas = gpd.GeoDataFrame(rows, geometry="geometry", crs=wcrs)
     # corridors of neighbouring facilities overlap where their streets meet: give
     # each overlap to the facility listed first so the areas do not double-count

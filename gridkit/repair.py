@@ -36,6 +36,7 @@ from gridkit._errors import (
 )
 from gridkit.coverage import DEFAULT_TOLERANCE, CoverageReport, validate_coverage
 from gridkit.crs import to_crs, working_crs
+from gridkit.diff import MIN_CHANGE_M2
 from gridkit.layers import check_layer
 
 __all__ = ["repair_coverage", "RepairResult"]
@@ -263,8 +264,8 @@ def _changes(ids, before, after, notes) -> pd.DataFrame:
             continue
         gained = shapely.difference(a, b).area if a is not None else 0.0
         lost = shapely.difference(b, a).area if a is not None else 0.0
-        if gained == 0 and lost == 0 and not note:
-            note = "vertices snapped"
+        if max(gained, lost) < MIN_CHANGE_M2 and not note:
+            note = "vertices snapped, no area moved"
         rows.append({"grid_id": gid, "area_before": b.area, "area_after": a.area,
                      "gained_m2": gained, "lost_m2": lost, "note": note or "reshaped"})
     return pd.DataFrame(rows, columns=["grid_id", "area_before", "area_after", "gained_m2",

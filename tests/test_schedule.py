@@ -115,13 +115,17 @@ def test_gpx_is_valid_xml(tmp_path, setup):
     assert float(wpts[0].get("lat")) == pytest.approx(ents.geometry.iloc[0].y)
 
 
-def test_cli_route_and_schedule(tmp_path, sample_file, setup, capsys):
+def test_cli_route_and_schedule(tmp_path, sample, setup, capsys):
     ents, grids, staff = setup
     g = grids.iloc[[0]]
     g.to_file(tmp_path / "g.gpkg", layer="grids")
-    ents.to_file(tmp_path / "e.gpkg", layer="entities")
+    # the streets and entities around the grid (a small network keeps the test quick)
+    x0, y0, x1, y1 = g.total_bounds
+    d = 0.003
+    sample["roads"].cx[x0 - d : x1 + d, y0 - d : y1 + d].to_file(tmp_path / "r0.gpkg", layer="roads")
+    ents.cx[x0 - d : x1 + d, y0 - d : y1 + d].to_file(tmp_path / "e.gpkg", layer="entities")
     staff.to_csv(tmp_path / "staff.csv", index=False)
-    roads = f"{sample_file}:roads"
+    roads = str(tmp_path / "r0.gpkg")
     assert (
         cli.main(
             [

@@ -1,8 +1,89 @@
-"""`gridkit validate` (issue #5; not available yet)."""
+"""`gridkit validate`: prove full coverage with no gaps or overlaps (issue #5)."""
 
-from gridkit.commands._common import not_available
+from __future__ import annotations
+
+import logging
+
+from gridkit.commands._common import DemoContext
+from gridkit.coverage import DEFAULT_TOLERANCE, validate_coverage
+from gridkit.io import read_layer, read_table, write_layer
+
+log = logging.getLogger("gridkit.cli")
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("validate", help="(not available yet: issue #5)")
-    p.set_defaults(func=not_available("validate", 5))
+    p = subparsers.add_parser(
+        "validate",
+        help="check that grids cover the jurisdiction exactly once (gaps, overlaps, nesting, ...)",
+        description="Check a coverage of grids: invalid geometry, overlaps, gaps (inside, along the "
+        "jurisdiction's edge, missing grids), mismatched shared edges, parts outside the "
+        "jurisdiction, grids crossing village boundaries, entities in no grid or two, split "
+        "buildings, grids without staff, duplicate codes. Exit 0 when everything holds, 1 when "
+        "an issue is found, 2 for a usage or input error.",
+    )
+    p.add_argument("grids", metavar="GRIDS", help="grid polygons: PATH or PATH:LAYER")
+    p.add_argument("--jurisdiction", metavar="J", help="the territory the grids must cover")
+    p.add_argument("--villages", metavar="V", help="village polygons (with `code`) the grids nest in")
+    p.add_argument("--entities", metavar="E", help="points that must each be in exactly one grid")
+    p.add_argument("--buildings", metavar="B", help="footprints that must not be split between grids")
+    p.add_argument("--staff", metavar="S", help="staff table (CSV/XLSX/layer: name, phone, grid_id)")
+    p.add_argument("--tolerance", metavar="M", type=float, default=DEFAULT_TOLERANCE,
+                   help="sliver width in metres: narrower gaps/overlaps are flagged sliver "
+                   "(default: %(default)s)")
+    p.add_argument("--id-column", default="grid_id", help="the grids' id column (default: %(default)s)")
+    p.add_argument("--code-column", default=None,
+                   help="a code column that must be unique too (default: grid_code when present)")
+    p.add_argument("--crs", help="metric working CRS (default: chosen automatically)")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="report format")
+    p.add_argument("-o", "--output", metavar="REPORT.gpkg", help="write the issues as a layer")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    report = validate_coverage(
+        read_layer(args.grids),
+        jurisdiction=read_layer(args.jurisdiction) if args.jurisdiction else None,
+        villages=read_layer(args.villages) if args.villages else None,
+        entities=read_layer(args.entities) if args.entities else None,
+        buildings=read_layer(args.buildings) if args.buildings else None,
+        staff=read_table(args.staff) if args.staff else None,
+        tolerance=args.tolerance,
+        id_column=args.id_column,
+        code_column=args.code_column,
+        crs=args.crs,
+    )
+    if args.output:
+        if len(report.issues):
+            path = write_layer(report.to_layer(), args.output, layer="issues")
+            log.info("issues written to %s", path)
+        else:
+            log.warning("no issue: %s not written", args.output)
+    print(report.to_json(indent=None) if args.format == "json" else str(report))
+    return 0 if report.valid else 1
+
+
+def demo_step(ctx: DemoContext) -> None:
+    """Validate the partition's grids (or, without them, the sample's villages)."""
+    layers = ctx.layers
+    grids = ctx.results.get("grids")
+    id_column = "grid_id"
+    what = "grids"
+    if grids is None:
+        grids, id_column, what = layers["villages"], "code", "villages (no grids from partition)"
+    report = validate_coverage(
+        grids,
+        jurisdiction=layers.get("jurisdiction"),
+        villages=layers.get("villages") if what == "grids" else None,
+        entities=layers.get("entities"),
+        buildings=layers.get("buildings"),
+        id_column=id_column,
+    )
+    ctx.results["coverage"] = report
+    json_path = ctx.outdir / "coverage.json"
+    json_path.write_text(report.to_json(indent=1), encoding="utf-8")
+    paths = [json_path]
+    if len(report.issues):
+        paths.append(write_layer(report.to_layer().to_crs(layers.input_crs),
+                                 ctx.outdir / "coverage_issues.gpkg", layer="issues"))
+    found = ", ".join(f"{k} {v}" for k, v in report.summary.items() if v) or "none"
+    ctx.add(f"validate: {what}: {'valid' if report.valid else 'INVALID'}; issues: {found}", *paths)

@@ -50,7 +50,7 @@ import sys
 import time
 import traceback
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -65,7 +65,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import gridkit as gk  # noqa: E402
 
 ROAD_WEIGHT = 0.5
-EXPONENT = {"gridkit": 1.2, "gridkit-flat": 1.2, "metis": 1.2, "gerrychain": 1.6, "skater": 2.0, "max-p": 2.0}
+SLOW = ("gerrychain", "skater", "max-p")  # only these are skipped on a predicted time
+EXPONENT = {"gridkit": 1.2, "gridkit-flat": 1.2, "metis": 1.2, "gerrychain": 1.6,
+            "skater": 2.0, "max-p": 2.0}
 
 
 # ------------------------------------------------------------------ data
@@ -207,8 +209,8 @@ def run_maxp(units, adj, k, seed):
     return labels, {"note": f"max-p chose p={model.p}"}
 
 
-METHODS = {"gridkit": run_gridkit, "gridkit-flat": run_gridkit_flat, "metis": run_metis, "gerrychain": run_gerrychain,
-           "skater": run_skater, "max-p": run_maxp}
+METHODS = {"gridkit": run_gridkit, "gridkit-flat": run_gridkit_flat, "metis": run_metis,
+           "gerrychain": run_gerrychain, "skater": run_skater, "max-p": run_maxp}
 
 
 # ------------------------------------------------------------------ running
@@ -295,10 +297,18 @@ def main(argv=None) -> int:
     p.add_argument("--methods", nargs="*", default=list(METHODS))
     p.add_argument("--no-sample", action="store_true")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="write the markdown results here")
+    p.add_argument("--out", default=None, help="write the markdown results here (and the raw "
+                   "rows beside it as .csv)")
+    p.add_argument("--merge", default=None, metavar="CSV",
+                   help="rows of an earlier run: keep those of the methods not run now")
+    p.add_argument("--combine", nargs="+", metavar="CSV",
+                   help="run nothing: merge the rows of earlier runs (a later file wins for the "
+                   "same data, k and method) and render them")
     args = p.parse_args(argv)
+    if args.combine:
+        return combine(args)
 
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     load_start = os.getloadavg()
     cases = []
     if not args.no_sample:
@@ -316,7 +326,7 @@ def main(argv=None) -> int:
                 prev = last.get((name, k))
                 predicted = prev[1] * (n / prev[0]) ** EXPONENT[name] if prev else 0.0
                 row = {"data": label, "units": n, "k": k, "method": name}
-                if prev and predicted > args.cap:
+                if prev and predicted > args.cap and name in SLOW:
                     row.update(status="skipped", note=f"predicted {predicted:,.0f} s from "
                                f"{prev[1]:.1f} s at {prev[0]:,} units (cap {args.cap:.0f} s)")
                     rows.append(row)
@@ -335,6 +345,19 @@ def main(argv=None) -> int:
                 print({k_: (round(v, 3) if isinstance(v, float) else v) for k_, v in row.items()},
                       flush=True)
     table = pd.DataFrame(rows)
+    table["run"] = f"{started:%Y-%m-%d %H:%M} UTC"
+    if args.merge:
+        old = pd.read_csv(args.merge)
+        old = old[~old["method"].isin(args.methods)]
+        table = pd.concat([old, table], ignore_index=True)
+        order = {m: i for i, m in enumerate(METHODS)}
+        data_order = {d: i for i, d in enumerate(dict.fromkeys(old["data"].tolist()
+                                                               + table["data"].tolist()))}
+        table = table.sort_values(["data", "k", "method"], key=lambda c: c.map(
+            data_order if c.name == "data" else order if c.name == "method" else (lambda v: v)),
+            kind="stable").reset_index(drop=True)
+    if args.out:
+        table.to_csv(Path(args.out).with_suffix(".csv"), index=False)
     text = render(table, args, started, load_start)
     print(text)
     if args.out:
@@ -342,9 +365,28 @@ def main(argv=None) -> int:
     return 0
 
 
-def render(table: pd.DataFrame, args, started, load_start) -> str:
-    cols = ["data", "k", "method", "status", "seconds", "rss_mb", "grids", "max/mean", "min/mean",
-            "split", "cross", "PP", "road", "note"]
+def combine(args) -> int:
+    frames = [pd.read_csv(f) for f in args.combine]
+    table = pd.concat(frames, ignore_index=True)
+    table = table.drop_duplicates(["data", "k", "method"], keep="last")
+    order = {m: i for i, m in enumerate(METHODS)}
+    data_order = {d: i for i, d in enumerate(dict.fromkeys(table["data"].tolist()))}
+    table = table.assign(_d=table["data"].map(data_order), _m=table["method"].map(order))
+    table = table.sort_values(["_d", "k", "_m"], kind="stable").drop(columns=["_d", "_m"])
+    runs = ", ".join(f"{f} ({', '.join(sorted(pd.read_csv(f)['run'].unique()))})"
+                     for f in args.combine)
+    text = render(table, args, None, None, note=f"Rows merged from {runs}; the `run` column "
+                  "says which run measured each row (the load of each run is in its own .md).")
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text)
+        table.to_csv(Path(args.out).with_suffix(".csv"), index=False)
+    return 0
+
+
+def render(table: pd.DataFrame, args, started, load_start, note: str = "") -> str:
+    cols = ["data", "k", "method", "run", "status", "seconds", "rss_mb", "grids", "max/mean",
+            "min/mean", "split", "cross", "PP", "road", "note"]
     t = table.reindex(columns=cols).copy()
     for c, f in (("seconds", "{:.2f}"), ("rss_mb", "{:.0f}"), ("max/mean", "{:.3f}"),
                  ("min/mean", "{:.3f}"), ("PP", "{:.3f}"), ("road", "{:.0%}")):
@@ -355,15 +397,17 @@ def render(table: pd.DataFrame, args, started, load_start) -> str:
     header = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
     body = "".join("| " + " | ".join(str(v) for v in r) + " |\n" for r in t.itertuples(index=False))
     cmd = "python benchmarks/bench_partition.py " + " ".join(sys.argv[1:])
-    load_end = os.getloadavg()
-    return (
-        "# Partition benchmark\n\n"
-        f"- date: {started:%Y-%m-%d %H:%M} UTC; command: `{cmd}`\n"
-        f"- load average (1/5/15 min) at start {load_start[0]:.2f}/{load_start[1]:.2f}/"
-        f"{load_start[2]:.2f}, at end {load_end[0]:.2f}/{load_end[1]:.2f}/{load_end[2]:.2f} "
-        "(2 cores shared with other helpers: compare methods within a row group)\n"
-        + machine() + "\n" + header + body
-    )
+    if started is None:
+        head = f"- command: `{cmd}`\n- {note}\n"
+    else:
+        load_end = os.getloadavg()
+        head = (
+            f"- date: {started:%Y-%m-%d %H:%M} UTC; command: `{cmd}`\n"
+            f"- load average (1/5/15 min) at start {load_start[0]:.2f}/{load_start[1]:.2f}/"
+            f"{load_start[2]:.2f}, at end {load_end[0]:.2f}/{load_end[1]:.2f}/{load_end[2]:.2f} "
+            "(2 cores shared with other helpers: compare methods within a row group)\n"
+        )
+    return "# Partition benchmark\n\n" + head + machine() + "\n" + header + body
 
 
 if __name__ == "__main__":

@@ -30,8 +30,18 @@ log = logging.getLogger(__name__)
 NAN = float("nan")
 
 
-def issue(kind, grids, *, geometry=None, point=None, area=NAN, width=NAN, sliver=False,
-          detail="", feature=None) -> dict:
+def issue(
+    kind,
+    grids,
+    *,
+    geometry=None,
+    point=None,
+    area=NAN,
+    width=NAN,
+    sliver=False,
+    detail="",
+    feature=None,
+) -> dict:
     return {
         "kind": kind,
         "grids": [str(g) for g in grids],
@@ -76,36 +86,61 @@ def check_geometries(geoms: np.ndarray, ids: np.ndarray):
         geom = geoms[i]
         reason = shapely.is_valid_reason(geom) if not valid[i] else f"a {geom.geom_type}"
         fixed = polygonal(shapely.make_valid(geom))
-        where = reason_point(reason) or (fixed.representative_point() if fixed is not None else None)
+        where = reason_point(reason) or (
+            fixed.representative_point() if fixed is not None else None
+        )
         detail = f"{reason}; repaired with make_valid for the other checks"
         if fixed is None:
             detail = f"{reason}; nothing polygonal is left after make_valid: redraw it"
-        issues.append(issue("invalid_geometry", [ids[i]], geometry=where, point=where, detail=detail))
+        issues.append(
+            issue("invalid_geometry", [ids[i]], geometry=where, point=where, detail=detail)
+        )
         out[i] = fixed
     return issues, out
+
+
+def code_text(values: pd.Series) -> pd.Series:
+    """Codes as strings (vectorised); ``None`` where missing or blank."""
+    text = values.astype(str).str.strip()
+    return text.where(values.notna() & (text != ""), None).astype(object)
 
 
 def check_codes(values: pd.Series, column: str, labels: np.ndarray, geoms: np.ndarray):
     """Duplicate and missing values of an id/code column."""
     issues = []
-    text = values.astype(object).where(values.notna(), None).map(
-        lambda v: None if v is None or str(v).strip() == "" else str(v))
+    text = code_text(values)
     missing = text.isna().to_numpy()
     for i in np.flatnonzero(missing):
         g = geoms[i]
         pt = g.representative_point() if g is not None else None
-        issues.append(issue("missing_code", [labels[i]], geometry=g, point=pt,
-                            detail=f"grid has no {column}: give every grid one"))
+        issues.append(
+            issue(
+                "missing_code",
+                [labels[i]],
+                geometry=g,
+                point=pt,
+                detail=f"grid has no {column}: give every grid one",
+            )
+        )
     dup = text.duplicated(keep=False).to_numpy() & ~missing
-    groups = pd.Series(np.flatnonzero(dup)).groupby(text[dup].to_numpy()).agg(list) if dup.any() else {}
-    for value, rows in (groups.items() if len(groups) else []):
+    groups = (
+        pd.Series(np.flatnonzero(dup)).groupby(text[dup].to_numpy()).agg(list) if dup.any() else {}
+    )
+    for value, rows in groups.items() if len(groups) else []:
         parts = [geoms[r] for r in rows if geoms[r] is not None]
         geom = shapely.union_all(parts) if parts else None
         pt = parts[0].representative_point() if parts else None
-        issues.append(issue("duplicate_code", [value] * len(rows), geometry=geom, point=pt,
-                            area=geom.area if geom is not None else NAN,
-                            detail=f"{column} {value!r} is used by {len(rows)} grids: give each its own",
-                            feature=value))
+        issues.append(
+            issue(
+                "duplicate_code",
+                [value] * len(rows),
+                geometry=geom,
+                point=pt,
+                area=geom.area if geom is not None else NAN,
+                detail=f"{column} {value!r} is used by {len(rows)} grids: give each its own",
+                feature=value,
+            )
+        )
     return issues
 
 
@@ -141,10 +176,19 @@ def check_overlaps(geoms, ids, tree, edges, suspect, *, tolerance):
     parts, owner, width, centre = polygon_parts(inter)
     overlapped = np.zeros(len(a), dtype=bool)
     overlapped[owner] = True
-    for p, o, w, c in zip(parts, owner, width, centre):
-        issues.append(issue("overlap", [ids[a[o]], ids[b[o]]], geometry=p, point=c, area=p.area,
-                            width=w, sliver=w < tolerance,
-                            detail=f"grids {ids[a[o]]} and {ids[b[o]]} overlap"))
+    for p, o, w, c in zip(parts, owner, width, centre, strict=False):
+        issues.append(
+            issue(
+                "overlap",
+                [ids[a[o]], ids[b[o]]],
+                geometry=p,
+                point=c,
+                area=p.area,
+                width=w,
+                sliver=w < tolerance,
+                detail=f"grids {ids[a[o]]} and {ids[b[o]]} overlap",
+            )
+        )
     # the rest: flagged edges of one grid lying on the other one, without area
     reported = {(int(x), int(y)) for x, y in pairs[overlapped]}
     mismatches: dict[tuple, dict] = {}
@@ -158,11 +202,17 @@ def check_overlaps(geoms, ids, tree, edges, suspect, *, tolerance):
             la, lb = near_a[k], near_b[k]
             line = shapely.line_merge(shapely.union_all([la, lb]))
             off = shapely.hausdorff_distance(la, lb) if not (la.is_empty or lb.is_empty) else NAN
-            mismatches[(int(ra[k]), int(rb[k]))] = (issue("edge_mismatch", [ids[ra[k]], ids[rb[k]]], geometry=line,
-                                point=line_point([la if not la.is_empty else lb])[0], area=0.0,
-                                width=off, sliver=True,
-                                detail=f"shared edge of {ids[ra[k]]} and {ids[rb[k]]} has "
-                                f"vertices that do not match ({length[k]:.2f} m of edge)"))
+            mismatches[(int(ra[k]), int(rb[k]))] = issue(
+                "edge_mismatch",
+                [ids[ra[k]], ids[rb[k]]],
+                geometry=line,
+                point=line_point([la if not la.is_empty else lb])[0],
+                area=0.0,
+                width=off,
+                sliver=True,
+                detail=f"shared edge of {ids[ra[k]]} and {ids[rb[k]]} has "
+                f"vertices that do not match ({length[k]:.2f} m of edge)",
+            )
     return issues, reported, mismatches
 
 
@@ -216,8 +266,10 @@ def unmatched_vertices(geoms, tree):
     own = cand[:, 2].astype(int)
     left, right = tree.query(pts, predicate="dwithin", distance=RESOLUTION)
     owned = {(x, y, int(g)) for x, y, g in cand}  # a neighbour owning the vertex is fine
-    keep = np.array([(cand[p, 0], cand[p, 1], int(r)) not in owned for p, r in zip(left, right)],
-                    dtype=bool)
+    keep = np.array(
+        [(cand[p, 0], cand[p, 1], int(r)) not in owned for p, r in zip(left, right, strict=False)],
+        dtype=bool,
+    )
     left, right = left[keep], right[keep]
     dist = shapely.distance(pts[left], shapely.boundary(geoms[right]))
     keep = dist < RESOLUTION
@@ -229,7 +281,7 @@ def check_vertices(geoms, ids, tree, reported):
     """Edge mismatches GEOS does not flag: vertices a neighbour lacks (see above)."""
     xy, own, nb, dist = unmatched_vertices(geoms, tree)
     found: dict[tuple, list] = {}
-    for p, o, gi, d in zip(xy, own, nb, dist):
+    for p, o, gi, d in zip(xy, own, nb, dist, strict=False):
         pair = (int(min(o, gi)), int(max(o, gi)))
         if pair in reported:
             continue
@@ -239,10 +291,19 @@ def check_vertices(geoms, ids, tree, reported):
         reported.add((ia, ib))
         vs = shapely.multipoints([v for v, _, _ in items])
         owners = {ids[o] for _, _, o in items}
-        issues.append(issue("edge_mismatch", [ids[ia], ids[ib]], geometry=vs, point=items[0][0],
-                            area=0.0, width=max(d for _, d, _ in items), sliver=True,
-                            detail=f"shared edge of {ids[ia]} and {ids[ib]}: {len(items)} vertex(es) "
-                            f"of {', '.join(sorted(owners))} missing from the neighbour"))
+        issues.append(
+            issue(
+                "edge_mismatch",
+                [ids[ia], ids[ib]],
+                geometry=vs,
+                point=items[0][0],
+                area=0.0,
+                width=max(d for _, d, _ in items),
+                sliver=True,
+                detail=f"shared edge of {ids[ia]} and {ids[ib]}: {len(items)} vertex(es) "
+                f"of {', '.join(sorted(owners))} missing from the neighbour",
+            )
+        )
     return issues
 
 
@@ -260,17 +321,29 @@ def check_gaps(geoms, ids, tree, suspect, *, jurisdiction, tolerance, typical_ar
     if len(parts) == 0:
         return issues, union
     near_l, near_r = tree.query(parts, predicate="dwithin", distance=RESOLUTION)
-    on_edge = (shapely.dwithin(parts, edge, RESOLUTION) if edge is not None
-               else np.zeros(len(parts), dtype=bool))
-    for k, (p, w, c) in enumerate(zip(parts, width, centre)):
+    on_edge = (
+        shapely.dwithin(parts, edge, RESOLUTION)
+        if edge is not None
+        else np.zeros(len(parts), dtype=bool)
+    )
+    for k, (p, w, c) in enumerate(zip(parts, width, centre, strict=False)):
         neighbours = [ids[j] for j in np.unique(near_r[near_l == k])]
         where = []
         if w >= tolerance and typical_area and p.area >= 0.5 * typical_area:
             where.append("a hole the size of a grid (missing grid?)")
         where.append("along the jurisdiction's edge" if on_edge[k] else "inside the coverage")
-        issues.append(issue("gap", neighbours, geometry=p, point=c, area=p.area, width=w,
-                            sliver=w < tolerance,
-                            detail=f"gap {', '.join(where)}; next to {_fmt(neighbours) or 'no grid'}"))
+        issues.append(
+            issue(
+                "gap",
+                neighbours,
+                geometry=p,
+                point=c,
+                area=p.area,
+                width=w,
+                sliver=w < tolerance,
+                detail=f"gap {', '.join(where)}; next to {_fmt(neighbours) or 'no grid'}",
+            )
+        )
     return issues, union
 
 
@@ -283,9 +356,17 @@ def check_outside(geoms, ids, *, jurisdiction, tolerance):
         return []
     parts, owner, width, centre = polygon_parts(shapely.difference(geoms[idx], jurisdiction))
     return [
-        issue("outside_jurisdiction", [ids[idx[o]]], geometry=p, point=c, area=p.area, width=w,
-              sliver=w < tolerance, detail=f"part of grid {ids[idx[o]]} lies outside the jurisdiction")
-        for p, o, w, c in zip(parts, owner, width, centre)
+        issue(
+            "outside_jurisdiction",
+            [ids[idx[o]]],
+            geometry=p,
+            point=c,
+            area=p.area,
+            width=w,
+            sliver=w < tolerance,
+            detail=f"part of grid {ids[idx[o]]} lies outside the jurisdiction",
+        )
+        for p, o, w, c in zip(parts, owner, width, centre, strict=False)
     ]
 
 
@@ -313,16 +394,31 @@ def check_nesting(geoms, ids, village_codes, vgeoms, vcodes, *, tolerance):
                 continue
             k = code_pos.get(str(code))
             if k is None:
-                issues.append(issue("not_nested", [ids[i]], geometry=geoms[i], point=reps[i],
-                                    area=geoms[i].area,
-                                    detail=f"grid {ids[i]} has village_code {code!r}, which is not "
-                                    "in the villages layer"))
+                issues.append(
+                    issue(
+                        "not_nested",
+                        [ids[i]],
+                        geometry=geoms[i],
+                        point=reps[i],
+                        area=geoms[i].area,
+                        detail=f"grid {ids[i]} has village_code {code!r}, which is not "
+                        "in the villages layer",
+                    )
+                )
             else:
                 home[i] = k
     lost = np.flatnonzero(home < 0)
     for i in lost:
-        issues.append(issue("not_nested", [ids[i]], geometry=geoms[i], point=reps[i],
-                            area=geoms[i].area, detail=f"grid {ids[i]} lies in no village"))
+        issues.append(
+            issue(
+                "not_nested",
+                [ids[i]],
+                geometry=geoms[i],
+                point=reps[i],
+                area=geoms[i].area,
+                detail=f"grid {ids[i]} lies in no village",
+            )
+        )
     has = np.flatnonzero(home >= 0)
     shapely.prepare(vgeoms)
     covered = shapely.covers(vgeoms[home[has]], geoms[has])
@@ -331,17 +427,28 @@ def check_nesting(geoms, ids, village_codes, vgeoms, vcodes, *, tolerance):
         return issues
     parts, owner, width, centre = polygon_parts(shapely.difference(geoms[idx], vgeoms[home[idx]]))
     into_l, into_r = vtree.query(centre, predicate="intersects") if len(centre) else ([], [])
-    into = {int(k): str(vcodes[j]) for k, j in zip(into_l, into_r)}
-    for k, (p, o, w, c) in enumerate(zip(parts, owner, width, centre)):
+    into = {int(k): str(vcodes[j]) for k, j in zip(into_l, into_r, strict=False)}
+    for k, (p, o, w, c) in enumerate(zip(parts, owner, width, centre, strict=False)):
         i = idx[o]
         own = str(vcodes[home[i]])
         other = into.get(k, "no village")
         if village_codes is not None and spatial_home[i] >= 0 and spatial_home[i] != home[i]:
-            why = f"grid {ids[i]} is coded to village {own} but lies mostly in {vcodes[spatial_home[i]]}"
+            where = vcodes[spatial_home[i]]
+            why = f"grid {ids[i]} is coded to village {own} but lies mostly in {where}"
         else:
             why = f"grid {ids[i]} of village {own} crosses into {other}"
-        issues.append(issue("not_nested", [ids[i]], geometry=p, point=c, area=p.area, width=w,
-                            sliver=w < tolerance, detail=why))
+        issues.append(
+            issue(
+                "not_nested",
+                [ids[i]],
+                geometry=p,
+                point=c,
+                area=p.area,
+                width=w,
+                sliver=w < tolerance,
+                detail=why,
+            )
+        )
     return issues
 
 
@@ -374,22 +481,46 @@ def check_points(points, labels, geoms, ids, tree, *, what="entity"):
     multiple_kind = "entity_multiple" if what == "entity" else "building_split"
     for i in np.flatnonzero((count == 0) & (touch == 0)):
         p = points[i]
-        issues.append(issue(unassigned_kind, [], geometry=p, point=p, feature=labels[i],
-                            detail=f"{what} {labels[i]} lies in no grid"))
+        issues.append(
+            issue(
+                unassigned_kind,
+                [],
+                geometry=p,
+                point=p,
+                feature=labels[i],
+                detail=f"{what} {labels[i]} lies in no grid",
+            )
+        )
     order = np.argsort(pi, kind="stable")
     pi_s, gi_s = pi[order], gi[order]
     for i in np.flatnonzero(count >= 2):
         lo, hi = np.searchsorted(pi_s, [i, i + 1])
         grids = [ids[g] for g in gi_s[lo:hi]]
         p = points[i]
-        issues.append(issue(multiple_kind, grids, geometry=p, point=p, feature=labels[i],
-                            detail=f"{what} {labels[i]} lies in the overlap of grids {_fmt(grids)}"))
+        issues.append(
+            issue(
+                multiple_kind,
+                grids,
+                geometry=p,
+                point=p,
+                feature=labels[i],
+                detail=f"{what} {labels[i]} lies in the overlap of grids {_fmt(grids)}",
+            )
+        )
     for i in np.flatnonzero((count == 0) & (touch >= 2)):
         grids = [ids[g] for g in tg[ti == i]]
         p = points[i]
-        issues.append(issue(multiple_kind, grids, geometry=p, point=p, feature=labels[i],
-                            detail=f"{what} {labels[i]} lies exactly on the boundary of grids "
-                            f"{_fmt(grids)}: assign it to one"))
+        issues.append(
+            issue(
+                multiple_kind,
+                grids,
+                geometry=p,
+                point=p,
+                feature=labels[i],
+                detail=f"{what} {labels[i]} lies exactly on the boundary of grids "
+                f"{_fmt(grids)}: assign it to one",
+            )
+        )
     return issues
 
 
@@ -398,7 +529,9 @@ def check_buildings(bgeoms, labels, geoms, ids, tree, *, tolerance):
     issues = []
     is_point = shapely.get_type_id(bgeoms) == 0
     if is_point.any():
-        issues += check_points(bgeoms[is_point], labels[is_point], geoms, ids, tree, what="building")
+        issues += check_points(
+            bgeoms[is_point], labels[is_point], geoms, ids, tree, what="building"
+        )
     polys = np.flatnonzero(~is_point)
     if len(polys) == 0:
         return issues
@@ -412,15 +545,23 @@ def check_buildings(bgeoms, labels, geoms, ids, tree, *, tolerance):
         ml, mr = bl[multi], gr[multi]
         inter = shapely.intersection(bgeoms[polys[ml]], geoms[mr])
         parts, owner, width, centre = polygon_parts(inter)
-        for p, o, w in zip(parts, owner, width):
+        for p, o, w in zip(parts, owner, width, strict=False):
             pieces.setdefault(int(ml[o]), []).append((ids[mr[o]], p.area, w))
         for k, lst in pieces.items():
             shares[k] = len({g for g, _, _ in lst})
     for k in np.flatnonzero((count == 0) | ((count >= 2) & (shares == 0))):
         b = bgeoms[polys[k]]
-        issues.append(issue("building_unassigned", [], geometry=b, point=b.representative_point(),
-                            area=b.area, feature=labels[polys[k]],
-                            detail=f"building {labels[polys[k]]} lies in no grid"))
+        issues.append(
+            issue(
+                "building_unassigned",
+                [],
+                geometry=b,
+                point=b.representative_point(),
+                area=b.area,
+                feature=labels[polys[k]],
+                detail=f"building {labels[polys[k]]} lies in no grid",
+            )
+        )
     for k in np.flatnonzero(shares >= 2):
         lst = pieces[k]
         by_grid: dict[str, list] = {}
@@ -430,11 +571,22 @@ def check_buildings(bgeoms, labels, geoms, ids, tree, *, tolerance):
         main = max(areas, key=areas.get)
         minor_width = max(w for g, v in by_grid.items() if g != main for _, w in v)
         b = bgeoms[polys[k]]
-        split = ", ".join(f"{g}: {areas[g]:.1f} m²" for g in sorted(areas, key=areas.get, reverse=True))
-        issues.append(issue("building_split", list(areas), geometry=b, point=b.representative_point(),
-                            area=b.area, width=minor_width, sliver=minor_width < tolerance,
-                            feature=labels[polys[k]],
-                            detail=f"building {labels[polys[k]]} is split between grids ({split})"))
+        split = ", ".join(
+            f"{g}: {areas[g]:.1f} m²" for g in sorted(areas, key=areas.get, reverse=True)
+        )
+        issues.append(
+            issue(
+                "building_split",
+                list(areas),
+                geometry=b,
+                point=b.representative_point(),
+                area=b.area,
+                width=minor_width,
+                sliver=minor_width < tolerance,
+                feature=labels[polys[k]],
+                detail=f"building {labels[polys[k]]} is split between grids ({split})",
+            )
+        )
     return issues
 
 
@@ -447,16 +599,28 @@ def check_staff(staff: pd.DataFrame, geoms, ids):
     for i, gid in enumerate(ids):
         if str(gid) not in staffed:
             g = geoms[i]
-            issues.append(issue("missing_responsible", [gid], geometry=g,
-                                point=g.representative_point() if g is not None else None,
-                                area=g.area if g is not None else NAN,
-                                detail=f"grid {gid} has nobody responsible in the staff table"))
+            issues.append(
+                issue(
+                    "missing_responsible",
+                    [gid],
+                    geometry=g,
+                    point=g.representative_point() if g is not None else None,
+                    area=g.area if g is not None else NAN,
+                    detail=f"grid {gid} has nobody responsible in the staff table",
+                )
+            )
     known = {str(g) for g in ids}
     table = staff.assign(_gid=staff["grid_id"].astype("string").str.strip())
     for gid, rows in table[~table["_gid"].isin(known)].groupby("_gid", dropna=False):
         names = ", ".join(map(str, rows["name"]))
-        issues.append(issue("staff_unknown_grid", [gid] if pd.notna(gid) else [], feature=gid,
-                            detail=f"staff {names} listed for grid {gid!r}, which is not in the grids"))
+        issues.append(
+            issue(
+                "staff_unknown_grid",
+                [gid] if pd.notna(gid) else [],
+                feature=gid,
+                detail=f"staff {names} listed for grid {gid!r}, which is not in the grids",
+            )
+        )
     return issues
 
 

@@ -20,11 +20,6 @@ _POLYGONAL = (3, 6)  # shapely type ids: Polygon, MultiPolygon
 _REASON_XY = re.compile(r"\[\s*([-+0-9.eE]+)\s+([-+0-9.eE]+)")
 
 
-def as_array(geoms) -> np.ndarray:
-    """A numpy object array of shapely geometries (a copy of the references)."""
-    return np.array(list(geoms), dtype=object) if not isinstance(geoms, np.ndarray) else geoms.copy()
-
-
 def polygonal(geom):
     """The polygonal part of a geometry (``None`` when it has none)."""
     if geom is None or geom.is_empty:
@@ -61,7 +56,13 @@ def polygon_parts(geoms: np.ndarray, *, min_width: float = RESOLUTION):
     area = shapely.area(parts)
     keep = area > 0
     parts, owner = parts[keep], owner[keep]
-    width, centre = inscribed_width(parts)
+    # overlay output may carry zero-width spikes along nearly collinear edges: they
+    # would inflate the perimeter, so widths are measured on the part snapped to a
+    # 10 µm grid, which drops such spikes (and parts thinner than that)
+    snapped = shapely.set_precision(parts, RESOLUTION / 100)
+    width, centre = inscribed_width(snapped)
+    lost = shapely.is_empty(snapped)
+    width[lost] = 0.0
     keep = width >= min_width
     return parts[keep], owner[keep], width[keep], centre[keep]
 
@@ -89,9 +90,12 @@ def inscribed_width(polys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     centre = np.empty(len(polys), dtype=object)
     if thin.any():
         centre[thin] = shapely.point_on_surface(polys[thin])
-    compact = ~thin
+    compact = ~thin & (area > 0)
+    centre[area <= 0] = None
     if compact.any():
-        mic = shapely.maximum_inscribed_circle(polys[compact], np.maximum(approx[compact] / 20.0, 1e-9))
+        mic = shapely.maximum_inscribed_circle(
+            polys[compact], np.maximum(approx[compact] / 20.0, 1e-9)
+        )
         width[compact] = 2 * shapely.length(mic)
         centre[compact] = shapely.get_point(mic, 0)
     return width, centre
@@ -143,13 +147,18 @@ def insert_vertices(poly, pts, *, tol: float = RESOLUTION):
     already are vertices are skipped. Used to match shared edges vertex for
     vertex (moves the boundary by at most ``tol``).
     """
+
     def fix(ring, todo):
         coords = [tuple(c) for c in ring.coords]
         for p in todo:
             if p in coords:
                 continue
-            seg = shapely.distance(shapely.Point(p), shapely.linestrings(
-                np.stack([np.asarray(coords[:-1]), np.asarray(coords[1:])], axis=1)))
+            seg = shapely.distance(
+                shapely.Point(p),
+                shapely.linestrings(
+                    np.stack([np.asarray(coords[:-1]), np.asarray(coords[1:])], axis=1)
+                ),
+            )
             k = int(np.argmin(seg))
             if seg[k] < tol:
                 coords.insert(k + 1, p)
@@ -158,7 +167,9 @@ def insert_vertices(poly, pts, *, tol: float = RESOLUTION):
     pts = [tuple(map(float, p)) for p in pts]
     parts = []
     for part in shapely.get_parts(poly):
-        parts.append(shapely.Polygon(fix(part.exterior, pts), [fix(r, pts) for r in part.interiors]))
+        parts.append(
+            shapely.Polygon(fix(part.exterior, pts), [fix(r, pts) for r in part.interiors])
+        )
     return parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
 
 

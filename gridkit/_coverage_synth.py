@@ -54,8 +54,14 @@ class Fault:
     sliver: bool | None = None
 
 
-def voronoi_grids(n: int, *, seed: int = 0, size: float = 1000.0, crs="EPSG:32650",
-                  origin=(500_000.0, 3_000_000.0)):
+def voronoi_grids(
+    n: int,
+    *,
+    seed: int = 0,
+    size: float = 1000.0,
+    crs="EPSG:32650",
+    origin=(500_000.0, 3_000_000.0),
+):
     """A clean coverage of ``n`` Voronoi grids over a ``size`` m square.
 
     Returns ``(grids, jurisdiction)`` GeoDataFrames; grids have ``grid_id``
@@ -65,10 +71,13 @@ def voronoi_grids(n: int, *, seed: int = 0, size: float = 1000.0, crs="EPSG:3265
     x0, y0 = origin
     box = shapely.box(x0, y0, x0 + size, y0 + size)
     pts = rng.uniform(0, size, (n, 2)) + np.array([x0, y0])
-    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=box,
-                                                       ordered=True))
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=box, ordered=True)
+    )
     cells = shapely.intersection(np.asarray(cells, dtype=object), box)
-    grids = gpd.GeoDataFrame({"grid_id": [f"g{i}" for i in range(len(cells))]}, geometry=cells, crs=crs)
+    grids = gpd.GeoDataFrame(
+        {"grid_id": [f"g{i}" for i in range(len(cells))]}, geometry=cells, crs=crs
+    )
     jur = gpd.GeoDataFrame({"name": ["box"]}, geometry=[box], crs=crs)
     return grids, jur
 
@@ -78,7 +87,7 @@ def _shared_segments(grids: gpd.GeoDataFrame, jur_boundary, rng, min_len: float)
     geoms = grids.geometry.values
     tree = shapely.STRtree(geoms)
     left, right = tree.query(geoms, predicate="touches")
-    pairs = [(i, j) for i, j in zip(left, right) if i < j]
+    pairs = [(i, j) for i, j in zip(left, right, strict=False) if i < j]
     rng.shuffle(pairs)
     for i, j in pairs:
         shared = shapely.line_merge(shapely.intersection(geoms[i].boundary, geoms[j].boundary))
@@ -107,10 +116,10 @@ def _notch(poly, A, B, depth, frac=(0.25, 0.75), into=None):
     seq = [P1, P1 + depth * n, P2 + depth * n, P2] if depth else [P1, P2]
     for k in range(len(ring) - 1):
         if ring[k] == tuple(A) and ring[k + 1] == tuple(B):
-            new = ring[: k + 1] + [tuple(p) for p in seq] + ring[k + 1:]
+            new = ring[: k + 1] + [tuple(p) for p in seq] + ring[k + 1 :]
             break
         if ring[k] == tuple(B) and ring[k + 1] == tuple(A):
-            new = ring[: k + 1] + [tuple(p) for p in seq[::-1]] + ring[k + 1:]
+            new = ring[: k + 1] + [tuple(p) for p in seq[::-1]] + ring[k + 1 :]
             break
     else:
         return None, None
@@ -134,8 +143,15 @@ def _renode(geoms, k, before):
             geoms[j] = insert_vertices(geoms[j], new, tol=1e-6)
 
 
-def inject(grids: gpd.GeoDataFrame, jurisdiction: gpd.GeoDataFrame, fault: str, *, seed: int = 0,
-           width: float | None = None, entities: gpd.GeoDataFrame | None = None):
+def inject(
+    grids: gpd.GeoDataFrame,
+    jurisdiction: gpd.GeoDataFrame,
+    fault: str,
+    *,
+    seed: int = 0,
+    width: float | None = None,
+    entities: gpd.GeoDataFrame | None = None,
+):
     """Apply one fault; returns ``(grids, entities, Fault)`` (inputs untouched).
 
     ``width`` sets the overlap/gap width (defaults: 3 m overlap, 2 m gap,
@@ -145,17 +161,34 @@ def inject(grids: gpd.GeoDataFrame, jurisdiction: gpd.GeoDataFrame, fault: str, 
     geoms = np.array(grids.geometry.values, dtype=object)
     ids = grids["grid_id"].to_numpy()
     jur = shapely.union_all(jurisdiction.geometry.values)
-    ents = entities.copy() if entities is not None else gpd.GeoDataFrame(
-        {"entity_id": []}, geometry=[], crs=grids.crs)
+    ents = (
+        entities.copy()
+        if entities is not None
+        else gpd.GeoDataFrame({"entity_id": []}, geometry=[], crs=grids.crs)
+    )
     out = None
     if fault in ("overlap", "gap", "sliver_overlap", "sliver_gap", "extra_vertex"):
-        depth = width or {"overlap": 3.0, "gap": 2.0, "sliver_overlap": 0.05,
-                          "sliver_gap": 0.05, "extra_vertex": 0.0}[fault]
+        depth = (
+            width
+            or {
+                "overlap": 3.0,
+                "gap": 2.0,
+                "sliver_overlap": 0.05,
+                "sliver_gap": 0.05,
+                "extra_vertex": 0.0,
+            }[fault]
+        )
         for i, j, A, B in _shared_segments(grids, jur.boundary, rng, min_len=max(8 * depth, 1.0)):
             if fault == "extra_vertex":
                 ring = np.asarray(geoms[i].exterior.coords)
-                k = next((k for k in range(len(ring) - 1)
-                          if {tuple(ring[k]), tuple(ring[k + 1])} == {tuple(A), tuple(B)}), None)
+                k = next(
+                    (
+                        k
+                        for k in range(len(ring) - 1)
+                        if {tuple(ring[k]), tuple(ring[k + 1])} == {tuple(A), tuple(B)}
+                    ),
+                    None,
+                )
                 if k is None:
                     continue
                 M = 0.5 * (ring[k] + ring[k + 1])
@@ -168,7 +201,9 @@ def inject(grids: gpd.GeoDataFrame, jurisdiction: gpd.GeoDataFrame, fault: str, 
                 if grown is None or not grown.is_valid or rect.difference(geoms[j]).area > 1e-9:
                     continue
                 geoms[i] = grown
-                out = Fault(fault, "overlap", rect, {ids[i], ids[j]}, depth, fault.startswith("sliver"))
+                out = Fault(
+                    fault, "overlap", rect, {ids[i], ids[j]}, depth, fault.startswith("sliver")
+                )
             else:
                 cut, rect = _notch(geoms[j], A, B, depth, into=geoms[j])
                 if cut is None or not cut.is_valid or rect.difference(geoms[j]).area > 1e-9:
@@ -187,8 +222,9 @@ def inject(grids: gpd.GeoDataFrame, jurisdiction: gpd.GeoDataFrame, fault: str, 
     elif fault == "cut_back":
         depth = width or 3.0
         edge = jur.boundary  # the jurisdiction is the box of voronoi_grids
-        cand = np.flatnonzero(shapely.length(shapely.intersection(
-            shapely.boundary(geoms), edge)) > 10 * depth)
+        cand = np.flatnonzero(
+            shapely.length(shapely.intersection(shapely.boundary(geoms), edge)) > 10 * depth
+        )
         k = int(rng.choice(cand))
         x0, y0, x1, y1 = jur.bounds
         inner = shapely.box(x0 + depth, y0 + depth, x1 - depth, y1 - depth)
@@ -206,7 +242,7 @@ def inject(grids: gpd.GeoDataFrame, jurisdiction: gpd.GeoDataFrame, fault: str, 
         # a vertex on the jurisdiction's edge where exactly two grids meet
         coords, owner = shapely.get_coordinates(shapely.get_exterior_ring(geoms), return_index=True)
         keyed = {}
-        for c, o in zip(map(tuple, coords), owner):
+        for c, o in zip(map(tuple, coords), owner, strict=False):
             keyed.setdefault(c, set()).add(int(o))
         two = [(c, o) for c, o in keyed.items() if len(o) == 2]
         c, o = two[int(rng.integers(len(two)))]
@@ -236,5 +272,6 @@ def random_points(jurisdiction: gpd.GeoDataFrame, n: int, *, seed: int = 0) -> g
     xy = rng.uniform([x0, y0], [x1, y1], (n, 2))
     # keep them off the edge so that a clean coverage holds each exactly once
     xy = np.clip(xy, [x0 + 1e-3, y0 + 1e-3], [x1 - 1e-3, y1 - 1e-3])
-    return gpd.GeoDataFrame({"entity_id": np.arange(n).astype(str)},
-                            geometry=shapely.points(xy), crs=jurisdiction.crs)
+    return gpd.GeoDataFrame(
+        {"entity_id": np.arange(n).astype(str)}, geometry=shapely.points(xy), crs=jurisdiction.crs
+    )

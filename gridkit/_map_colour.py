@@ -34,6 +34,9 @@ def neighbour_pairs(geoms: np.ndarray, *, tolerance: float = 0.5) -> np.ndarray:
     ``geoms`` must be in a metric CRS. Polygons meeting at a single corner are
     not neighbours (the usual rule of map colouring); boundaries up to
     ``tolerance`` metres apart count as shared, which absorbs tiny seams.
+    (:func:`gridkit.adjacency.unit_adjacency` measures exactly shared
+    boundaries of clean units; a map must also colour grids from any source,
+    digitised with small gaps, hence this tolerant test.)
     """
     geoms = np.asarray(geoms, dtype=object)
     tree = shapely.STRtree(geoms)

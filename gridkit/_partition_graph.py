@@ -14,6 +14,27 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+_SMALL = 500  # below this many nodes, plain Python beats scipy's call overhead
+
+
+def _small_components(n: int, eu: np.ndarray, ev: np.ndarray) -> tuple[int, np.ndarray]:
+    """Connected components by union-find (labels numbered in order of first node)."""
+    parent = list(range(n))
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in zip(eu.tolist(), ev.tolist(), strict=True):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    roots = [find(x) for x in range(n)]
+    _, labels = np.unique(np.asarray(roots), return_inverse=True)
+    return int(labels.max()) + 1 if n else 0, labels
+
 
 @dataclass
 class Graph:
@@ -57,13 +78,13 @@ class Graph:
         shared = np.bincount(inv, weights=shared, minlength=len(uniq))
         cost = np.bincount(inv, weights=cost, minlength=len(uniq))
         eu, ev = uniq // n, uniq % n
-        m = sp.csr_matrix(
-            (np.concatenate([cost, cost]), (np.concatenate([eu, ev]), np.concatenate([ev, eu]))),
-            shape=(n, n),
-        )
-        m.sort_indices()
-        return cls(n, eu, ev, shared, cost, m.indptr.astype(np.int64),
-                   m.indices.astype(np.int64), m.data.astype(float))
+        src = np.concatenate([eu, ev])
+        dst = np.concatenate([ev, eu])
+        order = np.lexsort((dst, src))
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
+        return cls(n, eu, ev, shared, cost, indptr, dst[order].astype(np.int64),
+                   np.concatenate([cost, cost])[order].astype(float))
 
     def components(self, labels=None) -> tuple[int, np.ndarray]:
         """Connected components, using only edges inside one label when given."""
@@ -71,6 +92,8 @@ class Graph:
             keep = np.ones(len(self.eu), dtype=bool)
         else:
             keep = (labels[self.eu] == labels[self.ev]) & (labels[self.eu] >= 0)
+        if self.n < _SMALL:
+            return _small_components(self.n, self.eu[keep], self.ev[keep])
         m = sp.coo_matrix((np.ones(int(keep.sum())), (self.eu[keep], self.ev[keep])),
                           shape=(self.n, self.n))
         return connected_components(m, directed=False)

@@ -97,11 +97,13 @@ def cut_costs(adjacency: pd.DataFrame, road_weight) -> np.ndarray:
         if "road_class" not in adjacency.columns:
             raise MissingColumnError(
                 "road_weight by class needs the adjacency's road_class column: pass "
-                "adjacency=gridkit.unit_adjacency(units, roads=roads) with roads carrying road_class"
+                "adjacency=gridkit.unit_adjacency(units, roads=roads) with roads carrying "
+                "road_class"
             )
         factor = adjacency["road_class"].map(dict(road_weight)).astype(float).fillna(0.0).to_numpy()
     else:
         factor = np.full(len(shared), float(road_weight))
     if (factor < 0).any() or (factor > 1).any():
-        raise InvalidValueError("road_weight must lie in 0..1 (1: a border on a road costs nothing)")
+        raise InvalidValueError(
+            "road_weight must lie in 0..1 (1: a border on a road costs nothing)")
     return np.maximum(shared - factor * road, 0.0)

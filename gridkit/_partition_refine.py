@@ -70,13 +70,27 @@ def removable(u: int, a: int, lab: list, nbrs: list) -> bool:
     return False
 
 
+class _LazyNeighbours:
+    """Neighbour lists built on first use (a two-way rebalance touches few units)."""
+
+    def __init__(self, graph: Graph):
+        self.ptr, self.ind, self.cache = graph.indptr, graph.indices, {}
+
+    def __getitem__(self, u: int) -> list:
+        out = self.cache.get(u)
+        if out is None:
+            out = self.cache[u] = self.ind[self.ptr[u]:self.ptr[u + 1]].tolist()
+        return out
+
+
 class Refiner:
     """Holds the state of a refinement over one graph (all parts at once)."""
 
     def __init__(self, graph: Graph, labels: np.ndarray, weight: np.ndarray,
-                 target: np.ndarray, tolerance: float):
+                 target: np.ndarray, tolerance: float, *, lazy: bool = False):
         self.graph = graph
-        self.nbrs = graph.neighbour_lists()
+        # lazy neighbour lists for short refinements that touch few units
+        self.nbrs = _LazyNeighbours(graph) if lazy else graph.neighbour_lists()
         self.rows = np.repeat(np.arange(graph.n), np.diff(graph.indptr))
         self.lab = labels.tolist()
         self.w = weight.astype(float)
@@ -165,8 +179,9 @@ class Refiner:
                 break
         return total
 
-    def shape(self, *, max_sweeps: int = 30) -> int:
-        """Shape moves (shorter, road-following borders) inside the balance band."""
+    def shape(self, *, max_sweeps: int = 30, band: float = 0.5) -> int:
+        """Shape moves (shorter, road-following borders) inside ``band`` x the
+        balance band (half of it by default, to keep a margin)."""
         total = 0
         for _ in range(max_sweeps):
             u, b, lab = self._candidates()
@@ -178,14 +193,14 @@ class Refiner:
             if not ok.any():
                 break
             order = np.argsort(-gain[ok], kind="stable")
-            made = self._apply(u[ok][order], b[ok][order], mode="shape")
+            made = self._apply(u[ok][order], b[ok][order], mode="shape", shape_band=band)
             total += made
             if made == 0:
                 break
         return total
 
     def _apply(self, us, bs, *, mode: str, only_out_of_band: bool = False,
-               allow_zero: bool = False) -> int:
+               allow_zero: bool = False, shape_band: float = 0.5) -> int:
         lab, W, T, band, size, wl, nbrs = (self.lab, self.W, self.tl, self.band, self.size,
                                            self.wl, self.nbrs)
         costs = None
@@ -215,11 +230,11 @@ class Refiner:
                     continue
             else:
                 cu = costs[u]
-                gain = sum(c for v, c in zip(nb, cu) if lab[v] == b) - \
-                    sum(c for v, c in zip(nb, cu) if lab[v] == a)
+                gain = sum(c for v, c in zip(nb, cu, strict=True) if lab[v] == b) - \
+                    sum(c for v, c in zip(nb, cu, strict=True) if lab[v] == a)
                 if gain <= 1e-9:
                     continue
-                inside = abs(na) <= band[a] and abs(nb_) <= band[b]
+                inside = abs(na) <= shape_band * band[a] and abs(nb_) <= shape_band * band[b]
                 if not inside and max(abs(na), abs(nb_)) > max(abs(da), abs(db)) + 1e-12:
                     continue
             if not removable(u, a, lab, nbrs):

@@ -44,10 +44,10 @@ def _rebalance(region: Graph, side: np.ndarray, weight: np.ndarray, goal: float,
     from gridkit._partition_refine import Refiner
 
     total = float(weight.sum())
-    if total <= 0 or abs(weight[side == 0].sum() - goal) <= 1e-9 * total:
-        return side
+    if total <= 0 or abs(weight[side == 0].sum() - goal) <= tolerance / 2 * min(goal, total - goal):
+        return side  # already close: the final refinement will do the rest
     full = Graph.from_edges(region.n, region.eu, region.ev, region.shared, region.cost)
-    ref = Refiner(full, side, weight, np.array([goal, total - goal]), tolerance)
+    ref = Refiner(full, side, weight, np.array([goal, total - goal]), tolerance, lazy=True)
     ref.min_size = np.array([k1, k2])
     ref.balance(max_sweeps=50)
     ref.balance(max_sweeps=50, allow_zero=True, only_out_of_band=True)

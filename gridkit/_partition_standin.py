@@ -48,7 +48,8 @@ def standin_units(layers: Layers, *, road_classes=STANDIN_ROAD_CLASSES,
     pts = gpd.GeoDataFrame(geometry=units.geometry.representative_point(), crs=layers.crs)
     hit = gpd.sjoin(pts, villages[["code", "geometry"]], predicate="within", how="left")
     hit = hit[~hit.index.duplicated()]
-    units["village_code"] = hit["code"].reindex(units.index).fillna(villages["code"].iloc[0]).astype(str)
+    code = hit["code"].reindex(units.index).fillna(villages["code"].iloc[0])
+    units["village_code"] = code.astype(str)
     for name, layer, value in (("entities", layers.get("entities"), None),
                                ("households", layers.get("buildings"), "households"),
                                ("buildings", layers.get("buildings"), None)):

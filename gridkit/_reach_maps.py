@@ -5,8 +5,12 @@ from __future__ import annotations
 import folium
 import geopandas as gpd
 
-_STATUS_COLOURS = {"reached": "#1a9850", "out_of_reach": "#fdae61", "unreachable": "#d73027",
-                   "off_network": "#7b3294"}
+_STATUS_COLOURS = {
+    "reached": "#1a9850",
+    "out_of_reach": "#fdae61",
+    "unreachable": "#d73027",
+    "off_network": "#7b3294",
+}
 
 
 def _base(frames: list[gpd.GeoDataFrame]) -> folium.Map:
@@ -25,8 +29,14 @@ def _villages(m: folium.Map, villages: gpd.GeoDataFrame | None) -> None:
         return
     cols = [c for c in ("code", "name") if c in villages.columns]
     folium.GeoJson(
-        villages[cols + [villages.geometry.name]].to_crs(4326), name="villages",
-        style_function=lambda _: {"color": "#333333", "weight": 2, "fill": False, "dashArray": "6 4"},
+        villages[cols + [villages.geometry.name]].to_crs(4326),
+        name="villages",
+        style_function=lambda _: {
+            "color": "#333333",
+            "weight": 2,
+            "fill": False,
+            "dashArray": "6 4",
+        },
         tooltip=folium.GeoJsonTooltip(cols) if cols else None,
     ).add_to(m)
 
@@ -38,7 +48,8 @@ def reach_map(result, *, villages: gpd.GeoDataFrame | None = None) -> folium.Map
     _villages(m, villages)
     if len(result.service_areas):
         folium.GeoJson(
-            result.service_areas.to_crs(4326), name="service areas",
+            result.service_areas.to_crs(4326),
+            name="service areas",
             style_function=lambda _: {"color": "#2b83ba", "weight": 1, "fillOpacity": 0.15},
             tooltip=folium.GeoJsonTooltip(["facility", "street_m", "points_within"]),
         ).add_to(m)
@@ -47,18 +58,24 @@ def reach_map(result, *, villages: gpd.GeoDataFrame | None = None) -> folium.Map
     shown["distance_m"] = shown["distance_m"].round(0)
     shown["euclidean_m"] = shown["euclidean_m"].round(0)
     folium.GeoJson(
-        shown.to_crs(4326), name="points by reach",
-        style_function=lambda f: {"color": _STATUS_COLOURS.get(f["properties"]["status"], "#555"),
-                                  "fillColor": _STATUS_COLOURS.get(f["properties"]["status"], "#555"),
-                                  "weight": 1, "fillOpacity": 0.7},
+        shown.to_crs(4326),
+        name="points by reach",
+        style_function=lambda f: {
+            "color": _STATUS_COLOURS.get(f["properties"]["status"], "#555"),
+            "fillColor": _STATUS_COLOURS.get(f["properties"]["status"], "#555"),
+            "weight": 1,
+            "fillOpacity": 0.7,
+        },
         marker=folium.CircleMarker(radius=3),
         tooltip=folium.GeoJsonTooltip(keep),
     ).add_to(m)
     fac = result.facilities[result.facilities["status"] == "ok"]
     for _, row in fac.to_crs(4326).iterrows():
-        folium.Marker([row.geometry.y, row.geometry.x],
-                      tooltip=f"facility {row['facility']}: {row['points_within']} within reach",
-                      icon=folium.Icon(color="blue", icon="plus")).add_to(m)
+        folium.Marker(
+            [row.geometry.y, row.geometry.x],
+            tooltip=f"facility {row['facility']}: {row['points_within']} within reach",
+            icon=folium.Icon(color="blue", icon="plus"),
+        ).add_to(m)
     folium.LayerControl().add_to(m)
     return m
 
@@ -72,9 +89,14 @@ def checkpoints_map(cp, *, villages: gpd.GeoDataFrame | None = None) -> folium.M
         colour = "#d7191c" if row["road_class"] in major else "#fdae61"
         name = row["road_name"] if isinstance(row["road_name"], str) else "(unnamed)"
         folium.CircleMarker(
-            [row.geometry.y, row.geometry.x], radius=5 if colour == "#d7191c" else 3, color=colour,
-            fill=True, fill_opacity=0.9,
-            tooltip=(f"{row['checkpoint_id']}: {row['road_class']} {name}; "
-                     f"{row['village_a']} | {row['village_b']}"),
+            [row.geometry.y, row.geometry.x],
+            radius=5 if colour == "#d7191c" else 3,
+            color=colour,
+            fill=True,
+            fill_opacity=0.9,
+            tooltip=(
+                f"{row['checkpoint_id']}: {row['road_class']} {name}; "
+                f"{row['village_a']} | {row['village_b']}"
+            ),
         ).add_to(m)
     return m

@@ -23,9 +23,16 @@ log = logging.getLogger(__name__)
 DENSE_LIMIT = 200_000
 
 
-def coverage_matrix(edges: core.EdgeTable, site_node: np.ndarray, site_cost: np.ndarray,
-                    snap: core.Snap, radius: float, *, direction: str,
-                    chunk: int = 256) -> csr_matrix:
+def coverage_matrix(
+    edges: core.EdgeTable,
+    site_node: np.ndarray,
+    site_cost: np.ndarray,
+    snap: core.Snap,
+    radius: float,
+    *,
+    direction: str,
+    chunk: int = 256,
+) -> csr_matrix:
     """Boolean demand x site matrix: site j reaches demand i within ``radius`` m.
 
     One bounded Dijkstra per site (scipy, ``limit=radius``), in chunks so that
@@ -53,12 +60,12 @@ def coverage_matrix(edges: core.EdgeTable, site_node: np.ndarray, site_cost: np.
     out_r, out_c = [], []
     sites = np.flatnonzero(valid)
     for start in range(0, len(sites), chunk):
-        idx = sites[start:start + chunk]
-        D = dijkstra(M, directed=True, indices=virt[idx], limit=radius)
+        idx = sites[start : start + chunk]
+        D = dijkstra(M, directed=True, indices=virt[idx], limit=radius + core.TOLERANCE)
         via_u = np.where(enter_u, D[:, u] + t * L, np.inf)
         via_v = np.where(enter_v, D[:, v] + (1 - t) * L, np.inf)
         cost = np.minimum(via_u, via_v) + access
-        r, c = np.nonzero(cost <= radius)
+        r, c = np.nonzero(cost <= radius + core.TOLERANCE)
         out_r.append(ok[c])
         out_c.append(idx[r])
     if out_r:
@@ -73,10 +80,10 @@ def coverage_matrix(edges: core.EdgeTable, site_node: np.ndarray, site_cost: np.
 class Reduced:
     """The problem after merging demand rows that the same sites cover."""
 
-    A: csr_matrix          # unique rows x sites (bool)
-    weight: np.ndarray     # summed demand weight per unique row
-    row_of: np.ndarray     # unique row of each original coverable demand row
-    demand: np.ndarray     # original demand index of each coverable row
+    A: csr_matrix  # unique rows x sites (bool)
+    weight: np.ndarray  # summed demand weight per unique row
+    row_of: np.ndarray  # unique row of each original coverable demand row
+    demand: np.ndarray  # original demand index of each coverable row
     cols: np.ndarray | None = None  # original site index of each kept column
 
 
@@ -92,15 +99,14 @@ def reduce_rows(A: csr_matrix, weight: np.ndarray) -> Reduced:
     keys = {}
     row_of = np.empty(len(covered), dtype=np.int64)
     for pos, i in enumerate(covered):
-        key = A.indices[A.indptr[i]:A.indptr[i + 1]].tobytes()
+        key = A.indices[A.indptr[i] : A.indptr[i + 1]].tobytes()
         row_of[pos] = keys.setdefault(key, len(keys))
     first = np.full(len(keys), -1, dtype=np.int64)
     for pos in range(len(covered) - 1, -1, -1):
         first[row_of[pos]] = covered[pos]
     U = A[first]
     w = np.bincount(row_of, weights=weight[covered], minlength=len(keys))
-    return Reduced(A=U.tocsr(), weight=w, row_of=row_of, demand=covered,
-                   cols=np.arange(A.shape[1]))
+    return Reduced(A=U.tocsr(), weight=w, row_of=row_of, demand=covered, cols=np.arange(A.shape[1]))
 
 
 def reduce_cols(red: Reduced, *, max_pairs: int = 30_000_000) -> Reduced:
@@ -127,13 +133,18 @@ def reduce_cols(red: Reduced, *, max_pairs: int = 30_000_000) -> Reduced:
         dominated[np.unique(i[inside])] = True
         keep[idx[dominated]] = False
     cols = np.flatnonzero(keep)
-    return Reduced(A=red.A[:, cols].tocsr(), weight=red.weight, row_of=red.row_of,
-                   demand=red.demand, cols=red.cols[cols])
+    return Reduced(
+        A=red.A[:, cols].tocsr(),
+        weight=red.weight,
+        row_of=red.row_of,
+        demand=red.demand,
+        cols=red.cols[cols],
+    )
 
 
 @dataclass
 class Solved:
-    chosen: np.ndarray       # site indices (columns) chosen
+    chosen: np.ndarray  # site indices (columns) chosen
     objective: float
     optimal: bool
     bound: float
@@ -168,50 +179,111 @@ def build_model(red: Reduced, *, p: int | None):
         y = model.fac_vars
         model.problem += pulp.lpSum(y), "objective function"
         for i in range(n_rows):
-            cols = A.indices[A.indptr[i]:A.indptr[i + 1]]
+            cols = A.indices[A.indptr[i] : A.indptr[i + 1]]
             model.problem += pulp.LpAffineExpression([(y[j], 1) for j in cols]) >= 1
     else:
         model = MCLP("mclp", pulp.LpProblem("mclp", pulp.LpMaximize))
         FacilityModelBuilder.add_facility_integer_variable(model, range(n_sites), "x[{i}]")
         FacilityModelBuilder.add_client_integer_variable(model, range(n_rows), "y[{i}]")
         x, y = model.fac_vars, model.cli_vars
-        model.problem += pulp.LpAffineExpression(list(zip(y, red.weight, strict=True))), \
-            "objective function"
+        model.problem += (
+            pulp.LpAffineExpression(list(zip(y, red.weight, strict=True))),
+            "objective function",
+        )
         for i in range(n_rows):
-            cols = A.indices[A.indptr[i]:A.indptr[i + 1]]
+            cols = A.indices[A.indptr[i] : A.indptr[i + 1]]
             model.problem += pulp.LpAffineExpression([(x[j], 1) for j in cols] + [(y[i], -1)]) >= 0
         FacilityModelBuilder.add_facility_constraint(model, p)
     model.aij = None
     return model, "sparse"
 
 
-def solve(red: Reduced, *, p: int | None, solver=None, time_limit: float = 60.0,
-          mip_gap: float | None = None) -> Solved:
-    """Solve LSCP/MCLP with spopt and report optimality, the LP bound and the gap."""
+def _objective(red: Reduced, chosen: np.ndarray, p: int | None) -> float:
+    if p is None:
+        return float(len(chosen))
+    covered = np.asarray(red.A[:, chosen].sum(axis=1)).ravel() > 0
+    return float(red.weight[covered].sum())
+
+
+def solve(
+    red: Reduced,
+    *,
+    p: int | None,
+    solver=None,
+    time_limit: float = 60.0,
+    mip_gap: float | None = None,
+) -> Solved:
+    """Solve LSCP/MCLP with spopt and report optimality, the LP bound and the gap.
+
+    The greedy solution is handed to the solver as a warm start, so a run
+    stopped by ``time_limit`` returns at least that, with the gap to the
+    LP-relaxation bound.
+    """
     t0 = time.perf_counter()
+    start = greedy(red, p=p)
     model, builder = build_model(red, p=p)
-    solver = solver or pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=mip_gap)
+    picked = np.zeros(red.A.shape[1], dtype=bool)
+    picked[start] = True
+    if p is not None or picked.any():
+        for var, on in zip(model.fac_vars, picked, strict=True):
+            var.setInitialValue(int(on))
+        if p is not None:
+            covered = np.asarray(red.A[:, start].sum(axis=1)).ravel() > 0
+            for var, on in zip(model.cli_vars, covered, strict=True):
+                var.setInitialValue(int(on))
+    if solver is None:
+        solver = default_solver(time_limit=time_limit, mip_gap=mip_gap)
     model.problem.solve(solver)
     status = pulp.LpStatus[model.problem.status]
     sol = getattr(model.problem, "sol_status", None)
-    if model.problem.status != 1 and sol not in (1, 2):
-        raise RuntimeError(f"the solver found no solution: {status}")
-    x = np.array([(v.value() or 0) > 0.5 for v in model.fac_vars])
-    chosen = np.flatnonzero(x)
-    if p is None:
-        objective = float(len(chosen))
-    else:
-        covered = np.asarray(red.A[:, chosen].sum(axis=1)).ravel() > 0
-        objective = float(red.weight[covered].sum())
-    optimal = sol == 1 or (sol is None and model.problem.status == 1)
+    solved = model.problem.status == 1 or sol in (1, 2)
+    chosen = np.flatnonzero([(v.value() or 0) > 0.5 for v in model.fac_vars]) if solved else start
+    if p is None and solved:
+        # a time-limited incumbent must still cover every row
+        if (np.asarray(red.A[:, chosen].sum(axis=1)).ravel() == 0).any():
+            chosen, solved = start, False
+    objective = _objective(red, chosen, p)
+    if solved and p is not None and objective < _objective(red, start, p):
+        chosen, objective = start, _objective(red, start, p)
+    optimal = solved and (sol == 1 or (sol is None and model.problem.status == 1))
     if optimal:
         bound = objective
     else:
-        bound = _lp_bound(model.problem, solver, p)
+        remaining = max(time_limit - (time.perf_counter() - t0), 10.0)
+        bound = _lp_bound(model.problem, _lp_solver(remaining), p)
+        status = f"{status} (time limit; best of solver and greedy kept)"
     gap = 0.0 if optimal else abs(bound - objective) / max(abs(objective), 1e-9)
-    return Solved(chosen=chosen, objective=objective, optimal=bool(optimal), bound=bound, gap=gap,
-                  status=pulp.LpSolution.get(sol, status) if sol is not None else status,
-                  seconds=time.perf_counter() - t0, builder=builder)
+    return Solved(
+        chosen=chosen,
+        objective=objective,
+        optimal=bool(optimal),
+        bound=bound,
+        gap=gap,
+        status=pulp.LpSolution.get(sol, status) if optimal else status,
+        seconds=time.perf_counter() - t0,
+        builder=builder,
+    )
+
+
+def default_solver(*, time_limit: float, mip_gap: float | None):
+    """HiGHS (through pulp and highspy) when installed, else pulp's bundled CBC.
+
+    HiGHS solves the set-covering models here several times faster than CBC
+    and reports its dual bound, so a time-limited run has an exact gap.
+    """
+    try:
+        import highspy  # noqa: F401
+    except ImportError:
+        return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=mip_gap, warmStart=True)
+    return pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=mip_gap)
+
+
+def _lp_solver(time_limit: float):
+    try:
+        import highspy  # noqa: F401
+    except ImportError:
+        return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit)
+    return pulp.HiGHS(msg=False, timeLimit=time_limit, mip=False)
 
 
 def _lp_bound(problem: pulp.LpProblem, solver, p) -> float:
@@ -219,7 +291,10 @@ def _lp_bound(problem: pulp.LpProblem, solver, p) -> float:
     for var in problem.variables():
         var.cat = pulp.LpContinuous
     problem.solve(solver)
-    value = float(pulp.value(problem.objective))
+    value = pulp.value(problem.objective)
+    if problem.status != 1 or value is None:
+        return float("nan")
+    value = float(value)
     return float(np.ceil(value - 1e-9)) if p is None else value
 
 
@@ -233,7 +308,8 @@ def greedy(red: Reduced, *, p: int | None) -> np.ndarray:
     A = red.A.tocsc().astype(np.float64)
     AT = A.T.tocsr()
     uncovered = np.ones(A.shape[0], dtype=bool)
-    w = red.weight if p is not None else np.ones(A.shape[0])
+    # MCLP: demand weight; LSCP: the number of demand points behind each row
+    w = red.weight if p is not None else np.bincount(red.row_of, minlength=A.shape[0]).astype(float)
     chosen: list[int] = []
     limit = p if p is not None else A.shape[1]
     while uncovered.any() and len(chosen) < limit:
@@ -242,5 +318,5 @@ def greedy(red: Reduced, *, p: int | None) -> np.ndarray:
         if gain[j] <= 0:
             break
         chosen.append(j)
-        uncovered[A.indices[A.indptr[j]:A.indptr[j + 1]]] = False
+        uncovered[A.indices[A.indptr[j] : A.indptr[j + 1]]] = False
     return np.asarray(chosen, dtype=np.int64)

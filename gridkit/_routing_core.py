@@ -25,11 +25,13 @@ import numpy as np
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import dijkstra, minimum_spanning_tree
 
+from gridkit._errors import GridkitError
+
 log = logging.getLogger(__name__)
 
 
-class RoutingError(ValueError):
-    """No tour exists (e.g. a one-way street that cannot be left)."""
+class RoutingError(GridkitError):
+    """No tour exists (e.g. a one-way street that cannot be left); a ValueError."""
 
 
 def _pair_index(u: np.ndarray, v: np.ndarray, w: np.ndarray) -> dict[tuple[int, int], int]:

@@ -54,18 +54,20 @@ def largest_overlap(polys: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray,
     return best, share
 
 
-def village_of(polys: np.ndarray, villages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The village of each polygon and the share of the polygon's area inside it.
+def village_of(polys: np.ndarray, villages: np.ndarray):
+    """The village of each polygon, the share of its area inside it, and whether
+    it lies in several (overlapping) villages.
 
-    The village holding the polygon's interior point, else the one holding most
-    of its area, else (no overlap at all: a gap between villages) the nearest.
+    The village holding the polygon's interior point (the first one where
+    villages overlap), else the one holding most of its area, else (no overlap
+    at all: a gap between villages) the nearest.
     """
     n = len(polys)
     share = np.ones(n)
     tree = shapely.STRtree(villages)
     p_idx, v_idx = tree.query(shapely.point_on_surface(polys), predicate="within")
-    out = np.full(n, -1, dtype=np.int64)
-    out[p_idx] = v_idx
+    out = _best_by(p_idx, v_idx, np.zeros(len(p_idx)), n)
+    several = np.bincount(p_idx, minlength=n) > 1
     rest = np.flatnonzero(out < 0)
     if len(rest):
         best, part = largest_overlap(polys[rest], villages)
@@ -75,7 +77,7 @@ def village_of(polys: np.ndarray, villages: np.ndarray) -> tuple[np.ndarray, np.
         if len(still):
             _, near = tree.query_nearest(polys[still], all_matches=False)
             out[still] = near
-    return out, share
+    return out, share, several
 
 
 def assign_buildings(units: np.ndarray, buildings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -100,9 +100,14 @@ def node_and_polygonize(lines: np.ndarray, jurisdiction, *, snap_tolerance: floa
     pieces = _line_parts(noded)
     connectors = _dangle_connectors(pieces, snap_tolerance)
     if len(connectors):
+        # node the connectors with the few lines they touch, not the whole network again
         connectors = clip_lines(connectors, jurisdiction)[0]
-        noded = shapely.union_all(np.concatenate([pieces, connectors]), grid_size=GRID_SIZE)
-        pieces = _line_parts(noded)
+        touched = np.zeros(len(pieces), dtype=bool)
+        touched[shapely.STRtree(pieces).query(connectors, predicate="dwithin",
+                                              distance=GRID_SIZE)[1]] = True
+        local = shapely.union_all(np.concatenate([pieces[touched], connectors]),
+                                  grid_size=GRID_SIZE)
+        pieces = np.concatenate([pieces[~touched], _line_parts(local)])
     log.info("noded %d lines into %d pieces (%d snapped dangle ends)",
              len(linework), len(pieces), len(connectors))
     faces = shapely.get_parts(shapely.polygonize(pieces))

@@ -30,11 +30,33 @@ log = logging.getLogger(__name__)
 
 #: Road classes from most to least important (OSM ``highway``); a checkpoint
 #: where several roads meet takes the most important class.
-ROAD_RANK = ("motorway", "trunk", "primary", "secondary", "tertiary", "motorway_link",
-             "trunk_link", "primary_link", "secondary_link", "tertiary_link", "unclassified",
-             "residential", "living_street", "service", "road", "track", "pedestrian",
-             "cycleway", "bridleway", "footway", "path", "steps", "corridor", "trail",
-             "elevator")
+ROAD_RANK = (
+    "motorway",
+    "trunk",
+    "primary",
+    "secondary",
+    "tertiary",
+    "motorway_link",
+    "trunk_link",
+    "primary_link",
+    "secondary_link",
+    "tertiary_link",
+    "unclassified",
+    "residential",
+    "living_street",
+    "service",
+    "road",
+    "track",
+    "pedestrian",
+    "cycleway",
+    "bridleway",
+    "footway",
+    "path",
+    "steps",
+    "corridor",
+    "trail",
+    "elevator",
+)
 _OUTSIDE = "outside"
 
 
@@ -65,8 +87,10 @@ class Checkpoints:
     def summary(self) -> str:
         n = len(self.points)
         ext = int((self.points["boundary_type"] == "jurisdiction").sum()) if n else 0
-        return (f"{n} checkpoint(s) where roads cross a boundary ({ext} on the jurisdiction "
-                f"boundary) across {len(self.per_village)} villages")
+        return (
+            f"{n} checkpoint(s) where roads cross a boundary ({ext} on the jurisdiction "
+            f"boundary) across {len(self.per_village)} villages"
+        )
 
 
 def _rank(cls: str) -> int:
@@ -126,7 +150,8 @@ def find_checkpoints(
     """
     if not merge_distance >= 0 or not probe > 0:
         raise InvalidValueError(
-            f"`merge_distance` must be >= 0 and `probe` > 0 metres, got {merge_distance!r}, {probe!r}"
+            "`merge_distance` must be >= 0 and `probe` > 0 metres, "
+            f"got {merge_distance!r}, {probe!r}"
         )
     r_in = check_layer(roads, "roads")
     v_in = check_layer(villages, "villages")
@@ -136,7 +161,9 @@ def find_checkpoints(
     v = to_crs(v_in, wcrs)
     j = to_crs(j_in, wcrs) if j_in is not None else None
     v_geom = v.geometry.to_numpy()
-    j_geom = shapely.union_all(j.geometry.to_numpy()) if j is not None else shapely.union_all(v_geom)
+    j_geom = (
+        shapely.union_all(j.geometry.to_numpy()) if j is not None else shapely.union_all(v_geom)
+    )
     codes = v["code"].astype(str).to_numpy()
     j_edge = shapely.boundary(j_geom)
 
@@ -147,7 +174,7 @@ def find_checkpoints(
     tree = shapely.STRtree(bounds)
     li, bi = tree.query(lines, predicate="intersects")
     cand_pt, cand_road, cand_lo, cand_hi = [], [], [], []
-    for i, b in zip(li, bi):
+    for i, b in zip(li, bi, strict=True):
         hit = shapely.intersection(lines[i], bounds[b])
         for part in shapely.get_parts(hit):
             if part.geom_type == "Point":
@@ -175,10 +202,12 @@ def find_checkpoints(
     vtree = shapely.STRtree(v_geom)
     road = lines[cand_road]
     length = shapely.length(road)
-    labels_before = _label(shapely.line_interpolate_point(road, np.maximum(lo - probe, 0)),
-                           vtree, codes, j_geom)
-    labels_after = _label(shapely.line_interpolate_point(road, np.minimum(hi + probe, length)),
-                          vtree, codes, j_geom)
+    labels_before = _label(
+        shapely.line_interpolate_point(road, np.maximum(lo - probe, 0)), vtree, codes, j_geom
+    )
+    labels_after = _label(
+        shapely.line_interpolate_point(road, np.minimum(hi + probe, length)), vtree, codes, j_geom
+    )
     # at a road end only one side exists: it pairs with the other roads at the point
     before = np.where(lo <= 1e-9, None, labels_before)
     after = np.where(hi >= length - 1e-9, None, labels_after)
@@ -186,19 +215,29 @@ def find_checkpoints(
     # group crossing points within merge_distance (junctions, shared road ends)
     xy = shapely.get_coordinates(cand_pt)
     group = _cluster(xy, merge_distance)
-    cls = (r[class_column].astype("string").fillna("unknown").to_numpy()
-           if class_column in r.columns else np.full(len(r), "unknown", dtype=object))
-    names = (r[name_column].astype("string").to_numpy()
-             if name_column in r.columns else np.full(len(r), pd.NA, dtype=object))
+    cls = (
+        r[class_column].astype("string").fillna("unknown").to_numpy()
+        if class_column in r.columns
+        else np.full(len(r), "unknown", dtype=object)
+    )
+    names = (
+        r[name_column].astype("string").to_numpy()
+        if name_column in r.columns
+        else np.full(len(r), pd.NA, dtype=object)
+    )
     index = r.index.to_numpy()
     rows = []
     for g in np.unique(group):
         members = np.flatnonzero(group == g)
         sides = [s for m in members for s in (before[m], after[m]) if s is not None]
         distinct = sorted(set(sides))
-        if (ends_on_boundary and len(distinct) == 1 and distinct[0] != _OUTSIDE
-                and any(before[m] is None or after[m] is None for m in members)
-                and shapely.distance(cand_pt[members[0]], j_edge) <= 0.01):
+        if (
+            ends_on_boundary
+            and len(distinct) == 1
+            and distinct[0] != _OUTSIDE
+            and any(before[m] is None or after[m] is None for m in members)
+            and shapely.distance(cand_pt[members[0]], j_edge) <= 0.01
+        ):
             distinct.append(_OUTSIDE)
         if len(distinct) < 2:
             continue  # touches or runs along without passing through
@@ -209,15 +248,20 @@ def find_checkpoints(
         b = inside[1] if len(inside) > 1 else _OUTSIDE
         classes = sorted({str(cls[k]) for k in road_ids}, key=_rank)
         nm = sorted({str(names[k]) for k in road_ids if not pd.isna(names[k])})
-        rows.append({
-            "boundary_type": kind, "village_a": a, "village_b": b,
-            "villages": ";".join(distinct),
-            "road_class": classes[0], "road_classes": ", ".join(classes),
-            "road_name": "; ".join(nm) if nm else None,
-            "roads": len({index[k] for k in road_ids}),
-            "road_rows": ",".join(map(str, sorted({index[k] for k in road_ids}, key=str))),
-            "geometry": shapely.Point(xy[members].mean(axis=0)),
-        })
+        rows.append(
+            {
+                "boundary_type": kind,
+                "village_a": a,
+                "village_b": b,
+                "villages": ";".join(distinct),
+                "road_class": classes[0],
+                "road_classes": ", ".join(classes),
+                "road_name": "; ".join(nm) if nm else None,
+                "roads": len({index[k] for k in road_ids}),
+                "road_rows": ",".join(map(str, sorted({index[k] for k in road_ids}, key=str))),
+                "geometry": shapely.Point(xy[members].mean(axis=0)),
+            }
+        )
     if not rows:
         return Checkpoints(empty, _per_village(v, empty).to_crs(v_in.crs))
     pts = gpd.GeoDataFrame(rows, geometry="geometry", crs=wcrs)
@@ -253,14 +297,27 @@ def _cluster(xy: np.ndarray, dist: float) -> np.ndarray:
 
     n = len(xy)
     pairs = cKDTree(xy).query_pairs(max(dist, 1e-6), output_type="ndarray")
-    m = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n)) if len(pairs) \
+    m = (
+        coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+        if len(pairs)
         else coo_matrix((n, n))
+    )
     return connected_components(m, directed=False)[1]
 
 
 def _empty(crs) -> gpd.GeoDataFrame:
-    cols = ["checkpoint_id", "boundary_type", "village_a", "village_b", "villages", "road_class",
-            "road_classes", "road_name", "roads", "road_rows"]
+    cols = [
+        "checkpoint_id",
+        "boundary_type",
+        "village_a",
+        "village_b",
+        "villages",
+        "road_class",
+        "road_classes",
+        "road_name",
+        "roads",
+        "road_rows",
+    ]
     return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=crs)
 
 

@@ -322,7 +322,7 @@ def assign_codes(
     metric["_gid"] = (
         grids["grid_id"].astype(str).to_numpy()
         if "grid_id" in grids.columns
-        else np.arange(len(grids)).astype(str)
+        else (np.arange(len(grids)) + 1).astype(str)
     )
     height = row_height if row_height is not None else float(np.sqrt(np.median(metric.area)))
     height = max(height, 1e-6)

@@ -111,7 +111,18 @@ KINDS = (
     "duplicate_code",
     "missing_code",
 )
-ISSUE_COLUMNS = ("kind", "grids", "area", "width", "x", "y", "sliver", "detail", "feature", "geometry")
+ISSUE_COLUMNS = (
+    "kind",
+    "grids",
+    "area",
+    "width",
+    "x",
+    "y",
+    "sliver",
+    "detail",
+    "feature",
+    "geometry",
+)
 _FEATURE_ID = ("entity_id", "building_id", "id", "osm_id", "fid")
 
 
@@ -180,8 +191,10 @@ class CoverageReport:
 
     def __str__(self) -> str:
         head = "coverage valid" if self.valid else "coverage INVALID"
-        lines = [f"{head}: {len(self.issues)} issue(s) in {self.n_grids} grid(s) "
-                 f"(sliver tolerance {self.tolerance:g} m)"]
+        lines = [
+            f"{head}: {len(self.issues)} issue(s) in {self.n_grids} grid(s) "
+            f"(sliver tolerance {self.tolerance:g} m)"
+        ]
         for kind, count in self.summary.items():
             if not count:
                 continue
@@ -200,12 +213,21 @@ class CoverageReport:
         shown = self.issues.head(20)
         if len(shown):
             lines.append("issues:")
+            crs = self.issues.crs
+            digits = 6 if crs is not None and crs.is_geographic else 1
             for r in shown.itertuples():
-                at = f" at ({r.x:.1f}, {r.y:.1f})" if pd.notna(r.x) else ""
-                size = f", {r.area:,.2f} m², {r.width:.3f} m wide" if pd.notna(r.area) and r.area else ""
+                at = f" at ({r.x:.{digits}f}, {r.y:.{digits}f})" if pd.notna(r.x) else ""
+                if r.kind == "building_split":
+                    size = f"; smaller part {r.width:.2f} m wide"
+                elif pd.notna(r.area) and r.area:
+                    size = f", {r.area:,.2f} m², {r.width:.3f} m wide"
+                else:
+                    size = ""
                 lines.append(f"  - {r.kind}{' (sliver)' if r.sliver else ''}: {r.detail}{size}{at}")
             if len(self.issues) > len(shown):
-                lines.append(f"  ... and {len(self.issues) - len(shown)} more (use --format json or -o)")
+                lines.append(
+                    f"  ... and {len(self.issues) - len(shown)} more (use --format json or -o)"
+                )
         return "\n".join(lines)
 
 
@@ -272,6 +294,68 @@ def _points_layer(gdf, kind):
     return check_layer(gdf[~missing], kind), dropped
 
 
+def _check_arguments(grids, tolerance, id_column, code_column) -> str | None:
+    """Refuse unusable arguments before any work; returns the code column to check."""
+    if not isinstance(grids, gpd.GeoDataFrame):
+        raise LayerError(f"grids: expected a GeoDataFrame, got {type(grids).__name__}")
+    if len(grids) == 0:
+        raise EmptyLayerError("grids: the layer is empty; give at least one grid")
+    if grids.crs is None:
+        raise MissingCRSError("grids: the layer has no CRS; set it with gdf.set_crs(...)")
+    if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance >= 0):
+        raise InvalidValueError(f"tolerance must be a number of metres >= 0, got {tolerance!r}")
+    if id_column is not None and id_column not in grids.columns:
+        raise MissingColumnError(
+            f"grids: no id column {id_column!r}; the layer has {list(grids.columns)}. Name the id "
+            "column with id_column=... (--id-column), or id_column=None to use the row number"
+        )
+    if code_column is None and "grid_code" in grids.columns and id_column != "grid_code":
+        code_column = "grid_code"
+    if code_column is not None and code_column not in grids.columns:
+        raise MissingColumnError(
+            f"grids: no code column {code_column!r}; the layer has {list(grids.columns)}"
+        )
+    kinds_present = set(grids.geom_type.dropna()) - {
+        "Polygon",
+        "MultiPolygon",
+        "GeometryCollection",
+    }
+    if kinds_present:
+        raise GeometryTypeError(
+            f"grids: expected polygons, found {sorted(kinds_present)}; give grid polygons "
+            "(buffer or polygonize lines first)"
+        )
+    return code_column
+
+
+def _grid_labels(g: gpd.GeoDataFrame, id_column: str | None) -> np.ndarray:
+    """The grids' ids as strings (``row N`` where an id is missing)."""
+    if not id_column:
+        return np.array([str(i) for i in g.index], dtype=object)
+    text = checks.code_text(g[id_column])
+    blank = text.isna().to_numpy()
+    labels = np.array(text.to_numpy(dtype=object), dtype=object)
+    labels[blank] = [f"row {i}" for i in g.index[blank]]
+    return labels
+
+
+def _layout_issues(ga, ids, tree, j_geom, *, tolerance) -> list[dict]:
+    """Overlaps, edge mismatches and gaps of the usable grid geometries."""
+    typical = float(np.median(shapely.area(ga)))
+    edges = shapely.coverage_invalid_edges(ga)  # nulls were dropped (shapely 2.2.0 bug)
+    suspect = ~(shapely.is_missing(edges) | shapely.is_empty(edges))
+    issues, reported, lines = checks.check_overlaps(
+        ga, ids, tree, edges, suspect, tolerance=tolerance
+    )
+    # vertex-precise mismatches first; GEOS's invalid edges for the pairs left
+    issues += checks.check_vertices(ga, ids, tree, reported)
+    issues += [rec for pair, rec in lines.items() if pair not in reported]
+    gaps, _ = checks.check_gaps(
+        ga, ids, tree, suspect, jurisdiction=j_geom, tolerance=tolerance, typical_area=typical
+    )
+    return issues + gaps
+
+
 def validate_coverage(
     grids: gpd.GeoDataFrame,
     *,
@@ -335,33 +419,11 @@ def validate_coverage(
     >>> report = validate_coverage(grids)
     >>> report.valid, report.summary["overlap"]
     (False, 1)
-    >>> report.issues.loc[0, ["kind", "grids", "area", "width"]].tolist()
-    ['overlap', ['a', 'b'], 10.0, 1.0]
+    >>> row = report.issues.iloc[0]
+    >>> row.kind, row.grids, float(row.area), round(float(row.width), 2)
+    ('overlap', ['a', 'b'], 10.0, 1.0)
     """
-    if not isinstance(grids, gpd.GeoDataFrame):
-        raise LayerError(f"grids: expected a GeoDataFrame, got {type(grids).__name__}")
-    if len(grids) == 0:
-        raise EmptyLayerError("grids: the layer is empty; give at least one grid")
-    if grids.crs is None:
-        raise MissingCRSError("grids: the layer has no CRS; set it with gdf.set_crs(...)")
-    if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance >= 0):
-        raise InvalidValueError(f"tolerance must be a number of metres >= 0, got {tolerance!r}")
-    if id_column is not None and id_column not in grids.columns:
-        raise MissingColumnError(
-            f"grids: no id column {id_column!r}; the layer has {list(grids.columns)}. Name the id "
-            "column with id_column=... (--id-column), or id_column=None to use the row number"
-        )
-    if code_column is None and "grid_code" in grids.columns and id_column != "grid_code":
-        code_column = "grid_code"
-    if code_column is not None and code_column not in grids.columns:
-        raise MissingColumnError(f"grids: no code column {code_column!r}; the layer has "
-                                 f"{list(grids.columns)}")
-    kinds_present = set(grids.geom_type.dropna()) - {"Polygon", "MultiPolygon", "GeometryCollection"}
-    if kinds_present:
-        raise GeometryTypeError(
-            f"grids: expected polygons, found {sorted(kinds_present)}; give grid polygons "
-            "(buffer or polygonize lines first)"
-        )
+    code_column = _check_arguments(grids, tolerance, id_column, code_column)
     jurisdiction = _read(jurisdiction, "jurisdiction")
     villages = _read(villages, "villages")
     entities = _read(entities, "entities")
@@ -369,7 +431,14 @@ def validate_coverage(
     staff = _read(staff, "staff")
 
     issues: list[dict] = []
-    checked = ["invalid_geometry", "overlap", "gap", "edge_mismatch", "duplicate_code", "missing_code"]
+    checked = [
+        "invalid_geometry",
+        "overlap",
+        "gap",
+        "edge_mismatch",
+        "duplicate_code",
+        "missing_code",
+    ]
     if villages is not None:
         villages = check_layer(villages, "villages")
     if jurisdiction is not None:
@@ -383,12 +452,7 @@ def validate_coverage(
     out_crs = CRS.from_user_input(grids.crs)
 
     g = to_crs(grids, work)
-    if id_column:
-        raw_ids = g[id_column].to_numpy(dtype=object)
-        labels = np.array([f"row {i}" if v is None or v != v or str(v).strip() == "" else str(v)
-                           for v, i in zip(raw_ids, g.index)], dtype=object)
-    else:
-        labels = np.array([str(i) for i in g.index], dtype=object)
+    labels = _grid_labels(g, id_column)
     raw = np.asarray(g.geometry.values, dtype=object)
     geo_issues, geoms = checks.check_geometries(raw, labels)
     issues += geo_issues
@@ -400,51 +464,64 @@ def validate_coverage(
     usable = np.array([x is not None for x in geoms], dtype=bool)
     ga, ids = geoms[usable].astype(object), labels[usable]
     tree = shapely.STRtree(ga)
-    typical = float(np.median(shapely.area(ga))) if len(ga) else 0.0
 
     j_geom = None
     if jurisdiction is not None:
         j_geom = polygonal(shapely.union_all(to_crs(jurisdiction, work).geometry.values))
     elif villages is not None:
         j_geom = polygonal(shapely.union_all(to_crs(villages, work).geometry.values))
+    else:
+        log.info("no jurisdiction (or villages): gaps along the outer edge cannot be seen")
     if len(ga):
-        edges = shapely.coverage_invalid_edges(ga)  # nulls were dropped (shapely 2.2.0 bug)
-        suspect = ~(shapely.is_missing(edges) | shapely.is_empty(edges))
-        ov, reported, lines = checks.check_overlaps(ga, ids, tree, edges, suspect,
-                                                    tolerance=tolerance)
-        issues += ov
-        # vertex-precise mismatches first; GEOS's invalid edges for the pairs left
-        issues += checks.check_vertices(ga, ids, tree, reported)
-        issues += [rec for pair, rec in lines.items() if pair not in reported]
-        gaps, _ = checks.check_gaps(ga, ids, tree, suspect, jurisdiction=j_geom,
-                                    tolerance=tolerance, typical_area=typical)
-        issues += gaps
+        issues += _layout_issues(ga, ids, tree, j_geom, tolerance=tolerance)
         if j_geom is not None:
             checked.append("outside_jurisdiction")
             issues += checks.check_outside(ga, ids, jurisdiction=j_geom, tolerance=tolerance)
         if villages is not None:
             checked.append("not_nested")
             v = to_crs(villages, work)
-            codes = g.loc[usable, "village_code"].to_numpy(dtype=object) if "village_code" in g else None
-            issues += checks.check_nesting(ga, ids, codes, np.asarray(v.geometry.values, dtype=object),
-                                           v["code"].astype(str).to_numpy(), tolerance=tolerance)
+            codes = (
+                g.loc[usable, "village_code"].to_numpy(dtype=object)
+                if "village_code" in g
+                else None
+            )
+            issues += checks.check_nesting(
+                ga,
+                ids,
+                codes,
+                np.asarray(v.geometry.values, dtype=object),
+                v["code"].astype(str).to_numpy(),
+                tolerance=tolerance,
+            )
     if entities is not None:
         checked += ["entity_unassigned", "entity_multiple"]
         for lab in ent_dropped:
-            issues.append(checks.issue("entity_unassigned", [], feature=lab,
-                                       detail=f"entity {lab} has no geometry"))
+            issues.append(
+                checks.issue(
+                    "entity_unassigned", [], feature=lab, detail=f"entity {lab} has no geometry"
+                )
+            )
         e = to_crs(entities, work)
-        issues += checks.check_points(np.asarray(e.geometry.values, dtype=object), _labels(e), ga, ids,
-                                      tree, what="entity")
+        issues += checks.check_points(
+            np.asarray(e.geometry.values, dtype=object), _labels(e), ga, ids, tree, what="entity"
+        )
     if buildings is not None:
         checked += ["building_split", "building_unassigned"]
         for lab in bld_dropped:
-            issues.append(checks.issue("building_unassigned", [], feature=lab,
-                                       detail=f"building {lab} has no geometry"))
+            issues.append(
+                checks.issue(
+                    "building_unassigned", [], feature=lab, detail=f"building {lab} has no geometry"
+                )
+            )
         b = to_crs(buildings, work)
-        issues += checks.check_buildings(np.asarray(b.geometry.values, dtype=object),
-                                         _labels(b, ("building_id", "id", "osm_id", "fid")),
-                                         ga, ids, tree, tolerance=tolerance)
+        issues += checks.check_buildings(
+            np.asarray(b.geometry.values, dtype=object),
+            _labels(b, ("building_id", "id", "osm_id", "fid")),
+            ga,
+            ids,
+            tree,
+            tolerance=tolerance,
+        )
     if staff is not None:
         checked += ["missing_responsible", "staff_unknown_grid"]
         issues += checks.check_staff(check_staff(staff), geoms[usable], ids)
@@ -452,13 +529,21 @@ def validate_coverage(
     frame = _issue_frame(issues, work, out_crs)
     summary = {k: int((frame["kind"] == k).sum()) for k in KINDS if k in checked}
     log.info("coverage: %d grids, %d issue(s)", len(grids), len(frame))
-    return CoverageReport(issues=frame, summary=summary, tolerance=float(tolerance),
-                          n_grids=len(grids), crs=work, checked=tuple(checked))
+    return CoverageReport(
+        issues=frame,
+        summary=summary,
+        tolerance=float(tolerance),
+        n_grids=len(grids),
+        crs=work,
+        checked=tuple(checked),
+    )
 
 
 def _issue_frame(issues: list[dict], work: CRS, out_crs: CRS) -> gpd.GeoDataFrame:
     order = {k: i for i, k in enumerate(KINDS)}
-    issues = sorted(issues, key=lambda r: (order[r["kind"]], -(r["area"] if r["area"] == r["area"] else 0)))
+    issues = sorted(
+        issues, key=lambda r: (order[r["kind"]], -(r["area"] if r["area"] == r["area"] else 0))
+    )
     geoms = gpd.GeoSeries([r["geometry"] for r in issues], crs=work)
     pts = gpd.GeoSeries([r["point"] for r in issues], crs=work)
     if work != out_crs:
@@ -486,4 +571,3 @@ def _issue_frame(issues: list[dict], work: CRS, out_crs: CRS) -> gpd.GeoDataFram
         crs=out_crs,
     )
     return frame
-

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections import Counter
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -80,15 +81,24 @@ class GridDiff:
 
     def to_dict(self) -> dict:
         def plain(records):
-            return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
-                    for r in records]
+            return [
+                {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+                for r in records
+            ]
 
         changed = self.table[self.table["status"] != "unchanged"]
-        out = {"changed": self.changed, "summary": self.summary, "grids": plain(changed.to_dict("records"))}
+        out = {
+            "changed": self.changed,
+            "summary": self.summary,
+            "grids": plain(changed.to_dict("records")),
+        }
         for name in ("entities", "buildings"):
             frame = getattr(self, name)
-            out[name] = [] if frame is None else plain(
-                pd.DataFrame(frame.drop(columns="geometry")).to_dict("records"))
+            out[name] = (
+                []
+                if frame is None
+                else plain(pd.DataFrame(frame.drop(columns="geometry")).to_dict("records"))
+            )
         out["staff"] = [] if self.staff is None else plain(self.staff.to_dict("records"))
         return out
 
@@ -98,14 +108,26 @@ class GridDiff:
 
     def __str__(self) -> str:
         s = self.summary
-        lines = [f"{s['added']} grid(s) added, {s['removed']} removed, {s['reshaped']} reshaped, "
-                 f"{s['unchanged']} unchanged; {s['area_moved_m2']:,.1f} m² changed grid; "
-                 f"{s['entities_moved']} entit(y/ies) and {s['buildings_moved']} building(s) "
-                 f"now in another grid; {s['staff_affected']} staff affected"]
+        lines = [
+            f"{s['added']} grid(s) added, {s['removed']} removed, {s['reshaped']} reshaped, "
+            f"{s['unchanged']} unchanged; {s['area_moved_m2']:,.1f} m² changed grid; "
+            f"{s['entities_moved']} entit(y/ies) and {s['buildings_moved']} building(s) "
+            f"now in another grid; {s['staff_affected']} staff affected"
+        ]
         changed = self.table[self.table["status"] != "unchanged"]
         if len(changed):
-            cols = ["grid_id", "status", "area_old", "area_new", "gained_m2", "lost_m2", "gained_from",
-                    "lost_to", "entities_in", "entities_out"]
+            cols = [
+                "grid_id",
+                "status",
+                "area_old",
+                "area_new",
+                "gained_m2",
+                "lost_m2",
+                "gained_from",
+                "lost_to",
+                "entities_in",
+                "entities_out",
+            ]
             with pd.option_context("display.width", 140, "display.max_rows", 60):
                 lines.append(changed[cols].round(1).to_string(index=False))
         if self.staff is not None and len(self.staff):
@@ -123,14 +145,23 @@ def _grids(gdf, name, id_column, work):
     if gdf.crs is None:
         raise MissingCRSError(f"{name}: the layer has no CRS; set it with gdf.set_crs(...)")
     if id_column not in gdf.columns:
-        raise MissingColumnError(f"{name}: no id column {id_column!r}; the layer has "
-                                 f"{list(gdf.columns)}; name it with id_column=... (--id-column)")
+        raise MissingColumnError(
+            f"{name}: no id column {id_column!r}; the layer has "
+            f"{list(gdf.columns)}; name it with id_column=... (--id-column)"
+        )
     ids = gdf[id_column].astype(str)
     if ids.duplicated().any():
-        raise LayerError(f"{name}: {id_column} repeats ({sorted(ids[ids.duplicated()].unique())[:5]}); "
-                         "diff needs unique ids: run `gridkit validate` first")
-    geoms = np.array([polygonal(shapely.make_valid(g)) if g is not None and not g.is_empty else None
-                      for g in to_crs(gdf, work).geometry.values], dtype=object)
+        raise LayerError(
+            f"{name}: {id_column} repeats ({sorted(ids[ids.duplicated()].unique())[:5]}); "
+            "diff needs unique ids: run `gridkit validate` first"
+        )
+    geoms = np.array(
+        [
+            polygonal(shapely.make_valid(g)) if g is not None and not g.is_empty else None
+            for g in to_crs(gdf, work).geometry.values
+        ],
+        dtype=object,
+    )
     return ids.to_numpy(dtype=object), geoms
 
 
@@ -156,16 +187,18 @@ def _moves(layer, kind, work, old_ids, old_geoms, new_ids, new_geoms, out_crs):
     pts = shapely.point_on_surface(geoms)  # a building goes with the grid holding its inside
     before = _locate(pts, old_ids, old_geoms)
     after = _locate(pts, new_ids, new_geoms)
-    moved = np.array([a != b for a, b in zip(before, after)])
+    moved = np.array([a != b for a, b in zip(before, after, strict=False)])
     for col in ("entity_id", "building_id", "id", "osm_id"):
         if col in layer.columns:
             labels = layer[col].astype(str).to_numpy()
             break
     else:
         labels = np.array([str(i) for i in layer.index], dtype=object)
-    frame = gpd.GeoDataFrame({"feature": labels[moved], "old_grid": before[moved], "new_grid": after[moved]},
-                             geometry=gpd.GeoSeries(geoms[moved], crs=work).to_crs(out_crs).values,
-                             crs=out_crs)
+    frame = gpd.GeoDataFrame(
+        {"feature": labels[moved], "old_grid": before[moved], "new_grid": after[moved]},
+        geometry=gpd.GeoSeries(geoms[moved], crs=work).to_crs(out_crs).values,
+        crs=out_crs,
+    )
     return frame, before, after
 
 
@@ -234,32 +267,57 @@ def diff_grids(
     oi, ni = oi[differ], ni[differ]
     pieces = []
     if len(oi):
-        parts, owner, _, _ = polygon_parts(shapely.intersection(old_geoms[oi], new_geoms[ni]), min_width=0)
-        for p, o in zip(parts, owner):
+        parts, owner, _, _ = polygon_parts(
+            shapely.intersection(old_geoms[oi], new_geoms[ni]), min_width=0
+        )
+        for p, o in zip(parts, owner, strict=False):
             pieces.append((old_ids[oi[o]], new_ids[ni[o]], "moved", p))
     new_union = shapely.union_all(new_geoms[n_ok])
     old_union = shapely.union_all(old_geoms[o_ok])
-    for gid, g in zip(old_ids, old_geoms):
+    for gid, g in zip(old_ids, old_geoms, strict=False):
         if g is not None:
-            for p in polygon_parts(np.array([shapely.difference(g, new_union)], dtype=object),
-                                   min_width=0)[0]:
+            for p in polygon_parts(
+                np.array([shapely.difference(g, new_union)], dtype=object), min_width=0
+            )[0]:
                 pieces.append((gid, None, "removed", p))
-    for gid, g in zip(new_ids, new_geoms):
+    for gid, g in zip(new_ids, new_geoms, strict=False):
         if g is not None:
-            for p in polygon_parts(np.array([shapely.difference(g, old_union)], dtype=object),
-                                   min_width=0)[0]:
+            for p in polygon_parts(
+                np.array([shapely.difference(g, old_union)], dtype=object), min_width=0
+            )[0]:
                 pieces.append((None, gid, "added", p))
     pieces = [x for x in pieces if x[3].area >= MIN_CHANGE_M2]
     layer = gpd.GeoDataFrame(
-        {"old_grid": [p[0] for p in pieces], "new_grid": [p[1] for p in pieces],
-         "change": [p[2] for p in pieces], "area_m2": [p[3].area for p in pieces]},
-        geometry=gpd.GeoSeries([p[3] for p in pieces], crs=work).to_crs(out_crs).values, crs=out_crs)
+        {
+            "old_grid": [p[0] for p in pieces],
+            "new_grid": [p[1] for p in pieces],
+            "change": [p[2] for p in pieces],
+            "area_m2": [p[3].area for p in pieces],
+        },
+        geometry=gpd.GeoSeries([p[3] for p in pieces], crs=work).to_crs(out_crs).values,
+        crs=out_crs,
+    )
 
-    ent, e_before, e_after = _moves(entities, "entities", work, old_ids, old_geoms, new_ids, new_geoms,
-                                    out_crs)
-    bld, b_before, b_after = _moves(buildings, "buildings", work, old_ids, old_geoms, new_ids, new_geoms,
-                                    out_crs)
+    ent, e_before, e_after = _moves(
+        entities, "entities", work, old_ids, old_geoms, new_ids, new_geoms, out_crs
+    )
+    bld, b_before, b_after = _moves(
+        buildings, "buildings", work, old_ids, old_geoms, new_ids, new_geoms, out_crs
+    )
 
+    moved_counts = {}
+    for name, before, after in (("entities", e_before, e_after), ("buildings", b_before, b_after)):
+        if before is None:
+            moved_counts[name] = ({}, {})
+            continue
+        changed = np.array([x != y for x, y in zip(before, after, strict=True)], dtype=bool)
+        moved_counts[name] = (Counter(after[changed].tolist()), Counter(before[changed].tolist()))
+    sources: dict[str, set] = {}
+    targets: dict[str, set] = {}
+    for o, n, _, _ in pieces:
+        if o is not None and n is not None:
+            sources.setdefault(n, set()).add(str(o))
+            targets.setdefault(o, set()).add(str(n))
     rows = []
     for gid in list(old_ids) + [g for g in new_ids if g not in old_pos]:
         og = old_geoms[old_pos[gid]] if gid in old_pos else None
@@ -271,20 +329,24 @@ def diff_grids(
         else:
             gained = ng.area if ng is not None and og is None else 0.0
             lost = og.area if og is not None and ng is None else 0.0
-            status = "added" if gid not in old_pos else "removed" if gid not in new_pos else "reshaped"
-        from_ = sorted({str(p[0]) for p in pieces if p[1] == gid and p[0] is not None})
-        to_ = sorted({str(p[1]) for p in pieces if p[0] == gid and p[1] is not None})
-        row = {"grid_id": gid, "status": status,
-               "area_old": og.area if og is not None else np.nan,
-               "area_new": ng.area if ng is not None else np.nan,
-               "gained_m2": gained, "lost_m2": lost,
-               "gained_from": ",".join(from_), "lost_to": ",".join(to_)}
-        for name, before, after in (("entities", e_before, e_after), ("buildings", b_before, b_after)):
-            if before is None:
-                row[f"{name}_in"] = row[f"{name}_out"] = 0
-            else:
-                row[f"{name}_in"] = int(np.sum((after == gid) & (before != gid)))
-                row[f"{name}_out"] = int(np.sum((before == gid) & (after != gid)))
+            status = (
+                "added" if gid not in old_pos else "removed" if gid not in new_pos else "reshaped"
+            )
+        from_ = sorted(sources.get(gid, ()))
+        to_ = sorted(targets.get(gid, ()))
+        row = {
+            "grid_id": gid,
+            "status": status,
+            "area_old": og.area if og is not None else np.nan,
+            "area_new": ng.area if ng is not None else np.nan,
+            "gained_m2": gained,
+            "lost_m2": lost,
+            "gained_from": ",".join(from_),
+            "lost_to": ",".join(to_),
+        }
+        for name, (arrived, left) in moved_counts.items():
+            row[f"{name}_in"] = arrived.get(gid, 0)
+            row[f"{name}_out"] = left.get(gid, 0)
         rows.append(row)
     table = pd.DataFrame(rows)
 
@@ -300,10 +362,30 @@ def diff_grids(
             r = by_id.loc[gid]
             if r["status"] == "unchanged" and not (r["entities_in"] or r["entities_out"]):
                 continue
-            affected.append({"name": rec["name"], "phone": rec["phone"], "grid_id": gid,
-                             "change": r["status"], "gained_m2": r["gained_m2"], "lost_m2": r["lost_m2"],
-                             "entities_in": r["entities_in"], "entities_out": r["entities_out"]})
-        staff_out = pd.DataFrame(affected, columns=["name", "phone", "grid_id", "change", "gained_m2",
-                                                    "lost_m2", "entities_in", "entities_out"])
+            affected.append(
+                {
+                    "name": rec["name"],
+                    "phone": rec["phone"],
+                    "grid_id": gid,
+                    "change": r["status"],
+                    "gained_m2": r["gained_m2"],
+                    "lost_m2": r["lost_m2"],
+                    "entities_in": r["entities_in"],
+                    "entities_out": r["entities_out"],
+                }
+            )
+        staff_out = pd.DataFrame(
+            affected,
+            columns=[
+                "name",
+                "phone",
+                "grid_id",
+                "change",
+                "gained_m2",
+                "lost_m2",
+                "entities_in",
+                "entities_out",
+            ],
+        )
     log.info("diff: %s", {k: v for k, v in table["status"].value_counts().items()})
     return GridDiff(table=table, layer=layer, entities=ent, buildings=bld, staff=staff_out)

@@ -199,7 +199,7 @@ def to_gcj02(gdf: gpd.GeoDataFrame, *, name: str = "layer") -> gpd.GeoDataFrame:
     >>> import geopandas as gpd
     >>> from shapely.geometry import Point
     >>> g = gpd.GeoDataFrame(geometry=[Point(116.377817, 39.911954)], crs=4326)
-    >>> round(to_gcj02(g).geometry.x.iloc[0], 5)
+    >>> round(float(to_gcj02(g).geometry.x.iloc[0]), 5)
     116.38405
     """
     return _shift(_geographic(gdf, name), wgs84_to_gcj02)

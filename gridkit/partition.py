@@ -6,10 +6,16 @@
 
 1. ``_partition_alloc``: how many grids each village gets (exactly ``k`` in
    all, at least one each), then each connected part of a village;
-2. ``_partition_split``: recursive bisection of every part along its
-   principal axis, cut at the weight share, with contiguity repair;
-3. ``_partition_refine``: boundary moves that balance the weights and then
-   shorten borders / pull them onto roads, never breaking a grid apart.
+2. ``_partition_coarsen``: units merged into small clusters by heavy-edge
+   matching (clusters stop at roads), as in METIS's multilevel scheme;
+3. ``_partition_split``: recursive bisection of every part along its
+   principal axis, cut at the weight share, with contiguity repair and a
+   two-way rebalance at each level; then refined on the clusters;
+4. ``_partition_refine``: on the units, boundary moves that balance the
+   weights and then shorten borders / pull them onto roads, never breaking a
+   grid apart; chains of moves along paths of grids;
+5. ``_partition_recom``: for grids still out of tolerance (coarse or heavy
+   units), the grid and a neighbour are merged and split again.
 
 Hard rules: every unit in exactly one grid, every grid contiguous (units
 joined by shared boundaries of positive length) and inside one village,
@@ -33,8 +39,10 @@ import shapely
 
 from gridkit._errors import GridkitWarning, InvalidValueError, MissingColumnError
 from gridkit._partition_alloc import allocate
+from gridkit._partition_coarsen import coarsen
 from gridkit._partition_graph import Graph, components_per_label, repair
 from gridkit._partition_input import PartitionError, check_counts, cut_costs, resolve_weight
+from gridkit._partition_recom import recombine
 from gridkit._partition_refine import Refiner
 from gridkit._partition_split import bisect_split
 from gridkit.adjacency import unit_adjacency
@@ -107,7 +115,8 @@ class PartitionReport:
             + (f", granularity bound {self.bound:.1%}" if self.bound > self.tolerance else "")
             + ")",
             f"mean Polsby-Popper {self.mean_polsby_popper:.3f}"
-            + ("" if math.isnan(self.road_share) else f"; {self.road_share:.0%} of grid borders on roads"),
+            + ("" if math.isnan(self.road_share)
+               else f"; {self.road_share:.0%} of grid borders on roads"),
         ]
         if self.moved is not None:
             lines.append(f"rebalanced: {self.moved} unit(s) moved, {self.kept} kept their grid")
@@ -385,7 +394,9 @@ def partition(
     ...     crs=3857)
     >>> result = partition(cells, "households", k=4)
     >>> result.grids[["grid_id", "village_code", "weight", "units"]].values.tolist()
-    [['a-001', 'a', 40.0, 4], ['a-002', 'a', 40.0, 4], ['b-001', 'b', 40.0, 4], ['b-002', 'b', 40.0, 4]]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [['a-001', 'a', 40.0, 4], ['a-002', 'a', 40.0, 4],
+     ['b-001', 'b', 40.0, 4], ['b-002', 'b', 40.0, 4]]
     """
     started = time.perf_counter()
     if not isinstance(units, gpd.GeoDataFrame):
@@ -457,7 +468,8 @@ def partition(
             orphans = ps[part_k[ps] == 0]
             if len(orphans):
                 text += (f"; {len(orphans)} part(s) too small for a grid of their own were "
-                         "attached to the nearest grid of the village, which is then not contiguous")
+                         "attached to the nearest grid of the village, which is then not "
+                         "contiguous")
             _warn(messages, text)
 
     if existing is not None:
@@ -467,16 +479,8 @@ def partition(
         label_part = np.zeros(len(names), dtype=int)
         label_part[labels[labels >= 0]] = parts[labels >= 0]
     else:
-        labels = np.full(n, -1)
-        next_label = 0
-        label_part_list = []
-        for p in np.flatnonzero(part_k > 0):
-            nodes = np.flatnonzero(parts == p)
-            labels[nodes] = bisect_split(graph, nodes, int(part_k[p]), xy, w, rng,
-                                         tolerance=tolerance) + next_label
-            next_label += int(part_k[p])
-            label_part_list += [p] * int(part_k[p])
-        label_part = np.asarray(label_part_list, dtype=int)
+        labels, label_part = _initial_labels(graph, parts, part_k, w, xy, shapely.area(geoms),
+                                             rng, tolerance)
         names = None
 
     # refinement on the units that have a grid (attached parts are left out)
@@ -493,6 +497,9 @@ def partition(
         ref.balance(allow_zero=True, only_out_of_band=True)
         ref.balance()
         ref.chains()
+        if recombine(ref, xy[has], rng, tolerance):
+            ref.balance()
+            ref.chains()
         ref.shape()
     else:
         ref.balance(only_out_of_band=True)
@@ -531,6 +538,33 @@ def partition(
                       GridkitWarning, stacklevel=2)
     log.info("partition (%s): %s", wlabel, report.summary().replace("\n", "; "))
     return Partition(grids=grids, assignment=assignment, report=report)
+
+
+def _initial_labels(graph, parts, part_k, w, xy, area, rng, tolerance):
+    """Split every part on the coarsened graph, refine there, project to the units."""
+    member, cg, cw, cxy, _, cparts = coarsen(graph, w, xy, area, parts, part_k)
+    coarse = np.full(cg.n, -1)
+    next_label = 0
+    label_part = []
+    for p in np.flatnonzero(part_k > 0):
+        nodes = np.flatnonzero(cparts == p)
+        coarse[nodes] = bisect_split(cg, nodes, int(part_k[p]), cxy, cw, rng,
+                                     tolerance=tolerance) + next_label
+        next_label += int(part_k[p])
+        label_part += [p] * int(part_k[p])
+    label_part = np.asarray(label_part, dtype=int)
+    if cg.n < graph.n:  # refine the clusters: whole blocks move, borders stay on roads
+        has = coarse >= 0
+        sub = cg.subgraph(np.flatnonzero(has))
+        sub = Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
+        target = _targets(coarse, label_part, cparts, np.bincount(parts, weights=w,
+                          minlength=len(part_k)), part_k, cw)
+        ref = Refiner(sub, coarse[has], cw[has], target, tolerance)
+        ref.balance()
+        ref.shape(band=2.0)  # clusters are coarse: allow twice the band, the units fix it
+        ref.balance()
+        coarse[has] = ref.labels
+    return coarse[member], label_part
 
 
 def _targets(labels, label_part, parts, part_w, part_k, w) -> np.ndarray:
@@ -639,7 +673,8 @@ def _build_outputs(checked, metric, labels, names, w, grid_target, nest_by, code
                         f"weight of its village ({unit_mean[i]:,.1f}): it makes a grid above the "
                         "mean on its own; split the unit if that is too much for one person")
     if len(heavy) > 5:
-        messages.append(f"... and {len(heavy) - 5} more unit(s) heavier than their village's mean grid")
+        messages.append(f"... and {len(heavy) - 5} more unit(s) heavier than their "
+                        "village's mean grid")
     bound = float(max(0.0, ratio.max(initial=0.0) - 1.0))
     off = np.flatnonzero(np.abs(deviation) > tolerance + 1e-9)
     if len(off):
@@ -656,8 +691,9 @@ def _build_outputs(checked, metric, labels, names, w, grid_target, nest_by, code
     for v, row in per_village.iterrows():
         if (total_mode and abs(row["vs_overall"]) > tolerance and row["weight"] > 0
                 and len(codes) > 1):
-            messages.append(f"village {v!r}: {int(row['grids'])} grid(s) of mean {row['mean']:,.1f}, "
-                            f"{row['vs_overall']:+.1%} off the overall mean (whole grids per village)")
+            messages.append(f"village {v!r}: {int(row['grids'])} grid(s) of mean "
+                            f"{row['mean']:,.1f}, {row['vs_overall']:+.1%} off the overall mean "
+                            "(whole grids per village)")
     cross = labels[ea] != labels[eb]
     road_share = (float(road[cross].sum() / shared[cross].sum())
                   if road is not None and shared[cross].sum() > 0 else float("nan"))

@@ -43,7 +43,7 @@ from gridkit._poster_font import font_families  # noqa: E402
 from gridkit._progress import progress  # noqa: E402
 from gridkit.crs import to_crs, working_crs  # noqa: E402
 from gridkit.layers import check_layer  # noqa: E402
-from gridkit.tables import grid_stats, staff_by_grid  # noqa: E402
+from gridkit.tables import grid_keys, grid_stats, staff_by_grid  # noqa: E402
 
 __all__ = [
     "PAPER_SIZES",
@@ -96,12 +96,7 @@ def prepare_posters(
     stats = pd.DataFrame(
         grid_stats(metric, assignment=assignment, entities=entities, buildings=buildings)
     ).reset_index(drop=True)
-    keys = (
-        stats["grid_id"].astype(str)
-        if "grid_id" in stats
-        else pd.Series(np.arange(len(stats)).astype(str))
-    )
-    people = staff_by_grid(staff, keys)
+    people = staff_by_grid(staff, grid_keys(stats))
     stats["persons"] = people["persons"].to_numpy()
     stats["phones"] = people["phones"].to_numpy()
     labels = []

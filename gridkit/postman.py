@@ -148,7 +148,7 @@ def postman_tour(
     >>> import networkx as nx
     >>> G = nx.MultiGraph()
     >>> for i, (a, b, w) in enumerate([(0, 1, 1.0), (1, 2, 1.0), (2, 0, 1.0), (2, 3, 2.0)]):
-    ...     G.add_edge(a, b, key=i, edge_id=i, length=w)
+    ...     _ = G.add_edge(a, b, key=i, edge_id=i, length=w)
     >>> tour = postman_tour(G)
     >>> tour.length_m, tour.deadhead_m
     (7.0, 2.0)

@@ -64,9 +64,15 @@ class RepairResult:
     report: CoverageReport
 
     def __str__(self) -> str:
-        moved = self.changes["gained_m2"].sum() + self.changes["lost_m2"].sum() if len(self.changes) else 0
-        lines = [f"repaired {len(self.grids)} grid(s): {len(self.changes)} changed, "
-                 f"{moved:,.2f} m² moved in total"]
+        moved = (
+            self.changes["gained_m2"].sum() + self.changes["lost_m2"].sum()
+            if len(self.changes)
+            else 0
+        )
+        lines = [
+            f"repaired {len(self.grids)} grid(s): {len(self.changes)} changed, "
+            f"{moved:,.2f} m² moved in total"
+        ]
         if len(self.changes):
             with pd.option_context("display.width", 120, "display.max_rows", 40):
                 lines.append(self.changes.round(3).to_string(index=False))
@@ -91,8 +97,11 @@ def _longest_border_fill(geoms: np.ndarray, gaps: np.ndarray) -> tuple[np.ndarra
         cand = right[left == k]
         if len(cand) == 0:
             continue
-        border = shapely.length(shapely.intersection(
-            shapely.buffer(shapely.boundary(geoms[cand]), RESOLUTION), gap.boundary))
+        border = shapely.length(
+            shapely.intersection(
+                shapely.buffer(shapely.boundary(geoms[cand]), RESOLUTION), gap.boundary
+            )
+        )
         j = cand[int(np.argmax(border))]
         geoms[j] = polygonal(shapely.union(geoms[j], gap))
         notes[j] = "gap filled"
@@ -163,8 +172,10 @@ def repair_coverage(
     if not (isinstance(tolerance, (int, float)) and tolerance >= 0):
         raise InvalidValueError(f"tolerance must be a number of metres >= 0, got {tolerance!r}")
     if id_column is not None and id_column not in grids.columns:
-        raise MissingColumnError(f"grids: no id column {id_column!r}; name it with id_column=... "
-                                 "(--id-column) or use id_column=None for the row number")
+        raise MissingColumnError(
+            f"grids: no id column {id_column!r}; name it with id_column=... "
+            "(--id-column) or use id_column=None for the row number"
+        )
     other = set(grids.geom_type.dropna()) - {"Polygon", "MultiPolygon", "GeometryCollection"}
     if other:
         raise GeometryTypeError(f"grids: expected polygons, found {sorted(other)}")
@@ -172,11 +183,19 @@ def repair_coverage(
         jurisdiction = check_layer(jurisdiction, "jurisdiction")
     work = working_crs(grids, jurisdiction, crs=crs)
     g = to_crs(grids, work)
-    ids = (g[id_column].astype(str).to_numpy() if id_column
-           else np.array([str(i) for i in g.index], dtype=object))
+    ids = (
+        g[id_column].astype(str).to_numpy()
+        if id_column
+        else np.array([str(i) for i in g.index], dtype=object)
+    )
     before = np.asarray(g.geometry.values, dtype=object)
-    geoms = np.array([polygonal(shapely.make_valid(x)) if x is not None and not x.is_empty else None
-                      for x in before], dtype=object)
+    geoms = np.array(
+        [
+            polygonal(shapely.make_valid(x)) if x is not None and not x.is_empty else None
+            for x in before
+        ],
+        dtype=object,
+    )
     notes = ["" for _ in ids]
     present = np.array([x is not None for x in geoms])
     for i in np.flatnonzero(~present):
@@ -184,7 +203,9 @@ def repair_coverage(
     jur = None
     if jurisdiction is not None:
         jur = polygonal(shapely.union_all(to_crs(jurisdiction, work).geometry.values))
-        clipped = np.array([polygonal(x) for x in shapely.intersection(geoms[present], jur)], dtype=object)
+        clipped = np.array(
+            [polygonal(x) for x in shapely.intersection(geoms[present], jur)], dtype=object
+        )
         idx = np.flatnonzero(present)
         for k, i in enumerate(idx):
             if clipped[k] is None:
@@ -218,13 +239,15 @@ def repair_coverage(
             geoms[i] = cleaned[k]
     out_geoms = gpd.GeoSeries(geoms, index=g.index, crs=work)
     fixed = g.copy()
-    fixed = fixed.set_geometry(out_geoms.to_crs(grids.crs) if CRS.from_user_input(grids.crs) != work
-                               else out_geoms)
+    fixed = fixed.set_geometry(
+        out_geoms.to_crs(grids.crs) if CRS.from_user_input(grids.crs) != work else out_geoms
+    )
     if fixed.geometry.name != grids.geometry.name:
         fixed = fixed.rename_geometry(grids.geometry.name)
     changes = _changes(ids, before, geoms, notes)
-    report = validate_coverage(fixed, jurisdiction=jurisdiction, tolerance=tolerance,
-                               id_column=id_column, crs=work)
+    report = validate_coverage(
+        fixed, jurisdiction=jurisdiction, tolerance=tolerance, id_column=id_column, crs=work
+    )
     if not report.valid:
         log.info("repair left %d issue(s): %s", len(report.issues), report.summary)
     return RepairResult(grids=fixed, changes=changes, report=report)
@@ -245,20 +268,30 @@ def _clean(geoms: np.ndarray, gap_width: float, snapping_distance: float | None)
         out[i] = res[k]
     vanished = sum(r is None for r in res)
     if vanished:
-        warnings.warn(f"coverage cleaner: {vanished} grid(s) would vanish (wholly overlapped by "
-                      "others); they are kept as they were, fix them by hand", GridkitWarning,
-                      stacklevel=3)
+        warnings.warn(
+            f"coverage cleaner: {vanished} grid(s) would vanish (wholly overlapped by "
+            "others); they are kept as they were, fix them by hand",
+            GridkitWarning,
+            stacklevel=3,
+        )
     return out
 
 
 def _changes(ids, before, after, notes) -> pd.DataFrame:
     rows = []
-    for gid, b, a, note in zip(ids, before, after, notes):
+    for gid, b, a, note in zip(ids, before, after, notes, strict=False):
         if b is None or a is None or b.is_empty:
             if note:
-                rows.append({"grid_id": gid, "area_before": np.nan,
-                             "area_after": a.area if a is not None else np.nan,
-                             "gained_m2": np.nan, "lost_m2": np.nan, "note": note})
+                rows.append(
+                    {
+                        "grid_id": gid,
+                        "area_before": np.nan,
+                        "area_after": a.area if a is not None else np.nan,
+                        "gained_m2": np.nan,
+                        "lost_m2": np.nan,
+                        "note": note,
+                    }
+                )
             continue
         if not note and (shapely.equals_exact(a, b, 0.0) or shapely.equals(a, b)):
             continue
@@ -266,7 +299,16 @@ def _changes(ids, before, after, notes) -> pd.DataFrame:
         lost = shapely.difference(b, a).area if a is not None else 0.0
         if max(gained, lost) < MIN_CHANGE_M2 and not note:
             note = "vertices snapped, no area moved"
-        rows.append({"grid_id": gid, "area_before": b.area, "area_after": a.area,
-                     "gained_m2": gained, "lost_m2": lost, "note": note or "reshaped"})
-    return pd.DataFrame(rows, columns=["grid_id", "area_before", "area_after", "gained_m2",
-                                       "lost_m2", "note"])
+        rows.append(
+            {
+                "grid_id": gid,
+                "area_before": b.area,
+                "area_after": a.area,
+                "gained_m2": gained,
+                "lost_m2": lost,
+                "note": note or "reshaped",
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["grid_id", "area_before", "area_after", "gained_m2", "lost_m2", "note"]
+    )

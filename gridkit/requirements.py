@@ -97,7 +97,9 @@ class Requirement:
         if not self.layer:
             raise RequirementsError(f"{label}: name the `layer` whose features are counted")
         if not (isinstance(self.at_least, (int, float)) and self.at_least >= 0):
-            raise RequirementsError(f"{label}: `at_least` must be a number >= 0, got {self.at_least!r}")
+            raise RequirementsError(
+                f"{label}: `at_least` must be a number >= 0, got {self.at_least!r}"
+            )
         if self.share is not None and not (0 < self.share <= 1):
             raise RequirementsError(
                 f"{label}: `share` must be a fraction in (0, 1] (80% is 0.8), got {self.share!r}"
@@ -106,8 +108,11 @@ class Requirement:
     def describe(self) -> str:
         if self.description:
             return self.description
-        what = self.layer if not self.where else (
-            " or ".join(str(v) for vals in self.where.values() for v in vals) or self.layer)
+        what = (
+            self.layer
+            if not self.where
+            else (" or ".join(str(v) for vals in self.where.values() for v in vals) or self.layer)
+        )
         n = int(self.at_least) if float(self.at_least).is_integer() else self.at_least
         what = f"{self.sum} of {what}" if self.sum else what
         text = f"at least {n} {what} per {self.per}"
@@ -133,7 +138,9 @@ def _from_dict(d: Mapping, where_from: str) -> Requirement:
     if d.get("column"):
         vals = d.get("values")
         if vals is None or (isinstance(vals, float) and math.isnan(vals)) or vals == "":
-            raise RequirementsError(f"{where_from}: `column` {d['column']!r} given without `values`")
+            raise RequirementsError(
+                f"{where_from}: `column` {d['column']!r} given without `values`"
+            )
         where[str(d["column"])] = _values(vals.split("|") if isinstance(vals, str) else vals)
 
     def num(key, default):
@@ -143,15 +150,24 @@ def _from_dict(d: Mapping, where_from: str) -> Requirement:
         try:
             return float(value)
         except (TypeError, ValueError):
-            raise RequirementsError(f"{where_from}: `{key}` must be a number, got {value!r}") from None
+            raise RequirementsError(
+                f"{where_from}: `{key}` must be a number, got {value!r}"
+            ) from None
 
     share = num("share", None)
     if share is not None and share > 1:  # "80" meaning 80%
         share = share / 100.0
     total = d.get("sum") or None
-    return Requirement(id=str(d["id"]), per=str(d["per"]).strip().lower(), layer=str(d["layer"]),
-                       at_least=num("at_least", 1), where=where, share=share,
-                       sum=str(total) if total else None, description=str(d.get("description") or ""))
+    return Requirement(
+        id=str(d["id"]),
+        per=str(d["per"]).strip().lower(),
+        layer=str(d["layer"]),
+        at_least=num("at_least", 1),
+        where=where,
+        share=share,
+        sum=str(total) if total else None,
+        description=str(d.get("description") or ""),
+    )
 
 
 def load_requirements(source) -> list[Requirement]:
@@ -184,9 +200,17 @@ def load_requirements(source) -> list[Requirement]:
                 rows = list(csv.DictReader(fh))
             if not rows:
                 raise RequirementsError(f"{path}: the table has no rows")
-            return [_from_dict({k.strip(): (v.strip() if isinstance(v, str) else v)
-                                for k, v in r.items() if k}, f"{path} row {i + 2}")
-                    for i, r in enumerate(rows)]
+            return [
+                _from_dict(
+                    {
+                        k.strip(): (v.strip() if isinstance(v, str) else v)
+                        for k, v in r.items()
+                        if k
+                    },
+                    f"{path} row {i + 2}",
+                )
+                for i, r in enumerate(rows)
+            ]
         raise RequirementsError(f"{path}: requirements must be .toml or .csv, got {suffix!r}")
     if isinstance(source, Requirement):
         return [source]
@@ -195,8 +219,10 @@ def load_requirements(source) -> list[Requirement]:
         for i, r in enumerate(source):
             out.append(r if isinstance(r, Requirement) else _from_dict(r, f"requirement {i + 1}"))
         return out
-    raise RequirementsError(f"requirements: expected a path, a list of dicts or Requirements, got "
-                            f"{type(source).__name__}")
+    raise RequirementsError(
+        f"requirements: expected a path, a list of dicts or Requirements, got "
+        f"{type(source).__name__}"
+    )
 
 
 @dataclass
@@ -233,7 +259,9 @@ class RequirementsReport:
         return f"{n - bad} of {n} requirement(s) met; {len(self.issues)} unmet in an area"
 
 
-def _count_in(areas: gpd.GeoDataFrame, feats: gpd.GeoDataFrame, weights: np.ndarray | None) -> np.ndarray:
+def _count_in(
+    areas: gpd.GeoDataFrame, feats: gpd.GeoDataFrame, weights: np.ndarray | None
+) -> np.ndarray:
     """Count (or sum ``weights`` of) features in each area by their representative point."""
     if len(feats) == 0:
         return np.zeros(len(areas))
@@ -305,20 +333,33 @@ def check_requirements(
     rules = load_requirements(requirements)
     ids = [r.id for r in rules]
     if len(set(ids)) != len(ids):
-        raise RequirementsError(f"requirement ids must be unique; repeated: "
-                                f"{sorted({i for i in ids if ids.count(i) > 1})}")
+        raise RequirementsError(
+            f"requirement ids must be unique; repeated: "
+            f"{sorted({i for i in ids if ids.count(i) > 1})}"
+        )
     v = check_layer(villages, "villages") if villages is not None else None
-    g = check_layer(grids, "grids", required=("grid_id",), id_column="grid_id") if grids is not None else None
-    checked = {k: check_layer(df, "entities" if k == "entities" else _kind_for(df), name=k, id_column="")
-               for k, df in layers.items() if df is not None}
+    g = (
+        check_layer(grids, "grids", required=("grid_id",), id_column="grid_id")
+        if grids is not None
+        else None
+    )
+    checked = {
+        k: check_layer(df, "entities" if k == "entities" else _kind_for(df), name=k, id_column="")
+        for k, df in layers.items()
+        if df is not None
+    }
     st = check_staff(staff) if staff is not None else None
     spatial = [x for x in [v, g, *checked.values()] if x is not None]
     if not spatial:
-        raise InvalidValueError("check_requirements: give `villages` and/or `grids` to check against")
+        raise InvalidValueError(
+            "check_requirements: give `villages` and/or `grids` to check against"
+        )
     wcrs = working_crs(*spatial, crs=crs)
     out_crs = (v if v is not None else g).crs
-    areas_for = {"village": (to_crs(v, wcrs), "code") if v is not None else None,
-                 "grid": (to_crs(g, wcrs), "grid_id") if g is not None else None}
+    areas_for = {
+        "village": (to_crs(v, wcrs), "code") if v is not None else None,
+        "grid": (to_crs(g, wcrs), "grid_id") if g is not None else None,
+    }
     metric = {k: to_crs(df, wcrs) for k, df in checked.items()}
 
     table_rows, rule_rows, issues = [], [], []
@@ -333,35 +374,80 @@ def check_requirements(
         found = _found(rule, areas, key, metric, st, g, wcrs)
         met = found >= rule.at_least
         area_ids = areas[key].astype(str).to_numpy()
-        for a, f, m in zip(area_ids, found, met):
-            table_rows.append({"requirement": rule.id, "per": rule.per, "area_id": a,
-                               "found": float(f), "required": float(rule.at_least), "met": bool(m)})
+        for a, f, m in zip(area_ids, found, met, strict=True):
+            table_rows.append(
+                {
+                    "requirement": rule.id,
+                    "per": rule.per,
+                    "area_id": a,
+                    "found": float(f),
+                    "required": float(rule.at_least),
+                    "met": bool(m),
+                }
+            )
         share = float(met.mean()) if len(met) else float("nan")
         rule_ok = bool(met.all()) if rule.share is None else share >= rule.share - 1e-12
-        rule_rows.append({"requirement": rule.id, "description": rule.describe(), "per": rule.per,
-                          "areas": len(met), "areas_met": int(met.sum()), "share_met": share,
-                          "share_required": rule.share if rule.share is not None else 1.0,
-                          "met": rule_ok})
+        rule_rows.append(
+            {
+                "requirement": rule.id,
+                "description": rule.describe(),
+                "per": rule.per,
+                "areas": len(met),
+                "areas_met": int(met.sum()),
+                "share_met": share,
+                "share_required": rule.share if rule.share is not None else 1.0,
+                "met": rule_ok,
+            }
+        )
         if rule.share is None:
             for i in np.flatnonzero(~met):
                 issues.append(_issue(rule, areas, key, i, found[i]))
         elif not rule_ok:
             bad = np.flatnonzero(~met)
             geom = shapely.union_all(areas.geometry.to_numpy()[bad]) if len(bad) else None
-            issues.append({
-                "kind": REQUIREMENT_ISSUE, "requirement": rule.id, "per": rule.per, "area_id": "*",
-                "found": share, "required": rule.share,
-                "detail": (f"{rule.describe()}: met in {int(met.sum())} of {len(met)} {rule.per}s "
-                           f"({share:.0%} < {rule.share:.0%}); not met in "
-                           f"{', '.join(area_ids[bad][:8])}{' ...' if len(bad) > 8 else ''}"),
-                "grids": list(area_ids[bad]) if rule.per == "grid" else [],
-                "feature": rule.id, "geometry": geom,
-            })
-    issue_cols = ["kind", "requirement", "per", "area_id", "found", "required", "detail", "grids",
-                  "feature", "area", "width", "x", "y", "sliver", "geometry"]
-    iss = gpd.GeoDataFrame(pd.DataFrame(issues, columns=[c for c in issue_cols
-                                                         if c not in ("area", "width", "x", "y", "sliver")]),
-                           geometry="geometry", crs=wcrs)
+            issues.append(
+                {
+                    "kind": REQUIREMENT_ISSUE,
+                    "requirement": rule.id,
+                    "per": rule.per,
+                    "area_id": "*",
+                    "found": share,
+                    "required": rule.share,
+                    "detail": (
+                        f"{rule.describe()}: met in {int(met.sum())} of {len(met)} {rule.per}s "
+                        f"({share:.0%} < {rule.share:.0%}); not met in "
+                        f"{', '.join(area_ids[bad][:8])}{' ...' if len(bad) > 8 else ''}"
+                    ),
+                    "grids": list(area_ids[bad]) if rule.per == "grid" else [],
+                    "feature": rule.id,
+                    "geometry": geom,
+                }
+            )
+    issue_cols = [
+        "kind",
+        "requirement",
+        "per",
+        "area_id",
+        "found",
+        "required",
+        "detail",
+        "grids",
+        "feature",
+        "area",
+        "width",
+        "x",
+        "y",
+        "sliver",
+        "geometry",
+    ]
+    iss = gpd.GeoDataFrame(
+        pd.DataFrame(
+            issues,
+            columns=[c for c in issue_cols if c not in ("area", "width", "x", "y", "sliver")],
+        ),
+        geometry="geometry",
+        crs=wcrs,
+    )
     iss["area"] = iss.geometry.area if len(iss) else []
     iss["width"] = np.nan
     rp = iss.geometry.representative_point() if len(iss) else gpd.GeoSeries([], crs=wcrs)
@@ -372,7 +458,9 @@ def check_requirements(
     if len(iss):  # x/y in the output CRS, like the coverage report
         rp = iss.geometry.representative_point()
         iss["x"], iss["y"] = rp.x.to_numpy(), rp.y.to_numpy()
-    report = RequirementsReport(table=pd.DataFrame(table_rows), rules=pd.DataFrame(rule_rows), issues=iss)
+    report = RequirementsReport(
+        table=pd.DataFrame(table_rows), rules=pd.DataFrame(rule_rows), issues=iss
+    )
     log.info("requirements: %s", report.summary)
     return report
 
@@ -389,44 +477,61 @@ def _kind_for(df) -> str:
 def _found(rule, areas, key, metric, staff, grids, wcrs) -> np.ndarray:
     if rule.layer == "staff":
         if staff is None:
-            raise InvalidValueError(f"requirement {rule.id!r} counts staff but no `staff` table was given")
+            raise InvalidValueError(
+                f"requirement {rule.id!r} counts staff but no `staff` table was given"
+            )
         rows = _filtered(staff, rule, "staff")
-        w = (pd.to_numeric(rows[rule.sum], errors="coerce").fillna(0) if rule.sum
-             else pd.Series(1.0, index=rows.index))
+        w = (
+            pd.to_numeric(rows[rule.sum], errors="coerce").fillna(0)
+            if rule.sum
+            else pd.Series(1.0, index=rows.index)
+        )
         per_grid = w.groupby(rows["grid_id"].astype(str)).sum()
         if rule.per == "grid":
             return areas[key].astype(str).map(per_grid).fillna(0).to_numpy(dtype=float)
         if grids is None or "village_code" not in grids.columns:
             raise InvalidValueError(
-                f"requirement {rule.id!r}: staff per village needs `grids` with a `village_code` column"
+                f"requirement {rule.id!r}: staff per village needs `grids` "
+                "with a `village_code` column"
             )
         village_of = grids.set_index(grids["grid_id"].astype(str))["village_code"].astype(str)
         per_village = per_grid.groupby(per_grid.index.map(village_of)).sum()
         return areas[key].astype(str).map(per_village).fillna(0).to_numpy(dtype=float)
     if rule.layer not in metric:
+        given = sorted(metric) + (["staff"] if staff is not None else [])
         raise InvalidValueError(
             f"requirement {rule.id!r} counts layer {rule.layer!r} but it was not given; "
-            f"pass {rule.layer}=... (given: {sorted(metric) + (['staff'] if staff is not None else [])})"
+            f"pass {rule.layer}=... (given: {given})"
         )
     feats = _filtered(metric[rule.layer], rule, rule.layer)
     weights = None
     if rule.sum:
         if rule.sum not in feats.columns:
-            raise MissingColumnError(f"requirement {rule.id!r}: layer {rule.layer!r} has no column "
-                                     f"{rule.sum!r} to sum")
+            raise MissingColumnError(
+                f"requirement {rule.id!r}: layer {rule.layer!r} has no column {rule.sum!r} to sum"
+            )
         weights = pd.to_numeric(feats[rule.sum], errors="coerce").fillna(0).to_numpy(dtype=float)
     return _count_in(areas, feats, weights)
 
 
 def _issue(rule, areas, key, i, found) -> dict:
     area_id = str(areas[key].iloc[i])
-    name = f" ({areas['name'].iloc[i]})" if "name" in areas.columns and pd.notna(areas["name"].iloc[i]) else ""
+    name = (
+        f" ({areas['name'].iloc[i]})"
+        if "name" in areas.columns and pd.notna(areas["name"].iloc[i])
+        else ""
+    )
     f = int(found) if float(found).is_integer() else round(float(found), 2)
     req = int(rule.at_least) if float(rule.at_least).is_integer() else rule.at_least
     return {
-        "kind": REQUIREMENT_ISSUE, "requirement": rule.id, "per": rule.per, "area_id": area_id,
-        "found": float(found), "required": float(rule.at_least),
+        "kind": REQUIREMENT_ISSUE,
+        "requirement": rule.id,
+        "per": rule.per,
+        "area_id": area_id,
+        "found": float(found),
+        "required": float(rule.at_least),
         "detail": f"{rule.per} {area_id}{name}: {f} found, {req} required ({rule.describe()})",
-        "grids": [area_id] if rule.per == "grid" else [], "feature": rule.id,
+        "grids": [area_id] if rule.per == "grid" else [],
+        "feature": rule.id,
         "geometry": areas.geometry.iloc[i],
     }

@@ -87,13 +87,19 @@ class SitingResult:
     def summary(self) -> str:
         counts = self.demand["status"].value_counts()
         covered = counts.get("covered", 0) + counts.get("covered_existing", 0)
-        quality = ("proven optimal" if self.optimal else
-                   f"gap {self.gap:.1%} to the LP bound {self.bound:g}" if np.isfinite(self.gap)
-                   else "heuristic, no bound")
-        return (f"{self.problem} ({self.method}): {len(self.sites)} new site(s), {covered} of "
-                f"{len(self.demand)} demand point(s) within reach ({quality}); "
-                f"{counts.get('uncoverable', 0)} no candidate can reach, "
-                f"{counts.get('off_network', 0)} off the network")
+        quality = (
+            "proven optimal"
+            if self.optimal
+            else f"gap {self.gap:.1%} to the LP bound {self.bound:g}"
+            if np.isfinite(self.gap)
+            else "heuristic, no bound"
+        )
+        return (
+            f"{self.problem} ({self.method}): {len(self.sites)} new site(s), {covered} of "
+            f"{len(self.demand)} demand point(s) within reach ({quality}); "
+            f"{counts.get('uncoverable', 0)} no candidate can reach, "
+            f"{counts.get('off_network', 0)} off the network"
+        )
 
 
 def _node_candidates(G: nx.Graph, crs) -> gpd.GeoDataFrame:
@@ -172,19 +178,28 @@ def site_facilities(
     if p is not None and (int(p) != p or p < 1):
         raise InvalidValueError(f"`p` must be a whole number >= 1 (or None for LSCP), got {p!r}")
     if direction not in ("to_facility", "from_facility"):
-        raise InvalidValueError(f"`direction` must be 'to_facility' or 'from_facility', got {direction!r}")
+        raise InvalidValueError(
+            f"`direction` must be 'to_facility' or 'from_facility', got {direction!r}"
+        )
     t0 = time.perf_counter()
     dem_in = check_layer(demand, "buildings", name="demand", id_column="")
-    cand_in = check_layer(candidates, "facilities", name="candidates", id_column="") \
-        if candidates is not None else None
-    ex_in = check_layer(existing, "facilities", name="existing", id_column="") \
-        if existing is not None else None
+    cand_in = (
+        check_layer(candidates, "facilities", name="candidates", id_column="")
+        if candidates is not None
+        else None
+    )
+    ex_in = (
+        check_layer(existing, "facilities", name="existing", id_column="")
+        if existing is not None
+        else None
+    )
     if isinstance(roads, nx.Graph):
         G = roads
         wcrs = _graph_crs(G, dem_in, crs)
     else:
-        wcrs = working_crs(dem_in, cand_in, ex_in, roads if isinstance(roads, gpd.GeoDataFrame) else None,
-                           crs=crs)
+        wcrs = working_crs(
+            dem_in, cand_in, ex_in, roads if isinstance(roads, gpd.GeoDataFrame) else None, crs=crs
+        )
         G = reach_graph(roads, crs=wcrs)
     dem = to_crs(dem_in, wcrs)
     if cand_in is None:
@@ -202,33 +217,63 @@ def site_facilities(
     scost = np.where(ssnap.edge >= 0, ssnap.dist, 0.0)
     dsnap = core.snap(dem.geometry.to_numpy(), split, limit=snap_limit)
     t1 = time.perf_counter()
-    A_all = sit.coverage_matrix(split, snode, scost, dsnap, float(max_distance), direction=direction)
+    A_all = sit.coverage_matrix(
+        split, snode, scost, dsnap, float(max_distance), direction=direction
+    )
     t2 = time.perf_counter()
     A = A_all[:, :n_cand]
-    covered_existing = (np.asarray(A_all[:, n_cand:].sum(axis=1)).ravel() > 0) if ex is not None \
+    covered_existing = (
+        (np.asarray(A_all[:, n_cand:].sum(axis=1)).ravel() > 0)
+        if ex is not None
         else np.zeros(len(dem), dtype=bool)
-    weight = (pd.to_numeric(dem[weight_column], errors="coerce").fillna(0).to_numpy(dtype=float)
-              if weight_column and weight_column in dem.columns else np.ones(len(dem)))
+    )
+    weight = (
+        pd.to_numeric(dem[weight_column], errors="coerce").fillna(0).to_numpy(dtype=float)
+        if weight_column and weight_column in dem.columns
+        else np.ones(len(dem))
+    )
     target = ~covered_existing
     A_target = A.multiply(target[:, None]).tocsr()
     A_target.eliminate_zeros()
     red = sit.reduce_cols(sit.reduce_rows(A_target, weight))
-    log.info("siting: %d demand rows -> %d unique coverable rows over %d of %d candidates "
-             "(%d nonzeros)", len(dem), red.A.shape[0], red.A.shape[1], n_cand, red.A.nnz)
+    log.info(
+        "siting: %d demand rows -> %d unique coverable rows over %d of %d candidates (%d nonzeros)",
+        len(dem),
+        red.A.shape[0],
+        red.A.shape[1],
+        n_cand,
+        red.A.nnz,
+    )
     if red.A.shape[0] == 0:
         chosen = np.zeros(0, dtype=np.int64)
         solved = sit.Solved(chosen, 0.0, True, 0.0, 0.0, "nothing to cover", 0.0, "-")
     elif p is not None and p >= red.A.shape[1]:  # every useful site fits: take them all
         chosen = np.arange(red.A.shape[1])
-        solved = sit.Solved(chosen, float(red.weight.sum()), True, float(red.weight.sum()), 0.0,
-                            "all useful candidates", 0.0, "-")
+        solved = sit.Solved(
+            chosen,
+            float(red.weight.sum()),
+            True,
+            float(red.weight.sum()),
+            0.0,
+            "all useful candidates",
+            0.0,
+            "-",
+        )
     elif method == "greedy":
         t = time.perf_counter()
         chosen = sit.greedy(red, p=p)
         covered = np.asarray(red.A[:, chosen].sum(axis=1)).ravel() > 0
         obj = float(len(chosen)) if p is None else float(red.weight[covered].sum())
-        solved = sit.Solved(chosen, obj, False, float("nan"), float("nan"), "heuristic",
-                            time.perf_counter() - t, "greedy")
+        solved = sit.Solved(
+            chosen,
+            obj,
+            False,
+            float("nan"),
+            float("nan"),
+            "heuristic",
+            time.perf_counter() - t,
+            "greedy",
+        )
     else:
         solved = sit.solve(red, p=p, solver=solver, time_limit=time_limit, mip_gap=mip_gap)
     chosen = red.cols[solved.chosen]
@@ -239,10 +284,15 @@ def site_facilities(
     first = np.full(len(dem), -1, dtype=np.int64)
     first[hit] = chosen[A_chosen.indices[A_chosen.indptr[:-1][hit]]]
     coverable = np.diff(A.indptr) > 0
-    status = np.where(dsnap.edge < 0, "off_network",
-                      np.where(covered_existing, "covered_existing",
-                               np.where(hit, "covered",
-                                        np.where(coverable, "not_covered", "uncoverable"))))
+    status = np.where(
+        dsnap.edge < 0,
+        "off_network",
+        np.where(
+            covered_existing,
+            "covered_existing",
+            np.where(hit, "covered", np.where(coverable, "not_covered", "uncoverable")),
+        ),
+    )
     cand_ids = cand_in.index.to_numpy()
     dem_out = dem_in.copy()
     site_col = pd.Series(pd.NA, index=dem_out.index, dtype="object")
@@ -254,15 +304,33 @@ def site_facilities(
     sites.insert(0, "site", cand_ids[chosen])
     A_new = A_target[:, chosen].tocsc()
     sites["covers"] = np.diff(A_new.indptr)
-    sites["covers_weight"] = [float(weight[A_new.indices[A_new.indptr[j]:A_new.indptr[j + 1]]].sum())
-                              for j in range(len(chosen))]
-    stats = {"demand": len(dem), "candidates": n_cand, "coverable_rows": int(len(red.demand)),
-             "unique_rows": int(red.A.shape[0]), "useful_candidates": int(red.A.shape[1]),
-             "nonzeros": int(red.A.nnz),
-             "matrix_s": t2 - t1, "solve_s": solved.seconds, "total_s": time.perf_counter() - t0,
-             "builder": solved.builder}
-    result = SitingResult(sites=sites, demand=dem_out, problem="LSCP" if p is None else "MCLP",
-                          method=method, objective=solved.objective, optimal=solved.optimal,
-                          bound=solved.bound, gap=solved.gap, status=solved.status, stats=stats)
+    sites["covers_weight"] = [
+        float(weight[A_new.indices[A_new.indptr[j] : A_new.indptr[j + 1]]].sum())
+        for j in range(len(chosen))
+    ]
+    stats = {
+        "demand": len(dem),
+        "candidates": n_cand,
+        "coverable_rows": int(len(red.demand)),
+        "unique_rows": int(red.A.shape[0]),
+        "useful_candidates": int(red.A.shape[1]),
+        "nonzeros": int(red.A.nnz),
+        "matrix_s": t2 - t1,
+        "solve_s": solved.seconds,
+        "total_s": time.perf_counter() - t0,
+        "builder": solved.builder,
+    }
+    result = SitingResult(
+        sites=sites,
+        demand=dem_out,
+        problem="LSCP" if p is None else "MCLP",
+        method=method,
+        objective=solved.objective,
+        optimal=solved.optimal,
+        bound=solved.bound,
+        gap=solved.gap,
+        status=solved.status,
+        stats=stats,
+    )
     log.info("siting: %s", result.summary)
     return result

@@ -280,7 +280,8 @@ def synthetic_county(
     towns = max(int(villages) // 50, 3)
     density = lambda pts: _density(rng_d, towns, outline.bounds, pts)  # noqa: E731
     rng_d = np.random.default_rng([seed, 1])
-    building_gdf = _buildings_inside(rng, side, xy, spacing, int(buildings), density, outline)
+    building_gdf = _buildings_inside(rng, side, xy, spacing, int(buildings), density, outline,
+                                     np.asarray(road_gdf.geometry.values))
     entity_gdf = _entities(rng, building_gdf, outline.bounds, int(entities))
     out = {"jurisdiction": jurisdiction, "villages": village_gdf, "roads": road_gdf,
            "barriers": barriers, "buildings": building_gdf, "entities": entity_gdf}
@@ -289,9 +290,10 @@ def synthetic_county(
     return out
 
 
-def _buildings_inside(rng, side, xy, spacing, n, density, outline) -> gpd.GeoDataFrame:
+def _buildings_inside(rng, side, xy, spacing, n, density, outline, roads) -> gpd.GeoDataFrame:
     """``n`` buildings whose centres lie in the outline (plus a 30 m fringe, so a few
-    straddle the boundary or lie just outside, as in real data)."""
+    straddle the boundary or lie just outside, as in real data), off the streets
+    (but for one in ten of those the jittered street grid runs across)."""
     if n == 0:
         return _buildings(rng, side, xy, spacing, 0, density)
     fringe = shapely.buffer(outline, 30)
@@ -303,6 +305,10 @@ def _buildings_inside(rng, side, xy, spacing, n, density, outline) -> gpd.GeoDat
         gen = _buildings(rng, side, xy, spacing, min(int(np.ceil(n * factor)), cap), density)
         centre = shapely.get_coordinates(shapely.centroid(gen.geometry.values))
         inside = shapely.contains_xy(fringe, centre[:, 0], centre[:, 1])
+        on_street = np.zeros(len(gen), dtype=bool)
+        hits = shapely.STRtree(roads).query(gen.geometry.values, predicate="intersects")[0]
+        on_street[hits] = True
+        inside &= ~on_street | (rng.random(len(gen)) < 0.1)
         if inside.sum() >= n or len(gen) >= cap:
             break
         factor *= 1.5

@@ -27,6 +27,7 @@ from gridkit.layers import check_layer, check_staff
 __all__ = [
     "STAT_COLUMNS",
     "TABLE_HEADERS",
+    "grid_keys",
     "grid_stats",
     "staff_by_grid",
     "responsibility_table",
@@ -67,10 +68,11 @@ TABLE_HEADERS = {
 }
 
 
-def _grid_keys(grids: gpd.GeoDataFrame) -> pd.Series:
+def grid_keys(grids: pd.DataFrame) -> pd.Series:
+    """Each grid's ``grid_id`` as text; "1", "2", ... by position when there is none."""
     if "grid_id" in grids.columns:
         return grids["grid_id"].astype(str)
-    return pd.Series(np.arange(len(grids)).astype(str), index=grids.index)
+    return pd.Series((np.arange(len(grids)) + 1).astype(str), index=grids.index)
 
 
 def _regimes(entities: gpd.GeoDataFrame) -> pd.Series | None:
@@ -156,7 +158,7 @@ def grid_stats(
     crs = working_crs(grids)
     metric = to_crs(grids, crs)
     out = grids.copy()
-    keys = _grid_keys(out)
+    keys = grid_keys(out)
     if "area_m2" not in out.columns:
         out["area_m2"] = metric.area.to_numpy()
     missing = [c for c in COUNT_COLUMNS + ["workload_min"] if c not in out.columns]
@@ -246,7 +248,7 @@ def responsibility_table(
     """
     stats = grid_stats(grids, assignment=assignment, entities=entities, buildings=buildings)
     table = pd.DataFrame(stats.drop(columns=stats.geometry.name))
-    keys = _grid_keys(stats)
+    keys = grid_keys(stats)
     if "grid_id" not in table.columns:
         table["grid_id"] = keys.to_numpy()
     if villages is not None and "village_code" in table.columns and "name" in villages.columns:

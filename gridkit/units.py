@@ -27,19 +27,14 @@ import shapely
 from pyproj import CRS
 
 from gridkit._errors import GridkitError, GridkitWarning, MissingColumnError
-from gridkit._units_assign import (
-    assign_buildings,
-    assign_points,
-    road_pieces,
-    street_length,
-    village_of,
-)
+from gridkit._units_assign import road_pieces, village_of
+from gridkit._units_measure import unit_workload
 from gridkit._units_noding import GRID_SIZE, node_and_polygonize
 from gridkit._units_slivers import merge_slivers
-from gridkit._units_split import renode, split_unit
+from gridkit._units_split import split_heavy
 from gridkit.adjacency import unit_adjacency
 from gridkit.layers import load_layers
-from gridkit.workload import REGIMES, Policy, classify_entities, load_policy, patrol_minutes
+from gridkit.workload import Policy, classify_entities, load_policy
 
 __all__ = [
     "AREA_TOLERANCE",
@@ -130,10 +125,25 @@ def _check_options(snap_tolerance, min_area, min_width, max_area, max_workload) 
         )
 
 
-def _cutting_roads(roads: gpd.GeoDataFrame, road_classes) -> np.ndarray:
+_NO = {"", "no", "false", "0", "none", "nan", "<na>"}
+
+
+def _underground(roads: gpd.GeoDataFrame) -> np.ndarray:
+    """Roads flagged as tunnels (any ``tunnel`` value but no/false/0/empty)."""
+    if "tunnel" not in roads.columns:
+        return np.zeros(len(roads), dtype=bool)
+    flag = roads["tunnel"].astype("string").str.strip().str.lower().fillna("")
+    return (~flag.isin(_NO)).to_numpy()
+
+
+def _cutting_roads(roads: gpd.GeoDataFrame, road_classes, cut_tunnels: bool) -> np.ndarray:
     """Mask of the roads that cut units."""
+    tunnels = np.zeros(len(roads), dtype=bool) if cut_tunnels else _underground(roads)
     if road_classes is None:
-        return np.ones(len(roads), dtype=bool)
+        if tunnels.all():
+            raise UnitsError("roads: every road is a tunnel, so none cuts units; pass "
+                             "cut_tunnels=True if the `tunnel` column means something else")
+        return ~tunnels
     if isinstance(road_classes, str):
         road_classes = [road_classes]
     if "road_class" not in roads.columns:
@@ -147,9 +157,10 @@ def _cutting_roads(roads: gpd.GeoDataFrame, road_classes) -> np.ndarray:
     if absent:
         warnings.warn(f"roads: road class(es) {absent} do not occur; the layer has "
                       f"{sorted(present)[:20]}", GridkitWarning, stacklevel=3)
-    mask = roads["road_class"].astype(str).isin(wanted).to_numpy()
+    mask = roads["road_class"].astype(str).isin(wanted).to_numpy() & ~tunnels
     if not mask.any():
-        raise UnitsError(f"roads: no road has a class in road_classes={sorted(wanted)}")
+        raise UnitsError(f"roads: no road (that is not a tunnel) has a class in "
+                         f"road_classes={sorted(wanted)}")
     return mask
 
 
@@ -164,163 +175,6 @@ def _village_boundaries(villages: gpd.GeoDataFrame | None) -> np.ndarray:
     return shapely.get_parts(shapely.boundary(villages.geometry.values))
 
 
-def _unit_workload(
-    units: np.ndarray,
-    *,
-    streets: dict,
-    building_geoms: np.ndarray | None = None,
-    households: np.ndarray | None = None,
-    entities: pd.DataFrame | None = None,
-    entity_geoms: np.ndarray | None = None,
-    policy: Policy,
-) -> tuple[pd.DataFrame, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
-    """Count and workload columns for unit polygons (metric CRS arrays).
-
-    ``streets`` holds the arguments of :func:`street_length` but the units.
-
-    ``entities`` must already be classified (:func:`classify_entities`).
-    Returns ``(columns, building_unit, building_share, entity_unit)``; unit
-    positions are ``-1`` outside.
-    """
-    n = len(units)
-    cols: dict[str, np.ndarray] = {"area_m2": shapely.area(units)}
-    b_unit = b_share = e_unit = None
-    if building_geoms is not None:
-        b_unit, b_share = assign_buildings(units, building_geoms)
-        ok = b_unit >= 0
-        cols["buildings"] = np.bincount(b_unit[ok], minlength=n)
-        hh = np.zeros(len(building_geoms)) if households is None else households
-        cols["households"] = np.bincount(b_unit[ok], weights=hh[ok], minlength=n)
-        if np.all(np.mod(hh, 1) == 0):  # whole households stay integers
-            cols["households"] = np.rint(cols["households"]).astype(np.int64)
-    else:
-        cols["buildings"] = np.zeros(n, dtype=np.int64)
-        cols["households"] = np.zeros(n, dtype=np.int64)
-    if entities is not None:
-        e_unit = assign_points(units, entity_geoms)
-        ok = e_unit >= 0
-        u = e_unit[ok]
-        cols["entities"] = np.bincount(u, minlength=n)
-        risk = pd.to_numeric(entities["risk"], errors="coerce").to_numpy()[ok] \
-            if "risk" in entities.columns else np.full(ok.sum(), np.nan)
-        for r in (1, 2, 3):
-            cols[f"entities_risk{r}"] = np.bincount(u[risk == r], minlength=n)
-        regime = entities["regime"].to_numpy()[ok]
-        for name in REGIMES:
-            cols[f"entities_{name}"] = np.bincount(u[regime == name], minlength=n)
-        minutes = (entities["visits_per_month"] * entities["minutes_per_visit"]).to_numpy()[ok]
-        cols["visit_min"] = np.bincount(u, weights=minutes, minlength=n)
-    else:
-        for name in ["entities"] + [f"entities_risk{r}" for r in (1, 2, 3)] + \
-                [f"entities_{g}" for g in REGIMES]:
-            cols[name] = np.zeros(n, dtype=np.int64)
-        cols["visit_min"] = np.zeros(n)
-    cols["street_length_m"] = street_length(units, **streets)
-    cols["patrol_min"] = patrol_minutes(cols["street_length_m"], policy)
-    cols["workload_min"] = cols["visit_min"] + cols["patrol_min"]
-    return pd.DataFrame(cols), b_unit, b_share, e_unit
-
-
-def _split_heavy(polys, village, state, *, streets, building_geoms, households, entities,
-                 entity_geoms, policy, max_area, max_workload, passes: int = 3):
-    """Split units above ``max_area`` / ``max_workload``.
-
-    ``state`` is ``(metrics, b_unit, b_share, e_unit)`` for ``polys``; only the
-    new pieces are measured again. Returns ``(polys, village, state, count)``.
-    """
-    metrics, b_unit, b_share, e_unit = state
-    visit = None if entities is None else \
-        (entities["visits_per_month"] * entities["minutes_per_visit"]).to_numpy()
-    split_count = 0
-    for _ in range(passes):
-        need = np.zeros(len(polys))
-        if max_area is not None:
-            need = np.maximum(need, metrics["area_m2"].to_numpy() / max_area)
-        if max_workload is not None:
-            need = np.maximum(need, metrics["workload_min"].to_numpy() / max_workload)
-        heavy = np.flatnonzero(need > 1.0)
-        if len(heavy) == 0:
-            break
-        b_of = _members(b_unit, heavy)
-        e_of = _members(e_unit, heavy)
-        new_polys, new_village, affected = [], [], []
-        for i in heavy:  # only the heavy units: few compared with all units
-            k = int(np.ceil(need[i]))
-            area_w = (metrics["area_m2"].iat[i] / max_area if max_area else 0.0) + \
-                     (metrics["patrol_min"].iat[i] / max_workload if max_workload else 0.0)
-            b_in, e_in = b_of.get(i, _NONE), e_of.get(i, _NONE)
-            bgeoms = building_geoms[b_in] if len(b_in) else np.empty(0, dtype=object)
-            # an entity's work weighs on the building nearest to it
-            bw = np.zeros(len(b_in))
-            if len(e_in) and max_workload:
-                ew = visit[e_in] / max_workload
-                if len(b_in):
-                    _, near = shapely.STRtree(bgeoms).query_nearest(entity_geoms[e_in],
-                                                                    all_matches=False)
-                    bw = np.bincount(near, weights=ew, minlength=len(b_in))
-                else:
-                    area_w += ew.sum()
-            pieces = split_unit(polys[i], k, buildings=bgeoms, building_weight=bw,
-                                area_weight=area_w)
-            if len(pieces) > 1:
-                new_polys.append(pieces)
-                new_village.extend([village[i]] * len(pieces))
-                affected.append(i)
-                split_count += 1
-        if not affected:
-            break
-        affected = np.asarray(affected)
-        keep = np.ones(len(polys), dtype=bool)
-        keep[affected] = False
-        old_n = int(keep.sum())
-        remap = np.full(len(polys), -1)
-        remap[keep] = np.arange(old_n)
-        tree = shapely.STRtree(polys)  # neighbours of the split units take part in re-noding
-        _, nb = tree.query(polys[affected], predicate="intersects")
-        neighbours = np.setdiff1d(np.unique(nb), affected)
-        pieces = np.concatenate([np.asarray(p, dtype=object) for p in new_polys])
-        polys = np.concatenate([polys[keep], pieces])
-        village = np.concatenate([village[keep], np.array(new_village, dtype=village.dtype)])
-        polys = renode(polys, np.r_[remap[neighbours], np.arange(old_n, len(polys))])
-        # measure the pieces with the buildings and entities of the split units
-        b_sel = None if b_unit is None else np.concatenate([b_of.get(i, _NONE) for i in affected])
-        e_sel = None if e_unit is None else np.concatenate([e_of.get(i, _NONE) for i in affected])
-        sub, sb_unit, sb_share, se_unit = _unit_workload(
-            polys[old_n:], streets=streets,
-            building_geoms=None if b_sel is None else building_geoms[b_sel],
-            households=None if (b_sel is None or households is None) else households[b_sel],
-            entities=None if e_sel is None else entities.iloc[e_sel],
-            entity_geoms=None if e_sel is None else entity_geoms[e_sel], policy=policy)
-        metrics = pd.concat([metrics[keep], sub], ignore_index=True)
-        if b_unit is not None:
-            b_unit = np.where(b_unit >= 0, remap[np.maximum(b_unit, 0)], -1)
-            b_unit[b_sel] = np.where(sb_unit >= 0, sb_unit + old_n, -1)
-            b_share = b_share.copy()
-            b_share[b_sel] = sb_share
-        if e_unit is not None:
-            e_unit = np.where(e_unit >= 0, remap[np.maximum(e_unit, 0)], -1)
-            e_unit[e_sel] = np.where(se_unit >= 0, se_unit + old_n, -1)
-    if split_count:  # street length is shared with neighbours: measure it again for all
-        metrics["street_length_m"] = street_length(polys, **streets)
-        metrics["patrol_min"] = patrol_minutes(metrics["street_length_m"].to_numpy(), policy)
-        metrics["workload_min"] = metrics["visit_min"] + metrics["patrol_min"]
-    return polys, village, (metrics, b_unit, b_share, e_unit), split_count
-
-
-_NONE = np.empty(0, dtype=np.int64)
-
-
-def _members(unit: np.ndarray | None, wanted: np.ndarray) -> dict[int, np.ndarray]:
-    """Positions of the rows assigned to each of the ``wanted`` units."""
-    if unit is None:
-        return {}
-    rows = np.flatnonzero(np.isin(unit, wanted))
-    order = np.argsort(unit[rows], kind="stable")
-    rows = rows[order]
-    keys, starts = np.unique(unit[rows], return_index=True)
-    return dict(zip(keys.tolist(), np.split(rows, starts[1:]), strict=True))
-
-
 def build_units(
     roads,
     jurisdiction,
@@ -331,6 +185,7 @@ def build_units(
     entities=None,
     policy: Policy | str | None = None,
     road_classes=None,
+    cut_tunnels: bool = False,
     snap_tolerance: float = 1.0,
     min_area: float = 100.0,
     min_width: float = 3.0,
@@ -364,6 +219,11 @@ def build_units(
         A :class:`Policy` or a policy file path (default policy when None).
     road_classes
         Road classes (values of ``road_class``) that cut units.
+    cut_tunnels
+        Whether roads flagged in a ``tunnel`` column (any value but
+        no/false/0/empty, e.g. OSM's ``yes`` or ``building_passage``) cut
+        units. By default they do not: they pass under blocks and buildings.
+        They still count for ``street_length_m``.
     snap_tolerance
         Line ends closer than this (m) to another line are joined to it.
     min_area, min_width
@@ -411,7 +271,8 @@ def build_units(
 
     # 1. cut: node roads, barriers, village boundaries and the outline; polygonize
     road_geoms = np.asarray(road_gdf.geometry.values)
-    cutting = _cutting_roads(road_gdf, road_classes)
+    cutting = _cutting_roads(road_gdf, road_classes, cut_tunnels)
+    report["roads_not_cutting"] = int((~cutting).sum())
     lines = [road_geoms[cutting], _village_boundaries(v_gdf)]
     if bar_gdf is not None:
         lines.append(np.asarray(bar_gdf.geometry.values))
@@ -424,9 +285,16 @@ def build_units(
     # 2. village of each face
     if v_gdf is not None:
         v_geoms = np.asarray(v_gdf.geometry.values)
-        village, share = village_of(faces, v_geoms)
+        village, share, several = village_of(faces, v_geoms)
         codes = v_gdf["code"].astype(str).to_numpy()
         outside_villages = float((shapely.area(faces) * (1 - share)).sum())
+        overlap = float(shapely.area(faces[several]).sum())
+        if overlap > AREA_TOLERANCE * area.length:
+            warnings.warn(
+                f"villages: {overlap:.1f} m² lie in more than one village; those pieces went "
+                "to the first village in the layer (fix the village boundaries so they do "
+                "not overlap)", GridkitWarning, stacklevel=2)
+        report["area_in_several_villages_m2"] = overlap
         if outside_villages > AREA_TOLERANCE * area.length:
             warnings.warn(
                 f"villages: {outside_villages:.1f} m² of the jurisdiction lie in no village; "
@@ -453,18 +321,27 @@ def build_units(
         households = pd.to_numeric(b_gdf["households"], errors="coerce").fillna(0).to_numpy(float)
     classified = None if e_gdf is None else classify_entities(e_gdf, policy)
     e_geoms = None if e_gdf is None else np.asarray(e_gdf.geometry.values)
-    metrics, b_unit, b_share, e_unit = _unit_workload(
+    metrics, b_unit, b_share, e_unit = unit_workload(
         polys, streets=streets, building_geoms=b_geoms, households=households,
         entities=classified, entity_geoms=e_geoms, policy=policy)
     clock("assign+workload")
     split = 0
     if max_area is not None or max_workload is not None:
-        polys, village, state, split = _split_heavy(
+        polys, village, state, split = split_heavy(
             polys, village, (metrics, b_unit, b_share, e_unit), streets=streets,
             building_geoms=b_geoms, households=households, entities=classified,
             entity_geoms=e_geoms, policy=policy, max_area=max_area, max_workload=max_workload)
         metrics, b_unit, b_share, e_unit = state
-    report["units_split"] = split
+    over = np.zeros(len(polys), dtype=bool)
+    if max_area is not None:
+        over |= metrics["area_m2"].to_numpy() > max_area
+    if max_workload is not None:
+        over |= metrics["workload_min"].to_numpy() > max_workload
+    if over.any():  # e.g. one building whose entities alone exceed max_workload
+        warnings.warn(f"units: {int(over.sum())} unit(s) still exceed max_area/max_workload "
+                      "after splitting (a single building or dense block cannot be cut further "
+                      "without splitting buildings)", GridkitWarning, stacklevel=2)
+    report.update(units_split=split, units_over_limit=int(over.sum()))
     clock("split")
 
     # 5. order units by village, then north to south, west to east; number them

@@ -26,7 +26,7 @@ from gridkit.crs import to_crs
 from gridkit.layers import check_layer
 from gridkit.roadgraph import road_graph
 
-__all__ = ["visit_route", "VisitRoute", "main_nodes", "base_matrix"]
+__all__ = ["visit_route", "VisitRoute"]
 
 log = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ from gridkit._progress import progress
 from gridkit.crs import to_crs, working_crs
 from gridkit.gcj02 import from_gcj02, to_gcj02
 from gridkit.layers import check_layer
-from gridkit.tables import TABLE_HEADERS, grid_stats, staff_by_grid
+from gridkit.tables import TABLE_HEADERS, grid_keys, grid_stats, staff_by_grid
 
 __all__ = ["TILES", "RISK_COLOURS", "grid_map", "save_map", "write_grid_maps"]
 
@@ -220,7 +220,7 @@ def _label_column(grids: gpd.GeoDataFrame, label_column: str | None) -> pd.Serie
     for c in ("grid_code", "grid_id", "name", "code"):
         if c in grids.columns:
             return grids[c].astype(str)
-    return pd.Series([str(i + 1) for i in range(len(grids))], index=grids.index)
+    return grid_keys(grids)
 
 
 def grid_map(
@@ -301,12 +301,7 @@ def grid_map(
         entities=display.wgs84(entities, "entities") if entities is not None else None,
     )
     if staff is not None:
-        keys = (
-            stats["grid_id"].astype(str)
-            if "grid_id" in stats
-            else pd.Series(np.arange(len(stats)).astype(str), index=stats.index)
-        )
-        people = staff_by_grid(staff, keys)
+        people = staff_by_grid(staff, grid_keys(stats))
         stats["persons"] = people["persons"].to_numpy()
         stats["phones"] = people["phones"].to_numpy()
     popups = _popup_rows(stats, fields)
@@ -477,7 +472,7 @@ def write_grid_maps(
     """
     grids = check_layer(grids, "grids", id_column="", required=())
     if "grid_id" not in grids.columns:  # the positional ids grid_map uses for staff
-        grids = grids.assign(grid_id=[str(i) for i in range(len(grids))])
+        grids = grids.assign(grid_id=grid_keys(grids).to_numpy())
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     names = _label_column(grids, kwargs.get("label_column")).map(_safe_name)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,11 @@ import numpy as np
 import pandas as pd
 
 from gridkit._errors import GridkitError, InvalidValueError
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser from PyPI
+    import tomli as tomllib
 
 __all__ = [
     "REGIMES",
@@ -243,9 +247,10 @@ def load_policy(path: str | os.PathLike | None = None) -> Policy:
 
     A TOML file may give only what it changes (e.g. just ``[patrol]``, or one
     matrix cell ``[matrix.2] C = "general"``); everything else keeps the
-    defaults of ``gridkit/assets/policy.toml``, which documents every key. A CSV file holds the matrix only, one row per risk x
-    credit: ``risk,credit,regime,visits_per_month,minutes_per_visit``; patrol
-    and unknown-value handling keep the defaults.
+    defaults of ``gridkit/assets/policy.toml``, which documents every key. A
+    CSV file holds the matrix only, one row per risk x credit:
+    ``risk,credit,regime,visits_per_month,minutes_per_visit``; patrol and
+    unknown-value handling keep the defaults.
 
     Raises
     ------

@@ -19,7 +19,7 @@ import pytest
 BROWSER_PACKAGES = ("chromium", "chromium-driver", "fonts-wqy-zenhei")
 FONT_PACKAGES = ("fonts-wqy-zenhei",)
 CHROMIUM_FLAGS = (
-    "--headless=new",
+    "--headless",
     "--no-sandbox",
     "--disable-gpu",
     "--disable-background-networking",

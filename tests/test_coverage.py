@@ -33,8 +33,9 @@ def frame(geoms, ids=None, crs=CRS, **cols):
 
 def two_by_two():
     """Four 100 m grids tiling a 200 m square."""
-    return frame([box(0, 0, 100, 100), box(100, 0, 200, 100), box(0, 100, 100, 200),
-                  box(100, 100, 200, 200)])
+    return frame(
+        [box(0, 0, 100, 100), box(100, 0, 200, 100), box(0, 100, 100, 200), box(100, 100, 200, 200)]
+    )
 
 
 JUR = gpd.GeoDataFrame(geometry=[box(0, 0, 200, 200)], crs=CRS)
@@ -155,9 +156,11 @@ def test_duplicate_and_missing_codes():
 def test_points_unassigned_and_multiple():
     g = two_by_two()
     g.loc[0, "geometry"] = box(0, 0, 110, 100)  # overlap 100..110
-    ents = gpd.GeoDataFrame({"entity_id": ["in", "out", "overlap", "edge", "nogeom"]},
-                            geometry=[Point(50, 50), Point(300, 50), Point(105, 50),
-                                      Point(100, 150), None], crs=CRS)
+    ents = gpd.GeoDataFrame(
+        {"entity_id": ["in", "out", "overlap", "edge", "nogeom"]},
+        geometry=[Point(50, 50), Point(300, 50), Point(105, 50), Point(100, 150), None],
+        crs=CRS,
+    )
     report = validate_coverage(g, entities=ents)
     iss = report.issues
     un = iss[iss.kind == "entity_unassigned"]
@@ -171,10 +174,15 @@ def test_points_unassigned_and_multiple():
 
 def test_building_split_and_sliver_split():
     g = two_by_two()
-    blds = gpd.GeoDataFrame({"osm_id": [1, 2, 3]},
-                            geometry=[box(90, 10, 110, 20),  # 10 m each side
-                                      box(10, 10, 99.8, 20),  # 20 cm across: a sliver split
-                                      box(10, 10, 20, 20)], crs=CRS)
+    blds = gpd.GeoDataFrame(
+        {"osm_id": [1, 2, 3]},
+        geometry=[
+            box(90, 10, 110, 20),  # 10 m each side
+            box(10, 10, 99.8, 20),  # 20 cm across: a sliver split
+            box(10, 10, 20, 20),
+        ],
+        crs=CRS,
+    )
     blds.loc[1, "geometry"] = box(10, 30, 100.2, 40)
     report = validate_coverage(g, buildings=blds)
     split = report.issues[report.issues.kind == "building_split"].set_index("feature")
@@ -184,10 +192,18 @@ def test_building_split_and_sliver_split():
 
 
 def test_not_nested_in_villages():
-    villages = gpd.GeoDataFrame({"code": ["v1", "v2"]},
-                                geometry=[box(0, 0, 100, 200), box(100, 0, 200, 200)], crs=CRS)
-    g = frame([box(0, 0, 120, 100), box(120, 0, 200, 100), box(0, 100, 100, 200),
-               box(100, 100, 200, 200)], village_code=["v1", "v2", "v1", "v1"])
+    villages = gpd.GeoDataFrame(
+        {"code": ["v1", "v2"]}, geometry=[box(0, 0, 100, 200), box(100, 0, 200, 200)], crs=CRS
+    )
+    g = frame(
+        [
+            box(0, 0, 120, 100),
+            box(120, 0, 200, 100),
+            box(0, 100, 100, 200),
+            box(100, 100, 200, 200),
+        ],
+        village_code=["v1", "v2", "v1", "v1"],
+    )
     report = validate_coverage(g, villages=villages)
     nn = report.issues[report.issues.kind == "not_nested"]
     by_grid = {tuple(r.grids): r for r in nn.itertuples()}
@@ -269,8 +285,12 @@ def test_kinds_and_default_documented():
 # real data
 # ---------------------------------------------------------------------------
 def test_sample_villages_are_a_clean_coverage(sample):
-    report = validate_coverage(sample["villages"], jurisdiction=sample["jurisdiction"],
-                               id_column="code", entities=sample["entities"])
+    report = validate_coverage(
+        sample["villages"],
+        jurisdiction=sample["jurisdiction"],
+        id_column="code",
+        entities=sample["entities"],
+    )
     assert report.valid, str(report)
     assert report.crs.to_epsg() == 32635
 
@@ -319,3 +339,15 @@ def test_tokyo_is_not_a_valid_coverage(tokyo):
     named = validate_coverage(tokyo, id_column="AREANAME")
     dup = named.issues[named.issues.kind == "duplicate_code"]
     assert "Ina-machi" in set(dup.feature)
+
+
+def test_null_geometry_first_does_not_shift_other_issues():
+    # shapely 2.2.0's coverage_invalid_edges moves nulls to the end: nulls are dropped first
+    g = frame(
+        [None, box(0, 0, 103, 100), box(100, 0, 200, 100), box(0, 100, 200, 200)],
+        ids=["empty", "a", "b", "c"],
+    )
+    report = validate_coverage(g)
+    overlap = report.issues[report.issues.kind == "overlap"]
+    assert len(overlap) == 1 and overlap.iloc[0].grids == ["a", "b"]
+    assert report.summary["invalid_geometry"] == 1

@@ -31,9 +31,9 @@ def grids(sample):
 def staff():
     return pd.DataFrame(
         {
-            "name": ["示例人员 01", "示例人员 02"],
-            "phone": ["000-0000-0001", "000-0000-0002"],
-            "grid_id": ["G0", "G0"],
+            "name": ["示例人员 01", "示例人员 02", "张三", "李四", "王五", "赵六"],
+            "phone": [f"000-0000-000{i}" for i in range(1, 7)],
+            "grid_id": ["G0", "G0", "G1", "G2", "G3", "G4"],
         }
     )
 
@@ -52,8 +52,9 @@ def _missing_glyphs(records) -> list[str]:
 
 
 def test_posters_written_and_readable(grids, sample, staff, tmp_path, cjk_font):
+    code = grids["grid_code"].iloc[0]
     ps = prepare_posters(
-        grids.iloc[:2],
+        grids,
         roads=sample["roads"],
         buildings=sample["buildings"],
         entities=sample["entities"],
@@ -63,16 +64,13 @@ def test_posters_written_and_readable(grids, sample, staff, tmp_path, cjk_font):
     )
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
-        paths = write_posters(ps, tmp_path, formats=("png", "pdf"), dpi=60)
+        paths = write_posters(ps, tmp_path, formats=("png", "pdf"), dpi=60, only=[code])
     assert _missing_glyphs(records) == []  # every Chinese character had a glyph
     names = sorted(p.name for p in paths)
-    code = grids["grid_code"].iloc[0]
     assert names == sorted(
         [
             f"{code}.png",
             f"{code}.pdf",
-            f"{grids['grid_code'].iloc[1]}.png",
-            f"{grids['grid_code'].iloc[1]}.pdf",
             "jurisdiction.png",
             "jurisdiction.pdf",
         ]
@@ -169,6 +167,7 @@ def test_cli_report(sample_file, tmp_path, capsys, cjk_font):
     assert "assigned 5 grid codes" in capsys.readouterr().out
     table = pd.read_csv(out / "responsibility.csv", dtype=str, encoding="utf-8-sig")
     assert len(table) == 5 and table.iloc[0, 0] == grids["grid_id"].iloc[0] + "001"
+    assert table["责任人 persons"].fillna("").tolist() == ["示例人员 01", "", "", "", ""]
     assert (out / "responsibility.xlsx").exists() and (
         out / "posters" / "jurisdiction.pdf"
     ).exists()

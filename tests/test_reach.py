@@ -109,13 +109,16 @@ def test_minutes_and_budget_in_minutes():
     assert r.points["status"].iloc[0] == "out_of_reach"
 
 
-@pytest.mark.parametrize("kw, match", [
-    ({}, "max_distance"),
-    ({"max_distance": -5}, "positive"),
-    ({"max_minutes": 5}, "speed_kmh"),
-    ({"max_distance": 100, "direction": "both"}, "direction"),
-    ({"max_distance": 100, "facility_id": "nope"}, "facility_id"),
-])
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({}, "max_distance"),
+        ({"max_distance": -5}, "positive"),
+        ({"max_minutes": 5}, "speed_kmh"),
+        ({"max_distance": 100, "direction": "both"}, "direction"),
+        ({"max_distance": 100, "facility_id": "nope"}, "facility_id"),
+    ],
+)
 def test_bad_options_name_the_parameter(kw, match):
     with pytest.raises(InvalidValueError, match=match):
         network_reach(pts((0, 0)), pts((0, 0)), line_graph(), **kw)
@@ -133,8 +136,9 @@ def test_service_areas_follow_reached_streets():
 
 
 def test_share_by_area_counts_and_weights():
-    areas = gpd.GeoDataFrame({"code": ["a", "b"]}, geometry=[box(0, 0, 10, 10), box(10, 0, 20, 10)],
-                             crs=CRS)
+    areas = gpd.GeoDataFrame(
+        {"code": ["a", "b"]}, geometry=[box(0, 0, 10, 10), box(10, 0, 20, 10)], crs=CRS
+    )
     p = pts((1, 1), (2, 2), (15, 5), within_reach=[True, False, True], households=[3, 1, 0])
     out = share_by_area(p, areas, id_column="code", weight_column="households")
     assert out["points"].tolist() == [2, 1]
@@ -160,7 +164,9 @@ def test_sample_pharmacies(sample_layers, graph, pharmacies):
     assert (reached["distance_m"] <= 500 + 1e-6).all()
     # along the streets is never shorter than the straight line to the same facility
     fac = pharmacies.loc[p["facility"].dropna().to_numpy()]
-    straight = shapely.distance(p.loc[p["facility"].notna()].geometry.to_numpy(), fac.geometry.to_numpy())
+    straight = shapely.distance(
+        p.loc[p["facility"].notna()].geometry.to_numpy(), fac.geometry.to_numpy()
+    )
     assert (p.loc[p["facility"].notna(), "distance_m"].to_numpy() >= straight - 1e-6).all()
     # and the straight line to the *nearest* facility is no longer than that
     assert (p["euclidean_m"] <= p["distance_m"].fillna(np.inf) + 1e-6).all()
@@ -174,8 +180,11 @@ def test_sample_disconnected_component_and_far_facility(sample_layers, graph, ph
     """A road piece away from the network with a building on it; a facility 2 km out."""
     roads = sample_layers["roads"]
     x0, y0, x1, y1 = roads.total_bounds
-    island = gpd.GeoDataFrame({"road_class": ["residential"]},
-                              geometry=[LineString([(x1 + 300, y0), (x1 + 300, y0 + 200)])], crs=roads.crs)
+    island = gpd.GeoDataFrame(
+        {"road_class": ["residential"]},
+        geometry=[LineString([(x1 + 300, y0), (x1 + 300, y0 + 200)])],
+        crs=roads.crs,
+    )
     roads2 = pd.concat([roads, island], ignore_index=True)
     b = sample_layers["buildings"]
     extra = gpd.GeoDataFrame({"households": [10]}, geometry=[Point(x1 + 310, y0 + 100)], crs=b.crs)
@@ -193,10 +202,27 @@ def test_cli_reach(sample_file, tmp_path, capsys):
     s = str(sample_file)
     out = tmp_path / "reach.gpkg"
     # the file is written, then --min-share fails the check: exit code 1
-    code = cli.main(["reach", "--facilities", f"{s}:entities", "--where", "category=pharmacy",
-                     "--roads", f"{s}:roads", "--buildings", f"{s}:buildings",
-                     "--villages", f"{s}:villages", "--max-distance", "500", "--min-share", "0.99",
-                     "-o", str(out)])
+    code = cli.main(
+        [
+            "reach",
+            "--facilities",
+            f"{s}:entities",
+            "--where",
+            "category=pharmacy",
+            "--roads",
+            f"{s}:roads",
+            "--buildings",
+            f"{s}:buildings",
+            "--villages",
+            f"{s}:villages",
+            "--max-distance",
+            "500",
+            "--min-share",
+            "0.99",
+            "-o",
+            str(out),
+        ]
+    )
     assert code == 1
     text = capsys.readouterr()
     assert "within 500 m" in text.out and "per village" in text.out
@@ -212,8 +238,19 @@ def test_cli_reach(sample_file, tmp_path, capsys):
 
 def test_cli_reach_needs_a_budget(sample_file, tmp_path):
     s = str(sample_file)
-    code = cli.main(["reach", "--facilities", f"{s}:entities", "--roads", f"{s}:roads",
-                     "--entities", f"{s}:entities", "-o", str(tmp_path / "x.gpkg")])
+    code = cli.main(
+        [
+            "reach",
+            "--facilities",
+            f"{s}:entities",
+            "--roads",
+            f"{s}:roads",
+            "--entities",
+            f"{s}:entities",
+            "-o",
+            str(tmp_path / "x.gpkg"),
+        ]
+    )
     assert code == 2
 
 
@@ -267,8 +304,10 @@ def test_distances_match_networkx_at_nodes(case):
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.tuples(st.floats(-50, 250), st.floats(-40, 40)), min_size=1, max_size=8),
-       st.floats(0, 200))
+@given(
+    st.lists(st.tuples(st.floats(-50, 250), st.floats(-40, 40)), min_size=1, max_size=8),
+    st.floats(0, 200),
+)
 def test_network_never_shorter_than_straight_line(xy, fx):
     f = pts((fx, 0.0))
     p = pts(*xy)
@@ -296,4 +335,6 @@ def test_result_in_input_crs(sample):
     r = network_reach(s["buildings"].head(50), ph, s["roads"], max_distance=300)
     assert r.points.crs == s["buildings"].crs
     assert r.service_areas.crs == s["buildings"].crs
-    assert shapely.equals(r.points.geometry.to_numpy(), s["buildings"].head(50).geometry.to_numpy()).all()
+    assert shapely.equals(
+        r.points.geometry.to_numpy(), s["buildings"].head(50).geometry.to_numpy()
+    ).all()

@@ -122,7 +122,9 @@ def test_cli_route_and_schedule(tmp_path, sample, setup, capsys):
     # the streets and entities around the grid (a small network keeps the test quick)
     x0, y0, x1, y1 = g.total_bounds
     d = 0.003
-    sample["roads"].cx[x0 - d : x1 + d, y0 - d : y1 + d].to_file(tmp_path / "r0.gpkg", layer="roads")
+    sample["roads"].cx[x0 - d : x1 + d, y0 - d : y1 + d].to_file(
+        tmp_path / "r0.gpkg", layer="roads"
+    )
     ents.cx[x0 - d : x1 + d, y0 - d : y1 + d].to_file(tmp_path / "e.gpkg", layer="entities")
     staff.to_csv(tmp_path / "staff.csv", index=False)
     roads = str(tmp_path / "r0.gpkg")

@@ -134,3 +134,11 @@ def test_without_codes_sorted_by_grid_id():
     t = responsibility_table(g)
     assert t["grid_id"].tolist() == ["a", "b"] and "grid_code" not in t
     assert np.issubdtype(t["area_m2"].dtype, np.integer)
+
+
+def test_grids_without_ids_are_numbered_from_one():
+    g = _two_grids().drop(columns="grid_id")
+    staff = pd.DataFrame({"name": ["甲"], "phone": ["000-0000-0001"], "grid_id": ["2"]})
+    with pytest.warns(gk.GridkitWarning, match="nobody responsible"):
+        t = responsibility_table(g, staff=staff)
+    assert t["grid_id"].tolist() == ["1", "2"] and t["persons"].tolist() == ["", "甲"]

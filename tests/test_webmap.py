@@ -39,9 +39,9 @@ def grids(sample):
 def staff(grids):
     return pd.DataFrame(
         {
-            "name": ["示例人员 01", HOSTILE_IMG, "示例人员 03"],
-            "phone": ["000-0000-0001", "000-0000-0002", "000-0000-0003"],
-            "grid_id": ["G0", "G1", "G2"],
+            "name": ["示例人员 01", HOSTILE_IMG, "示例人员 03", "示例人员 04", "示例人员 05"],
+            "phone": [f"000-0000-000{i}" for i in range(1, 6)],
+            "grid_id": ["G0", "G1", "G2", "G3", "G4"],
         }
     )
 

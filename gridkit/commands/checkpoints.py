@@ -8,7 +8,12 @@ from pathlib import Path
 import pandas as pd
 
 from gridkit.checkpoints import find_checkpoints
-from gridkit.commands._common import add_crs_option, add_output_option, back_to_input_crs, frame_text
+from gridkit.commands._common import (
+    add_crs_option,
+    add_output_option,
+    back_to_input_crs,
+    frame_text,
+)
 from gridkit.io import list_layers, write_layers
 from gridkit.layers import load_layers
 
@@ -25,15 +30,28 @@ def register(subparsers) -> None:
         "the boundary make one checkpoint), with the road's class and name and the villages on "
         "either side, and count them per village. Sources are PATH or PATH:LAYER.",
     )
-    p.add_argument("--layers", metavar="FILE",
-                   help="take roads, villages and jurisdiction not given below from FILE")
+    p.add_argument(
+        "--layers",
+        metavar="FILE",
+        help="take roads, villages and jurisdiction not given below from FILE",
+    )
     p.add_argument("--roads", help="road lines (`road_class`, `name` used when present)")
     p.add_argument("--villages", help="village polygons with a unique `code`")
-    p.add_argument("--jurisdiction", help="outline of the territory (default: the villages' outline)")
-    p.add_argument("--merge-distance", type=float, default=1.0, metavar="M",
-                   help="crossings closer than this are one checkpoint (default: %(default)s m)")
-    p.add_argument("--csv", metavar="FILE", help="also write the checkpoint table as CSV "
-                   "(with longitude/latitude)")
+    p.add_argument(
+        "--jurisdiction", help="outline of the territory (default: the villages' outline)"
+    )
+    p.add_argument(
+        "--merge-distance",
+        type=float,
+        default=1.0,
+        metavar="M",
+        help="crossings closer than this are one checkpoint (default: %(default)s m)",
+    )
+    p.add_argument(
+        "--csv",
+        metavar="FILE",
+        help="also write the checkpoint table as CSV (with longitude/latitude)",
+    )
     add_crs_option(p)
     add_output_option(p, help="output file: layers checkpoints and villages (with counts)")
     p.set_defaults(func=run)
@@ -48,8 +66,10 @@ def _sources(args) -> dict[str, str | None]:
                 sources[k] = f"{args.layers}:{k}"
     missing = [k for k in ("roads", "villages") if sources[k] is None]
     if missing:
-        raise ValueError(f"missing input(s) {missing}: give --{missing[0]} PATH[:LAYER] or a "
-                         "--layers FILE that holds such a layer")
+        raise ValueError(
+            f"missing input(s) {missing}: give --{missing[0]} PATH[:LAYER] or a "
+            "--layers FILE that holds such a layer"
+        )
     return sources
 
 
@@ -64,10 +84,17 @@ def checkpoint_table(points) -> pd.DataFrame:
 
 def run(args) -> int:
     layers = load_layers(crs=args.crs, strict=args.strict, **_sources(args))
-    cp = find_checkpoints(layers["roads"], layers["villages"], jurisdiction=layers.get("jurisdiction"),
-                          merge_distance=args.merge_distance, crs=layers.crs)
-    out = {"checkpoints": back_to_input_crs(cp.points, layers),
-           "villages": back_to_input_crs(cp.per_village, layers)}
+    cp = find_checkpoints(
+        layers["roads"],
+        layers["villages"],
+        jurisdiction=layers.get("jurisdiction"),
+        merge_distance=args.merge_distance,
+        crs=layers.crs,
+    )
+    out = {
+        "checkpoints": back_to_input_crs(cp.points, layers),
+        "villages": back_to_input_crs(cp.per_village, layers),
+    }
     path = write_layers({k: v for k, v in out.items() if len(v)}, args.output)
     if args.csv:
         checkpoint_table(cp.points).to_csv(args.csv, index=False)
@@ -84,12 +111,17 @@ def demo_step(ctx) -> None:
     if roads is None or villages is None:
         ctx.add("checkpoints: skipped (no roads or villages)")
         return
-    cp = find_checkpoints(roads, villages, jurisdiction=ctx.layers.get("jurisdiction"),
-                          crs=ctx.layers.crs)
+    cp = find_checkpoints(
+        roads, villages, jurisdiction=ctx.layers.get("jurisdiction"), crs=ctx.layers.crs
+    )
     ctx.results["checkpoints"] = cp
-    path = write_layers({"checkpoints": back_to_input_crs(cp.points, ctx.layers),
-                         "villages": back_to_input_crs(cp.per_village, ctx.layers)},
-                        ctx.outdir / "checkpoints.gpkg")
+    path = write_layers(
+        {
+            "checkpoints": back_to_input_crs(cp.points, ctx.layers),
+            "villages": back_to_input_crs(cp.per_village, ctx.layers),
+        },
+        ctx.outdir / "checkpoints.gpkg",
+    )
     csv = Path(ctx.outdir) / "checkpoints.csv"
     checkpoint_table(cp.points).to_csv(csv, index=False)
     files = [path, csv]
@@ -98,6 +130,8 @@ def demo_step(ctx) -> None:
     html = Path(ctx.outdir) / "checkpoints_map.html"
     checkpoints_map(cp).save(str(html))
     files.append(html)
-    per = ", ".join(f"{c}: {n}" for c, n in zip(cp.per_village["code"], cp.per_village["checkpoints"],
-                                                 strict=True))
+    per = ", ".join(
+        f"{c}: {n}"
+        for c, n in zip(cp.per_village["code"], cp.per_village["checkpoints"], strict=True)
+    )
     ctx.add(f"checkpoints: {cp.summary} ({per})", *files)

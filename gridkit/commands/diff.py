@@ -56,7 +56,7 @@ def run(args) -> int:
     return 0
 
 
-def simulated_change(grids: gpd.GeoDataFrame, *, id_column: str = "grid_id", depth: float = 40.0):
+def simulated_change(grids: gpd.GeoDataFrame, *, depth: float = 40.0) -> gpd.GeoDataFrame:
     """A copy of ``grids`` (metric CRS) where the longest shared border moved ``depth`` m.
 
     The land within ``depth`` of the border on one side goes to the other
@@ -66,7 +66,7 @@ def simulated_change(grids: gpd.GeoDataFrame, *, id_column: str = "grid_id", dep
     tree = shapely.STRtree(geoms)
     left, right = tree.query(geoms, predicate="touches")
     best, pair = 0.0, None
-    for i, j in zip(left, right):
+    for i, j in zip(left, right, strict=False):
         if i < j:
             length = shapely.intersection(geoms[i].boundary, geoms[j].boundary).length
             if length > best:
@@ -88,13 +88,25 @@ def demo_step(ctx: DemoContext) -> None:
     grids = ctx.results.get("grids")
     id_column, what = "grid_id", "grids"
     if grids is None:
-        grids, id_column, what = ctx.layers["villages"], "code", "villages (no grids from partition)"
-    new = simulated_change(grids, id_column=id_column)
-    d = diff_grids(grids, new, entities=ctx.layers.get("entities"), buildings=ctx.layers.get("buildings"),
-                   id_column=id_column)
+        grids, id_column, what = (
+            ctx.layers["villages"],
+            "code",
+            "villages (no grids from partition)",
+        )
+    new = simulated_change(grids)
+    d = diff_grids(
+        grids,
+        new,
+        entities=ctx.layers.get("entities"),
+        buildings=ctx.layers.get("buildings"),
+        id_column=id_column,
+    )
     ctx.results["diff"] = d
     layers = {k: v.to_crs(ctx.layers.input_crs) for k, v in _layers(d).items()}
     path = write_layers(layers, ctx.outdir / "grid_changes.gpkg")
     s = d.summary
-    ctx.add(f"diff: {what} vs. a simulated 40 m border move: {s['reshaped']} reshaped, "
-            f"{s['area_moved_m2']:,.0f} m² and {s['entities_moved']} entities changed grid", path)
+    ctx.add(
+        f"diff: {what} vs. a simulated 40 m border move: {s['reshaped']} reshaped, "
+        f"{s['area_moved_m2']:,.0f} m² and {s['entities_moved']} entities changed grid",
+        path,
+    )

@@ -7,7 +7,12 @@ import logging
 import geopandas as gpd
 
 from gridkit._errors import CheckFailed, InvalidValueError
-from gridkit.commands._common import add_crs_option, add_output_option, back_to_input_crs, frame_text
+from gridkit.commands._common import (
+    add_crs_option,
+    add_output_option,
+    back_to_input_crs,
+    frame_text,
+)
 from gridkit.io import write_layers
 from gridkit.layers import load_layers
 from gridkit.reach import network_reach, reach_graph
@@ -27,33 +32,62 @@ def register(subparsers) -> None:
         "every street are reported, not assigned. Sources are PATH or PATH:LAYER.",
     )
     p.add_argument("--facilities", required=True, help="facility points (PATH[:LAYER])")
-    p.add_argument("--where", metavar="COLUMN=V1,V2",
-                   help="keep only facilities whose COLUMN is one of the values "
-                   "(e.g. category=pharmacy when --facilities is the entities layer)")
+    p.add_argument(
+        "--where",
+        metavar="COLUMN=V1,V2",
+        help="keep only facilities whose COLUMN is one of the values "
+        "(e.g. category=pharmacy when --facilities is the entities layer)",
+    )
     p.add_argument("--roads", required=True, help="road lines")
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--buildings", help="building footprints or points (optional `households`)")
     who.add_argument("--entities", help="entity points")
-    p.add_argument("--max-distance", type=float, metavar="M",
-                   help="reach budget along the streets in metres (door to facility)")
-    p.add_argument("--max-minutes", type=float, metavar="MIN",
-                   help="reach budget in minutes at --speed (instead of --max-distance)")
-    p.add_argument("--speed", type=float, metavar="KMH",
-                   help="travel speed in km/h (5 walking, 30 driving): adds minutes")
-    p.add_argument("--mode", choices=("walk", "drive"), default="walk",
-                   help="road graph mode: drive leaves out footways and follows one-way streets "
-                   "(default: %(default)s)")
-    p.add_argument("--snap-limit", type=float, default=100.0, metavar="M",
-                   help="points farther than this from every street are reported "
-                   "(default: %(default)s m)")
+    p.add_argument(
+        "--max-distance",
+        type=float,
+        metavar="M",
+        help="reach budget along the streets in metres (door to facility)",
+    )
+    p.add_argument(
+        "--max-minutes",
+        type=float,
+        metavar="MIN",
+        help="reach budget in minutes at --speed (instead of --max-distance)",
+    )
+    p.add_argument(
+        "--speed",
+        type=float,
+        metavar="KMH",
+        help="travel speed in km/h (5 walking, 30 driving): adds minutes",
+    )
+    p.add_argument(
+        "--mode",
+        choices=("walk", "drive"),
+        default="walk",
+        help="road graph mode: drive leaves out footways and follows one-way streets "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--snap-limit",
+        type=float,
+        default=100.0,
+        metavar="M",
+        help="points farther than this from every street are reported (default: %(default)s m)",
+    )
     p.add_argument("--grids", help="grid polygons with `grid_id` (share within reach per grid)")
     p.add_argument("--villages", help="village polygons with `code` (share per village)")
-    p.add_argument("--min-share", type=float, metavar="S",
-                   help="exit with code 1 when less than this share (0-1) of the points is "
-                   "within reach")
+    p.add_argument(
+        "--min-share",
+        type=float,
+        metavar="S",
+        help="exit with code 1 when less than this share (0-1) of the points is within reach",
+    )
     add_crs_option(p)
-    add_output_option(p, help="output file: layers points, facilities, service_areas, uncovered, "
-                      "by_grid, by_village (GeoPackage unless the extension says otherwise)")
+    add_output_option(
+        p,
+        help="output file: layers points, facilities, service_areas, uncovered, "
+        "by_grid, by_village (GeoPackage unless the extension says otherwise)",
+    )
     p.set_defaults(func=run)
 
 
@@ -62,35 +96,58 @@ def _where(gdf: gpd.GeoDataFrame, spec: str | None) -> gpd.GeoDataFrame:
         return gdf
     column, sep, values = spec.partition("=")
     if not sep or not column or not values:
-        raise InvalidValueError(f"--where {spec!r}: write COLUMN=VALUE[,VALUE...], e.g. category=pharmacy")
+        raise InvalidValueError(
+            f"--where {spec!r}: write COLUMN=VALUE[,VALUE...], e.g. category=pharmacy"
+        )
     if column not in gdf.columns:
-        raise InvalidValueError(f"--where: facilities have no column {column!r}; they have "
-                                f"{[c for c in gdf.columns if c != gdf.geometry.name]}")
+        raise InvalidValueError(
+            f"--where: facilities have no column {column!r}; they have "
+            f"{[c for c in gdf.columns if c != gdf.geometry.name]}"
+        )
     keep = gdf[column].astype("string").isin([v.strip() for v in values.split(",")]).fillna(False)
     if not keep.any():
-        raise InvalidValueError(f"--where {spec!r}: no facility matches; values in {column!r} are e.g. "
-                                f"{sorted(gdf[column].dropna().astype(str).unique())[:8]}")
+        raise InvalidValueError(
+            f"--where {spec!r}: no facility matches; values in {column!r} are e.g. "
+            f"{sorted(gdf[column].dropna().astype(str).unique())[:8]}"
+        )
     return gdf[keep.to_numpy()]
 
 
 def run(args) -> int:
     kind = "buildings" if args.buildings else "entities"
-    layers = load_layers(crs=args.crs, strict=args.strict, roads=args.roads,
-                         **{kind: args.buildings or args.entities}, grids=args.grids,
-                         villages=args.villages)
+    layers = load_layers(
+        crs=args.crs,
+        strict=args.strict,
+        roads=args.roads,
+        **{kind: args.buildings or args.entities},
+        grids=args.grids,
+        villages=args.villages,
+    )
     # facilities may be any point layer (e.g. the entities): read them as facilities
     fac = load_layers(crs=layers.crs, strict=args.strict, facilities=args.facilities)["facilities"]
     fac = _where(fac, args.where)
     if args.max_distance is None and args.max_minutes is None:
-        raise InvalidValueError("give --max-distance M (metres) or --max-minutes MIN with --speed KMH")
+        raise InvalidValueError(
+            "give --max-distance M (metres) or --max-minutes MIN with --speed KMH"
+        )
     G = reach_graph(layers["roads"], crs=layers.crs, mode=args.mode)
     result = network_reach(
-        layers[kind], fac, G, max_distance=args.max_distance, max_minutes=args.max_minutes,
-        speed_kmh=args.speed, snap_limit=args.snap_limit, grids=layers.get("grids"),
+        layers[kind],
+        fac,
+        G,
+        max_distance=args.max_distance,
+        max_minutes=args.max_minutes,
+        speed_kmh=args.speed,
+        snap_limit=args.snap_limit,
+        grids=layers.get("grids"),
         villages=layers.get("villages"),
     )
-    out = {"points": result.points, "facilities": result.facilities,
-           "service_areas": result.service_areas, "uncovered": result.uncovered}
+    out = {
+        "points": result.points,
+        "facilities": result.facilities,
+        "service_areas": result.service_areas,
+        "uncovered": result.uncovered,
+    }
     if result.by_grid is not None:
         out["by_grid"] = result.by_grid
     if result.by_village is not None:
@@ -104,8 +161,10 @@ def run(args) -> int:
             print(f"\n{name}:\n{frame_text(table[cols].round(3))}")
     print(f"\nwritten: {path}")
     if args.min_share is not None and result.share < args.min_share:
-        raise CheckFailed(f"only {result.share:.1%} of the points are within reach "
-                          f"(--min-share {args.min_share:.0%})")
+        raise CheckFailed(
+            f"only {result.share:.1%} of the points are within reach "
+            f"(--min-share {args.min_share:.0%})"
+        )
     return 0
 
 
@@ -128,11 +187,22 @@ def demo_step(ctx) -> None:
     if G is None:
         G = reach_graph(ctx.layers["roads"], crs=ctx.layers.crs)
         ctx.results["road_graph"] = G
-    result = network_reach(buildings, pharmacies, G, max_distance=500.0, speed_kmh=5.0,
-                           villages=ctx.layers.get("villages"), grids=grids)
+    result = network_reach(
+        buildings,
+        pharmacies,
+        G,
+        max_distance=500.0,
+        speed_kmh=5.0,
+        villages=ctx.layers.get("villages"),
+        grids=grids,
+    )
     ctx.results["reach"] = result
-    out = {"points": result.points, "facilities": result.facilities,
-           "service_areas": result.service_areas, "uncovered": result.uncovered}
+    out = {
+        "points": result.points,
+        "facilities": result.facilities,
+        "service_areas": result.service_areas,
+        "uncovered": result.uncovered,
+    }
     if result.by_village is not None:
         out["by_village"] = result.by_village
     if result.by_grid is not None:
@@ -149,5 +219,8 @@ def demo_step(ctx) -> None:
     except ImportError:  # pragma: no cover - folium is a core dependency
         pass
     euclid_ok = (result.points["euclidean_m"] <= result.max_distance).sum()
-    ctx.add(f"reach: buildings to {len(pharmacies)} pharmacies within 500 m along the streets: "
-            f"{result.summary}; a straight-line buffer would claim {int(euclid_ok)}", *files)
+    ctx.add(
+        f"reach: buildings to {len(pharmacies)} pharmacies within 500 m along the streets: "
+        f"{result.summary}; a straight-line buffer would claim {int(euclid_ok)}",
+        *files,
+    )

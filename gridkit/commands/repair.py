@@ -20,13 +20,25 @@ def register(subparsers) -> None:
     )
     p.add_argument("grids", metavar="GRIDS", help="grid polygons: PATH or PATH:LAYER")
     p.add_argument("--jurisdiction", metavar="J", help="clip to it and fill gaps up to its edge")
-    p.add_argument("--tolerance", metavar="M", type=float, default=DEFAULT_TOLERANCE,
-                   help="fill gaps narrower than this, in metres (default: %(default)s)")
+    p.add_argument(
+        "--tolerance",
+        metavar="M",
+        type=float,
+        default=DEFAULT_TOLERANCE,
+        help="fill gaps narrower than this, in metres (default: %(default)s)",
+    )
     p.add_argument("--fill-gaps", action="store_true", help="also fill wider gaps into a neighbour")
-    p.add_argument("--id-column", default="grid_id", help="the grids' id column (default: %(default)s)")
+    p.add_argument(
+        "--id-column", default="grid_id", help="the grids' id column (default: %(default)s)"
+    )
     p.add_argument("--crs", help="metric working CRS (default: chosen automatically)")
-    p.add_argument("-o", "--output", required=True, metavar="FIXED",
-                   help="output file; the change table goes beside it as <name>.changes.csv")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="FIXED",
+        help="output file; the change table goes beside it as <name>.changes.csv",
+    )
     p.set_defaults(func=run)
 
 
@@ -58,13 +70,25 @@ def demo_step(ctx: DemoContext) -> None:
     grids = ctx.results.get("grids")
     id_column, what = "grid_id", "grids"
     if grids is None:
-        grids, id_column, what = ctx.layers["villages"], "code", "villages (no grids from partition)"
-    result = repair_coverage(grids, jurisdiction=ctx.layers.get("jurisdiction"), id_column=id_column)
+        grids, id_column, what = (
+            ctx.layers["villages"],
+            "code",
+            "villages (no grids from partition)",
+        )
+    result = repair_coverage(
+        grids, jurisdiction=ctx.layers.get("jurisdiction"), id_column=id_column
+    )
     ctx.results["repair"] = result
     out = result.grids.to_crs(ctx.layers.input_crs)
     path = write_layer(out, ctx.outdir / "repaired_grids.gpkg", layer="grids")
     table = ctx.outdir / "repaired_grids.changes.csv"
     result.changes.to_csv(table, index=False)
-    moved = float(result.changes[["gained_m2", "lost_m2"]].sum().sum()) if len(result.changes) else 0.0
-    ctx.add(f"repair: {what}: {len(result.changes)} of {len(out)} changed, {moved:,.1f} m² moved; "
-            f"result {'valid' if result.report.valid else 'still has issues'}", path, table)
+    moved = (
+        float(result.changes[["gained_m2", "lost_m2"]].sum().sum()) if len(result.changes) else 0.0
+    )
+    ctx.add(
+        f"repair: {what}: {len(result.changes)} of {len(out)} changed, {moved:,.1f} m² moved; "
+        f"result {'valid' if result.report.valid else 'still has issues'}",
+        path,
+        table,
+    )

@@ -42,6 +42,8 @@ def register(subparsers) -> None:
     p.add_argument("--road-classes", metavar="A,B,...",
                    help="only roads of these `road_class` values cut units (all count for "
                    "street length)")
+    p.add_argument("--cut-tunnels", action="store_true",
+                   help="let roads flagged in a `tunnel` column cut units too")
     p.add_argument("--snap-tolerance", type=float, default=1.0, metavar="M",
                    help="join line ends this close to another line (default: %(default)s m)")
     p.add_argument("--min-area", type=float, default=100.0, metavar="M2",

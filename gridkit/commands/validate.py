@@ -14,8 +14,9 @@ log = logging.getLogger("gridkit.cli")
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "validate",
-        help="check that grids cover the jurisdiction exactly once (gaps, overlaps, nesting, ...)",
-        description="Check a coverage of grids: invalid geometry, overlaps, gaps (inside, along the "
+        help="check that grids cover the jurisdiction exactly once (gaps, overlaps, nesting...)",
+        description="Check a coverage of grids: invalid geometry, overlaps, gaps (inside, along "
+        "the "
         "jurisdiction's edge, missing grids), mismatched shared edges, parts outside the "
         "jurisdiction, grids crossing village boundaries, entities in no grid or two, split "
         "buildings, grids without staff, duplicate codes. Exit 0 when everything holds, 1 when "
@@ -23,16 +24,32 @@ def register(subparsers) -> None:
     )
     p.add_argument("grids", metavar="GRIDS", help="grid polygons: PATH or PATH:LAYER")
     p.add_argument("--jurisdiction", metavar="J", help="the territory the grids must cover")
-    p.add_argument("--villages", metavar="V", help="village polygons (with `code`) the grids nest in")
+    p.add_argument(
+        "--villages", metavar="V", help="village polygons (with `code`) the grids nest in"
+    )
     p.add_argument("--entities", metavar="E", help="points that must each be in exactly one grid")
-    p.add_argument("--buildings", metavar="B", help="footprints that must not be split between grids")
-    p.add_argument("--staff", metavar="S", help="staff table (CSV/XLSX/layer: name, phone, grid_id)")
-    p.add_argument("--tolerance", metavar="M", type=float, default=DEFAULT_TOLERANCE,
-                   help="sliver width in metres: narrower gaps/overlaps are flagged sliver "
-                   "(default: %(default)s)")
-    p.add_argument("--id-column", default="grid_id", help="the grids' id column (default: %(default)s)")
-    p.add_argument("--code-column", default=None,
-                   help="a code column that must be unique too (default: grid_code when present)")
+    p.add_argument(
+        "--buildings", metavar="B", help="footprints that must not be split between grids"
+    )
+    p.add_argument(
+        "--staff", metavar="S", help="staff table (CSV/XLSX/layer: name, phone, grid_id)"
+    )
+    p.add_argument(
+        "--tolerance",
+        metavar="M",
+        type=float,
+        default=DEFAULT_TOLERANCE,
+        help="sliver width in metres: narrower gaps/overlaps are flagged sliver "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--id-column", default="grid_id", help="the grids' id column (default: %(default)s)"
+    )
+    p.add_argument(
+        "--code-column",
+        default=None,
+        help="a code column that must be unique too (default: grid_code when present)",
+    )
     p.add_argument("--crs", help="metric working CRS (default: chosen automatically)")
     p.add_argument("--format", choices=("text", "json"), default="text", help="report format")
     p.add_argument("-o", "--output", metavar="REPORT.gpkg", help="write the issues as a layer")
@@ -83,7 +100,12 @@ def demo_step(ctx: DemoContext) -> None:
     json_path.write_text(report.to_json(indent=1), encoding="utf-8")
     paths = [json_path]
     if len(report.issues):
-        paths.append(write_layer(report.to_layer().to_crs(layers.input_crs),
-                                 ctx.outdir / "coverage_issues.gpkg", layer="issues"))
+        paths.append(
+            write_layer(
+                report.to_layer().to_crs(layers.input_crs),
+                ctx.outdir / "coverage_issues.gpkg",
+                layer="issues",
+            )
+        )
     found = ", ".join(f"{k} {v}" for k, v in report.summary.items() if v) or "none"
     ctx.add(f"validate: {what}: {'valid' if report.valid else 'INVALID'}; issues: {found}", *paths)

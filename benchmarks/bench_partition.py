@@ -26,9 +26,9 @@ Data:
   villages = Voronoi regions of 6 random seeds, "roads" along every 4th
   lattice line, heavy-tailed weights (30% zeros, the rest ceil(lognormal(0.5,
   1.1))), seed 0;
-- sample: central Helsinki, STAND-IN units = street blocks between all
-  street and footway lines (gridkit._partition_standin, until
-  gridkit.units.build_units lands), weight = entities.
+- sample: central Helsinki, units from ``gridkit.build_units`` (weight
+  ``workload_min``); ``--sample standin``: the STAND-IN street blocks used
+  before build_units landed (``standin_units`` below, weight entities).
 
 Peers' settings: METIS (pymetis) with ``contiguous=True``, vertex weights =
 weights, edge weights = cut cost (shared length less half the road length,
@@ -99,16 +99,79 @@ def synthetic(n_units: int, *, villages: int = 6, seed: int = 0, road_every: int
     return units, adj
 
 
-def sample_case():
-    from gridkit._partition_standin import STANDIN_ROAD_CLASSES, standin_units
+# STAND-IN units (street blocks), used before gridkit.build_units landed (issue #3);
+# kept so that the early sample rows of the results can be reproduced.
+STANDIN_ROAD_CLASSES = ("residential", "primary", "secondary", "tertiary", "unclassified",
+                        "pedestrian", "service", "primary_link", "tertiary_link")
+
+
+def standin_units(layers, *, road_classes=STANDIN_ROAD_CLASSES,
+                  min_area: float = 50.0) -> gpd.GeoDataFrame:
+    """Stand-in units (blocks between streets), in the layers' working CRS.
+
+    Columns: ``unit_id``, ``village_code``, ``entities``, ``households``,
+    ``buildings``. Blocks smaller than ``min_area`` m² are merged into
+    nothing (dropped) only when they are slivers between lines; the blocks
+    still tile the jurisdiction up to those slivers.
+    """
+    jur = shapely.union_all(layers["jurisdiction"].geometry.values)
+    roads = layers["roads"]
+    lines = roads.geometry.values[roads["road_class"].isin(road_classes).to_numpy()]
+    villages = layers["villages"]
+    edges = np.concatenate([
+        shapely.intersection(lines, jur),
+        shapely.boundary(villages.geometry.values),
+        [shapely.boundary(jur)],
+    ])
+    noded = shapely.union_all(edges)
+    polys = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
+    polys = polys[shapely.area(polys) >= min_area]
+    polys = polys[shapely.intersects(shapely.point_on_surface(polys), jur)]
+    units = gpd.GeoDataFrame({"unit_id": np.arange(len(polys))}, geometry=polys, crs=layers.crs)
+    pts = gpd.GeoDataFrame(geometry=units.geometry.representative_point(), crs=layers.crs)
+    hit = gpd.sjoin(pts, villages[["code", "geometry"]], predicate="within", how="left")
+    hit = hit[~hit.index.duplicated()]
+    code = hit["code"].reindex(units.index).fillna(villages["code"].iloc[0])
+    units["village_code"] = code.astype(str)
+    for name, layer, value in (("entities", layers.get("entities"), None),
+                               ("households", layers.get("buildings"), "households"),
+                               ("buildings", layers.get("buildings"), None)):
+        if layer is None:
+            units[name] = 0
+            continue
+        pts = gpd.GeoDataFrame(
+            {"v": layer[value].to_numpy() if value else np.ones(len(layer))},
+            geometry=layer.geometry.representative_point().values, crs=layers.crs)
+        j = gpd.sjoin(pts, units[["geometry"]], predicate="within")
+        j = j[~j.index.duplicated()]
+        units[name] = (pd.Series(j["v"].to_numpy(), index=j["index_right"].to_numpy())
+                       .groupby(level=0).sum().reindex(units.index, fill_value=0)
+                       .to_numpy().astype(int))
+    return units
+
+
+def sample_case(kind: str = "build"):
+    """The real sample: units from gridkit.build_units (weight workload_min), or the
+    STAND-IN street blocks used before build_units landed (weight entities)."""
     from gridkit.sample import SAMPLE_LAYERS
 
     layers = gk.load_layers(**{n: f"{gk.sample_path()}:{n}" for n in SAMPLE_LAYERS})
-    units = standin_units(layers, road_classes=STANDIN_ROAD_CLASSES
-                          + ("footway", "steps", "path", "pedestrian"))
-    units["weight"] = units["entities"]
+    if kind == "build":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            units = gk.build_units(layers["roads"], layers["jurisdiction"],
+                                   villages=layers["villages"], barriers=layers["barriers"],
+                                   buildings=layers["buildings"],
+                                   entities=layers["entities"]).units
+        units["weight"] = units["workload_min"]
+        label = "sample (Helsinki, build_units, workload_min)"
+    else:
+        units = standin_units(layers, road_classes=STANDIN_ROAD_CLASSES
+                              + ("footway", "steps", "path", "pedestrian"))
+        units["weight"] = units["entities"]
+        label = "sample (Helsinki, stand-in units)"
     adj = gk.unit_adjacency(units, roads=layers["roads"], villages=layers["villages"])
-    return units, adj
+    return label, units, adj
 
 
 # ------------------------------------------------------------------ methods
@@ -296,6 +359,8 @@ def main(argv=None) -> int:
     p.add_argument("--cap", type=float, default=240.0)
     p.add_argument("--methods", nargs="*", default=list(METHODS))
     p.add_argument("--no-sample", action="store_true")
+    p.add_argument("--sample", choices=("build", "standin"), default="build",
+                   help="sample units: gridkit.build_units (default) or the early stand-in")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="write the markdown results here (and the raw "
                    "rows beside it as .csv)")
@@ -312,7 +377,7 @@ def main(argv=None) -> int:
     load_start = os.getloadavg()
     cases = []
     if not args.no_sample:
-        cases.append(("sample (Helsinki, stand-in units)", *sample_case()))
+        cases.append(sample_case(args.sample))
     for n in args.sizes:
         cases.append((f"synthetic {n:,}", *synthetic(n, seed=args.seed)))
     rows = []

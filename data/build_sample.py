@@ -53,7 +53,7 @@ HOME_TYPES = {"yes", "residential", "apartments", "house"}
 RISK1 = {
     "amenity": {"bar", "pub", "nightclub", "restaurant", "fast_food", "cafe", "food_court",
                 "ice_cream", "fuel", "pharmacy", "casino", "cinema", "theatre",
-                "internet_cafe", "stripclub", "gambling", "biergarten", "nightclub"},
+                "internet_cafe", "stripclub", "gambling", "biergarten"},
     "shop": {"alcohol", "bakery", "butcher", "convenience", "supermarket", "deli", "confectionery",
              "greengrocer", "seafood", "beverages", "wine", "coffee", "tea", "chocolate",
              "pastry", "food", "kiosk", "chemist", "hairdresser", "beauty", "cosmetics",
@@ -219,7 +219,7 @@ def build(out: Path, seed: int) -> None:
     ent["geometry"] = ent.geometry.representative_point()
     ent = ent[ent.within(area)].reset_index(drop=True)
     ent = ent.drop_duplicates("osm_id").reset_index(drop=True)
-    high = np.array([v in RISK1.get(k, set()) for k, v in zip(ent["category_key"], ent["category"])])
+    high = np.array([v in RISK1.get(k, set()) for k, v in zip(ent["category_key"], ent["category"], strict=False)])
     em = ent.to_crs(metric)
     main = roads_out[roads_out["road_class"].isin(MAIN_ROADS)].to_crs(metric)
     near_main = em.geometry.apply(lambda p: False)

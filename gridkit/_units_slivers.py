@@ -2,10 +2,9 @@
 
 Adjacency here is exact and cheap because the faces come from polygonize:
 two neighbouring faces carry the very same edge coordinates, so a shared
-edge is a ring segment that occurs twice. Grouping identical segments with a
-sort gives the shared length of every pair of faces without any geometric
-intersection (the general :func:`gridkit.adjacency.unit_adjacency` measures
-arbitrary polygons; this is its fast special case for a fresh coverage).
+edge is a ring segment that occurs twice
+(:func:`gridkit.adjacency.shared_segments`, the fast path that
+:func:`gridkit.adjacency.unit_adjacency` also takes for valid coverages).
 """
 
 from __future__ import annotations
@@ -18,6 +17,8 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from gridkit.adjacency import shared_segments
+
 log = logging.getLogger(__name__)
 
 
@@ -27,28 +28,10 @@ def segment_adjacency(faces: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
     Returns ``(pairs, perimeter)``: a frame with ``a < b`` (face positions)
     and ``shared`` (length), and each face's perimeter.
     """
-    ring_geoms, ring_owner = shapely.get_rings(faces, return_index=True)
-    coords, idx = shapely.get_coordinates(ring_geoms, return_index=True)
-    same = idx[1:] == idx[:-1]
-    start, end = coords[:-1][same], coords[1:][same]
-    owner = ring_owner[idx[:-1][same]]
-    length = np.hypot(*(end - start).T)
-    perimeter = np.bincount(owner, weights=length, minlength=len(faces))
-    # orient every segment the same way so both faces' copies compare equal
-    swap = (start[:, 0] > end[:, 0]) | ((start[:, 0] == end[:, 0]) & (start[:, 1] > end[:, 1]))
-    lo = np.where(swap[:, None], end, start)
-    hi = np.where(swap[:, None], start, end)
-    keys = np.column_stack([lo, hi])
-    order = np.lexsort(keys.T[::-1])
-    k = keys[order]
-    dup = np.all(k[1:] == k[:-1], axis=1)
-    first, second = owner[order][:-1][dup], owner[order][1:][dup]
-    shared = length[order][:-1][dup]
-    a, b = np.minimum(first, second), np.maximum(first, second)
-    keep = a != b
-    pairs = (pd.DataFrame({"a": a[keep], "b": b[keep], "shared": shared[keep]})
-             .groupby(["a", "b"], as_index=False)["shared"].sum())
-    return pairs, perimeter
+    a, b, segs, seg_pair = shared_segments(faces)
+    shared = np.bincount(seg_pair, weights=shapely.length(segs), minlength=len(a))
+    pairs = pd.DataFrame({"a": a, "b": b, "shared": shared})
+    return pairs, shapely.length(faces)
 
 
 def merge_slivers(

@@ -57,9 +57,21 @@ def _on_feature(segs: np.ndarray, features: gpd.GeoSeries | None, tolerance: flo
     idx_seg, idx_feat = tree.query(segs, predicate="dwithin", distance=tolerance)
     if len(idx_seg) == 0:
         return on_len, cls
-    uniq, inv = np.unique(idx_feat, return_inverse=True)
-    buffers = shapely.buffer(geoms[uniq], tolerance, cap_style="flat")
-    covered = shapely.length(shapely.intersection(segs[idx_seg], buffers[inv]))
+    cand = segs[idx_seg]
+    feat = geoms[idx_feat]
+    start, end = shapely.get_point(cand, 0), shapely.get_point(cand, -1)
+    mid = shapely.line_interpolate_point(cand, 0.5, normalized=True)
+    whole = (
+        (shapely.distance(start, feat) <= tolerance)
+        & (shapely.distance(end, feat) <= tolerance)
+        & (shapely.distance(mid, feat) <= tolerance)
+    )
+    # fast path: both ends and the middle on the feature -> the whole (short,
+    # noded) segment runs along it; only the other candidates are measured
+    covered = np.where(whole, shapely.length(cand), 0.0)
+    part = np.flatnonzero(~whole)
+    if len(part):
+        covered[part] = _along(cand[part], feat[part], tolerance)
     order = np.lexsort((covered, idx_seg))  # per segment, the best feature last
     last = np.r_[idx_seg[order][1:] != idx_seg[order][:-1], True]
     best = order[last]
@@ -68,6 +80,29 @@ def _on_feature(segs: np.ndarray, features: gpd.GeoSeries | None, tolerance: flo
         hit = covered[best] > _EPS
         cls[idx_seg[best][hit]] = class_values[idx_feat[best][hit]]
     return on_len, cls
+
+
+def _along(segs: np.ndarray, feats: np.ndarray, tolerance: float) -> np.ndarray:
+    """How much of each segment a feature runs along, within ``tolerance``.
+
+    The part of the feature inside the segment's flat-capped buffer is
+    projected onto the segment; its extent is the covered length. A feature
+    crossing the segment at an angle projects to (almost) a point and adds
+    (almost) nothing; one running along it covers its full extent.
+    """
+    near = shapely.intersection(feats, shapely.buffer(segs, tolerance, cap_style="flat"))
+    pieces, seg_of_piece = shapely.get_parts(near, return_index=True)
+    coords, piece_of_coord = shapely.get_coordinates(pieces, return_index=True)
+    out = np.zeros(len(segs))
+    if len(coords) == 0:
+        return out
+    seg = seg_of_piece[piece_of_coord]
+    pos = shapely.line_locate_point(segs[seg], shapely.points(coords))
+    frame = pd.DataFrame({"piece": piece_of_coord, "pos": pos})
+    ext = frame.groupby("piece")["pos"].agg(["min", "max"])
+    extent = (ext["max"] - ext["min"]).to_numpy()
+    per_seg = np.bincount(seg_of_piece[ext.index.to_numpy()], weights=extent, minlength=len(segs))
+    return np.minimum(per_seg, shapely.length(segs))
 
 
 def unit_adjacency(
@@ -96,8 +131,8 @@ def unit_adjacency(
         is given in ``road_class``.
     tolerance
         Distance (m) within which a shared edge counts as lying on a feature.
-        Where a feature meets a shared edge at an angle, up to this distance
-        of the edge is counted as on it.
+        A feature that only crosses or meets a shared edge at an angle adds
+        (almost) nothing; one running along it counts for its whole extent.
 
     Returns
     -------
@@ -123,17 +158,16 @@ def unit_adjacency(
     u = to_crs(units, crs)
     ids = np.asarray(u[id_column] if id_column is not None else u.index)
     geoms = np.asarray(u.geometry.values)
-    tree = shapely.STRtree(geoms)
-    left, right = tree.query(geoms, predicate="intersects")
-    keep = left < right
-    left, right = left[keep], right[keep]
-    shared = shapely.intersection(shapely.boundary(geoms[left]), shapely.boundary(geoms[right]))
-    length = shapely.length(shared)
-    pos = length > _EPS
-    left, right, shared, length = left[pos], right[pos], shared[pos], length[pos]
-    out = pd.DataFrame({"unit_a": ids[left], "unit_b": ids[right], "shared_m": length})
-    pair = np.arange(len(out))
-    segs, seg_pair = _segments(shared, pair)
+    if bool(shapely.coverage_is_valid(geoms)):
+        left, right, segs, seg_pair = shared_segments(geoms)
+    else:  # gaps, overlaps or unmatched vertices: measure the boundaries' intersection
+        left, right, segs, seg_pair = _shared_by_intersection(geoms)
+    seg_len = shapely.length(segs)
+    out = pd.DataFrame({
+        "unit_a": ids[left],
+        "unit_b": ids[right],
+        "shared_m": np.bincount(seg_pair, weights=seg_len, minlength=len(left)),
+    })
     for name, layer in (("road_m", roads), ("barrier_m", barriers)):
         lines = None if layer is None else to_crs(layer, crs).geometry
         classes = None
@@ -147,6 +181,53 @@ def unit_adjacency(
     on_len, _ = _on_feature(segs, vb, tolerance)
     out["village_m"] = np.bincount(seg_pair, weights=on_len, minlength=len(out))
     return out
+
+
+def shared_segments(geoms: np.ndarray):
+    """Shared edges of a valid coverage (identical vertices on shared edges).
+
+    Every ring is cut into its segments; a segment that appears in two
+    polygons (in either direction) is shared. This is exact for a valid
+    coverage and an order of magnitude faster than intersecting boundaries.
+
+    Returns ``(left, right, segments, pair_of_segment)``: polygon positions
+    of each pair (left < right), and the shared segments with their pair.
+    """
+    rings, owner_of_ring = shapely.get_rings(geoms, return_index=True)
+    coords, idx = shapely.get_coordinates(rings, return_index=True)
+    same = idx[1:] == idx[:-1]
+    start, end = coords[:-1][same], coords[1:][same]
+    owner = owner_of_ring[idx[:-1][same]]
+    swap = (start[:, 0] > end[:, 0]) | ((start[:, 0] == end[:, 0]) & (start[:, 1] > end[:, 1]))
+    lo = np.where(swap[:, None], end, start)
+    hi = np.where(swap[:, None], start, end)
+    keys = np.column_stack([lo, hi])
+    order = np.lexsort(keys.T[::-1])
+    k = keys[order]
+    dup = np.flatnonzero(np.all(k[1:] == k[:-1], axis=1))
+    first, second = owner[order][dup], owner[order][dup + 1]
+    a, b = np.minimum(first, second), np.maximum(first, second)
+    keep = a != b
+    a, b, seg_at = a[keep], b[keep], order[dup][keep]
+    pairs, seg_pair = np.unique(np.column_stack([a, b]), axis=0, return_inverse=True)
+    segs = shapely.linestrings(np.stack([start[seg_at], end[seg_at]], axis=1))
+    if len(pairs) == 0:
+        empty = np.array([], dtype=int)
+        return empty, empty, segs, empty
+    return pairs[:, 0], pairs[:, 1], segs, seg_pair.ravel()
+
+
+def _shared_by_intersection(geoms: np.ndarray):
+    """Shared edges of any polygons, by intersecting their boundaries."""
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    shared = shapely.intersection(shapely.boundary(geoms[left]), shapely.boundary(geoms[right]))
+    pos = shapely.length(shared) > _EPS
+    left, right, shared = left[pos], right[pos], shared[pos]
+    segs, seg_pair = _segments(shared, np.arange(len(shared)))
+    return left, right, segs, seg_pair
 
 
 def _majority_class(seg_pair, cls, seg_len, n) -> np.ndarray:

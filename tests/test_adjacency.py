@@ -34,8 +34,23 @@ def test_road_barrier_village_lengths():
     assert adj.loc[(0, 1), "road_class"] == "primary"
     assert adj.loc[(0, 1), "village_m"] == pytest.approx(10)
     assert adj.loc[(0, 2), "barrier_m"] == pytest.approx(10)
-    # a feature meeting the shared edge at a right angle adds at most the tolerance
-    assert adj.loc[(0, 2), "road_m"] == 0 and adj.loc[(0, 2), "village_m"] <= 2 * 0.5
+    # a feature meeting the shared edge at a right angle adds nothing
+    assert adj.loc[(0, 2), "road_m"] == 0 and adj.loc[(0, 2), "village_m"] == pytest.approx(0)
+
+
+def test_road_crossing_a_shared_edge_counts_nothing():
+    cells = _cells([box(0, 0, 10, 10), box(10, 0, 20, 10)])
+    cross = gpd.GeoDataFrame(geometry=[LineString([(5, 5), (15, 5)])], crs=3857)
+    along = gpd.GeoDataFrame(geometry=[LineString([(10.2, 2), (10.2, 7)])], crs=3857)
+    assert unit_adjacency(cells, roads=cross)["road_m"].iloc[0] == pytest.approx(0, abs=1e-9)
+    assert unit_adjacency(cells, roads=along)["road_m"].iloc[0] == pytest.approx(5)
+
+
+def test_inexact_coverage_uses_boundary_intersection():
+    # the right cell has no vertex where the two left cells meet: not a valid coverage
+    cells = _cells([box(0, 0, 10, 5), box(0, 5, 10, 10), box(10, 0, 20, 10)])
+    adj = unit_adjacency(cells).set_index(["unit_a", "unit_b"])["shared_m"]
+    assert adj.to_dict() == {(0, 1): 10.0, (0, 2): 5.0, (1, 2): 5.0}
 
 
 def test_geographic_input_measured_in_metres(sample):

@@ -1,8 +1,5 @@
-"""Tests for gridkit.partition: hard rules on the real sample and on hand-made cases.
-
-The sample's units come from a STAND-IN (gridkit._partition_standin: street
-blocks) until gridkit.units.build_units (issue #3) lands.
-"""
+"""Tests for gridkit.partition: hard rules on the real sample (units from
+gridkit.build_units) and on hand-made cases."""
 
 from __future__ import annotations
 
@@ -23,13 +20,13 @@ from gridkit import (
     InvalidValueError,
     MissingColumnError,
     PartitionError,
+    build_units,
     inertia_index,
     partition,
     polsby_popper,
     unit_adjacency,
 )
 from gridkit._partition_alloc import allocate, largest_remainder
-from gridkit._partition_standin import standin_units
 
 
 # ----------------------------------------------------------------- helpers
@@ -80,8 +77,13 @@ def quiet(fn, *args, **kwargs):
 
 @pytest.fixture(scope="module")
 def units(sample_layers):
-    """STAND-IN units on the real sample (working CRS, UTM 35N)."""
-    return standin_units(sample_layers)
+    """The sample's basic units (working CRS, UTM 35N)."""
+    layers = sample_layers
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GridkitWarning)
+        return build_units(layers["roads"], layers["jurisdiction"], villages=layers["villages"],
+                           barriers=layers["barriers"], buildings=layers["buildings"],
+                           entities=layers["entities"]).units
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
 import pandas as pd
 
 from gridkit.commands._common import frame_text
@@ -24,10 +25,14 @@ def describe(source: str) -> pd.DataFrame:
     rows = []
     for name in [layer] if layer else list_layers(path):
         gdf = read_layer(path, layer=name)
-        crs = gdf.crs.to_string() if gdf.crs is not None else "NONE (set one!)"
-        geom = ", ".join(sorted(gdf.geom_type.dropna().unique())) if len(gdf) else "-"
+        spatial = isinstance(gdf, gpd.GeoDataFrame) and gdf._geometry_column_name in gdf
+        if not spatial:
+            crs, geom = "-", "table"
+        else:
+            crs = gdf.crs.to_string() if gdf.crs is not None else "NONE (set one!)"
+            geom = ", ".join(sorted(gdf.geom_type.dropna().unique())) if len(gdf) else "-"
         rows.append({"file": path.name, "layer": name, "features": len(gdf), "geometry": geom,
-                     "crs": crs, "columns": len(gdf.columns) - 1})
+                     "crs": crs, "columns": len(gdf.columns) - int(spatial)})
     return pd.DataFrame(rows)
 
 

@@ -106,13 +106,9 @@ def run(args: argparse.Namespace) -> int:
 def demo_step(ctx: DemoContext) -> None:
     """Partition the demo's units into 20 grids balanced on workload (or entities)."""
     units = ctx.results.get("units")
-    note = ""
     if units is None:
-        # STAND-IN until `gridkit units` (issue #3) lands: street blocks, see the module
-        from gridkit._partition_standin import standin_units
-
-        units = standin_units(ctx.layers)
-        note = " (stand-in units: street blocks; `gridkit units` not available)"
+        ctx.add("partition: skipped (no units: the `units` step did not run)")
+        return
     weight = next((c for c in ("workload_min", "entities", "households") if c in units.columns),
                   None)
     if weight is None or "village_code" not in units.columns:
@@ -132,6 +128,6 @@ def demo_step(ctx: DemoContext) -> None:
                          "assignment": back_to_input_crs(result.assignment, ctx.layers)},
                         ctx.outdir / "grids.gpkg")
     r = result.report
-    ctx.add(f"partition{note}: {len(units)} units -> {r.k} grids on {weight!r}, max/mean "
+    ctx.add(f"partition: {len(units)} units -> {r.k} grids on {weight!r}, max/mean "
             f"{r.max_over_mean:.2f}, worst deviation from village target {r.max_deviation:.1%}, "
             f"mean Polsby-Popper {r.mean_polsby_popper:.2f}, {len(r.warnings)} warning(s)", path)

@@ -9,7 +9,11 @@ never stops at the first) into a :class:`CoverageReport`. It combines
   for the clean part) for gaps inside, along the jurisdiction's edge and
   missing grids, of any width; without a jurisdiction, the holes of the
   union;
-- spatial indexes (``shapely.STRtree``) for entities, buildings and villages;
+- a vertex check GEOS's validator lacks: it accepts a vertex lying on a
+  neighbour's straight edge (an extra vertex, a T-junction), which still
+  breaks vertex-for-vertex matching;
+- spatial indexes (``shapely.STRtree``) for entities, buildings and villages
+  (the point checks run in a second thread: GEOS releases the GIL);
 
 and adds the checks that only grid management needs: grids crossing a
 village boundary, entities in no grid or in two, buildings split between
@@ -58,6 +62,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -356,6 +361,38 @@ def _layout_issues(ga, ids, tree, j_geom, *, tolerance) -> list[dict]:
     return issues + gaps
 
 
+def _feature_issues(ga, ids, work, entities, ent_dropped, buildings, bld_dropped, *, tolerance):
+    """Entity and building checks (run in a worker thread: its own spatial index)."""
+    issues = []
+    tree = shapely.STRtree(ga)
+    entities, buildings = to_crs(entities, work), to_crs(buildings, work)
+    if entities is not None:
+        issues += [
+            checks.issue(
+                "entity_unassigned", [], feature=lab, detail=f"entity {lab} has no geometry"
+            )
+            for lab in ent_dropped
+        ]
+        points = np.asarray(entities.geometry.values, dtype=object)
+        issues += checks.check_points(points, _labels(entities), ga, ids, tree, what="entity")
+    if buildings is not None:
+        issues += [
+            checks.issue(
+                "building_unassigned", [], feature=lab, detail=f"building {lab}: no geometry"
+            )
+            for lab in bld_dropped
+        ]
+        issues += checks.check_buildings(
+            np.asarray(buildings.geometry.values, dtype=object),
+            _labels(buildings, ("building_id", "id", "osm_id", "fid")),
+            ga,
+            ids,
+            tree,
+            tolerance=tolerance,
+        )
+    return issues
+
+
 def validate_coverage(
     grids: gpd.GeoDataFrame,
     *,
@@ -463,65 +500,55 @@ def validate_coverage(
 
     usable = np.array([x is not None for x in geoms], dtype=bool)
     ga, ids = geoms[usable].astype(object), labels[usable]
-    tree = shapely.STRtree(ga)
-
-    j_geom = None
-    if jurisdiction is not None:
-        j_geom = polygonal(shapely.union_all(to_crs(jurisdiction, work).geometry.values))
-    elif villages is not None:
-        j_geom = polygonal(shapely.union_all(to_crs(villages, work).geometry.values))
-    else:
-        log.info("no jurisdiction (or villages): gaps along the outer edge cannot be seen")
-    if len(ga):
-        issues += _layout_issues(ga, ids, tree, j_geom, tolerance=tolerance)
-        if j_geom is not None:
-            checked.append("outside_jurisdiction")
-            issues += checks.check_outside(ga, ids, jurisdiction=j_geom, tolerance=tolerance)
-        if villages is not None:
-            checked.append("not_nested")
-            v = to_crs(villages, work)
-            codes = (
-                g.loc[usable, "village_code"].to_numpy(dtype=object)
-                if "village_code" in g
-                else None
-            )
-            issues += checks.check_nesting(
-                ga,
-                ids,
-                codes,
-                np.asarray(v.geometry.values, dtype=object),
-                v["code"].astype(str).to_numpy(),
-                tolerance=tolerance,
-            )
     if entities is not None:
         checked += ["entity_unassigned", "entity_multiple"]
-        for lab in ent_dropped:
-            issues.append(
-                checks.issue(
-                    "entity_unassigned", [], feature=lab, detail=f"entity {lab} has no geometry"
-                )
-            )
-        e = to_crs(entities, work)
-        issues += checks.check_points(
-            np.asarray(e.geometry.values, dtype=object), _labels(e), ga, ids, tree, what="entity"
-        )
     if buildings is not None:
         checked += ["building_split", "building_unassigned"]
-        for lab in bld_dropped:
-            issues.append(
-                checks.issue(
-                    "building_unassigned", [], feature=lab, detail=f"building {lab} has no geometry"
-                )
-            )
-        b = to_crs(buildings, work)
-        issues += checks.check_buildings(
-            np.asarray(b.geometry.values, dtype=object),
-            _labels(b, ("building_id", "id", "osm_id", "fid")),
+    # GEOS releases the GIL: entities and buildings are located in a second thread
+    # (with its own spatial index) while this one checks the grids' layout
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        features = pool.submit(
+            _feature_issues,
             ga,
             ids,
-            tree,
+            work,
+            entities,
+            ent_dropped,
+            buildings,
+            bld_dropped,
             tolerance=tolerance,
         )
+        tree = shapely.STRtree(ga)
+
+        j_geom = None
+        if jurisdiction is not None:
+            j_geom = polygonal(shapely.union_all(to_crs(jurisdiction, work).geometry.values))
+        elif villages is not None:
+            j_geom = polygonal(shapely.union_all(to_crs(villages, work).geometry.values))
+        else:
+            log.info("no jurisdiction (or villages): gaps along the outer edge cannot be seen")
+        if len(ga):
+            issues += _layout_issues(ga, ids, tree, j_geom, tolerance=tolerance)
+            if j_geom is not None:
+                checked.append("outside_jurisdiction")
+                issues += checks.check_outside(ga, ids, jurisdiction=j_geom, tolerance=tolerance)
+            if villages is not None:
+                checked.append("not_nested")
+                v = to_crs(villages, work)
+                codes = (
+                    g.loc[usable, "village_code"].to_numpy(dtype=object)
+                    if "village_code" in g
+                    else None
+                )
+                issues += checks.check_nesting(
+                    ga,
+                    ids,
+                    codes,
+                    np.asarray(v.geometry.values, dtype=object),
+                    v["code"].astype(str).to_numpy(),
+                    tolerance=tolerance,
+                )
+        issues += features.result()
     if staff is not None:
         checked += ["missing_responsible", "staff_unknown_grid"]
         issues += checks.check_staff(check_staff(staff), geoms[usable], ids)

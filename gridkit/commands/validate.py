@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import geopandas as gpd
+
 from gridkit.commands._common import DemoContext
 from gridkit.coverage import DEFAULT_TOLERANCE, validate_coverage
 from gridkit.io import read_layer, read_table, write_layer
@@ -80,7 +82,7 @@ def run(args) -> int:
 
 
 def demo_step(ctx: DemoContext) -> None:
-    """Validate the partition's grids (or, without them, the sample's villages)."""
+    """Validate the partition's grids (or, without them, the villages), then the units."""
     layers = ctx.layers
     grids = ctx.results.get("grids")
     id_column = "grid_id"
@@ -109,3 +111,18 @@ def demo_step(ctx: DemoContext) -> None:
         )
     found = ", ".join(f"{k} {v}" for k, v in report.summary.items() if v) or "none"
     ctx.add(f"validate: {what}: {'valid' if report.valid else 'INVALID'}; issues: {found}", *paths)
+    units = ctx.results.get("units")
+    if isinstance(units, gpd.GeoDataFrame) and "unit_id" in units.columns and len(units):
+        # the basic units (issue 3) must tile the jurisdiction and nest in the villages too
+        unit_report = validate_coverage(
+            units,
+            jurisdiction=layers.get("jurisdiction"),
+            villages=layers.get("villages"),
+            id_column="unit_id",
+        )
+        ctx.results["units_coverage"] = unit_report
+        path = ctx.outdir / "units_coverage.json"
+        path.write_text(unit_report.to_json(indent=1), encoding="utf-8")
+        found = ", ".join(f"{k} {v}" for k, v in unit_report.summary.items() if v) or "none"
+        state = "valid" if unit_report.valid else "INVALID"
+        ctx.add(f"validate: {len(units)} basic units: {state}; issues: {found}", path)

@@ -283,19 +283,52 @@ def mixed_milp(
 def euler_order(
     steps: list[tuple[int, int, int]], *, directed: bool, start: int | None, end: int | None = None
 ) -> list[tuple[int, int, int]]:
-    """Order traversals ``(edge, a, b)`` into one Euler circuit (or path from start to end)."""
-    H = nx.MultiDiGraph() if directed else nx.MultiGraph()
+    """Order traversals ``(edge, a, b)`` into one Euler circuit (or path from start to end).
+
+    Hierholzer's algorithm on plain lists (linear time; networkx's
+    ``eulerian_circuit`` copies the multigraph and was most of the run time).
+    """
+    if not steps:
+        return []
+    adj: dict[int, list[tuple[int, int]]] = {}
+    balance: dict[int, int] = {}
     for k, (_e, a, b) in enumerate(steps):
-        H.add_edge(a, b, key=k)
-    if start is None or start not in H:
+        adj.setdefault(a, []).append((k, b))
+        if directed:
+            adj.setdefault(b, [])
+            balance[a] = balance.get(a, 0) + 1
+            balance[b] = balance.get(b, 0) - 1
+        else:
+            adj.setdefault(b, []).append((k, a))
+            balance[a] = balance.get(a, 0) + 1
+            balance[b] = balance.get(b, 0) + 1
+    if start is None or start not in adj:
         start = steps[0][1]
-    if end is not None and end != start:
-        walk = nx.eulerian_path(H, source=start, keys=True)
+    open_route = end is not None and end != start
+    if directed:
+        bad = {v for v, x in balance.items() if x != 0}
     else:
-        if not nx.is_eulerian(H):
-            raise RoutingError("internal: the augmented streets are not Eulerian")
-        walk = nx.eulerian_circuit(H, source=start, keys=True)
-    out = []
-    for a, b, k in walk:
-        out.append((steps[k][0], a, b))
-    return out
+        bad = {v for v, x in balance.items() if x % 2}
+    if bad - ({start, end} if open_route else set()):
+        raise RoutingError("internal: the augmented streets are not Eulerian")
+    used = [False] * len(steps)
+    ptr = dict.fromkeys(adj, 0)
+    stack: list[tuple[int, int, int]] = [(start, -1, -1)]
+    walk: list[tuple[int, int, int]] = []
+    while stack:
+        v = stack[-1][0]
+        edges, i = adj[v], ptr[v]
+        while i < len(edges) and used[edges[i][0]]:
+            i += 1
+        ptr[v] = i
+        if i == len(edges):
+            walk.append(stack.pop())
+        else:
+            k, w = edges[i]
+            used[k] = True
+            ptr[v] = i + 1
+            stack.append((w, k, v))
+    if not all(used):
+        raise RoutingError("internal: the augmented streets are not connected")
+    walk.reverse()
+    return [(steps[k][0], frm, node) for node, k, frm in walk[1:]]

@@ -196,7 +196,8 @@ def _pieces(edges: EdgeTable):
     pb = a[rep] + (b[rep] - a[rep]) * f1[:, None]
     along = cum[rep] + seg[rep] * f0
     glen = shapely.length(edges.geom)
-    out = (pa, pb, own[rep], along, glen, cKDTree((pa + pb) / 2), float((seg / k).max(initial=0)) / 2)
+    half = float((seg / k).max(initial=0)) / 2
+    out = (pa, pb, own[rep], along, glen, cKDTree((pa + pb) / 2), half)
     edges._pieces_cache = out
     return out
 

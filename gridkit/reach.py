@@ -242,7 +242,7 @@ def network_reach(
     >>> s = gk.load_sample()
     >>> pharmacies = s["entities"][s["entities"]["category"] == "pharmacy"]
     >>> r = gk.network_reach(s["buildings"], pharmacies, s["roads"], max_distance=500)
-    >>> r.points["status"].isin(gk.REACH_STATUSES).all()
+    >>> bool(r.points["status"].isin(gk.REACH_STATUSES).all())
     True
     """
     if direction not in _DIRECTIONS:
@@ -416,7 +416,8 @@ def _service_areas(split, dist, site, budget, width, fac_ids, within, wcrs) -> g
     earlier = left > right
     trimmed = geoms.copy()
     for i in np.unique(left[earlier]):
-        trimmed[i] = shapely.difference(geoms[i], shapely.union_all(geoms[right[earlier & (left == i)]]))
+        before = geoms[right[earlier & (left == i)]]
+        trimmed[i] = shapely.difference(geoms[i], shapely.union_all(before))
     return areas.set_geometry(trimmed, crs=wcrs)
 
 

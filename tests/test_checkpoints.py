@@ -159,3 +159,23 @@ def test_cli_checkpoints(sample_file, tmp_path, capsys):
     assert len(pts) == len(table) > 0
     assert {"lon", "lat", "road_class", "village_a", "village_b"} <= set(table.columns)
     assert pts.crs.to_epsg() == 4326
+
+
+def test_demo_step(sample_layers, tmp_path):
+    from gridkit.commands._common import DemoContext
+    from gridkit.commands.checkpoints import demo_step
+    from gridkit.layers import Layers
+
+    ctx = DemoContext(layers=sample_layers, outdir=tmp_path)
+    demo_step(ctx)
+    for name in ("checkpoints.gpkg", "checkpoints.csv", "checkpoints_map.html"):
+        assert (tmp_path / name).exists()
+    assert len(ctx.results["checkpoints"].points) > 0
+    bare = Layers(
+        crs=sample_layers.crs,
+        input_crs=sample_layers.input_crs,
+        layers={"roads": sample_layers["roads"]},
+    )
+    ctx2 = DemoContext(layers=bare, outdir=tmp_path / "b")
+    demo_step(ctx2)
+    assert ctx2.summary[-1].startswith("checkpoints: skipped")

@@ -311,7 +311,9 @@ def test_distances_match_networkx_at_nodes(case):
 def test_network_never_shorter_than_straight_line(xy, fx):
     f = pts((fx, 0.0))
     p = pts(*xy)
-    r = network_reach(p, f, line_graph(), max_distance=100, snap_limit=60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GridkitWarning)  # points beyond the snap limit
+        r = network_reach(p, f, line_graph(), max_distance=100, snap_limit=60)
     got = r.points[r.points["distance_m"].notna()]
     straight = got.geometry.distance(Point(fx, 0.0))
     assert (got["distance_m"] >= straight - 1e-6).all()
@@ -338,3 +340,23 @@ def test_result_in_input_crs(sample):
     assert shapely.equals(
         r.points.geometry.to_numpy(), s["buildings"].head(50).geometry.to_numpy()
     ).all()
+
+
+def test_demo_step_writes_reach_and_skips_without_input(sample_layers, tmp_path):
+    from gridkit.commands._common import DemoContext
+    from gridkit.commands.reach import demo_step
+    from gridkit.layers import Layers
+
+    ctx = DemoContext(layers=sample_layers, outdir=tmp_path)
+    demo_step(ctx)
+    assert (tmp_path / "reach.gpkg").exists() and (tmp_path / "reach_map.html").exists()
+    assert ctx.results["reach"].points["status"].isin(REACH_STATUSES).all()
+    assert "pharmacies" in ctx.summary[-1] and "straight-line" in ctx.summary[-1]
+    bare = Layers(
+        crs=sample_layers.crs,
+        input_crs=sample_layers.input_crs,
+        layers={"roads": sample_layers["roads"]},
+    )
+    ctx2 = DemoContext(layers=bare, outdir=tmp_path / "b")
+    demo_step(ctx2)
+    assert ctx2.summary[-1].startswith("reach: skipped") and "reach" not in ctx2.results

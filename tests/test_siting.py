@@ -17,6 +17,8 @@ from gridkit import _reach_siting as sit
 from gridkit._errors import InvalidValueError
 
 CRS = "EPSG:32635"
+# spopt builds its pulp variables the way pulp 3.3 deprecates; not ours to fix
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pulp.*")
 
 
 def street(n: int = 11, step: float = 100.0) -> nx.MultiGraph:
@@ -179,3 +181,31 @@ def test_sample_lscp_and_mclp(sample_layers):
     hh = b.loc[mclp.demand["status"] == "covered", "households"].sum()
     assert hh == pytest.approx(mclp.objective)
     assert mclp.sites["covers_weight"].sum() >= hh  # overlaps count for each site
+
+
+def test_cli_reach_new_sites(sample_file, tmp_path, capfd):
+    import cli
+
+    s = str(sample_file)
+    out = tmp_path / "r.gpkg"
+    args = [
+        "reach",
+        "--facilities",
+        f"{s}:entities",
+        "--where",
+        "category=pharmacy",
+        "--roads",
+        f"{s}:roads",
+        "--buildings",
+        f"{s}:buildings",
+        "--max-distance",
+        "400",
+        "-o",
+        str(out),
+    ]
+    assert cli.main([*args, "--new-sites", "2"]) == 0
+    text = capfd.readouterr().out  # fd level: the HiGHS banner would show here
+    assert "new sites: MCLP" in text and "Running HiGHS" not in text
+    sites = gpd.read_file(out, layer="new_sites")
+    assert len(sites) == 2 and sites.crs.to_epsg() == 4326
+    assert cli.main([*args, "--new-sites", "many"]) == 2

@@ -16,6 +16,7 @@ from gridkit.commands._common import (
 from gridkit.io import write_layers
 from gridkit.layers import load_layers
 from gridkit.reach import network_reach, reach_graph
+from gridkit.siting import site_facilities
 
 log = logging.getLogger("gridkit.cli")
 
@@ -82,6 +83,20 @@ def register(subparsers) -> None:
         metavar="S",
         help="exit with code 1 when less than this share (0-1) of the points is within reach",
     )
+    p.add_argument(
+        "--new-sites",
+        metavar="P|all",
+        help="also choose new facility sites among the road nodes: the P that bring the most "
+        "households within reach (maximal covering), or 'all' for the fewest that reach every "
+        "point (set covering); writes layer new_sites",
+    )
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="solver time limit for --new-sites (default: %(default)s s; the gap is reported)",
+    )
     add_crs_option(p)
     add_output_option(
         p,
@@ -111,6 +126,30 @@ def _where(gdf: gpd.GeoDataFrame, spec: str | None) -> gpd.GeoDataFrame:
             f"{sorted(gdf[column].dropna().astype(str).unique())[:8]}"
         )
     return gdf[keep.to_numpy()]
+
+
+def _new_sites(args, points, fac, G, budget):
+    if not args.new_sites:
+        return None
+    text = str(args.new_sites).strip().lower()
+    if text == "all":
+        p = None
+    elif text.isdigit() and int(text) > 0:
+        p = int(text)
+    else:
+        raise InvalidValueError(
+            f"--new-sites must be a positive number or 'all', got {args.new_sites!r}"
+        )
+    existing = fac if len(fac) else None
+    return site_facilities(
+        points,
+        G,
+        max_distance=budget,
+        p=p,
+        existing=existing,
+        snap_limit=args.snap_limit,
+        time_limit=args.time_limit,
+    )
 
 
 def run(args) -> int:
@@ -152,9 +191,14 @@ def run(args) -> int:
         out["by_grid"] = result.by_grid
     if result.by_village is not None:
         out["by_village"] = result.by_village
+    siting = _new_sites(args, layers[kind], fac, G, result.max_distance)
+    if siting is not None:
+        out["new_sites"] = siting.sites
     out = {k: back_to_input_crs(v, layers) for k, v in out.items() if len(v) or k == "points"}
     path = write_layers(out, args.output)
     print(result.summary)
+    if siting is not None:
+        print(f"new sites: {siting.summary}")
     for name, table in (("per grid", result.by_grid), ("per village", result.by_village)):
         if table is not None:
             cols = [c for c in table.columns if c != table.geometry.name]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain text bar: no ipywidgets needed in notebooks
 
 
 def progress(iterable=None, *, desc: str, total: int | None = None, unit: str = "it"):

@@ -20,18 +20,15 @@ from pathlib import Path
 
 import geopandas as gpd
 import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
 
-matplotlib.use("Agg")  # posters are files: never open a window
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-
-from gridkit._errors import InvalidValueError  # noqa: E402
-from gridkit._map_colour import grid_colours  # noqa: E402
-from gridkit._poster_draw import (  # noqa: E402
+from gridkit._errors import InvalidValueError
+from gridkit._map_colour import grid_colours
+from gridkit._poster_draw import (
     draw_lines,
     draw_outlines,
     draw_points,
@@ -39,11 +36,11 @@ from gridkit._poster_draw import (  # noqa: E402
     north_arrow,
     scale_bar,
 )
-from gridkit._poster_font import font_families  # noqa: E402
-from gridkit._progress import progress  # noqa: E402
-from gridkit.crs import to_crs, working_crs  # noqa: E402
-from gridkit.layers import check_layer  # noqa: E402
-from gridkit.tables import grid_keys, grid_stats, staff_by_grid  # noqa: E402
+from gridkit._poster_font import font_families
+from gridkit._progress import progress
+from gridkit.crs import to_crs, working_crs
+from gridkit.layers import check_layer
+from gridkit.tables import grid_keys, grid_stats, staff_by_grid
 
 __all__ = [
     "PAPER_SIZES",
@@ -137,7 +134,9 @@ def _figure(paper: str, landscape: bool) -> Figure:
     if paper not in PAPER_SIZES:
         raise InvalidValueError(f"unknown `paper` {paper!r}; use one of {sorted(PAPER_SIZES)}")
     w, h = PAPER_SIZES[paper]
-    fig = plt.figure(figsize=(h, w) if landscape else (w, h))
+    # a bare Figure, not pyplot: posters never open a window, never change the
+    # caller's backend, and are freed with their last reference
+    fig = Figure(figsize=(h, w) if landscape else (w, h))
     fig.patch.set_facecolor("white")
     return fig
 
@@ -277,7 +276,7 @@ def _locate(ps: PosterSet, grid) -> int:
 
 
 def grid_poster(ps: PosterSet, grid, *, paper: str = "A4", landscape: bool = False) -> Figure:
-    """The poster of one grid (a matplotlib Figure; close it after saving).
+    """The poster of one grid (a matplotlib Figure, not registered with pyplot).
 
     Parameters
     ----------
@@ -361,7 +360,7 @@ def _info_box(fig, row: pd.Series, fonts) -> None:
     box = fig.add_axes([0.06, 0.04, 0.88, 0.24])
     box.set_axis_off()
     box.add_patch(
-        plt.Rectangle(
+        Rectangle(
             (0, 0),
             1,
             1,
@@ -546,17 +545,12 @@ def write_posters(
     paths: list[Path] = []
 
     def save(fig: Figure, stem: str) -> None:
-        try:
-            # TrueType text in PDF/SVG: searchable and editable by the office
-            with matplotlib.rc_context({"pdf.fonttype": 42, "svg.fonttype": "none"}):
-                for fmt in formats:
-                    path = folder / f"{stem}.{fmt}"
-                    fig.savefig(
-                        path, dpi=dpi if fmt == "png" else None, metadata=_metadata(fmt, stem)
-                    )
-                    paths.append(path)
-        finally:
-            plt.close(fig)
+        # TrueType text in PDF/SVG: searchable and editable by the office
+        with matplotlib.rc_context({"pdf.fonttype": 42, "svg.fonttype": "none"}):
+            for fmt in formats:
+                path = folder / f"{stem}.{fmt}"
+                fig.savefig(path, dpi=dpi if fmt == "png" else None, metadata=_metadata(fmt, stem))
+                paths.append(path)
 
     save(jurisdiction_poster(ps, paper=paper, landscape=landscape), "jurisdiction")
     if per_grid:

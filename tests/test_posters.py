@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 
-import matplotlib
+import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 from browser import FONT_PACKAGES, ensure_debian_packages
@@ -93,7 +93,8 @@ def test_a3_landscape_and_bad_paper(grids, cjk_font):
     ps = prepare_posters(grids)
     fig = grid_poster(ps, grids["grid_code"].iloc[2], paper="A3", landscape=True)
     assert tuple(fig.get_size_inches()) == pytest.approx((16.54, 11.69))
-    matplotlib.pyplot.close(fig)
+    # a bare Figure: pyplot (and the caller's backend, e.g. a notebook's) is left alone
+    assert not plt.get_fignums()
     with pytest.raises(ValueError, match="paper"):
         jurisdiction_poster(ps, paper="Letter")
     with pytest.raises(ValueError, match="no grid"):
@@ -117,13 +118,13 @@ def test_nice_scale_lengths(span, expected):
 
 
 def test_scale_bar_matches_axes_units():
-    fig, ax = matplotlib.pyplot.subplots()
+    fig, ax = plt.subplots()
     ax.set_xlim(0, 3000)
     ax.set_ylim(0, 2000)
     assert scale_bar(ax) == 500
     labels = [t.get_text() for t in ax.texts]
     assert "500 m" in labels
-    matplotlib.pyplot.close(fig)
+    plt.close(fig)
 
 
 def test_poster_does_not_modify_inputs(grids, sample, staff):

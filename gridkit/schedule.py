@@ -7,7 +7,8 @@ are spaced out, key-regime entities placed first, the daily street patrol
 given to one person per working day (rotating), and every day's round kept
 within the daily budget (travel + service + patrol). Visits go into the day
 and person where they add the least time (cheapest insertion over the
-network travel-time matrix); each day's order is then improved by the
+network travel-time matrix, with a penalty for going over an even share of
+the month, so that the work is spread over the days); each day's order is then improved by the
 local search of :mod:`gridkit._routing_tsp`. What cannot fit is reported,
 never silently dropped.
 """
@@ -319,6 +320,9 @@ def monthly_schedule(
     return Schedule(visits=visits, days=days_gdf, unfit=unfit_df)
 
 
+_SPREAD = 10.0  # penalty per minute a slot goes over its even share of the month
+
+
 def _plan_grid(
     gid,
     rows,
@@ -368,6 +372,11 @@ def _plan_grid(
         for k in range(int(due[i])):
             jobs.append((_REGIME_RANK.get(regime[i], 1), -int(due[i]), -service[i], local, k))
     jobs.sort()
+    # spread the month evenly: each (day, person) slot aims at an equal share of
+    # the grid's minutes; insertion beyond that share is penalised, so visits
+    # cluster into efficient rounds within a day but do not pile onto the first days
+    work = sum(service[rows[job[3]]] for job in jobs) + sum(patrol_of.values())
+    share = work / max(len(slots), 1)
     missing: dict[int, int] = {}
     placed_days: dict[int, set] = {}
     for _, neg_n, _, local, k in jobs:
@@ -387,12 +396,13 @@ def _plan_grid(
                 add = Tm[seq[:-1], node] + Tm[node, seq[1:]] - Tm[seq[:-1], seq[1:]]
                 j = int(np.argmin(add))
                 cost = float(add[j]) + service[rows[local]]
-                if used[(d, p)] + cost <= budget + 1e-9 and (best is None or cost < best[0]):
-                    best = (cost, d, p, j)
+                score = cost + _SPREAD * max(0.0, used[(d, p)] + cost - share)
+                if used[(d, p)] + cost <= budget + 1e-9 and (best is None or score < best[0]):
+                    best = (score, cost, d, p, j)
         if best is None:
             missing[local] = missing.get(local, 0) + 1
             continue
-        cost, d, p, j = best
+        _, cost, d, p, j = best
         routes[(d, p)].insert(j + 1, node)
         used[(d, p)] += cost
         placed_days.setdefault(local, set()).add(d)

@@ -67,6 +67,10 @@ def test_schedule_respects_frequencies_and_budget(setup, sample_graph):
     assert (twice.groupby("entity_index")["date"].nunique() == 2).all()
     assert (plan.days["total_min"] <= 360 + 1e-6).all()
     assert plan.days["patrol_min"].sum() == pytest.approx(30 * 23 * len(grids))
+    # the visits are spread over the month, not piled onto its first days
+    per_date = plan.visits.groupby("date")["minutes"].sum()
+    assert per_date.index.nunique() >= 15
+    assert per_date.max() <= 4 * per_date.mean()
     # staff only work in their own grid
     merged = plan.visits.merge(staff, left_on="person", right_on="name")
     assert (merged["grid_id_x"] == merged["grid_id_y"]).all()

@@ -394,6 +394,76 @@ def _feature_issues(ga, ids, work, entities, ent_dropped, buildings, bld_dropped
     return issues
 
 
+@dataclass
+class _Prepared:
+    """Checked inputs in the working CRS and the per-grid issues (shared with
+    :func:`gridkit.distributed.validate_coverage_distributed`)."""
+
+    jurisdiction: Any
+    villages: Any
+    entities: Any
+    buildings: Any
+    staff: Any
+    ent_dropped: list
+    bld_dropped: list
+    work: Any
+    out_crs: Any
+    g: gpd.GeoDataFrame
+    labels: np.ndarray
+    geoms: np.ndarray
+    usable: np.ndarray
+    ga: np.ndarray
+    ids: np.ndarray
+    issues: list
+    checked: list
+
+
+def _prepare(grids, jurisdiction, villages, entities, buildings, staff, *,
+             id_column, code_column, crs) -> _Prepared:
+    """Read and check the layers, choose the working CRS, run the per-grid checks."""
+    jurisdiction = _read(jurisdiction, "jurisdiction")
+    villages = _read(villages, "villages")
+    entities = _read(entities, "entities")
+    buildings = _read(buildings, "buildings")
+    staff = _read(staff, "staff")
+
+    checked = [
+        "invalid_geometry",
+        "overlap",
+        "gap",
+        "edge_mismatch",
+        "duplicate_code",
+        "missing_code",
+    ]
+    if villages is not None:
+        villages = check_layer(villages, "villages")
+    if jurisdiction is not None:
+        jurisdiction = check_layer(jurisdiction, "jurisdiction")
+    ent_dropped = bld_dropped = []
+    if entities is not None:
+        entities, ent_dropped = _points_layer(entities, "entities")
+    if buildings is not None:
+        buildings, bld_dropped = _points_layer(buildings, "buildings")
+    work = working_crs(grids, jurisdiction, villages, entities, buildings, crs=crs)
+    out_crs = CRS.from_user_input(grids.crs)
+
+    g = to_crs(grids, work)
+    labels = _grid_labels(g, id_column)
+    raw = np.asarray(g.geometry.values, dtype=object)
+    geo_issues, geoms = checks.check_geometries(raw, labels)
+    issues = list(geo_issues)
+    if id_column is not None:
+        issues += checks.check_codes(g[id_column], id_column, labels, geoms)
+    if code_column is not None:
+        issues += checks.check_codes(g[code_column], code_column, labels, geoms)
+
+    usable = np.array([x is not None for x in geoms], dtype=bool)
+    ga, ids = geoms[usable].astype(object), labels[usable]
+    return _Prepared(jurisdiction, villages, entities, buildings, staff, ent_dropped,
+                     bld_dropped, work, out_crs, g, labels, geoms, usable, ga, ids, issues,
+                     checked)
+
+
 def validate_coverage(
     grids: gpd.GeoDataFrame,
     *,
@@ -462,45 +532,15 @@ def validate_coverage(
     ('overlap', ['a', 'b'], 10.0, 1.0)
     """
     code_column = _check_arguments(grids, tolerance, id_column, code_column)
-    jurisdiction = _read(jurisdiction, "jurisdiction")
-    villages = _read(villages, "villages")
-    entities = _read(entities, "entities")
-    buildings = _read(buildings, "buildings")
-    staff = _read(staff, "staff")
-
-    issues: list[dict] = []
-    checked = [
-        "invalid_geometry",
-        "overlap",
-        "gap",
-        "edge_mismatch",
-        "duplicate_code",
-        "missing_code",
-    ]
-    if villages is not None:
-        villages = check_layer(villages, "villages")
-    if jurisdiction is not None:
-        jurisdiction = check_layer(jurisdiction, "jurisdiction")
-    ent_dropped = bld_dropped = []
-    if entities is not None:
-        entities, ent_dropped = _points_layer(entities, "entities")
-    if buildings is not None:
-        buildings, bld_dropped = _points_layer(buildings, "buildings")
-    work = working_crs(grids, jurisdiction, villages, entities, buildings, crs=crs)
-    out_crs = CRS.from_user_input(grids.crs)
-
-    g = to_crs(grids, work)
-    labels = _grid_labels(g, id_column)
-    raw = np.asarray(g.geometry.values, dtype=object)
-    geo_issues, geoms = checks.check_geometries(raw, labels)
-    issues += geo_issues
-    if id_column is not None:
-        issues += checks.check_codes(g[id_column], id_column, labels, geoms)
-    if code_column is not None:
-        issues += checks.check_codes(g[code_column], code_column, labels, geoms)
-
-    usable = np.array([x is not None for x in geoms], dtype=bool)
-    ga, ids = geoms[usable].astype(object), labels[usable]
+    prep = _prepare(grids, jurisdiction, villages, entities, buildings, staff,
+                    id_column=id_column, code_column=code_column, crs=crs)
+    jurisdiction, villages, entities, buildings, staff = (
+        prep.jurisdiction, prep.villages, prep.entities, prep.buildings, prep.staff)
+    ent_dropped, bld_dropped, work, out_crs = (
+        prep.ent_dropped, prep.bld_dropped, prep.work, prep.out_crs)
+    g, geoms, usable = prep.g, prep.geoms, prep.usable
+    ga, ids = prep.ga, prep.ids
+    issues, checked = prep.issues, prep.checked
     if entities is not None:
         checked += ["entity_unassigned", "entity_multiple"]
     if buildings is not None:

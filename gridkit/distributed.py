@@ -38,7 +38,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
 
 from gridkit import _coverage_checks as checks
 from gridkit import _distributed_tiles as tiling
@@ -50,13 +49,11 @@ from gridkit.coverage import (
     KINDS,
     CoverageReport,
     _check_arguments,
-    _grid_labels,
     _issue_frame,
-    _points_layer,
-    _read,
+    _prepare,
 )
-from gridkit.crs import to_crs, working_crs
-from gridkit.layers import check_layer, check_staff
+from gridkit.crs import to_crs
+from gridkit.layers import check_staff
 
 __all__ = ["validate_coverage_distributed", "DEFAULT_TILES"]
 
@@ -122,45 +119,20 @@ def validate_coverage_distributed(
         isinstance(halo, (int, float)) and math.isfinite(halo) and halo >= 0
     ):
         raise InvalidValueError(f"halo must be a number of metres >= 0, got {halo!r}")
-    jurisdiction = _read(jurisdiction, "jurisdiction")
-    villages = _read(villages, "villages")
-    entities = _read(entities, "entities")
-    buildings = _read(buildings, "buildings")
-    staff = _read(staff, "staff")
-
-    checked = [
-        "invalid_geometry",
-        "overlap",
-        "gap",
-        "edge_mismatch",
-        "duplicate_code",
-        "missing_code",
-    ]
-    if villages is not None:
-        villages = check_layer(villages, "villages")
-    if jurisdiction is not None:
-        jurisdiction = check_layer(jurisdiction, "jurisdiction")
-    ent_dropped = bld_dropped = []
+    # 1. inputs and per-grid checks, once, here (the same code as validate_coverage)
+    prep = _prepare(grids, jurisdiction, villages, entities, buildings, staff,
+                    id_column=id_column, code_column=code_column, crs=crs)
+    jurisdiction, villages, entities, buildings, staff = (
+        prep.jurisdiction, prep.villages, prep.entities, prep.buildings, prep.staff)
+    ent_dropped, bld_dropped, work, out_crs = (
+        prep.ent_dropped, prep.bld_dropped, prep.work, prep.out_crs)
+    g, usable = prep.g, prep.usable
+    ga, ids = prep.ga, prep.ids
+    issues, checked = prep.issues, prep.checked
     if entities is not None:
-        entities, ent_dropped = _points_layer(entities, "entities")
         checked += ["entity_unassigned", "entity_multiple"]
     if buildings is not None:
-        buildings, bld_dropped = _points_layer(buildings, "buildings")
         checked += ["building_split", "building_unassigned"]
-    work = working_crs(grids, jurisdiction, villages, entities, buildings, crs=crs)
-    out_crs = CRS.from_user_input(grids.crs)
-
-    # 1. per-grid checks, once, here (the same calls as validate_coverage)
-    g = to_crs(grids, work)
-    labels = _grid_labels(g, id_column)
-    geo_issues, geoms = checks.check_geometries(np.asarray(g.geometry.values, dtype=object), labels)
-    issues = list(geo_issues)
-    if id_column is not None:
-        issues += checks.check_codes(g[id_column], id_column, labels, geoms)
-    if code_column is not None:
-        issues += checks.check_codes(g[code_column], code_column, labels, geoms)
-    usable = np.array([x is not None for x in geoms], dtype=bool)
-    ga, ids = geoms[usable].astype(object), labels[usable]
     for lab in ent_dropped:
         issues.append(
             checks.issue(

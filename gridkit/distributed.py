@@ -32,7 +32,6 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from contextlib import contextmanager
 
 import geopandas as gpd
 import numpy as np
@@ -42,8 +41,8 @@ import shapely
 from gridkit import _coverage_checks as checks
 from gridkit import _distributed_tiles as tiling
 from gridkit._coverage_geom import polygonal
+from gridkit._dask import check_scheduler, run_tasks
 from gridkit._errors import GridkitWarning, InvalidValueError
-from gridkit._progress import progress
 from gridkit.coverage import (
     DEFAULT_TOLERANCE,
     KINDS,
@@ -114,6 +113,7 @@ def validate_coverage_distributed(
     True
     """
     code_column = _check_arguments(grids, tolerance, id_column, code_column)
+    check_scheduler(scheduler)
     shape = tiling.tile_shape(tiles)
     if halo is not None and not (
         isinstance(halo, (int, float)) and math.isfinite(halo) and halo >= 0
@@ -253,62 +253,9 @@ def _run_tiles(ga, ids, g_usable, work, j_geom, v, ent, bld, *, shape, halo, tol
                 "buildings": bld.iloc[t.buildings] if bld is not None else None,
             }
         )
-    results = _compute(payloads, scheduler)
+    results = run_tasks(tiling.check_tile, payloads, scheduler, desc="tiles", unit="tile")
     issues, truncated = [], 0
     for found, cut in results:
         issues += found
         truncated += cut
     return issues, truncated
-
-
-def _compute(payloads: list[dict], scheduler) -> list:
-    """Run :func:`tiling.check_tile` on every payload with dask."""
-    import dask
-
-    if isinstance(scheduler, str) and scheduler in (
-        "synchronous",
-        "sync",
-        "threads",
-        "processes",
-        "single-threaded",
-    ):
-        tasks = [dask.delayed(tiling.check_tile)(p) for p in payloads]
-        return list(dask.compute(*tasks, scheduler=scheduler))
-    with _client(scheduler) as client:
-        futures = client.map(tiling.check_tile, payloads, pure=False)
-        from distributed import as_completed
-
-        done = {}
-        bar = progress(desc="tiles", total=len(futures), unit="tile")
-        for fut in as_completed(futures):
-            done[fut.key] = fut.result()
-            bar.update(1)
-        bar.close()
-        return [done[f.key] for f in futures]
-
-
-@contextmanager
-def _client(scheduler):
-    from distributed import Client, LocalCluster
-
-    if scheduler is None:
-        cluster = LocalCluster(dashboard_address=None)
-        client = Client(cluster)
-        try:
-            yield client
-        finally:
-            client.close()
-            cluster.close()
-    elif isinstance(scheduler, Client):
-        yield scheduler
-    elif isinstance(scheduler, str):
-        client = Client(scheduler)
-        try:
-            yield client
-        finally:
-            client.close()
-    else:
-        raise TypeError(
-            "scheduler must be None (a local cluster), a distributed.Client, a scheduler "
-            f"address or a dask scheduler name, got {type(scheduler).__name__}"
-        )

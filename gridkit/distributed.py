@@ -319,6 +319,12 @@ def _tile_items(index, v, j_geom, *, bounds, shape, halo, tolerance) -> list[dic
     typical = float(np.median(shapely.area(index.ga))) if len(index.ga) else 0.0
     tiles = tiling.make_tiles(index.ga, bounds=bounds, shape=shape, halo=halo,
                               jurisdiction=j_geom, villages=vgeoms)
+    if vcodes is not None and index.village_codes is not None:
+        # a grid coded to a village far away is judged against that village too
+        where = {c: k for k, c in enumerate(vcodes)}
+        for t in tiles:
+            named = {where.get(str(c), -1) for c in set(index.village_codes[t.grids])} - {-1}
+            t.villages = np.union1d(t.villages, np.fromiter(named, dtype=int, count=len(named)))
     return [
         {
             "task": "tile",

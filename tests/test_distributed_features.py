@@ -18,12 +18,12 @@ from gridkit._coverage_synth import inject, nested_grids
 from gridkit._units_assign import assign_buildings
 
 dask_geopandas = pytest.importorskip("dask_geopandas")
+from test_distributed import _key, _same  # noqa: E402
+
 from gridkit.distributed import (  # noqa: E402
     assign_to_grids_distributed,
     validate_coverage_distributed,
 )
-
-from test_distributed import _key, _same  # noqa: E402
 
 SYNC = "synchronous"
 

@@ -154,3 +154,43 @@ def test_two_workers_read_their_own_partitions(province, tmp_path):
     _same(ref, dist)
     assert len(got) == len(e) and got["grid_id"].notna().sum() >= len(e) - 3
     assert _key(dist)  # the faults are there
+
+
+# ---------------------------------------------------------------------------
+# the CLI
+# ---------------------------------------------------------------------------
+def test_cli_distributed_reads_geoparquet(province, tmp_path, capsys):
+    import json
+
+    import cli
+
+    g, villages, jur, e = province
+    gpath, jpath = tmp_path / "grids.parquet", tmp_path / "jur.parquet"
+    g.to_parquet(gpath)
+    jur.to_parquet(jpath)
+    epath = _unsorted_parquet(e, tmp_path / "entities")
+    base = ["validate", str(gpath), "--jurisdiction", str(jpath), "--format", "json"]
+    assert cli.main(base + ["--entities", str(tmp_path / "entities")]) == 1
+    one = json.loads(capsys.readouterr().out)
+    assert cli.main(base + ["--entities", epath, "--distributed", "--scheduler", SYNC]) == 1
+    two = json.loads(capsys.readouterr().out)
+    assert one["summary"] == two["summary"] and one["summary"]["entity_multiple"] >= 1
+    key = lambda i: (i["kind"], tuple(i["grids"]), i["x"], i["y"], i["feature"])  # noqa: E731
+    assert sorted(map(key, one["issues"]), key=str) == sorted(map(key, two["issues"]), key=str)
+
+
+def test_cli_assign_to_layer_and_directory(province, tmp_path, capsys):
+    import cli
+
+    g, _, _, e = province
+    gpath = tmp_path / "grids.gpkg"
+    g.to_file(gpath)
+    epath = _unsorted_parquet(e, tmp_path / "entities")
+    assert cli.main(["assign", epath, str(gpath), "-o", str(tmp_path / "out.gpkg")]) == 0
+    assert "in a grid" in capsys.readouterr().out
+    layer = gpd.read_file(tmp_path / "out.gpkg")
+    assert len(layer) == len(e) and layer["grid_id"].notna().sum() >= len(e) - 3
+    assert cli.main(["assign", epath, str(gpath), "--column", "grid",
+                     "-o", str(tmp_path / "outdir")]) == 0
+    back = gpd.read_parquet(tmp_path / "outdir")
+    assert len(back) == len(e) and "grid" in back.columns

@@ -5,7 +5,7 @@ argument and goes through :func:`client` / :func:`run_tasks`, so that a
 laptop (a ``LocalCluster`` started for the call), an existing cluster (a
 ``distributed.Client`` or a scheduler address) and the plain dask schedulers
 (``"synchronous"``, ``"threads"``, ``"processes"``, handy in tests) behave
-the same. Requires the ``scale`` extra (``dask[distributed]``).
+the same.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def check_scheduler(scheduler) -> None:
         return
     try:
         from distributed import Client
-    except ImportError:  # pragma: no cover - the scale extra is missing
+    except ImportError:  # pragma: no cover - dask is a core dependency
         Client = ()
     if Client and isinstance(scheduler, Client):
         return

@@ -45,7 +45,7 @@ def _is_dask(src) -> bool:
         import dask
 
         return dask.is_dask_collection(src)
-    except ImportError:  # pragma: no cover - the scale extra is missing
+    except ImportError:  # pragma: no cover - dask is a core dependency
         return False
 
 

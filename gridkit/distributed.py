@@ -31,7 +31,7 @@ the extent of the largest grid, enough for any gap up to a missing grid.
 :func:`assign_to_grids_distributed` gives every entity or building the id of
 its grid the same way, partition by partition.
 
-Requires the ``scale`` extra (``dask[distributed]``, ``dask-geopandas``).
+Runs on ``dask.distributed`` and ``dask-geopandas`` (core dependencies).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ def register(subparsers) -> None:
     p.add_argument("--column", help="name of the new column (default: the id column's name)")
     p.add_argument("--crs", help="metric working CRS (default: chosen automatically)")
     p.add_argument("--distributed", action="store_true",
-                   help="run on a local dask cluster (needs the `scale` extra)")
+                   help="run on a local dask cluster")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="dask scheduler of an existing cluster (e.g. tcp://host:8786)")
     p.add_argument("-o", "--output", required=True,
@@ -66,11 +66,8 @@ def demo_step(ctx: DemoContext) -> None:
     if grids is None:
         ctx.add("assign: skipped (no grids from the partition step)")
         return
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        ctx.add("assign: skipped (dask is not installed: pip install 'gridkit[scale]')")
-        return
+    from distributed import Client, LocalCluster
+
     from gridkit.distributed import assign_to_grids_distributed, validate_coverage_distributed
 
     layers = ctx.layers

@@ -65,7 +65,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--distributed",
         action="store_true",
-        help="run on dask (needs the `scale` extra): a local cluster unless --scheduler; "
+        help="run on dask: a local cluster unless --scheduler; "
         "same issues as the single-process check. GeoParquet entities/buildings (a file or a "
         "directory of files) are then read by the workers, partition by partition",
     )

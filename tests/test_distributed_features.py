@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from shapely import box
 
 from gridkit import validate_coverage
@@ -68,6 +70,31 @@ def test_entities_from_geoparquet_read_by_workers(province, tmp_path):
     ref = validate_coverage(g, jurisdiction=jur, entities=e)
     dist = validate_coverage_distributed(g, jurisdiction=jur, entities=path, tiles=2,
                                          scheduler=SYNC)
+    _same(ref, dist)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), tiles=st.integers(1, 5), parts=st.integers(1, 4))
+def test_property_points_on_edges_and_vertices(seed, tiles, parts):
+    """Points on grid vertices and edges (on two or three grids), anywhere on the
+    seams, in partitions of any order: the same issues as one process."""
+    grids, villages, jur, ents = nested_grids(120, entities=200, seed=seed)
+    rng = np.random.default_rng(seed)
+    coords = shapely.get_coordinates(grids.geometry.values)
+    on_vertex = coords[rng.choice(len(coords), 20)]
+    b = grids.geometry.values[rng.choice(len(grids), 20)].boundary
+    on_edge = shapely.get_coordinates(shapely.line_interpolate_point(b, rng.random(20),
+                                                                     normalized=True))
+    extra = gpd.GeoDataFrame(geometry=shapely.points(np.vstack([on_vertex, on_edge])),
+                             crs=grids.crs)
+    e = pd.concat([ents, extra], ignore_index=True)
+    e["entity_id"] = [f"e{i}" for i in range(len(e))]
+    ddf = dask_geopandas.from_geopandas(e.sample(frac=1.0, random_state=seed),
+                                        npartitions=parts, sort=False)
+    ref = validate_coverage(grids, jurisdiction=jur, villages=villages, entities=e)
+    assert ref.summary["entity_multiple"] >= 1
+    dist = validate_coverage_distributed(grids, jurisdiction=jur, villages=villages,
+                                         entities=ddf, tiles=tiles, scheduler=SYNC)
     _same(ref, dist)
 
 

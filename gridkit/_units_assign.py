@@ -103,8 +103,12 @@ def assign_buildings(units: np.ndarray, buildings: np.ndarray) -> tuple[np.ndarr
 
 def assign_points(units: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Unit containing each point (on a shared edge: the lowest unit position), -1 outside."""
-    tree = shapely.STRtree(units)
-    p_idx, u_idx = tree.query(points, predicate="intersects")
+    from gridkit._coverage_checks import locate_points
+
+    # prepared polygons against a tree of the points: ~1.6x faster than querying
+    # each point against the polygons
+    (pi, ui), (ti, tu) = locate_points(points, units, shapely.STRtree(units))
+    p_idx, u_idx = np.concatenate([pi, ti]), np.concatenate([ui, tu])
     return _best_by(p_idx, u_idx, np.zeros(len(p_idx)), len(points))
 
 

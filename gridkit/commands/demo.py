@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib
 import logging
+import warnings
 from pathlib import Path
 
+from gridkit._errors import GridkitWarning
 from gridkit.commands import ORDER
 from gridkit.commands._common import DemoContext, frame_text
 from gridkit.layers import load_layers
@@ -40,7 +42,16 @@ def run_demo(outdir: str | Path) -> DemoContext:
         step = getattr(module, "demo_step", None)
         if step is not None:
             log.info("demo step: %s", name)
-            step(ctx)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", GridkitWarning)
+                step(ctx)
+            # the steps' own notes (e.g. partition balance) are counted in their
+            # summary lines; shown in full with -v
+            for w in caught:
+                if issubclass(w.category, GridkitWarning):
+                    log.info("%s: %s", name, w.message)
+                else:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return ctx
 
 

@@ -30,9 +30,17 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-__all__ = ["synthetic_county", "SYNTHETIC_CRS"]
+from gridkit._errors import GridkitError
+
+__all__ = ["synthetic_county", "synthetic_province", "SyntheticSizeError", "SYNTHETIC_CRS"]
 
 log = logging.getLogger(__name__)
+
+
+
+class SyntheticSizeError(GridkitError):
+    """A size given to a synthetic generator is out of range (a :class:`ValueError`)."""
+
 
 SYNTHETIC_CRS = "EPSG:4547"
 """Default CRS: CGCS2000 / 3-degree Gauss-Kruger CM 114E (metres)."""
@@ -59,28 +67,32 @@ def _blob(rng, center, radius, n=64):
     return shapely.Polygon(xy)
 
 
-def _grid(rng, roads: int, spacing: float):
-    """Jittered node grid big enough for ``roads`` kept edges."""
-    # the outline covers about half the grid's square: make the grid big enough
-    side = max(int(np.ceil(np.sqrt(roads / (2 * 0.85 * 0.5)))) + 1, 4)
-    ii, jj = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
+def _grid(rng, roads: int, spacing: float, *, origin=_ORIGIN, shape=None):
+    """Jittered node grid big enough for ``roads`` kept edges (or of ``shape`` nodes)."""
+    if shape is None:
+        # the outline covers about half the grid's square: make the grid big enough
+        side = max(int(np.ceil(np.sqrt(roads / (2 * 0.85 * 0.5)))) + 1, 4)
+        shape = (side, side)
+    nx, ny = shape
+    ii, jj = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
     xy = np.stack([ii, jj], -1).reshape(-1, 2) * spacing
-    xy = xy + rng.normal(0, 0.12 * spacing, xy.shape) + np.asarray(_ORIGIN)
-    node = np.arange(side * side).reshape(side, side)
+    xy = xy + rng.normal(0, 0.12 * spacing, xy.shape) + np.asarray(origin)
+    node = np.arange(nx * ny).reshape(nx, ny)
     h = np.column_stack([node[:, :-1].ravel(), node[:, 1:].ravel()])
     v = np.column_stack([node[:-1, :].ravel(), node[1:, :].ravel()])
     h_main = (ii[:, :-1] % 10 == 0).ravel()
     v_main = (jj[:-1, :] % 10 == 0).ravel()
     edges = np.vstack([h, v])
     main = np.r_[h_main, v_main]
-    return side, xy, edges, main
+    return shape, xy, edges, main
 
 
-def _roads(rng, xy, edges, main, roads: int, outline, spacing) -> gpd.GeoDataFrame:
+def _roads(rng, xy, edges, main, roads: int, outline, spacing, near=None) -> gpd.GeoDataFrame:
     n_dup = int(round(0.01 * roads))
     # streets near the outline (some run past it, as real data); main roads first,
     # the missing links are local streets
-    near = shapely.buffer(outline, spacing)
+    if near is None:
+        near = shapely.buffer(outline, spacing)
     mid_xy = (xy[edges[:, 0]] + xy[edges[:, 1]]) / 2
     inside = shapely.contains_xy(near, mid_xy[:, 0], mid_xy[:, 1])
     keep_n = min(roads - n_dup, int(inside.sum()))
@@ -159,9 +171,9 @@ def _density(rng, centers_n, extent, xy):
     return 0.15 + (weight * np.exp(-d2 / (2 * radius**2))).sum(1)
 
 
-def _buildings(rng, side, xy, spacing, n: int, density) -> gpd.GeoDataFrame:
+def _buildings(rng, shape, xy, spacing, n: int, density) -> gpd.GeoDataFrame:
     # cells between grid nodes; each holds a square set of building slots
-    node = np.arange(side * side).reshape(side, side)
+    node = np.arange(shape[0] * shape[1]).reshape(shape)
     corner = node[:-1, :-1].ravel()
     center = xy[corner] + spacing / 2
     cells = len(center)
@@ -262,13 +274,13 @@ def synthetic_county(
     for name, value in (("buildings", buildings), ("roads", roads), ("villages", villages),
                         ("entities", entities)):
         if int(value) != value or value < (1 if name in ("roads", "villages") else 0):
-            raise ValueError(f"`{name}` must be a whole number >= 1 (0 allowed for buildings "
-                             f"and entities), got {value!r}")
+            raise SyntheticSizeError(f"`{name}` must be a whole number >= 1 (0 allowed for "
+                                     f"buildings and entities), got {value!r}")
     if not spacing > 0:
-        raise ValueError(f"`spacing` must be positive (metres), got {spacing!r}")
+        raise SyntheticSizeError(f"`spacing` must be positive (metres), got {spacing!r}")
     roads = max(int(roads), 12)
     rng = np.random.default_rng(seed)
-    side, xy, edges, main = _grid(rng, roads, spacing)
+    shape, xy, edges, main = _grid(rng, roads, spacing)
     extent = (*xy.min(0), *xy.max(0))
     cx, cy = (extent[0] + extent[2]) / 2, (extent[1] + extent[3]) / 2
     outline = _blob(rng, (cx, cy), 0.4 * min(extent[2] - extent[0], extent[3] - extent[1]))
@@ -280,7 +292,7 @@ def synthetic_county(
     towns = max(int(villages) // 50, 3)
     density = lambda pts: _density(rng_d, towns, outline.bounds, pts)  # noqa: E731
     rng_d = np.random.default_rng([seed, 1])
-    building_gdf = _buildings_inside(rng, side, xy, spacing, int(buildings), density, outline,
+    building_gdf = _buildings_inside(rng, shape, xy, spacing, int(buildings), density, outline,
                                      np.asarray(road_gdf.geometry.values))
     entity_gdf = _entities(rng, building_gdf, outline.bounds, int(entities))
     out = {"jurisdiction": jurisdiction, "villages": village_gdf, "roads": road_gdf,
@@ -290,19 +302,24 @@ def synthetic_county(
     return out
 
 
-def _buildings_inside(rng, side, xy, spacing, n, density, outline, roads) -> gpd.GeoDataFrame:
+def _buildings_inside(rng, shape, xy, spacing, n, density, outline, roads,
+                      fringe=None) -> gpd.GeoDataFrame:
     """``n`` buildings whose centres lie in the outline (plus a 30 m fringe, so a few
     straddle the boundary or lie just outside, as in real data), off the streets
-    (but for one in ten of those the jittered street grid runs across)."""
+    (but for one in ten of those the jittered street grid runs across).
+
+    ``fringe`` replaces the outline buffered by 30 m as the area the centres
+    must lie in."""
     if n == 0:
-        return _buildings(rng, side, xy, spacing, 0, density)
-    fringe = shapely.buffer(outline, 30)
+        return _buildings(rng, shape, xy, spacing, 0, density)
+    if fringe is None:
+        fringe = shapely.buffer(outline, 30)
     extent = shapely.box(*xy.min(0), *xy.max(0))
     frac = shapely.area(shapely.intersection(fringe, extent)) / shapely.area(extent)
     factor = 1.15 / max(frac, 0.05)
     while True:
-        cap = (side - 1) ** 2 * 64  # slots available
-        gen = _buildings(rng, side, xy, spacing, min(int(np.ceil(n * factor)), cap), density)
+        cap = (shape[0] - 1) * (shape[1] - 1) * 64  # slots available
+        gen = _buildings(rng, shape, xy, spacing, min(int(np.ceil(n * factor)), cap), density)
         centre = shapely.get_coordinates(shapely.centroid(gen.geometry.values))
         inside = shapely.contains_xy(fringe, centre[:, 0], centre[:, 1])
         on_street = np.zeros(len(gen), dtype=bool)
@@ -317,3 +334,7 @@ def _buildings_inside(rng, side, xy, spacing, n, density, outline, roads) -> gpd
     out = gen.iloc[pick].reset_index(drop=True)
     out["building_id"] = np.arange(len(out))
     return out
+
+
+# the province generator lives in its own module and reuses the helpers above
+from gridkit._synthetic_province import synthetic_province  # noqa: E402

@@ -171,7 +171,8 @@ def _density(rng, centers_n, extent, xy):
     return 0.15 + (weight * np.exp(-d2 / (2 * radius**2))).sum(1)
 
 
-def _buildings(rng, shape, xy, spacing, n: int, density) -> gpd.GeoDataFrame:
+def _building_params(rng, shape, xy, spacing, n: int, density) -> dict:
+    """Where and how big ``n`` buildings are (arrays; no geometry yet)."""
     # cells between grid nodes; each holds a square set of building slots
     node = np.arange(shape[0] * shape[1]).reshape(shape)
     corner = node[:-1, :-1].ravel()
@@ -191,18 +192,35 @@ def _buildings(rng, shape, xy, spacing, n: int, density) -> gpd.GeoDataFrame:
     w = np.minimum(rng.uniform(8, 24, n), step * 0.85)
     h = np.minimum(w * rng.uniform(0.5, 1.0, n), step * 0.85)
     ang = rng.normal(0, 0.08, n)
+    taller = np.sqrt(w_cell[cell] / w_cell.mean())  # taller buildings in the towns
+    levels = np.clip(np.round(rng.lognormal(0.8, 0.5, n) * taller), 1, 30)
+    homes = rng.random(n) < 0.8
+    households = np.where(homes, np.floor(w * h * levels * 0.8 / 90), 0).astype(np.int64)
+    return {"base": base, "w": w, "h": h, "ang": ang, "levels": levels.astype(int),
+            "households": households}
+
+
+def _building_polygons(b: dict, idx) -> np.ndarray:
+    """Rotated rectangles of the buildings ``idx`` of :func:`_building_params`."""
+    base, w, h, ang = b["base"][idx], b["w"][idx], b["h"][idx], b["ang"][idx]
     c, s = np.cos(ang), np.sin(ang)
     dx = np.array([-1, 1, 1, -1, -1]) / 2
     dy = np.array([-1, -1, 1, 1, -1]) / 2
     px = base[:, :1] + (w[:, None] * dx) * c[:, None] - (h[:, None] * dy) * s[:, None]
     py = base[:, 1:] + (w[:, None] * dx) * s[:, None] + (h[:, None] * dy) * c[:, None]
-    geoms = shapely.polygons(np.stack([px, py], -1))
-    taller = np.sqrt(w_cell[cell] / w_cell.mean())  # taller buildings in the towns
-    levels = np.clip(np.round(rng.lognormal(0.8, 0.5, n) * taller), 1, 30)
-    homes = rng.random(n) < 0.8
-    households = np.where(homes, np.floor(w * h * levels * 0.8 / 90), 0).astype(np.int64)
-    return gpd.GeoDataFrame({"building_id": np.arange(n), "levels": levels.astype(int),
-                             "households": households}, geometry=geoms, crs=SYNTHETIC_CRS)
+    return shapely.polygons(np.stack([px, py], -1))
+
+
+def _building_frame(b: dict, idx, geoms) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"building_id": np.arange(len(geoms)), "levels": b["levels"][idx],
+                             "households": b["households"][idx]},
+                            geometry=geoms, crs=SYNTHETIC_CRS)
+
+
+def _buildings(rng, shape, xy, spacing, n: int, density) -> gpd.GeoDataFrame:
+    b = _building_params(rng, shape, xy, spacing, n, density)
+    idx = np.arange(n)
+    return _building_frame(b, idx, _building_polygons(b, idx))
 
 
 def _entities(rng, buildings: gpd.GeoDataFrame, extent, n: int) -> gpd.GeoDataFrame:
@@ -211,8 +229,7 @@ def _entities(rng, buildings: gpd.GeoDataFrame, extent, n: int) -> gpd.GeoDataFr
     k = int(in_building.sum())
     pull = rng.pareto(1.5, nb) + 0.05 if nb else np.zeros(0)
     owner = rng.choice(nb, size=k, p=pull / pull.sum()) if nb else np.zeros(0, int)
-    b = buildings.geometry.values
-    cxy = shapely.get_coordinates(shapely.centroid(b))
+    b = np.asarray(buildings.geometry.values)
     bx0, by0, bx1, by1 = shapely.bounds(b).T if nb else (np.zeros(0),) * 4
     xy = np.empty((n, 2))
     frac = rng.uniform(0.3, 0.7, (k, 2))
@@ -221,8 +238,10 @@ def _entities(rng, buildings: gpd.GeoDataFrame, extent, n: int) -> gpd.GeoDataFr
     # the rest along streets and in open land: near a random building, offset
     rest = (~in_building).sum()
     near = rng.integers(0, max(nb, 1), rest)
-    xy[~in_building] = (cxy[near] if nb else np.full((rest, 2), np.asarray(_ORIGIN))) + \
-        rng.normal(0, 40, (rest, 2))
+    # (centroids only of the buildings needed: GEOS centroids are the slow part)
+    cxy = shapely.get_coordinates(shapely.centroid(b[near])) if nb else \
+        np.full((rest, 2), np.asarray(_ORIGIN))
+    xy[~in_building] = cxy + rng.normal(0, 40, (rest, 2))
     risk = rng.choice([1, 2, 3], size=n, p=_RISK_P)
     credit = rng.choice(_CREDIT, size=n, p=_CREDIT_P)
     cat = np.empty(n, dtype=object)
@@ -317,23 +336,34 @@ def _buildings_inside(rng, shape, xy, spacing, n, density, outline, roads,
     extent = shapely.box(*xy.min(0), *xy.max(0))
     frac = shapely.area(shapely.intersection(fringe, extent)) / shapely.area(extent)
     factor = 1.15 / max(frac, 0.05)
+    # the centroid of a rectangle is its base point up to rounding: footprints are
+    # only built for bases within 1 m of the fringe, and (slow) GEOS centroids only
+    # for bases within 1 m of its edge; the test then picks exactly as on all of them
+    near_fringe = shapely.buffer(fringe, 1.0)
+    deep = shapely.buffer(fringe, -1.0)
+    shapely.prepare(near_fringe)
+    shapely.prepare(deep)
+    tree = shapely.STRtree(roads)
     while True:
         cap = (shape[0] - 1) * (shape[1] - 1) * 64  # slots available
-        gen = _buildings(rng, shape, xy, spacing, min(int(np.ceil(n * factor)), cap), density)
-        centre = shapely.get_coordinates(shapely.centroid(gen.geometry.values))
-        inside = shapely.contains_xy(fringe, centre[:, 0], centre[:, 1])
-        on_street = np.zeros(len(gen), dtype=bool)
-        hits = shapely.STRtree(roads).query(gen.geometry.values, predicate="intersects")[0]
-        on_street[hits] = True
-        inside &= ~on_street | (rng.random(len(gen)) < 0.1)
-        if inside.sum() >= n or len(gen) >= cap:
+        m = min(int(np.ceil(n * factor)), cap)
+        b = _building_params(rng, shape, xy, spacing, m, density)
+        idx = np.flatnonzero(shapely.contains_xy(near_fringe, b["base"][:, 0], b["base"][:, 1]))
+        geoms = _building_polygons(b, idx)
+        inside = np.zeros(m, dtype=bool)
+        inside[idx] = shapely.contains_xy(deep, b["base"][idx, 0], b["base"][idx, 1])
+        edge = idx[~inside[idx]]
+        centre = shapely.get_coordinates(shapely.centroid(geoms[~inside[idx]]))
+        inside[edge] = shapely.contains_xy(fringe, centre[:, 0], centre[:, 1])
+        on_street = np.zeros(m, dtype=bool)
+        on_street[idx[tree.query(geoms, predicate="intersects")[0]]] = True
+        inside &= ~on_street | (rng.random(m) < 0.1)
+        if inside.sum() >= n or m >= cap:
             break
         factor *= 1.5
     size = min(n, int(inside.sum()))
     pick = np.sort(rng.choice(np.flatnonzero(inside), size=size, replace=False))
-    out = gen.iloc[pick].reset_index(drop=True)
-    out["building_id"] = np.arange(len(out))
-    return out
+    return _building_frame(b, pick, geoms[np.searchsorted(idx, pick)])
 
 
 # the province generator lives in its own module and reuses the helpers above

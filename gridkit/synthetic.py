@@ -20,6 +20,11 @@ Chinese county, not like a chessboard:
 
 Everything is vectorised with numpy and shapely 2, so a county with 100,000
 buildings and 200,000 entities takes a few seconds.
+
+:func:`synthetic_province` (module :mod:`gridkit._synthetic_province`) lays
+several such counties side by side, of heavy-tailed sizes, with ``counties``,
+``towns`` and ``villages`` layers that tile the province exactly; it reuses the
+helpers below for each county's streets, buildings and entities.
 """
 
 from __future__ import annotations

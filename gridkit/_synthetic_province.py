@@ -217,7 +217,7 @@ def _county_cells(rng, outline, counties: int) -> np.ndarray:
     return _voronoi(seeds, outline), seeds
 
 
-def _admin(rng, outline, counties, sizes, villages_per_town):
+def _admin(rng, outline, counties, sizes):
     """Villages (one Voronoi diagram), their town and county, and each county's sizes."""
     coarse, cseeds = _county_cells(rng, outline, counties)
     area = shapely.area(coarse)
@@ -318,7 +318,7 @@ def synthetic_province(
     rng = _rng(seed)
     outline = _province_outline(rng, counties, sizes["roads_per_county"], spacing)
     shapely.prepare(outline)
-    cells, owner, (a, b), w, spread = _admin(rng, outline, counties, sizes, villages_per_town)
+    cells, owner, (a, b), w, spread = _admin(rng, outline, counties, sizes)
     vcentre = shapely.get_coordinates(shapely.centroid(cells))
 
     # counties in reading order; then towns and villages inside each

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 import warnings
 
@@ -39,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if not args.debug:
+        # dask.distributed logs every cluster start and stop at INFO (read by dask's
+        # config when distributed is first imported, here and in the workers)
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
     if args.quiet:
         warnings.simplefilter("ignore")
     else:

@@ -1,31 +1,42 @@
-"""Scaling of coverage validation: single machine vs dask tiles (issue #9).
+"""Province scale on dask: coverage validation and assignment, 1x / 4x / 16x (issue #9).
 
-For 1x, 4x, 16x a base size (Voronoi grids + uniform entity points, three
-faults injected, deterministic from the seed) it runs, each in a fresh
-process so that peak memory is that step's own:
+Data: gridkit._coverage_synth.nested_grids, a province-like coverage (grids
+nested in villages, towns, counties; 15-digit grid codes) with entity points,
+and faults injected ON the dask tiles' seams (an overlap, a gap, a deleted
+grid, a grid coded to another village, a point on two grids, a point outside).
+The largest case is 450,000 grids and 10,000,000 entity points, as the
+issue asks. Every step runs in a fresh process, so that peak memory
+(ru_maxrss) is that step's own:
 
-- ``single``: gridkit.validate_coverage (the reference);
+- ``generate``: build the data and write it as GeoParquet (entities as a
+  directory of 500,000-row files, in generation order: every file spans the
+  whole province, the worst case for the workers);
+- ``single``: gridkit.validate_coverage on the layers read into memory
+  (the reference);
 - ``dask``: gridkit.validate_coverage_distributed on a 2-worker
-  ``distributed.LocalCluster`` (cluster start-up and the workers' import
-  of gridkit timed apart), tiles of
-  about ``--per-tile`` grids.
+  ``distributed.LocalCluster`` (1 thread each; start-up timed apart), the
+  workers reading the entity files themselves;
+- ``assign``: gridkit.assign_to_grids_distributed of the entity files to
+  their grids, written back as GeoParquet by the workers.
 
-and checks that both report the same issues (kinds, grids, x/y to 1 µm).
-Peak memory is ru_maxrss of the process (and, for dask, of each worker).
+and checks that single and dask report the same issues (kind, grids, x/y to
+1 µm, area, feature, detail).
 
-    python benchmarks/bench_scale.py [--base 5000] [--points 10] [--write FILE]
+    python benchmarks/bench_scale.py [--base 28125] [--points 22.2] [--factors 1,4,16]
+        [--write benchmarks/results/scale.md]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 
@@ -33,127 +44,246 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
-
-def _data(n_grids: int, n_points: int, seed: int = 0):
-    from gridkit._coverage_synth import inject, random_points, voronoi_grids
-
-    size = 100.0 * math.sqrt(n_grids)  # ~1 ha grids, like the coverage benchmark
-    grids, jur = voronoi_grids(n_grids, seed=seed, size=size)
-    ents = random_points(jur, n_points, seed=seed)
-    for k, fault in enumerate(("overlap", "gap", "deleted_grid", "point_on_two")):
-        grids, ents, _ = inject(grids, jur, fault, seed=seed + k, entities=ents)
-    return grids, jur, ents
-
-
-def _key(report):
-    def num(v):
-        return None if v != v else round(float(v), 6)
-
-    return sorted(
-        [r.kind, sorted(r.grids), num(r.x), num(r.y), r.feature or ""]
-        for r in report.issues.itertuples()
-    )
-
-
-def _warm_up() -> None:
-    import gridkit.distributed  # noqa: F401
+FAULTS = ("overlap", "gap", "deleted_grid", "point_on_two", "point_outside")
 
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _child(step: str, n_grids: int, n_points: int, per_tile: int) -> dict:
-    """One measured step, in this (fresh) process."""
-    t0 = time.perf_counter()
-    grids, jur, ents = _data(n_grids, n_points)
-    out = {"gen_s": time.perf_counter() - t0}
-    if step == "single":
-        from gridkit import validate_coverage
+def _seam_faults(grids, jur, ents, tiles: int):
+    """Inject FAULTS where a tile seam of the dask run crosses the fault."""
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+    import shapely
 
-        t0, c0 = time.perf_counter(), time.process_time()
-        rep = validate_coverage(grids, jurisdiction=jur, entities=ents)
-        out.update(wall_s=time.perf_counter() - t0, cpu_s=time.process_time() - c0)
-    else:
-        from distributed import Client, LocalCluster
+    from gridkit._coverage_synth import inject
 
-        from gridkit.distributed import validate_coverage_distributed
+    x0, y0, x1, y1 = jur.total_bounds
+    xs = [x0 + k * (x1 - x0) / tiles for k in range(1, tiles)]
+    seam = shapely.union_all([shapely.LineString([(x, y0), (x, y1)]) for x in xs])
+    rng = np.random.default_rng(5)
+    for n, fault in enumerate(FAULTS):
+        # the 300 grids nearest a point on a seam: inject works on them only (fast
+        # at any size)
+        x = xs[n % len(xs)]
+        y = y0 + (y1 - y0) * rng.uniform(0.2, 0.8)
+        c = shapely.get_coordinates(shapely.centroid(grids.geometry.values))
+        pos = np.sort(np.argsort(np.hypot(c[:, 0] - x, c[:, 1] - y))[:300])
+        sub = grids.iloc[pos]
+        sub_jur = jur.set_geometry([shapely.box(*sub.total_bounds)], crs=jur.crs)
+        inside = ents.sindex.query(shapely.box(*sub.total_bounds), predicate="contains")
+        for seed in range(200):
+            g2, e2, f = inject(sub, sub_jur, fault, seed=seed, entities=ents.iloc[inside])
+            if f.where is not None and shapely.intersects(f.where, seam):
+                break
+        grids = pd.concat([grids.drop(index=sub.index), g2]).sort_index()
+        extra = e2.iloc[len(inside):]
+        if len(extra):
+            m = len(extra)
+            extra = gpd.GeoDataFrame(
+                {"entity_id": np.arange(len(ents), len(ents) + m), "risk": np.full(m, 3, "int8"),
+                 "credit": pd.Categorical(["A"] * m, categories=["A", "B", "C"])},
+                geometry=extra.geometry.values, crs=ents.crs)
+            ents = pd.concat([ents, extra], ignore_index=True)
+    # a grid coded to a village it does not lie in
+    k = len(grids) // 2
+    grids.loc[k, "village_code"] = grids["village_code"].iloc[0]
+    return grids, ents
 
-        t0 = time.perf_counter()
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
-        client = Client(cluster)
-        # workers import gridkit once (~1-3 s); a long-running cluster pays it once
-        client.run(_warm_up)
-        out["startup_s"] = time.perf_counter() - t0
-        side = max(2, round(math.sqrt(n_grids / per_tile)))
-        t0, c0 = time.perf_counter(), time.process_time()
-        rep = validate_coverage_distributed(
-            grids, jurisdiction=jur, entities=ents, tiles=side, scheduler=client
-        )
-        out.update(wall_s=time.perf_counter() - t0, cpu_s=time.process_time() - c0)
-        out["tiles"] = f"{side}x{side}"
-        peaks = client.run(_peak_mb)
-        out["worker_peak_mb"] = sorted(round(v) for v in peaks.values())
-        client.close()
-        cluster.close()
-    out["peak_mb"] = _peak_mb()
-    out["issues"] = dict((k, v) for k, v in rep.summary.items() if v)
-    out["key"] = _key(rep)
+
+def _paths(workdir):
+    return {k: os.path.join(workdir, f"{k}.parquet") for k in ("grids", "villages", "jur")} | {
+        "entities": os.path.join(workdir, "entities")
+    }
+
+
+def _read(workdir, entities=True):
+    import geopandas as gpd
+
+    p = _paths(workdir)
+    out = {k: gpd.read_parquet(p[k]) for k in ("grids", "villages", "jur")}
+    if entities:
+        out["entities"] = gpd.read_parquet(p["entities"])
     return out
 
 
-def _run(step, n_grids, n_points, per_tile) -> dict:
-    cmd = [sys.executable, __file__, "--child", step, str(n_grids), str(n_points), str(per_tile)]
-    res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=True)
+def _key(report):
+    def num(v):
+        return None if v is None or v != v else round(float(v), 6)
+
+    return sorted(
+        [r.kind, sorted(r.grids), num(r.x), num(r.y), num(r.area), r.feature or "", r.detail]
+        for r in report.issues.itertuples()
+    )
+
+
+def _cluster():
+    from distributed import Client, LocalCluster
+
+    t0 = time.perf_counter()
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
+    client = Client(cluster)
+    client.run(lambda: __import__("gridkit.distributed"))  # workers import gridkit once
+    return cluster, client, time.perf_counter() - t0
+
+
+def _child(step: str, workdir: str, n_grids: int, n_points: int, tiles: int) -> dict:
+    """One measured step, in this (fresh) process."""
+    out: dict = {}
+    if step == "generate":
+        import pyarrow.parquet as pq
+
+        from gridkit._coverage_synth import nested_grids
+
+        t0 = time.perf_counter()
+        grids, villages, jur, ents = nested_grids(n_grids, entities=n_points, seed=1)
+        grids, ents = _seam_faults(grids, jur, ents, tiles)
+        out["wall_s"] = time.perf_counter() - t0
+        p = _paths(workdir)
+        grids.to_parquet(p["grids"])
+        villages.to_parquet(p["villages"])
+        jur.to_parquet(p["jur"])
+        os.makedirs(p["entities"])
+        for i, start in enumerate(range(0, len(ents), 500_000)):
+            part = ents.iloc[start : start + 500_000]
+            part.to_parquet(os.path.join(p["entities"], f"part.{i:03d}.parquet"))
+        out["write_s"] = time.perf_counter() - t0 - out["wall_s"]
+        out["files"] = len(os.listdir(p["entities"]))
+        out["rows"] = sum(pq.ParquetFile(os.path.join(p["entities"], f)).metadata.num_rows
+                          for f in os.listdir(p["entities"]))
+        out["grids"], out["villages"] = len(grids), len(villages)
+    elif step == "single":
+        from gridkit import validate_coverage
+
+        t0 = time.perf_counter()
+        d = _read(workdir)
+        out["read_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        rep = validate_coverage(d["grids"], jurisdiction=d["jur"], villages=d["villages"],
+                                entities=d["entities"])
+        out["wall_s"] = time.perf_counter() - t0
+        out["issues"] = {k: v for k, v in rep.summary.items() if v}
+        out["key"] = _key(rep)
+    elif step == "dask":
+        from gridkit.distributed import validate_coverage_distributed
+
+        cluster, client, out["startup_s"] = _cluster()
+        t0 = time.perf_counter()
+        d = _read(workdir, entities=False)
+        out["read_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        rep = validate_coverage_distributed(
+            d["grids"], jurisdiction=d["jur"], villages=d["villages"],
+            entities=_paths(workdir)["entities"], tiles=tiles, scheduler=client,
+        )
+        out["wall_s"] = time.perf_counter() - t0
+        out["worker_peak_mb"] = sorted(round(v) for v in client.run(_peak_mb).values())
+        client.close()
+        cluster.close()
+        out["issues"] = {k: v for k, v in rep.summary.items() if v}
+        out["key"] = _key(rep)
+    elif step == "assign":
+        import pyarrow.parquet as pq
+
+        from gridkit.distributed import assign_to_grids_distributed
+
+        cluster, client, out["startup_s"] = _cluster()
+        t0 = time.perf_counter()
+        d = _read(workdir, entities=False)
+        out["read_s"] = time.perf_counter() - t0
+        target = os.path.join(workdir, "assigned")
+        t0 = time.perf_counter()
+        assign_to_grids_distributed(_paths(workdir)["entities"], d["grids"], tiles=tiles,
+                                    out=target, scheduler=client)
+        out["wall_s"] = time.perf_counter() - t0
+        out["worker_peak_mb"] = sorted(round(v) for v in client.run(_peak_mb).values())
+        client.close()
+        cluster.close()
+        table = pq.read_table(target, columns=["grid_id"])
+        out["assigned"] = int(table.num_rows - table.column("grid_id").null_count)
+        out["rows"] = table.num_rows
+    out["peak_mb"] = _peak_mb()
+    return out
+
+
+def _run(step, workdir, n, p, tiles) -> dict:
+    cmd = [sys.executable, __file__, "--child", step, workdir, str(n), str(p), str(tiles)]
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if res.returncode:
+        raise RuntimeError(f"{step} failed:\n{res.stderr[-3000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def _fmt(x, nd=1):
+    return "-" if x is None else f"{x:,.{nd}f}"
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--base", type=int, default=5000, help="grids at 1x")
-    ap.add_argument("--points", type=int, default=10, help="entity points per grid")
+    ap.add_argument("--base", type=int, default=28_125, help="grids at 1x (16x: 450,000)")
+    ap.add_argument("--points", type=float, default=10_000_000 / 450_000,
+                    help="entity points per grid (default: 10 M at 450,000 grids)")
     ap.add_argument("--factors", default="1,4,16")
-    ap.add_argument("--per-tile", type=int, default=5000, help="about this many grids per tile")
+    ap.add_argument("--per-tile", type=int, default=10_000, help="about this many grids per tile")
     ap.add_argument("--write", help="also write the markdown results here")
-    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    ap.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        step, n, p, per = args.child
-        print(json.dumps(_child(step, int(n), int(p), int(per))))
+        step, workdir, n, p, tiles = args.child
+        print(json.dumps(_child(step, workdir, int(n), int(p), int(tiles))))
         return
 
     up0 = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    rows = []
+    rows, verdicts = [], []
     for f in (int(x) for x in args.factors.split(",")):
-        n, p = args.base * f, args.base * f * args.points
-        single = _run("single", n, p, args.per_tile)
-        dist = _run("dask", n, p, args.per_tile)
-        same = single["key"] == dist["key"]
-        for name, r in (
-            ("single: validate_coverage", single),
-            ("dask: 2-worker LocalCluster", dist),
-        ):
+        n, p = args.base * f, round(args.base * f * args.points)
+        tiles = max(2, round((n / args.per_tile) ** 0.5))
+        workdir = tempfile.mkdtemp(prefix=f"gridkit-scale-{f}x-")
+        try:
+            res = {s: _run(s, workdir, n, p, tiles) for s in ("generate", "single", "dask",
+                                                                "assign")}
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        same = res["single"]["key"] == res["dask"]["key"]
+        data = f"{f}x: {res['generate']['grids']:,} grids, {res['generate']['rows']:,} points"
+        labels = {
+            "generate": "generate + write GeoParquet",
+            "single": "validate_coverage (1 process)",
+            "dask": f"validate_coverage_distributed ({tiles}x{tiles} tiles)",
+            "assign": "assign_to_grids_distributed",
+        }
+        for step, r in res.items():
+            what = ""
+            if step in ("single", "dask"):
+                what = str(r["issues"]) + ("" if step == "single" else
+                                           ("; same as single" if same else "; DIFFERENT"))
+            elif step == "assign":
+                what = f"{r['assigned']:,} of {r['rows']:,} in a grid"
+            elif step == "generate":
+                what = f"{res['generate']['files']} entity files; write {r['write_s']:.0f} s"
             rows.append(
-                f"| {f}x: {n:,} grids, {p:,} points | {name} | {r.get('tiles', '-')} | "
-                f"{r['gen_s']:.1f} | {r.get('startup_s', float('nan')):.1f} | {r['wall_s']:.2f} | "
-                f"{r['cpu_s']:.2f} | {r['peak_mb']:.0f} | "
-                f"{'+'.join(map(str, r.get('worker_peak_mb', []))) or '-'} | "
-                f"{r['issues']} | {'same' if same else 'DIFFERENT'} |"
+                f"| {data} | {labels[step]} | {_fmt(r.get('read_s'))} | "
+                f"{_fmt(r.get('startup_s'))} | {_fmt(r['wall_s'])} | {_fmt(r['peak_mb'], 0)} | "
+                f"{'+'.join(map(str, r.get('worker_peak_mb', []))) or '-'} | {what} |"
             )
             print(rows[-1], flush=True)
+        verdicts.append((f, same, res))
     up1 = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     import geopandas
     import shapely
 
-    head = (
-        "| data | step | tiles | generate s | cluster start s | validate wall s | "
-        "client cpu s | client peak MB | worker peak MB | issues | vs single |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|"
-    )
     free = subprocess.run(["free", "-g"], capture_output=True, text=True).stdout.splitlines()
+    head = (
+        "| data | step | read s | cluster start s | wall s | process peak MB | "
+        "worker peak MB | result |\n|---|---|---|---|---|---|---|---|"
+    )
+    big = verdicts[-1][2]
+    total_peak = big["dask"]["peak_mb"] + sum(big["dask"].get("worker_peak_mb", []))
     text = "\n".join(
         [
-            "# Province scale: coverage validation on dask (issue #9)",
+            "# Province scale: validation and assignment on dask (issue #9)",
             "",
             f"Command: `python benchmarks/bench_scale.py {' '.join(argv or sys.argv[1:])}`",
             "",
@@ -167,6 +297,12 @@ def main(argv=None) -> None:
             "",
             head,
             *rows,
+            "",
+            f"Largest case, dask: validated in {big['dask']['wall_s']:.0f} s "
+            f"(+{big['dask']['read_s']:.0f} s reading grids, {big['dask']['startup_s']:.0f} s "
+            f"cluster start); peak memory client + workers {total_peak / 1024:.1f} GB. "
+            f"Same issues as the single process at every size: "
+            f"{all(s for _, s, _ in verdicts)}.",
             "",
         ]
     )

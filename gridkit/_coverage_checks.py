@@ -491,7 +491,8 @@ def check_points(points, labels, geoms, ids, tree, *, what="entity"):
                 detail=f"{what} {labels[i]} lies in no grid",
             )
         )
-    order = np.argsort(pi, kind="stable")
+    # grids listed in their input order, whatever order the spatial index found them
+    order = np.lexsort((gi, pi))
     pi_s, gi_s = pi[order], gi[order]
     for i in np.flatnonzero(count >= 2):
         lo, hi = np.searchsorted(pi_s, [i, i + 1])
@@ -508,7 +509,7 @@ def check_points(points, labels, geoms, ids, tree, *, what="entity"):
             )
         )
     for i in np.flatnonzero((count == 0) & (touch >= 2)):
-        grids = [ids[g] for g in tg[ti == i]]
+        grids = [ids[g] for g in np.sort(tg[ti == i])]
         p = points[i]
         issues.append(
             issue(

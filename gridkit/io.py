@@ -61,10 +61,15 @@ def parse_source(source: str | os.PathLike) -> tuple[Path, str | None]:
     return path, layer
 
 
+def _parquet_dir(path: Path) -> bool:
+    """A directory of GeoParquet files (a dataset, as dask-geopandas writes)."""
+    return path.is_dir() and any(p.suffix.lower() in _PARQUET for p in path.iterdir())
+
+
 def list_layers(path: str | os.PathLike) -> list[str]:
-    """Names of the layers in a file."""
+    """Names of the layers in a file (a GeoParquet file or directory has one)."""
     path = Path(path)
-    if path.suffix.lower() in _PARQUET:
+    if path.suffix.lower() in _PARQUET or _parquet_dir(path):
         return [path.stem]
     return [str(name) for name, _ in pyogrio.list_layers(path)]
 
@@ -75,7 +80,8 @@ def read_layer(source: str | os.PathLike, *, layer: str | None = None) -> gpd.Ge
     Parameters
     ----------
     source
-        ``PATH`` or ``PATH:LAYER``.
+        ``PATH`` or ``PATH:LAYER``; a directory of GeoParquet files is read
+        as one layer.
     layer
         The layer name, when not given in ``source``. A file with several
         layers and no layer named is an error that lists them.
@@ -89,7 +95,7 @@ def read_layer(source: str | os.PathLike, *, layer: str | None = None) -> gpd.Ge
     """
     path, spec_layer = parse_source(source)
     layer = layer or spec_layer
-    if path.suffix.lower() in _PARQUET:
+    if path.suffix.lower() in _PARQUET or _parquet_dir(path):
         try:
             return gpd.read_parquet(path)
         except ValueError as exc:  # a Parquet file without geometry metadata

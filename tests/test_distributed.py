@@ -33,7 +33,7 @@ def _key(report) -> list[tuple]:
     """Every issue as comparable plain values (x, y to the micrometre)."""
 
     def num(v, nd=6):
-        return None if v != v else round(float(v), nd)
+        return float("-inf") if v is None or v != v else round(float(v), nd)
 
     return sorted(
         (

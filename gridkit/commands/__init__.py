@@ -10,6 +10,7 @@ ORDER = (
     "units",
     "partition",
     "validate",
+    "assign",
     "repair",
     "diff",
     "route",

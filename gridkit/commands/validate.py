@@ -63,16 +63,23 @@ def register(subparsers) -> None:
         "reported as kind requirement_unmet",
     )
     p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="run on dask: a local cluster unless --scheduler; "
+        "same issues as the single-process check. GeoParquet entities/buildings (a file or a "
+        "directory of files) are then read by the workers, partition by partition",
+    )
+    p.add_argument(
         "--tiles",
         type=int,
         metavar="N",
-        help="validate N x N tiles in parallel on dask (needs the `scale` extra); same issues "
-        "as the single-process check",
+        help="with --distributed: N x N tiles for the layout checks (default: about "
+        "10,000 grids per tile); implies --distributed",
     )
     p.add_argument(
         "--scheduler",
         metavar="ADDRESS",
-        help="dask scheduler to use with --tiles (e.g. tcp://host:8786); default: a local cluster",
+        help="dask scheduler of an existing cluster (e.g. tcp://host:8786); implies --distributed",
     )
     p.add_argument("--format", choices=("text", "json"), default="text", help="report format")
     p.add_argument("-o", "--output", metavar="REPORT.gpkg", help="write the issues as a layer")
@@ -101,20 +108,21 @@ def with_requirements(report: CoverageReport, requirements, grids: gpd.GeoDataFr
 
 
 def run(args) -> int:
+    distributed = bool(args.distributed or args.tiles or args.scheduler)
     grids = read_layer(args.grids)
     layers = {
         "jurisdiction": read_layer(args.jurisdiction) if args.jurisdiction else None,
         "villages": read_layer(args.villages) if args.villages else None,
-        "entities": read_layer(args.entities) if args.entities else None,
-        "buildings": read_layer(args.buildings) if args.buildings else None,
+        "entities": _features(args.entities, distributed and not args.requirements),
+        "buildings": _features(args.buildings, distributed and not args.requirements),
     }
     staff = read_table(args.staff) if args.staff else None
     options = dict(staff=staff, tolerance=args.tolerance, id_column=args.id_column,
                    code_column=args.code_column, crs=args.crs)
-    if args.tiles or args.scheduler:
+    if distributed:
         from gridkit.distributed import validate_coverage_distributed
 
-        report = validate_coverage_distributed(grids, **layers, **options, tiles=args.tiles or 4,
+        report = validate_coverage_distributed(grids, **layers, **options, tiles=args.tiles,
                                                scheduler=args.scheduler)
     else:
         report = validate_coverage(grids, **layers, **options)
@@ -132,6 +140,18 @@ def run(args) -> int:
             log.warning("no issue: %s not written", args.output)
     print(report.to_json(indent=None) if args.format == "json" else str(report))
     return 0 if report.valid else 1
+
+
+def _features(path: str | None, lazy: bool):
+    """A features layer: left as a path for the workers when it is GeoParquet."""
+    if path is None:
+        return None
+    if lazy:
+        from gridkit._distributed_features import is_lazy
+
+        if is_lazy(path):
+            return path
+    return read_layer(path)
 
 
 def demo_step(ctx: DemoContext) -> None:

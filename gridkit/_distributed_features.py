@@ -1,0 +1,182 @@
+"""Entities and buildings, checked and assigned partition by partition (private).
+
+A feature needs no halo: a point or a footprint is judged by the grids that
+meet it alone. So features are not shuffled to tiles. Each partition (a
+chunk of an in-memory frame, or a partition a dask worker reads from
+GeoParquet itself) is cut by a regular grid of boxes into spatially compact
+groups, and each group is checked against the grids meeting its bounding
+box, looked up in the broadcast :class:`~gridkit._distributed_tiles.GridIndex`.
+Those grids are all the grids that can hold the group's features, so every
+feature gets exactly the verdict of the single-machine check. Partitions
+that are spatially compact (GeoParquet written by area, or after
+dask-geopandas' ``spatial_shuffle``) are cheapest; any order is correct.
+"""
+
+from __future__ import annotations
+
+import os
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gridkit import _coverage_checks as checks
+from gridkit._distributed_tiles import GridIndex, owner
+from gridkit._errors import LayerError, MissingCRSError
+from gridkit._units_assign import assign_buildings
+from gridkit.coverage import _FEATURE_ID, _Labels
+from gridkit.crs import to_crs
+from gridkit.layers import check_layer
+
+#: Label columns looked up, in order, for issues about each kind of feature.
+PREFER = {"entities": _FEATURE_ID, "buildings": ("building_id", "id", "osm_id", "fid")}
+#: In-memory features are sent to the workers in chunks of about this many rows.
+CHUNK_ROWS = 500_000
+
+
+def is_lazy(src) -> bool:
+    """Whether ``src`` is read by the workers (a GeoParquet path or a dask frame)."""
+    return _is_dask(src) or (isinstance(src, (str, os.PathLike)) and _is_parquet(src))
+
+
+def _is_dask(src) -> bool:
+    try:
+        import dask
+
+        return dask.is_dask_collection(src)
+    except ImportError:  # pragma: no cover - dask is a core dependency
+        return False
+
+
+def _is_parquet(path) -> bool:
+    p = os.fspath(path)
+    return os.path.isdir(p) or p.lower().endswith((".parquet", ".geoparquet", ".pq"))
+
+
+def feature_items(src, kind: str, *, bounds, shape, opts: dict, chunk: int = CHUNK_ROWS):
+    """The work items for a features argument, and its CRS.
+
+    Every item is a dict (or a dask ``Delayed`` giving one) with ``task``
+    ``"features"``, ``frame``, ``positions`` (rows in ``src``, or None),
+    ``part`` (its number) and ``opts``.
+
+    A GeoDataFrame is cut into chunks of ``chunk`` rows, in tile order so
+    that each chunk is compact; each chunk remembers its rows' positions.
+    A GeoParquet path or a dask-geopandas frame gives one dask ``Delayed``
+    per partition (read on the worker).
+    """
+    if isinstance(src, (str, os.PathLike)) and _is_parquet(src):
+        import dask_geopandas
+
+        src = dask_geopandas.read_parquet(os.fspath(src))
+    if _is_dask(src):
+        if getattr(src, "crs", None) is None:
+            raise MissingCRSError(f"{kind}: the dask frame has no CRS; set it with .set_crs(...)")
+        import dask
+
+        wrap = dask.delayed(_wrap, pure=True)
+        return [wrap(d, i, opts) for i, d in enumerate(src.to_delayed())], src.crs
+    if not isinstance(src, gpd.GeoDataFrame):
+        raise LayerError(f"{kind}: expected a GeoDataFrame, a GeoParquet path or a dask-geopandas "
+                         f"frame, got {type(src).__name__}")
+    if src.crs is None:
+        raise MissingCRSError(f"{kind}: the layer has no CRS; set it with gdf.set_crs(...)")
+    geoms = src.geometry.values
+    b = shapely.bounds(geoms)
+    anchor_x = np.where(np.isnan(b[:, 0]), bounds[0], 0.5 * (b[:, 0] + b[:, 2]))
+    anchor_y = np.where(np.isnan(b[:, 1]), bounds[1], 0.5 * (b[:, 1] + b[:, 3]))
+    order = np.argsort(owner(anchor_x, anchor_y, bounds, shape), kind="stable")
+    items = []
+    for start in range(0, len(order), chunk):
+        pos = np.sort(order[start : start + chunk])
+        items.append(_wrap(src.iloc[pos], len(items), opts, positions=pos))
+    return items, src.crs
+
+
+def _wrap(frame: gpd.GeoDataFrame, part: int, opts: dict, positions=None) -> dict:
+    return {"task": "features", "frame": frame, "positions": positions, "part": part,
+            "opts": opts}
+
+
+def _usable(part: gpd.GeoDataFrame, kind: str, work):
+    """Rows with a geometry (checked, in the working CRS) and the labels of the others."""
+    geoms = part.geometry.values
+    missing = np.asarray(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    labels = _Labels(part, PREFER[kind])
+    dropped = [labels[i] for i in np.flatnonzero(missing)]
+    keep = part[~missing] if missing.any() else part
+    if len(keep):
+        keep = to_crs(check_layer(keep, kind), work)
+    return keep, dropped
+
+
+def _groups(geoms: np.ndarray, bounds, shape):
+    """Positions of the features in each tile-sized box (by bounding-box centre)."""
+    b = shapely.bounds(geoms)
+    own = owner(0.5 * (b[:, 0] + b[:, 2]), 0.5 * (b[:, 1] + b[:, 3]), bounds, shape)
+    order = np.argsort(own, kind="stable")
+    cuts = np.flatnonzero(np.diff(own[order])) + 1
+    for pos in np.split(order, cuts):
+        if len(pos):
+            bb = b[pos]
+            yield np.sort(pos), (*bb[:, :2].min(axis=0), *bb[:, 2:].max(axis=0))
+
+
+def check_features(item, index: GridIndex, opts: dict) -> list[dict]:
+    """The entity or building issues of one partition (as ``validate_coverage``'s)."""
+    kind = opts["kind"]
+    part, dropped = _usable(item["frame"], kind, opts["work"])
+    # the same words as validate_coverage
+    if kind == "entities":
+        issues = [checks.issue("entity_unassigned", [], feature=lab,
+                               detail=f"entity {lab} has no geometry") for lab in dropped]
+    else:
+        issues = [checks.issue("building_unassigned", [], feature=lab,
+                               detail=f"building {lab}: no geometry") for lab in dropped]
+    if not len(part):
+        return issues
+    geoms = np.asarray(part.geometry.values, dtype=object)
+    for pos, box in _groups(geoms, opts["bounds"], opts["shape"]):
+        near = index.near(box)
+        ga, ids = index.ga[near], index.ids[near]
+        tree = shapely.STRtree(ga)
+        labels = _Labels(part, PREFER[kind], positions=pos)
+        if kind == "entities":
+            issues += checks.check_points(geoms[pos], labels, ga, ids, tree, what="entity")
+        else:
+            issues += checks.check_buildings(geoms[pos], labels, ga, ids, tree,
+                                             tolerance=opts["tolerance"])
+    return issues
+
+
+def assign_features(item, index: GridIndex, opts: dict):
+    """One partition with the id of its grid: the one holding most of a footprint,
+    or containing a point (on a shared edge: the first grid); missing when none.
+
+    Returns the partition (in its own CRS) with ``opts["column"]``, or, when
+    ``opts["out"]`` is a directory, writes it there as GeoParquet and returns
+    the number of rows.
+    """
+    frame, positions = item["frame"], item["positions"]
+    work = to_crs(frame, opts["work"])
+    geoms = np.asarray(work.geometry.values, dtype=object)
+    grid = np.full(len(frame), None, dtype=object)
+    ok = ~np.asarray(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    sub = np.flatnonzero(ok)
+    if len(sub):
+        for pos, box in _groups(geoms[sub], opts["bounds"], opts["shape"]):
+            rows = sub[pos]
+            near = index.near(box)
+            best, _share = assign_buildings(index.ga[near], geoms[rows])
+            hit = best >= 0
+            grid[rows[hit]] = index.ids[near[best[hit]]]
+    out = frame.copy()
+    out[opts["column"]] = pd.array(grid, dtype="string")
+    if positions is not None:
+        out["_position"] = positions
+    if opts.get("out"):
+        name = f"part.{item['part']:05d}.parquet"
+        out.to_parquet(os.path.join(opts["out"], name))
+        return len(out)
+    return out

@@ -20,6 +20,11 @@ Chinese county, not like a chessboard:
 
 Everything is vectorised with numpy and shapely 2, so a county with 100,000
 buildings and 200,000 entities takes a few seconds.
+
+:func:`synthetic_province` (module :mod:`gridkit._synthetic_province`) lays
+several such counties side by side, of heavy-tailed sizes, with ``counties``,
+``towns`` and ``villages`` layers that tile the province exactly; it reuses the
+helpers below for each county's streets, buildings and entities.
 """
 
 from __future__ import annotations
@@ -30,9 +35,17 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-__all__ = ["synthetic_county", "SYNTHETIC_CRS"]
+from gridkit._errors import GridkitError
+
+__all__ = ["synthetic_county", "synthetic_province", "SyntheticSizeError", "SYNTHETIC_CRS"]
 
 log = logging.getLogger(__name__)
+
+
+
+class SyntheticSizeError(GridkitError):
+    """A size given to a synthetic generator is out of range (a :class:`ValueError`)."""
+
 
 SYNTHETIC_CRS = "EPSG:4547"
 """Default CRS: CGCS2000 / 3-degree Gauss-Kruger CM 114E (metres)."""
@@ -59,28 +72,32 @@ def _blob(rng, center, radius, n=64):
     return shapely.Polygon(xy)
 
 
-def _grid(rng, roads: int, spacing: float):
-    """Jittered node grid big enough for ``roads`` kept edges."""
-    # the outline covers about half the grid's square: make the grid big enough
-    side = max(int(np.ceil(np.sqrt(roads / (2 * 0.85 * 0.5)))) + 1, 4)
-    ii, jj = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
+def _grid(rng, roads: int, spacing: float, *, origin=_ORIGIN, shape=None):
+    """Jittered node grid big enough for ``roads`` kept edges (or of ``shape`` nodes)."""
+    if shape is None:
+        # the outline covers about half the grid's square: make the grid big enough
+        side = max(int(np.ceil(np.sqrt(roads / (2 * 0.85 * 0.5)))) + 1, 4)
+        shape = (side, side)
+    nx, ny = shape
+    ii, jj = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
     xy = np.stack([ii, jj], -1).reshape(-1, 2) * spacing
-    xy = xy + rng.normal(0, 0.12 * spacing, xy.shape) + np.asarray(_ORIGIN)
-    node = np.arange(side * side).reshape(side, side)
+    xy = xy + rng.normal(0, 0.12 * spacing, xy.shape) + np.asarray(origin)
+    node = np.arange(nx * ny).reshape(nx, ny)
     h = np.column_stack([node[:, :-1].ravel(), node[:, 1:].ravel()])
     v = np.column_stack([node[:-1, :].ravel(), node[1:, :].ravel()])
     h_main = (ii[:, :-1] % 10 == 0).ravel()
     v_main = (jj[:-1, :] % 10 == 0).ravel()
     edges = np.vstack([h, v])
     main = np.r_[h_main, v_main]
-    return side, xy, edges, main
+    return shape, xy, edges, main
 
 
-def _roads(rng, xy, edges, main, roads: int, outline, spacing) -> gpd.GeoDataFrame:
+def _roads(rng, xy, edges, main, roads: int, outline, spacing, near=None) -> gpd.GeoDataFrame:
     n_dup = int(round(0.01 * roads))
     # streets near the outline (some run past it, as real data); main roads first,
     # the missing links are local streets
-    near = shapely.buffer(outline, spacing)
+    if near is None:
+        near = shapely.buffer(outline, spacing)
     mid_xy = (xy[edges[:, 0]] + xy[edges[:, 1]]) / 2
     inside = shapely.contains_xy(near, mid_xy[:, 0], mid_xy[:, 1])
     keep_n = min(roads - n_dup, int(inside.sum()))
@@ -159,9 +176,10 @@ def _density(rng, centers_n, extent, xy):
     return 0.15 + (weight * np.exp(-d2 / (2 * radius**2))).sum(1)
 
 
-def _buildings(rng, side, xy, spacing, n: int, density) -> gpd.GeoDataFrame:
+def _building_params(rng, shape, xy, spacing, n: int, density) -> dict:
+    """Where and how big ``n`` buildings are (arrays; no geometry yet)."""
     # cells between grid nodes; each holds a square set of building slots
-    node = np.arange(side * side).reshape(side, side)
+    node = np.arange(shape[0] * shape[1]).reshape(shape)
     corner = node[:-1, :-1].ravel()
     center = xy[corner] + spacing / 2
     cells = len(center)
@@ -179,18 +197,35 @@ def _buildings(rng, side, xy, spacing, n: int, density) -> gpd.GeoDataFrame:
     w = np.minimum(rng.uniform(8, 24, n), step * 0.85)
     h = np.minimum(w * rng.uniform(0.5, 1.0, n), step * 0.85)
     ang = rng.normal(0, 0.08, n)
+    taller = np.sqrt(w_cell[cell] / w_cell.mean())  # taller buildings in the towns
+    levels = np.clip(np.round(rng.lognormal(0.8, 0.5, n) * taller), 1, 30)
+    homes = rng.random(n) < 0.8
+    households = np.where(homes, np.floor(w * h * levels * 0.8 / 90), 0).astype(np.int64)
+    return {"base": base, "w": w, "h": h, "ang": ang, "levels": levels.astype(int),
+            "households": households}
+
+
+def _building_polygons(b: dict, idx) -> np.ndarray:
+    """Rotated rectangles of the buildings ``idx`` of :func:`_building_params`."""
+    base, w, h, ang = b["base"][idx], b["w"][idx], b["h"][idx], b["ang"][idx]
     c, s = np.cos(ang), np.sin(ang)
     dx = np.array([-1, 1, 1, -1, -1]) / 2
     dy = np.array([-1, -1, 1, 1, -1]) / 2
     px = base[:, :1] + (w[:, None] * dx) * c[:, None] - (h[:, None] * dy) * s[:, None]
     py = base[:, 1:] + (w[:, None] * dx) * s[:, None] + (h[:, None] * dy) * c[:, None]
-    geoms = shapely.polygons(np.stack([px, py], -1))
-    taller = np.sqrt(w_cell[cell] / w_cell.mean())  # taller buildings in the towns
-    levels = np.clip(np.round(rng.lognormal(0.8, 0.5, n) * taller), 1, 30)
-    homes = rng.random(n) < 0.8
-    households = np.where(homes, np.floor(w * h * levels * 0.8 / 90), 0).astype(np.int64)
-    return gpd.GeoDataFrame({"building_id": np.arange(n), "levels": levels.astype(int),
-                             "households": households}, geometry=geoms, crs=SYNTHETIC_CRS)
+    return shapely.polygons(np.stack([px, py], -1))
+
+
+def _building_frame(b: dict, idx, geoms) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"building_id": np.arange(len(geoms)), "levels": b["levels"][idx],
+                             "households": b["households"][idx]},
+                            geometry=geoms, crs=SYNTHETIC_CRS)
+
+
+def _buildings(rng, shape, xy, spacing, n: int, density) -> gpd.GeoDataFrame:
+    b = _building_params(rng, shape, xy, spacing, n, density)
+    idx = np.arange(n)
+    return _building_frame(b, idx, _building_polygons(b, idx))
 
 
 def _entities(rng, buildings: gpd.GeoDataFrame, extent, n: int) -> gpd.GeoDataFrame:
@@ -199,8 +234,7 @@ def _entities(rng, buildings: gpd.GeoDataFrame, extent, n: int) -> gpd.GeoDataFr
     k = int(in_building.sum())
     pull = rng.pareto(1.5, nb) + 0.05 if nb else np.zeros(0)
     owner = rng.choice(nb, size=k, p=pull / pull.sum()) if nb else np.zeros(0, int)
-    b = buildings.geometry.values
-    cxy = shapely.get_coordinates(shapely.centroid(b))
+    b = np.asarray(buildings.geometry.values)
     bx0, by0, bx1, by1 = shapely.bounds(b).T if nb else (np.zeros(0),) * 4
     xy = np.empty((n, 2))
     frac = rng.uniform(0.3, 0.7, (k, 2))
@@ -209,8 +243,10 @@ def _entities(rng, buildings: gpd.GeoDataFrame, extent, n: int) -> gpd.GeoDataFr
     # the rest along streets and in open land: near a random building, offset
     rest = (~in_building).sum()
     near = rng.integers(0, max(nb, 1), rest)
-    xy[~in_building] = (cxy[near] if nb else np.full((rest, 2), np.asarray(_ORIGIN))) + \
-        rng.normal(0, 40, (rest, 2))
+    # (centroids only of the buildings needed: GEOS centroids are the slow part)
+    cxy = shapely.get_coordinates(shapely.centroid(b[near])) if nb else \
+        np.full((rest, 2), np.asarray(_ORIGIN))
+    xy[~in_building] = cxy + rng.normal(0, 40, (rest, 2))
     risk = rng.choice([1, 2, 3], size=n, p=_RISK_P)
     credit = rng.choice(_CREDIT, size=n, p=_CREDIT_P)
     cat = np.empty(n, dtype=object)
@@ -262,13 +298,13 @@ def synthetic_county(
     for name, value in (("buildings", buildings), ("roads", roads), ("villages", villages),
                         ("entities", entities)):
         if int(value) != value or value < (1 if name in ("roads", "villages") else 0):
-            raise ValueError(f"`{name}` must be a whole number >= 1 (0 allowed for buildings "
-                             f"and entities), got {value!r}")
+            raise SyntheticSizeError(f"`{name}` must be a whole number >= 1 (0 allowed for "
+                                     f"buildings and entities), got {value!r}")
     if not spacing > 0:
-        raise ValueError(f"`spacing` must be positive (metres), got {spacing!r}")
+        raise SyntheticSizeError(f"`spacing` must be positive (metres), got {spacing!r}")
     roads = max(int(roads), 12)
     rng = np.random.default_rng(seed)
-    side, xy, edges, main = _grid(rng, roads, spacing)
+    shape, xy, edges, main = _grid(rng, roads, spacing)
     extent = (*xy.min(0), *xy.max(0))
     cx, cy = (extent[0] + extent[2]) / 2, (extent[1] + extent[3]) / 2
     outline = _blob(rng, (cx, cy), 0.4 * min(extent[2] - extent[0], extent[3] - extent[1]))
@@ -280,7 +316,7 @@ def synthetic_county(
     towns = max(int(villages) // 50, 3)
     density = lambda pts: _density(rng_d, towns, outline.bounds, pts)  # noqa: E731
     rng_d = np.random.default_rng([seed, 1])
-    building_gdf = _buildings_inside(rng, side, xy, spacing, int(buildings), density, outline,
+    building_gdf = _buildings_inside(rng, shape, xy, spacing, int(buildings), density, outline,
                                      np.asarray(road_gdf.geometry.values))
     entity_gdf = _entities(rng, building_gdf, outline.bounds, int(entities))
     out = {"jurisdiction": jurisdiction, "villages": village_gdf, "roads": road_gdf,
@@ -290,30 +326,50 @@ def synthetic_county(
     return out
 
 
-def _buildings_inside(rng, side, xy, spacing, n, density, outline, roads) -> gpd.GeoDataFrame:
+def _buildings_inside(rng, shape, xy, spacing, n, density, outline, roads,
+                      fringe=None) -> gpd.GeoDataFrame:
     """``n`` buildings whose centres lie in the outline (plus a 30 m fringe, so a few
     straddle the boundary or lie just outside, as in real data), off the streets
-    (but for one in ten of those the jittered street grid runs across)."""
+    (but for one in ten of those the jittered street grid runs across).
+
+    ``fringe`` replaces the outline buffered by 30 m as the area the centres
+    must lie in."""
     if n == 0:
-        return _buildings(rng, side, xy, spacing, 0, density)
-    fringe = shapely.buffer(outline, 30)
+        return _buildings(rng, shape, xy, spacing, 0, density)
+    if fringe is None:
+        fringe = shapely.buffer(outline, 30)
     extent = shapely.box(*xy.min(0), *xy.max(0))
     frac = shapely.area(shapely.intersection(fringe, extent)) / shapely.area(extent)
     factor = 1.15 / max(frac, 0.05)
+    # the centroid of a rectangle is its base point up to rounding: footprints are
+    # only built for bases within 1 m of the fringe, and (slow) GEOS centroids only
+    # for bases within 1 m of its edge; the test then picks exactly as on all of them
+    near_fringe = shapely.buffer(fringe, 1.0)
+    deep = shapely.buffer(fringe, -1.0)
+    shapely.prepare(near_fringe)
+    shapely.prepare(deep)
+    tree = shapely.STRtree(roads)
     while True:
-        cap = (side - 1) ** 2 * 64  # slots available
-        gen = _buildings(rng, side, xy, spacing, min(int(np.ceil(n * factor)), cap), density)
-        centre = shapely.get_coordinates(shapely.centroid(gen.geometry.values))
-        inside = shapely.contains_xy(fringe, centre[:, 0], centre[:, 1])
-        on_street = np.zeros(len(gen), dtype=bool)
-        hits = shapely.STRtree(roads).query(gen.geometry.values, predicate="intersects")[0]
-        on_street[hits] = True
-        inside &= ~on_street | (rng.random(len(gen)) < 0.1)
-        if inside.sum() >= n or len(gen) >= cap:
+        cap = (shape[0] - 1) * (shape[1] - 1) * 64  # slots available
+        m = min(int(np.ceil(n * factor)), cap)
+        b = _building_params(rng, shape, xy, spacing, m, density)
+        idx = np.flatnonzero(shapely.contains_xy(near_fringe, b["base"][:, 0], b["base"][:, 1]))
+        geoms = _building_polygons(b, idx)
+        inside = np.zeros(m, dtype=bool)
+        inside[idx] = shapely.contains_xy(deep, b["base"][idx, 0], b["base"][idx, 1])
+        edge = idx[~inside[idx]]
+        centre = shapely.get_coordinates(shapely.centroid(geoms[~inside[idx]]))
+        inside[edge] = shapely.contains_xy(fringe, centre[:, 0], centre[:, 1])
+        on_street = np.zeros(m, dtype=bool)
+        on_street[idx[tree.query(geoms, predicate="intersects")[0]]] = True
+        inside &= ~on_street | (rng.random(m) < 0.1)
+        if inside.sum() >= n or m >= cap:
             break
         factor *= 1.5
     size = min(n, int(inside.sum()))
     pick = np.sort(rng.choice(np.flatnonzero(inside), size=size, replace=False))
-    out = gen.iloc[pick].reset_index(drop=True)
-    out["building_id"] = np.arange(len(out))
-    return out
+    return _building_frame(b, pick, geoms[np.searchsorted(idx, pick)])
+
+
+# the province generator lives in its own module and reuses the helpers above
+from gridkit._synthetic_province import synthetic_province  # noqa: E402

@@ -8,7 +8,7 @@ import shapely
 from geopandas.testing import assert_geodataframe_equal
 
 from gridkit import check_layer
-from gridkit.synthetic import SYNTHETIC_CRS, synthetic_county
+from gridkit.synthetic import SYNTHETIC_CRS, SyntheticSizeError, synthetic_county
 
 SIZES = dict(buildings=1_500, roads=600, villages=12, entities=3_000)
 
@@ -72,8 +72,22 @@ def test_geographic_crs():
 @pytest.mark.parametrize("bad", [{"roads": 0}, {"villages": 1.5}, {"buildings": -1},
                                  {"spacing": 0}])
 def test_bad_sizes(bad):
-    with pytest.raises(ValueError, match=list(bad)[0]):
+    with pytest.raises(SyntheticSizeError, match=list(bad)[0]) as err:
         synthetic_county(0, **{**SIZES, **bad})
+    assert isinstance(err.value, ValueError)
+
+
+def test_output_pinned(county):
+    """A seed keeps giving the same county (the province generator and the speed-ups
+    reuse its helpers: they must not change what a seed gives). Values recorded
+    from the generator as first committed."""
+    assert county["buildings"].area.sum() == pytest.approx(311352.9877235646, rel=1e-9)
+    xy = shapely.get_coordinates(county["entities"].geometry.values)
+    assert xy.sum() == pytest.approx(11475677678.80272, rel=1e-12)
+    assert county["roads"].length.sum() == pytest.approx(121780.32046778189, rel=1e-9)
+    assert county["villages"].area.sum() == pytest.approx(15221857.714527495, rel=1e-9)
+    assert county["buildings"]["households"].sum() == 5469
+    assert county["entities"]["risk"].sum() == 7802
 
 
 def test_zero_buildings_and_entities():

@@ -123,7 +123,7 @@ def _cluster():
     from distributed import Client, LocalCluster
 
     t0 = time.perf_counter()
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0")
     client = Client(cluster)
     client.run(lambda: __import__("gridkit.distributed"))  # workers import gridkit once
     return cluster, client, time.perf_counter() - t0

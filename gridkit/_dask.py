@@ -45,7 +45,8 @@ def client(scheduler):
     from distributed import Client, LocalCluster
 
     if scheduler is None:
-        cluster = LocalCluster(dashboard_address=None)
+        # ":0": any free port (None still binds 8787 and warns when it is taken)
+        cluster = LocalCluster(dashboard_address=":0")
         c = Client(cluster)
         try:
             yield c

@@ -217,7 +217,7 @@ def test_two_worker_local_cluster(voronoi):
     g, e, _ = inject(grids, jur, "gap", seed=1, entities=ents)
     ref = validate_coverage(g, jurisdiction=jur, entities=e)
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as cluster:
         with distributed.Client(cluster) as client:
             dist = validate_coverage_distributed(

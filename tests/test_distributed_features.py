@@ -172,7 +172,7 @@ def test_two_workers_read_their_own_partitions(province, tmp_path):
     path = _unsorted_parquet(e, tmp_path / "entities")
     ref = validate_coverage(g, jurisdiction=jur, villages=villages, entities=e)
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as cluster, distributed.Client(cluster) as client:
         dist = validate_coverage_distributed(
             g, jurisdiction=jur, villages=villages, entities=path, tiles=2, scheduler=client

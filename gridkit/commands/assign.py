@@ -71,7 +71,7 @@ def demo_step(ctx: DemoContext) -> None:
     from gridkit.distributed import assign_to_grids_distributed, validate_coverage_distributed
 
     layers = ctx.layers
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, \
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster, \
             Client(cluster) as client:
         report = validate_coverage_distributed(
             grids, jurisdiction=layers["jurisdiction"], villages=layers["villages"],

@@ -29,6 +29,7 @@ from gridkit.roadgraph import *  # noqa: F401,F403
 from gridkit.sample import *  # noqa: F401,F403
 from gridkit.schedule import *  # noqa: F401,F403
 from gridkit.siting import *  # noqa: F401,F403
+from gridkit.spatial_parquet import *  # noqa: F401,F403
 from gridkit.synthetic import *  # noqa: F401,F403
 from gridkit.tables import *  # noqa: F401,F403
 from gridkit.units import *  # noqa: F401,F403

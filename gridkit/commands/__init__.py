@@ -10,6 +10,7 @@ ORDER = (
     "units",
     "partition",
     "validate",
+    "shard",
     "assign",
     "repair",
     "diff",

@@ -15,12 +15,13 @@ def test_help_lists_subcommands(capsys):
     assert exc.value.code == 0
     out = capsys.readouterr().out
     for name in ("units", "partition", "validate", "repair", "diff", "route", "schedule",
-                 "map", "report", "demo", "info", "reach", "checkpoints"):
+                 "map", "report", "demo", "info", "reach", "checkpoints", "shard", "assign"):
         assert name in out
 
 
 @pytest.mark.parametrize("name", ["units", "partition", "validate", "repair", "diff", "route",
-                                  "schedule", "map", "report", "reach", "checkpoints", "demo"])
+                                  "schedule", "map", "report", "reach", "checkpoints", "demo",
+                                  "shard", "assign"])
 def test_each_subcommand_has_help(name, capsys):
     with pytest.raises(SystemExit) as exc:
         cli.main([name, "--help"])
@@ -35,6 +36,9 @@ def test_demo_runs_on_sample(tmp_path, capsys):
     assert cli.main(["demo", "-o", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out
     assert "EPSG:32635" in out and "entities" in out
+    # the province workflow ran on a real 2-worker cluster, from GeoParquet files
+    assert "2-worker dask cluster" in out and "issue(s) as the single-process check" in out
+    assert (tmp_path / "demo" / "entities_assigned.gpkg").exists()
 
 
 def test_info_lists_sample_layers(sample_file, capsys):

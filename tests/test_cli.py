@@ -37,7 +37,7 @@ def test_demo_runs_on_sample(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "EPSG:32635" in out and "entities" in out
     # the province workflow ran on a real 2-worker cluster, from GeoParquet files
-    assert "2-worker dask cluster" in out and "issue(s) as the single-process check" in out
+    assert "2-worker dask cluster" in out and "the same as the single-process check" in out
     assert (tmp_path / "demo" / "entities_assigned.gpkg").exists()
 
 

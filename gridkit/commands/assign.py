@@ -86,10 +86,18 @@ def demo_step(ctx: DemoContext) -> None:
         assigned = assign_to_grids_distributed(files, grids, tiles=2, scheduler=client)
     path = write_layer(assigned.to_crs(layers.input_crs), ctx.outdir / "entities_assigned.gpkg")
     inside = int(assigned["grid_id"].notna().sum())
+    single = ctx.results.get("coverage")
+    if single is None:
+        versus = "no single-process check to compare"
+    else:
+        same = sorted(map(tuple, single.issues[["kind", "x", "y"]].round(6).to_numpy())) == \
+            sorted(map(tuple, report.issues[["kind", "x", "y"]].round(6).to_numpy()))
+        versus = "the same as" if same else "DIFFERENT from"
+        versus += " the single-process check"
     ctx.add(
         f"distributed (2-worker dask cluster, 2x2 tiles, entities read by the workers from "
         f"{len(list(Path(files).glob('*.parquet')))} GeoParquet files): {report.n_grids} grids "
-        f"validated, {sum(report.summary.values())} issue(s) as the single-process check; "
-        f"{inside} of {len(assigned)} entities assigned to their grid",
+        f"validated, {len(report.issues)} issue(s), {versus}; {inside} of {len(assigned)} "
+        f"entities assigned to their grid",
         Path(files), path,
     )

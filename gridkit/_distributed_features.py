@@ -7,9 +7,9 @@ GeoParquet itself) is cut by a regular grid of boxes into spatially compact
 groups, and each group is checked against the grids meeting its bounding
 box, looked up in the broadcast :class:`~gridkit._distributed_tiles.GridIndex`.
 Those grids are all the grids that can hold the group's features, so every
-feature gets exactly the verdict of the single-machine check. Partitions
-that are spatially compact (GeoParquet written by area, or after
-dask-geopandas' ``spatial_shuffle``) are cheapest; any order is correct.
+feature gets exactly the verdict of the single-machine check, whatever the
+partitions' order (a partition spanning every tile costs one small spatial
+query per tile more than a compact one).
 """
 
 from __future__ import annotations

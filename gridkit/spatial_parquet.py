@@ -3,9 +3,10 @@
 Province-scale layers (millions of entities or buildings) are best handed to
 :func:`gridkit.validate_coverage_distributed` and
 :func:`gridkit.assign_to_grids_distributed` as a directory of GeoParquet
-files that the workers read themselves. Any order is correct; files that
-each cover a compact area are cheaper, because each file then meets few
-grids. :func:`write_spatial_parquet` writes such a directory: rows in Hilbert
+files that the workers read themselves. Any row order is correct and, as
+measured (benchmarks/results/scale_sorted_4x.md), about as fast; files that
+each cover a compact area are easier to inspect and to read in part.
+:func:`write_spatial_parquet` writes such a directory: rows in Hilbert
 curve order (geopandas' ``hilbert_distance``; in memory, or on dask with a
 shuffle as dask-geopandas' ``spatial_shuffle`` does, for data already on dask
 or in GeoParquet), cut into files of about ``rows_per_file`` rows.

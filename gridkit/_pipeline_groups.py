@@ -36,6 +36,7 @@ class Plan:
     codes: list[str]  # group codes, sorted (the merge order)
     regions: np.ndarray  # territory of each group (metric CRS)
     villages: list[gpd.GeoDataFrame]  # the villages of each group
+    area: object = None  # the jurisdiction
 
 
 def plan_groups(area, villages: gpd.GeoDataFrame, group_of_village: np.ndarray) -> Plan:
@@ -65,7 +66,8 @@ def plan_groups(area, villages: gpd.GeoDataFrame, group_of_village: np.ndarray) 
         codes.append(code)
         regions.append(region)
         members.append(villages.loc[group_of_village == code, ["code", "geometry"]])
-    return Plan(codes=codes, regions=np.asarray(regions, dtype=object), villages=members)
+    return Plan(codes=codes, regions=np.asarray(regions, dtype=object), villages=members,
+                area=area)
 
 
 def _pairs_by_group(tree: shapely.STRtree, geoms, n_groups: int):
@@ -162,7 +164,9 @@ def unit_jobs(plan: Plan, *, road, cutting, barriers, buildings, entities, crs,
     crs_text = crs.to_wkt()
     jobs = []
     for i, code in enumerate(plan.codes):
-        region = plan.regions[i]
+        # one group: its territory is the jurisdiction itself (so that the result is
+        # exactly build_units'), not the same area re-noded along the village boundaries
+        region = plan.regions[i] if n > 1 else plan.area
         r = road.iloc[road_rows[i]]
         if not cutting[road_rows[i]].any():
             r = _placeholder_road(r, region, options)

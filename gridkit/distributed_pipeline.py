@@ -43,7 +43,13 @@ from gridkit._dask import check_scheduler, run_tasks
 from gridkit._errors import GridkitWarning, InvalidValueError, MissingColumnError
 from gridkit.layers import load_layers
 from gridkit.partition import Partition
-from gridkit.units import AREA_TOLERANCE, UnitsResult, _check_options, _cutting_roads
+from gridkit.units import (
+    AREA_TOLERANCE,
+    UnitsResult,
+    _check_options,
+    _cutting_roads,
+    _village_boundaries,
+)
 from gridkit.workload import Policy, classify_entities, load_policy
 
 __all__ = ["build_units_distributed", "partition_distributed", "GROUP_LEVELS"]
@@ -185,7 +191,8 @@ def build_units_distributed(
                                 classify=classify_entities)
     clock["merge"] = round(time.perf_counter() - t, 3)
     units, b_out, e_out, unassigned, report = merged
-    lines = [np.asarray(road_gdf.geometry.values)]
+    # the lines build_units nodes: cutting roads, village boundaries, barriers
+    lines = [np.asarray(road_gdf.geometry.values)[cutting], _village_boundaries(v_gdf)]
     if bar_gdf is not None:
         lines.append(np.asarray(bar_gdf.geometry.values))
     lines = np.concatenate(lines)

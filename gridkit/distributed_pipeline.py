@@ -59,6 +59,11 @@ log = logging.getLogger(__name__)
 #: Values of ``by``: the level whose members run as one task.
 GROUP_LEVELS = ("town", "village")
 
+_UNITS_OPTIONS = frozenset({"road_classes", "cut_tunnels", "snap_tolerance", "min_area",
+                            "min_width", "max_area", "max_workload"})
+_PARTITION_OPTIONS = frozenset({"per_village", "nest_by", "existing", "seed", "tolerance",
+                                "adjacency", "road_weight", "id_column"})
+
 #: Worker warnings re-emitted one by one on the client; the rest are summed up.
 _MAX_WARNINGS = 5
 
@@ -148,12 +153,10 @@ def build_units_distributed(
     """
     started = time.perf_counter()
     check_scheduler(scheduler)
-    allowed = {"road_classes", "cut_tunnels", "snap_tolerance", "min_area", "min_width",
-               "max_area", "max_workload"}
-    unknown = sorted(set(build_units_options) - allowed)
+    unknown = sorted(set(build_units_options) - _UNITS_OPTIONS)
     if unknown:
         raise TypeError(f"build_units_distributed() got unexpected option(s) {unknown}; "
-                        f"build_units options are {sorted(allowed)}")
+                        f"build_units options are {sorted(_UNITS_OPTIONS)}")
     _check_options(build_units_options.get("snap_tolerance", 1.0),
                    build_units_options.get("min_area", 100.0),
                    build_units_options.get("min_width", 3.0),
@@ -281,6 +284,10 @@ def partition_distributed(
     """
     started = time.perf_counter()
     check_scheduler(scheduler)
+    unknown = sorted(set(partition_options) - _PARTITION_OPTIONS)
+    if unknown:
+        raise TypeError(f"partition_distributed() got unexpected option(s) {unknown}; "
+                        f"partition options are {sorted(_PARTITION_OPTIONS)}")
     nest_by = partition_options.get("nest_by", "village_code")
     if not nest_by:
         raise InvalidValueError("nest_by=None: partition_distributed splits the work by the "

@@ -268,6 +268,8 @@ def test_partition_errors(county_units):
     with pytest.raises(MissingColumnError, match="nesting column"):
         partition_distributed(units.drop(columns="village_code"), "entities", k=60,
                               scheduler=SYNC)
+    with pytest.raises(TypeError, match="unexpected option"):
+        partition_distributed(units, "entities", k=60, nest="village_code", scheduler=SYNC)
     with pytest.raises(ValueError, match="villages"):  # fewer grids than villages
         partition_distributed(units, "entities", k=3, scheduler=SYNC)
 

@@ -206,6 +206,10 @@ def build_units_distributed(
                   lines_clipped=int((touching & ~shapely.covers(area, lines)).sum()),
                   area_tolerance_m2=AREA_TOLERANCE * area.length)
     report["area_error_m2"] = abs(report["area_units_m2"] - area.area)
+    if len(jobs) > 1:  # the tasks got villages cut to their territory: the plan measured these
+        report.update(area_outside_villages_m2=plan.outside_m2,
+                      area_in_several_villages_m2=plan.overlap_m2)
+        _village_warnings(plan, report["area_tolerance_m2"])
     report["seconds"] = {**clock, "total": round(time.perf_counter() - started, 3)}
     _emit(report["warnings"], "result.report['warnings']")
     if report["area_error_m2"] > report["area_tolerance_m2"] or not report["coverage_valid"]:
@@ -226,6 +230,20 @@ def build_units_distributed(
         buildings=None if b_out is None else b_out.to_crs(out_crs),
         entities=None if e_out is None else e_out.to_crs(out_crs),
         unassigned=unassigned.to_crs(out_crs), report=report, crs=layers.crs)
+
+
+def _village_warnings(plan, tolerance: float) -> None:
+    """build_units' warnings about the villages layer, for the whole jurisdiction."""
+    if plan.overlap_m2 > tolerance:
+        warnings.warn(
+            f"villages: {plan.overlap_m2:.1f} m² lie in more than one village; those pieces "
+            "went to the first village in the layer (fix the village boundaries so they do "
+            "not overlap)", GridkitWarning, stacklevel=3)
+    if plan.outside_m2 > tolerance:
+        warnings.warn(
+            f"villages: {plan.outside_m2:.1f} m² of the jurisdiction lie in no village; those "
+            "pieces went to the village holding most of their area, or the nearest (make the "
+            "villages cover the jurisdiction to avoid this)", GridkitWarning, stacklevel=3)
 
 
 # --------------------------------------------------------------------------- partition

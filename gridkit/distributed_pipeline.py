@@ -199,6 +199,7 @@ def build_units_distributed(
     if bar_gdf is not None:
         lines.append(np.asarray(bar_gdf.geometry.values))
     lines = np.concatenate(lines)
+    shapely.prepare(area)
     touching = shapely.intersects(area, lines)
     report.update(working_crs=f"EPSG:{layers.crs.to_epsg()}", by=by, groups=len(jobs),
                   roads_not_cutting=int((~cutting).sum()),

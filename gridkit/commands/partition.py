@@ -14,6 +14,7 @@ from gridkit.commands._common import (
     add_output_option,
     back_to_input_crs,
 )
+from gridkit.commands.units import add_distributed_options, distributed_requested
 from gridkit.io import write_layers
 from gridkit.layers import load_layers
 from gridkit.partition import partition
@@ -53,6 +54,7 @@ def register(subparsers) -> None:
     p.add_argument("--road-weight", type=float, default=0.5,
                    help="with --roads: 0..1, how much cheaper a border on a road is "
                    "(default: %(default)s)")
+    add_distributed_options(p)
     add_crs_option(p)
     add_output_option(p)
     p.set_defaults(func=run)
@@ -91,12 +93,20 @@ def run(args: argparse.Namespace) -> int:
         adjacency = unit_adjacency(units, id_column=args.id_column, roads=layers["roads"])
         road_weight = args.road_weight
     nest_by = None if str(args.nest_by).lower() == "none" else args.nest_by
-    result = partition(
-        units, parse_weight(args.weight), k=args.grids, target=args.target,
-        capacity=args.capacity, per_village=args.per_village, nest_by=nest_by,
-        existing=args.existing, seed=args.seed, tolerance=args.tolerance, adjacency=adjacency,
-        road_weight=road_weight, id_column=args.id_column,
-    )
+    options = dict(k=args.grids, target=args.target, capacity=args.capacity,
+                   per_village=args.per_village, nest_by=nest_by, existing=args.existing,
+                   seed=args.seed, tolerance=args.tolerance, adjacency=adjacency,
+                   road_weight=road_weight, id_column=args.id_column)
+    if distributed_requested(args):
+        from gridkit.distributed_pipeline import partition_distributed
+
+        if nest_by is None:
+            raise InvalidValueError("--distributed splits the work by --nest-by: it cannot be "
+                                    "'none'")
+        result = partition_distributed(units, parse_weight(args.weight), by=args.by,
+                                       scheduler=args.scheduler, **options)
+    else:
+        result = partition(units, parse_weight(args.weight), **options)
     path = write_layers({"grids": back_to_input_crs(result.grids, layers),
                          "assignment": back_to_input_crs(result.assignment, layers)}, args.output)
     print(result.report.summary())

@@ -19,6 +19,8 @@ from gridkit.commands._common import (
 from gridkit.io import list_layers, read_layer, write_layers
 from gridkit.units import UnitsResult, build_units
 
+_GROUP_LEVELS = ("town", "village")  # gridkit.distributed_pipeline.GROUP_LEVELS (needs dask)
+
 log = logging.getLogger("gridkit.cli")
 
 _INPUTS = ("roads", "jurisdiction", "villages", "barriers", "buildings", "entities")
@@ -60,10 +62,30 @@ def register(subparsers) -> None:
     p.add_argument("--max-workload", type=float, metavar="MIN",
                    help="split units with more work than this (minutes per month)")
     p.add_argument("--no-adjacency", action="store_true", help="do not write the adjacency table")
+    add_distributed_options(p)
     add_crs_option(p)
     add_output_option(p, help="output file: layers units, adjacency, buildings, entities, "
                       "unassigned (GeoPackage unless the extension says otherwise)")
     p.set_defaults(func=run)
+
+
+def add_distributed_options(p) -> None:
+    """``--distributed``, ``--scheduler`` and ``--by``: one dask task per town or village."""
+    g = p.add_argument_group("distributed (dask)", "run every town (or village) as its own "
+                             "task, on a local cluster or an existing dask cluster")
+    g.add_argument("--distributed", action="store_true",
+                   help="one task per town or village on a local dask cluster started for "
+                   "the run (needs villages with 12-digit codes for --by town)")
+    g.add_argument("--scheduler", metavar="ADDR",
+                   help="use this dask scheduler (e.g. tcp://10.0.0.5:8786, or 'synchronous' "
+                   "to run the tasks in this process); implies --distributed")
+    g.add_argument("--by", choices=_GROUP_LEVELS, default="town",
+                   help="what one task holds (default: %(default)s; the town is the first 9 "
+                   "digits of the village code)")
+
+
+def distributed_requested(args) -> bool:
+    return bool(getattr(args, "distributed", False) or getattr(args, "scheduler", None))
 
 
 def _sources(args) -> dict[str, str | None]:
@@ -119,16 +141,27 @@ def run(args) -> int:
     road_classes = None
     if args.road_classes:
         road_classes = [c.strip() for c in args.road_classes.split(",") if c.strip()]
-    result = build_units(
-        sources["roads"], sources["jurisdiction"], villages=sources["villages"],
-        barriers=sources["barriers"], buildings=sources["buildings"],
-        entities=sources["entities"], policy=args.policy, road_classes=road_classes,
-        snap_tolerance=args.snap_tolerance, min_area=args.min_area, min_width=args.min_width,
-        max_area=args.max_area, max_workload=args.max_workload, crs=args.crs, strict=args.strict,
+    options = dict(
+        villages=sources["villages"], barriers=sources["barriers"],
+        buildings=sources["buildings"], entities=sources["entities"], policy=args.policy,
+        road_classes=road_classes, snap_tolerance=args.snap_tolerance, min_area=args.min_area,
+        min_width=args.min_width, max_area=args.max_area, max_workload=args.max_workload,
+        cut_tunnels=args.cut_tunnels, crs=args.crs, strict=args.strict,
     )
+    tasks = ""
+    if distributed_requested(args):
+        from gridkit.distributed_pipeline import build_units_distributed
+
+        if sources["villages"] is None:
+            raise ValueError("--distributed needs --villages (the tasks are towns or villages)")
+        result = build_units_distributed(sources["roads"], sources["jurisdiction"], by=args.by,
+                                         scheduler=args.scheduler, **options)
+        tasks = f" ({result.report['groups']} {args.by} task(s) on dask)"
+    else:
+        result = build_units(sources["roads"], sources["jurisdiction"], **options)
     adjacency = None if args.no_adjacency else adjacency_for(result, sources)
     path = write_layers(output_layers(result, adjacency), args.output)
-    print(f"{result.summary()}\nwrote {path}")
+    print(f"{result.summary()}{tasks}\nwrote {path}")
     _check(result)
     return 0
 

@@ -16,6 +16,7 @@ from gridkit.coverage import *  # noqa: F401,F403
 from gridkit.crs import *  # noqa: F401,F403
 from gridkit.diff import *  # noqa: F401,F403
 from gridkit.distributed import *  # noqa: F401,F403
+from gridkit.distributed_pipeline import *  # noqa: F401,F403
 from gridkit.gcj02 import *  # noqa: F401,F403
 from gridkit.io import *  # noqa: F401,F403
 from gridkit.layers import *  # noqa: F401,F403

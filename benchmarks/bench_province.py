@@ -1,8 +1,9 @@
 """Units and partition per town on dask vs the single machine (issue #9).
 
-For 1x, 4x, 16x a base synthetic county (1x: 25,000 buildings, 5,000 road
-segments, 125 villages in 5 towns, 50,000 entities; every size scaled), each
-step in a fresh process so that peak memory is that step's own:
+For 1x, 4x, 16x counties of a synthetic province (gridkit.synthetic_province;
+per county on average 25,000 buildings, 5,000 road segments, 125 villages in
+towns of 20, 50,000 entities; a dense city county and sparse rural ones),
+each step in a fresh process so that peak memory is that step's own:
 
 - ``units single``: gridkit.build_units (the reference; its units are saved
   for the partition steps);
@@ -42,9 +43,10 @@ BASE = {"buildings": 25_000, "roads": 5_000, "villages": 125, "entities": 50_000
 
 
 def _data(factor: int, seed: int = 0):
-    from gridkit.synthetic import synthetic_county
+    from gridkit.synthetic import synthetic_province
 
-    return synthetic_county(seed, **{k: v * factor for k, v in BASE.items()})
+    return synthetic_province(seed, counties=factor,
+                              **{f"{k}_per_county": v for k, v in BASE.items()})
 
 
 def _warm_up() -> None:

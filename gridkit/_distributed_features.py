@@ -67,9 +67,14 @@ def feature_items(src, kind: str, *, bounds, shape, opts: dict, chunk: int = CHU
     per partition (read on the worker).
     """
     if isinstance(src, (str, os.PathLike)) and _is_parquet(src):
-        import dask_geopandas
-
-        src = dask_geopandas.read_parquet(os.fspath(src))
+        # one task per file, which reads the file itself: no dask-geopandas graph
+        # whose partitions would travel between workers
+        files = _parquet_files(os.fspath(src))
+        crs = _parquet_crs(files[0])
+        if crs is None:
+            raise MissingCRSError(f"{kind}: {os.fspath(src)!r} has no CRS in its GeoParquet "
+                                  "metadata; write it with a CRS set")
+        return [_wrap(None, i, opts, path=f) for i, f in enumerate(files)], crs
     if _is_dask(src):
         if getattr(src, "crs", None) is None:
             raise MissingCRSError(f"{kind}: the dask frame has no CRS; set it with .set_crs(...)")
@@ -94,9 +99,43 @@ def feature_items(src, kind: str, *, bounds, shape, opts: dict, chunk: int = CHU
     return items, src.crs
 
 
-def _wrap(frame: gpd.GeoDataFrame, part: int, opts: dict, positions=None) -> dict:
+def _wrap(frame, part: int, opts: dict, positions=None, path=None) -> dict:
     return {"task": "features", "frame": frame, "positions": positions, "part": part,
-            "opts": opts}
+            "opts": opts, "path": path}
+
+
+def _parquet_files(path: str) -> list[str]:
+    if not os.path.isdir(path):
+        return [path]
+    files = sorted(os.path.join(path, f) for f in os.listdir(path)
+                   if f.lower().endswith((".parquet", ".geoparquet", ".pq")))
+    if not files:
+        raise LayerError(f"{path!r} holds no GeoParquet file")
+    return files
+
+
+def _parquet_crs(path: str):
+    """The CRS in a GeoParquet file's metadata (the spec's default: OGC:CRS84)."""
+    import json
+
+    import pyarrow.parquet as pq
+    from pyproj import CRS
+
+    meta = pq.read_schema(path).metadata or {}
+    if b"geo" not in meta:
+        raise LayerError(f"{path!r} is not a GeoParquet file (no 'geo' metadata)")
+    geo = json.loads(meta[b"geo"])
+    col = geo.get("columns", {}).get(geo.get("primary_column"), {})
+    if "crs" not in col:
+        return CRS.from_user_input("OGC:CRS84")
+    return None if col["crs"] is None else CRS.from_user_input(col["crs"])
+
+
+def frame_of(item: dict) -> gpd.GeoDataFrame:
+    """The item's features (read from its file here, on the worker, when it has one)."""
+    if item.get("path") is not None:
+        return gpd.read_parquet(item["path"])
+    return item["frame"]
 
 
 def _usable(part: gpd.GeoDataFrame, kind: str, work):
@@ -126,7 +165,7 @@ def _groups(geoms: np.ndarray, bounds, shape):
 def check_features(item, index: GridIndex, opts: dict) -> list[dict]:
     """The entity or building issues of one partition (as ``validate_coverage``'s)."""
     kind = opts["kind"]
-    part, dropped = _usable(item["frame"], kind, opts["work"])
+    part, dropped = _usable(frame_of(item), kind, opts["work"])
     # the same words as validate_coverage
     if kind == "entities":
         issues = [checks.issue("entity_unassigned", [], feature=lab,
@@ -158,7 +197,7 @@ def assign_features(item, index: GridIndex, opts: dict):
     ``opts["out"]`` is a directory, writes it there as GeoParquet and returns
     the number of rows.
     """
-    frame, positions = item["frame"], item["positions"]
+    frame, positions = frame_of(item), item["positions"]
     work = to_crs(frame, opts["work"])
     geoms = np.asarray(work.geometry.values, dtype=object)
     grid = np.full(len(frame), None, dtype=object)

@@ -64,10 +64,14 @@ class GridIndex:
         return np.sort(self.tree.query(shapely.box(*bounds)))
 
     def __getstate__(self) -> dict:
-        return {"ga": self.ga, "ids": self.ids, "village_codes": self.village_codes}
+        # one vectorised WKB array: pickling 100,000s of shapely objects one by one
+        # is many times slower
+        return {"wkb": shapely.to_wkb(self.ga), "ids": self.ids,
+                "village_codes": self.village_codes}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["ga"], state["ids"], state["village_codes"])
+        ga = np.asarray(shapely.from_wkb(state["wkb"]), dtype=object)
+        self.__init__(ga, state["ids"], state["village_codes"])
 
 
 def tile_shape(tiles) -> tuple[int, int]:

@@ -23,8 +23,7 @@ functions return:
 
 Where work runs is chosen by ``scheduler`` (see :mod:`gridkit._dask`):
 ``None`` starts a local cluster, an address or ``distributed.Client`` uses an
-existing cluster, ``"synchronous"`` runs in this process. Requires the
-``scale`` extra (``dask[distributed]``).
+existing cluster, ``"synchronous"`` runs in this process.
 """
 
 from __future__ import annotations

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
-from gridkit.commands._common import DemoContext
+from gridkit._errors import GridkitWarning
+from gridkit.commands._common import DEMO_GRIDS, DEMO_MAX_UNIT_SHARE, DemoContext
 from gridkit.io import read_layer, write_layer
 
 log = logging.getLogger("gridkit.cli")
@@ -84,6 +86,7 @@ def demo_step(ctx: DemoContext) -> None:
             entities=files, buildings=layers["buildings"], tiles=2, scheduler=client,
         )
         assigned = assign_to_grids_distributed(files, grids, tiles=2, scheduler=client)
+        per_village = _units_per_village(ctx, client)
     path = write_layer(assigned.to_crs(layers.input_crs), ctx.outdir / "entities_assigned.gpkg")
     inside = int(assigned["grid_id"].notna().sum())
     single = ctx.results.get("coverage")
@@ -98,6 +101,28 @@ def demo_step(ctx: DemoContext) -> None:
         f"distributed (2-worker dask cluster, 2x2 tiles, entities read by the workers from "
         f"{len(list(Path(files).glob('*.parquet')))} GeoParquet files): {report.n_grids} grids "
         f"validated, {len(report.issues)} issue(s), {versus}; {inside} of {len(assigned)} "
-        f"entities assigned to their grid",
+        f"entities assigned to their grid{per_village}",
         Path(files), path,
     )
+
+
+def _units_per_village(ctx: DemoContext, client) -> str:
+    """Units and grids built village by village on the cluster, as for a province."""
+    from gridkit.distributed_pipeline import build_units_distributed, partition_distributed
+
+    units = ctx.results.get("units")
+    if units is None:
+        return ""
+    layers = ctx.layers
+    # the units step's limit on a unit's workload (see commands/units.py)
+    limit = DEMO_MAX_UNIT_SHARE * units["workload_min"].sum() / DEMO_GRIDS
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GridkitWarning)
+        res = build_units_distributed(
+            layers["roads"], layers["jurisdiction"], villages=layers["villages"],
+            barriers=layers["barriers"], buildings=layers["buildings"],
+            entities=layers["entities"], max_workload=limit, by="village", scheduler=client)
+        part = partition_distributed(res.units, "workload_min", k=len(ctx.results["grids"]),
+                                     by="village", scheduler=client)
+    return (f"; village by village on the cluster: {len(res.units)} units (one process: "
+            f"{len(units)}), {len(part.grids)} grids")

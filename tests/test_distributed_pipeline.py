@@ -297,7 +297,7 @@ def test_partition_property_exact_k_nested(n_towns, villages_per_town, extra, se
     units = gpd.GeoDataFrame({"unit_id": range(len(geoms)), "village_code": vcode,
                               "w": rng.integers(1, 20, len(geoms))},
                              geometry=geoms, crs=3857)
-    k = n_v + extra
+    k = n_v + min(extra, n_v * (cells_per_v - 1))  # at most one grid per unit
     ref = _quiet(partition, units, "w", k=k)
     dist = _quiet(partition_distributed, units, "w", k=k, scheduler=SYNC)
     assert len(dist.grids) == len(ref.grids) == k

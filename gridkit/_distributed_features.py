@@ -54,7 +54,7 @@ def _is_parquet(path) -> bool:
     return os.path.isdir(p) or p.lower().endswith((".parquet", ".geoparquet", ".pq"))
 
 
-def feature_items(src, kind: str, *, bounds, shape, opts: dict, chunk: int = CHUNK_ROWS):
+def feature_items(src, kind: str, *, bounds, shape, opts: dict, chunk: int | None = None):
     """The work items for a features argument, and its CRS.
 
     Every item is a dict (or a dask ``Delayed`` giving one) with ``task``
@@ -63,18 +63,25 @@ def feature_items(src, kind: str, *, bounds, shape, opts: dict, chunk: int = CHU
 
     A GeoDataFrame is cut into chunks of ``chunk`` rows, in tile order so
     that each chunk is compact; each chunk remembers its rows' positions.
-    A GeoParquet path or a dask-geopandas frame gives one dask ``Delayed``
-    per partition (read on the worker).
+    A GeoParquet path gives one item per file, or per run of row groups of
+    about ``chunk`` rows in a big file, read by the worker itself (``path``,
+    ``row_groups``); a dask-geopandas frame one dask ``Delayed`` per partition.
     """
+    chunk = chunk or CHUNK_ROWS
     if isinstance(src, (str, os.PathLike)) and _is_parquet(src):
-        # one task per file, which reads the file itself: no dask-geopandas graph
-        # whose partitions would travel between workers
+        # tasks read their own file (or row groups): no dask-geopandas graph whose
+        # partitions would travel between workers
         files = _parquet_files(os.fspath(src))
         crs = _parquet_crs(files[0])
         if crs is None:
             raise MissingCRSError(f"{kind}: {os.fspath(src)!r} has no CRS in its GeoParquet "
                                   "metadata; write it with a CRS set")
-        return [_wrap(None, i, opts, path=f) for i, f in enumerate(files)], crs
+        items = []
+        for f in files:
+            for groups in _row_group_runs(f, chunk):
+                items.append(_wrap(None, len(items), opts, path=f))
+                items[-1]["row_groups"] = groups
+        return items, crs
     if _is_dask(src):
         if getattr(src, "crs", None) is None:
             raise MissingCRSError(f"{kind}: the dask frame has no CRS; set it with .set_crs(...)")
@@ -131,9 +138,53 @@ def _parquet_crs(path: str):
     return None if col["crs"] is None else CRS.from_user_input(col["crs"])
 
 
+def _row_group_runs(path: str, chunk: int) -> list[list[int] | None]:
+    """Runs of row groups of about ``chunk`` rows (``[None]``: the whole file)."""
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(path).metadata
+    if meta.num_rows <= chunk or meta.num_row_groups < 2:
+        return [None]
+    runs, run, rows = [], [], 0
+    for i in range(meta.num_row_groups):
+        run.append(i)
+        rows += meta.row_group(i).num_rows
+        if rows >= chunk:
+            runs.append(run)
+            run, rows = [], 0
+    if run:
+        runs.append(run)
+    return runs
+
+
+def _read_row_groups(path: str, groups: list[int]) -> gpd.GeoDataFrame:
+    """Some row groups of a GeoParquet file (WKB-encoded, as GeoParquet 1.x writes)."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    geo = json.loads(pf.schema_arrow.metadata[b"geo"])
+    name = geo["primary_column"]
+    if geo["columns"][name].get("encoding", "WKB").upper() != "WKB":
+        return gpd.read_parquet(path).iloc[_rows_of(pf, groups)]
+    df = pf.read_row_groups(groups).to_pandas()
+    geom = shapely.from_wkb(df.pop(name).to_numpy())
+    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geom, index=df.index, name=name),
+                            crs=_parquet_crs(path))
+
+
+def _rows_of(pf, groups: list[int]) -> np.ndarray:
+    starts = np.cumsum([0] + [pf.metadata.row_group(i).num_rows
+                              for i in range(pf.metadata.num_row_groups)])
+    return np.concatenate([np.arange(starts[g], starts[g + 1]) for g in groups])
+
+
 def frame_of(item: dict) -> gpd.GeoDataFrame:
     """The item's features (read from its file here, on the worker, when it has one)."""
     if item.get("path") is not None:
+        if item.get("row_groups") is not None:
+            return _read_row_groups(item["path"], item["row_groups"])
         return gpd.read_parquet(item["path"])
     return item["frame"]
 

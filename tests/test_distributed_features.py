@@ -98,6 +98,26 @@ def test_property_points_on_edges_and_vertices(seed, tiles, parts):
     _same(ref, dist)
 
 
+def test_one_big_file_is_read_in_row_group_runs(province, tmp_path, monkeypatch):
+    from gridkit import _distributed_features
+    from gridkit._distributed_features import feature_items
+
+    g, villages, jur, e = province
+    path = tmp_path / "one.parquet"
+    e.sample(frac=1.0, random_state=1).to_parquet(path, row_group_size=500)
+    items, crs = feature_items(str(path), "entities", bounds=tuple(jur.total_bounds),
+                               shape=(2, 2), opts={}, chunk=1000)
+    assert len(items) == -(-len(e) // 1000) and crs == e.crs
+    assert all(it["row_groups"] for it in items)
+    monkeypatch.setattr(_distributed_features, "CHUNK_ROWS", 1000)  # the same runs below
+    ref = validate_coverage(g, jurisdiction=jur, villages=villages, entities=e)
+    dist = validate_coverage_distributed(g, jurisdiction=jur, villages=villages,
+                                         entities=str(path), tiles=2, scheduler=SYNC)
+    _same(ref, dist)
+    got = assign_to_grids_distributed(str(path), g, scheduler=SYNC)
+    assert sorted(got["entity_id"]) == sorted(e["entity_id"])
+
+
 def test_dask_frame_of_buildings(sample):
     blds = sample["buildings"]
     ddf = dask_geopandas.from_geopandas(blds, npartitions=3)

@@ -388,37 +388,23 @@ def check_nesting(geoms, ids, village_codes, vgeoms, vcodes, *, tolerance):
     pl, pr = vtree.query(reps, predicate="intersects")
     home[pl[::-1]] = pr[::-1]  # the first village holding the point
     spatial_home = home.copy()
+
+    def whole_grid(i, detail):  # an issue about the whole grid i
+        return issue("not_nested", [ids[i]], geometry=geoms[i], point=reps[i],
+                     area=geoms[i].area, detail=detail)
+
     if village_codes is not None:
         for i, code in enumerate(village_codes):
             if code is None or (isinstance(code, float) and np.isnan(code)):
                 continue
             k = code_pos.get(str(code))
             if k is None:
-                issues.append(
-                    issue(
-                        "not_nested",
-                        [ids[i]],
-                        geometry=geoms[i],
-                        point=reps[i],
-                        area=geoms[i].area,
-                        detail=f"grid {ids[i]} has village_code {code!r}, which is not "
-                        "in the villages layer",
-                    )
-                )
+                issues.append(whole_grid(i, f"grid {ids[i]} has village_code {code!r}, which "
+                                            "is not in the villages layer"))
             else:
                 home[i] = k
-    lost = np.flatnonzero(home < 0)
-    for i in lost:
-        issues.append(
-            issue(
-                "not_nested",
-                [ids[i]],
-                geometry=geoms[i],
-                point=reps[i],
-                area=geoms[i].area,
-                detail=f"grid {ids[i]} lies in no village",
-            )
-        )
+    for i in np.flatnonzero(home < 0):
+        issues.append(whole_grid(i, f"grid {ids[i]} lies in no village"))
     has = np.flatnonzero(home >= 0)
     shapely.prepare(vgeoms)
     covered = shapely.covers(vgeoms[home[has]], geoms[has])

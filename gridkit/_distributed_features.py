@@ -15,6 +15,7 @@ query per tile more than a compact one).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -27,6 +28,7 @@ from gridkit._errors import LayerError, MissingCRSError
 from gridkit._units_assign import assign_buildings
 from gridkit.coverage import _FEATURE_ID, _Labels
 from gridkit.crs import to_crs
+from gridkit.io import _PARQUET, _parquet_dir
 from gridkit.layers import check_layer
 
 #: Label columns looked up, in order, for issues about each kind of feature.
@@ -50,8 +52,8 @@ def _is_dask(src) -> bool:
 
 
 def _is_parquet(path) -> bool:
-    p = os.fspath(path)
-    return os.path.isdir(p) or p.lower().endswith((".parquet", ".geoparquet", ".pq"))
+    p = Path(path)
+    return p.suffix.lower() in _PARQUET or _parquet_dir(p)
 
 
 def feature_items(src, kind: str, *, bounds, shape, opts: dict, chunk: int | None = None):
@@ -76,12 +78,9 @@ def feature_items(src, kind: str, *, bounds, shape, opts: dict, chunk: int | Non
         if crs is None:
             raise MissingCRSError(f"{kind}: {os.fspath(src)!r} has no CRS in its GeoParquet "
                                   "metadata; write it with a CRS set")
-        items = []
-        for f in files:
-            for groups in _row_group_runs(f, chunk):
-                items.append(_wrap(None, len(items), opts, path=f))
-                items[-1]["row_groups"] = groups
-        return items, crs
+        runs = [(f, groups) for f in files for groups in _row_group_runs(f, chunk)]
+        return [_wrap(None, i, opts, path=f, row_groups=groups)
+                for i, (f, groups) in enumerate(runs)], crs
     if _is_dask(src):
         if getattr(src, "crs", None) is None:
             raise MissingCRSError(f"{kind}: the dask frame has no CRS; set it with .set_crs(...)")
@@ -106,16 +105,15 @@ def feature_items(src, kind: str, *, bounds, shape, opts: dict, chunk: int | Non
     return items, src.crs
 
 
-def _wrap(frame, part: int, opts: dict, positions=None, path=None) -> dict:
+def _wrap(frame, part: int, opts: dict, positions=None, path=None, row_groups=None) -> dict:
     return {"task": "features", "frame": frame, "positions": positions, "part": part,
-            "opts": opts, "path": path}
+            "opts": opts, "path": path, "row_groups": row_groups}
 
 
 def _parquet_files(path: str) -> list[str]:
     if not os.path.isdir(path):
         return [path]
-    files = sorted(os.path.join(path, f) for f in os.listdir(path)
-                   if f.lower().endswith((".parquet", ".geoparquet", ".pq")))
+    files = sorted(str(p) for p in Path(path).iterdir() if p.suffix.lower() in _PARQUET)
     if not files:
         raise LayerError(f"{path!r} holds no GeoParquet file")
     return files
@@ -182,8 +180,8 @@ def _rows_of(pf, groups: list[int]) -> np.ndarray:
 
 def frame_of(item: dict) -> gpd.GeoDataFrame:
     """The item's features (read from its file here, on the worker, when it has one)."""
-    if item.get("path") is not None:
-        if item.get("row_groups") is not None:
+    if item["path"] is not None:
+        if item["row_groups"] is not None:
             return _read_row_groups(item["path"], item["row_groups"])
         return gpd.read_parquet(item["path"])
     return item["frame"]

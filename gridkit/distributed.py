@@ -181,7 +181,7 @@ def validate_coverage_distributed(
         if source is not None:
             opts = {"kind": kind, "work": work, "bounds": bounds, "shape": shape,
                     "tolerance": float(tolerance)}
-            items += _feature_items(source, kind, opts, bounds=bounds, shape=shape)
+            items += feat.feature_items(source, kind, bounds=bounds, shape=shape, opts=opts)[0]
     log.info("%d tile(s) (halo %.1f m) and %d feature partition(s)", n_tiles, halo,
              len(items) - n_tiles)
     results = run_tasks(_task, items, scheduler, desc="coverage", unit="task", shared=index)
@@ -285,7 +285,7 @@ def assign_to_grids_distributed(
         os.makedirs(out, exist_ok=True)
     opts = {"kind": "assign", "work": work, "bounds": bounds, "shape": shape, "column": column,
             "out": os.fspath(out) if out is not None else None}
-    items = _feature_items(features, "features", opts, bounds=bounds, shape=shape)
+    items = feat.feature_items(features, "features", bounds=bounds, shape=shape, opts=opts)[0]
     parts = run_tasks(_task, items, scheduler, desc="assign", unit="partition", shared=index)
     if out is not None:
         log.info("assigned %d feature(s) to grids, written to %s", sum(parts), out)
@@ -306,11 +306,6 @@ def _task(item, index):
     if item["opts"]["kind"] == "assign":
         return feat.assign_features(item, index, item["opts"])
     return feat.check_features(item, index, item["opts"]), 0
-
-
-def _feature_items(source, kind, opts, *, bounds, shape) -> list:
-    items, _crs = feat.feature_items(source, kind, bounds=bounds, shape=shape, opts=opts)
-    return items
 
 
 def _tile_items(index, v, j_geom, *, bounds, shape, halo, tolerance) -> list[dict]:

@@ -26,7 +26,7 @@ __all__ = ["parse_source", "read_layer", "read_table", "list_layers", "write_lay
 
 log = logging.getLogger(__name__)
 
-_PARQUET = {".parquet", ".geoparquet"}
+_PARQUET = {".parquet", ".geoparquet", ".pq"}
 _DRIVERS = {
     ".gpkg": "GPKG",
     ".geojson": "GeoJSON",

@@ -102,8 +102,9 @@ def write_spatial_parquet(
     return path
 
 
-def _hilbert(gdf: gpd.GeoDataFrame, total_bounds) -> np.ndarray:
-    """Hilbert-curve distance of each row (rows without geometry: last)."""
+def _hilbert(gdf: gpd.GeoDataFrame, total_bounds=None) -> np.ndarray:
+    """Hilbert-curve distance of each row (rows without geometry: last), over
+    ``total_bounds`` (default: the bounds of the rows that have a geometry)."""
     geom = gdf.geometry
     ok = ~(geom.isna() | geom.is_empty).to_numpy()
     key = np.full(len(gdf), np.iinfo(np.int64).max, dtype=np.int64)
@@ -115,9 +116,7 @@ def _hilbert(gdf: gpd.GeoDataFrame, total_bounds) -> np.ndarray:
 def _write_frame(gdf: gpd.GeoDataFrame, out: str, rows: int) -> int:
     if gdf.crs is None:
         raise MissingCRSError("features: the layer has no CRS; set it with gdf.set_crs(...)")
-    geom = gdf.geometry
-    ok = ~(geom.isna() | geom.is_empty)
-    order = np.argsort(_hilbert(gdf, geom[ok].total_bounds), kind="stable")
+    order = np.argsort(_hilbert(gdf), kind="stable")
     files = max(1, math.ceil(len(gdf) / rows))
     for i, pos in enumerate(np.array_split(order, files)):
         gdf.iloc[pos].to_parquet(os.path.join(out, f"part.{i:05d}.parquet"))

@@ -26,13 +26,13 @@ from gridkit import _coverage_checks as checks
 from gridkit._distributed_tiles import GridIndex, owner
 from gridkit._errors import LayerError, MissingCRSError
 from gridkit._units_assign import assign_buildings
-from gridkit.coverage import _FEATURE_ID, _Labels
+from gridkit.coverage import _BUILDING_ID, _FEATURE_ID, _Labels, _no_geometry
 from gridkit.crs import to_crs
 from gridkit.io import _PARQUET, _parquet_dir
 from gridkit.layers import check_layer
 
 #: Label columns looked up, in order, for issues about each kind of feature.
-PREFER = {"entities": _FEATURE_ID, "buildings": ("building_id", "id", "osm_id", "fid")}
+PREFER = {"entities": _FEATURE_ID, "buildings": _BUILDING_ID}
 #: In-memory features are sent to the workers in chunks of about this many rows.
 CHUNK_ROWS = 500_000
 
@@ -215,13 +215,7 @@ def check_features(item, index: GridIndex, opts: dict) -> list[dict]:
     """The entity or building issues of one partition (as ``validate_coverage``'s)."""
     kind = opts["kind"]
     part, dropped = _usable(frame_of(item), kind, opts["work"])
-    # the same words as validate_coverage
-    if kind == "entities":
-        issues = [checks.issue("entity_unassigned", [], feature=lab,
-                               detail=f"entity {lab} has no geometry") for lab in dropped]
-    else:
-        issues = [checks.issue("building_unassigned", [], feature=lab,
-                               detail=f"building {lab}: no geometry") for lab in dropped]
+    issues = _no_geometry(kind, dropped)
     if not len(part):
         return issues
     geoms = np.asarray(part.geometry.values, dtype=object)

@@ -129,6 +129,7 @@ ISSUE_COLUMNS = (
     "geometry",
 )
 _FEATURE_ID = ("entity_id", "building_id", "id", "osm_id", "fid")
+_BUILDING_ID = ("building_id", "id", "osm_id", "fid")
 
 
 @dataclass
@@ -362,30 +363,29 @@ def _layout_issues(ga, ids, tree, j_geom, *, tolerance) -> list[dict]:
     return issues + gaps
 
 
+def _no_geometry(kind: str, labels) -> list[dict]:
+    """Issues for the entities or buildings dropped for having no geometry."""
+    if kind == "entities":
+        return [checks.issue("entity_unassigned", [], feature=lab,
+                             detail=f"entity {lab} has no geometry") for lab in labels]
+    return [checks.issue("building_unassigned", [], feature=lab,
+                         detail=f"building {lab}: no geometry") for lab in labels]
+
+
 def _feature_issues(ga, ids, work, entities, ent_dropped, buildings, bld_dropped, *, tolerance):
     """Entity and building checks (run in a worker thread: its own spatial index)."""
     issues = []
     tree = shapely.STRtree(ga)
     entities, buildings = to_crs(entities, work), to_crs(buildings, work)
     if entities is not None:
-        issues += [
-            checks.issue(
-                "entity_unassigned", [], feature=lab, detail=f"entity {lab} has no geometry"
-            )
-            for lab in ent_dropped
-        ]
+        issues += _no_geometry("entities", ent_dropped)
         points = np.asarray(entities.geometry.values, dtype=object)
         issues += checks.check_points(points, _labels(entities), ga, ids, tree, what="entity")
     if buildings is not None:
-        issues += [
-            checks.issue(
-                "building_unassigned", [], feature=lab, detail=f"building {lab}: no geometry"
-            )
-            for lab in bld_dropped
-        ]
+        issues += _no_geometry("buildings", bld_dropped)
         issues += checks.check_buildings(
             np.asarray(buildings.geometry.values, dtype=object),
-            _labels(buildings, ("building_id", "id", "osm_id", "fid")),
+            _labels(buildings, _BUILDING_ID),
             ga,
             ids,
             tree,

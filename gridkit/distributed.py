@@ -59,6 +59,7 @@ from gridkit.coverage import (
     _check_arguments,
     _grid_labels,
     _issue_frame,
+    _no_geometry,
     _prepare,
     _read,
 )
@@ -142,12 +143,8 @@ def validate_coverage_distributed(
                     id_column=id_column, code_column=code_column, crs=crs)
     work, out_crs = prep.work, prep.out_crs
     issues, checked = prep.issues, prep.checked
-    for lab in prep.ent_dropped:
-        issues.append(checks.issue("entity_unassigned", [], feature=lab,
-                                   detail=f"entity {lab} has no geometry"))
-    for lab in prep.bld_dropped:
-        issues.append(checks.issue("building_unassigned", [], feature=lab,
-                                   detail=f"building {lab}: no geometry"))
+    issues += _no_geometry("entities", prep.ent_dropped) + _no_geometry("buildings",
+                                                                        prep.bld_dropped)
     srcs = {
         "entities": entities if lazy["entities"] else prep.entities,
         "buildings": buildings if lazy["buildings"] else prep.buildings,

@@ -18,7 +18,7 @@ Peers, in the same process and on the same data:
   ``gpd.overlay(jurisdiction, grids, how="difference")`` for gaps. It is run at
   the small size only when the full size would take minutes (the table says).
 
-The fault-injection table runs each fault of :mod:`gridkit._coverage_synth`
+The fault-injection table runs each fault of :mod:`gridkit.synthetic.faults`
 on many random tessellations and counts a fault as found when an issue of the
 right kind touches the injected place and names the right grids; anything
 else reported is a false positive.
@@ -44,7 +44,7 @@ import shapely
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gridkit import validate_coverage  # noqa: E402
-from gridkit._coverage_synth import (  # noqa: E402
+from gridkit.synthetic.faults import (  # noqa: E402
     FAULT_KIND,
     FAULTS,
     inject,

@@ -1,4 +1,4 @@
-"""Benchmark: gridkit.partition against spopt (SKATER, max-p), GerryChain and METIS.
+"""Benchmark: gridkit.grids.partition against spopt (SKATER, max-p), GerryChain and METIS.
 
     python benchmarks/bench_partition.py [--sizes 1000 10000 50000] [--k 20 200]
         [--cap 240] [--no-sample] [--out benchmarks/results/partition.md]
@@ -22,7 +22,7 @@ Data:
 - methods: ``gridkit`` (grids nested in villages, as the tool is meant to be
   used) and ``gridkit-flat`` (``nest_by=None``: the peers' problem, no
   villages, for a like-for-like balance comparison);
-- synthetic: a square lattice of 50 m cells (STAND-IN for gridkit.synthetic),
+- synthetic: a square lattice of 50 m cells (STAND-IN for gridkit.synthetic.county),
   villages = Voronoi regions of 6 random seeds, "roads" along every 4th
   lattice line, heavy-tailed weights (30% zeros, the rest ceil(lognormal(0.5,
   1.1))), seed 0;
@@ -73,7 +73,7 @@ EXPONENT = {"gridkit": 1.2, "gridkit-flat": 1.2, "metis": 1.2, "gerrychain": 1.6
 # ------------------------------------------------------------------ data
 def synthetic(n_units: int, *, villages: int = 6, seed: int = 0, road_every: int = 4,
               cell: float = 50.0):
-    """Lattice units (STAND-IN for gridkit.synthetic) and their exact adjacency."""
+    """Lattice units (STAND-IN for gridkit.synthetic.county) and their exact adjacency."""
     rng = np.random.default_rng(seed)
     side = int(round(np.sqrt(n_units)))
     nx_ = side
@@ -153,7 +153,7 @@ def standin_units(layers, *, road_classes=STANDIN_ROAD_CLASSES,
 def sample_case(kind: str = "build"):
     """The real sample: units from gridkit.build_units (weight workload_min), or the
     STAND-IN street blocks used before build_units landed (weight entities)."""
-    from gridkit.sample import SAMPLE_LAYERS
+    from gridkit.io.sample import SAMPLE_LAYERS
 
     layers = gk.load_layers(**{n: f"{gk.sample_path()}:{n}" for n in SAMPLE_LAYERS})
     if kind == "build":

@@ -10,7 +10,7 @@ each step in a fresh process so that peak memory is that step's own:
 - ``units dask``: gridkit.build_units_distributed, one task per town, on a
   2-worker ``distributed.LocalCluster`` (processes, one thread each; cluster
   start-up and the workers' import of gridkit timed apart);
-- ``partition single``: gridkit.partition of the reference units into
+- ``partition single``: gridkit.grids.partition of the reference units into
   ``k = 2 x villages`` grids on ``workload_min``;
 - ``partition dask``: gridkit.partition_distributed of the same units, same k.
 
@@ -43,14 +43,14 @@ BASE = {"buildings": 25_000, "roads": 5_000, "villages": 125, "entities": 50_000
 
 
 def _data(factor: int, seed: int = 0):
-    from gridkit.synthetic import synthetic_province
+    from gridkit.synthetic.county import synthetic_province
 
     return synthetic_province(seed, counties=factor,
                               **{f"{k}_per_county": v for k, v in BASE.items()})
 
 
 def _warm_up() -> None:
-    import gridkit.distributed_pipeline  # noqa: F401
+    import gridkit.scale.pipeline  # noqa: F401
 
 
 def _peak_mb() -> float:
@@ -82,7 +82,7 @@ def _child(step: str, factor: int, workdir: str) -> dict:
     import geopandas as gpd
 
     from gridkit import build_units, partition
-    from gridkit.distributed_pipeline import build_units_distributed, partition_distributed
+    from gridkit.scale.pipeline import build_units_distributed, partition_distributed
 
     warnings.simplefilter("ignore")
     out: dict = {}

@@ -268,9 +268,8 @@ def spopt_dense_peer(G, n_dem, n_cand, radius) -> dict:
     import pulp
     from spopt.locate import LSCP
 
-    from gridkit import _reach_core as core
-    from gridkit import _reach_siting as sit
-
+    from gridkit.reach import _core as core
+    from gridkit.reach import _siting as sit
     dem = scatter(G, n_dem, seed=11)
     cand = scatter(G, n_cand, seed=12, offset=(0.0, 5.0))
     edges = core.edge_table(G)

@@ -48,11 +48,11 @@ from scipy.sparse.csgraph import dijkstra
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's gridkit
 
 from gridkit import load_sample  # noqa: E402
-from gridkit._routing_core import _sparse
-from gridkit._routing_tsp import tour_cost
-from gridkit.postman import postman_tour
-from gridkit.roadgraph import road_graph
-from gridkit.visits import base_matrix, visit_route
+from gridkit.routing._postman_core import _sparse
+from gridkit.routing._tsp import tour_cost
+from gridkit.routing.postman import postman_tour
+from gridkit.routing.roadgraph import road_graph
+from gridkit.routing.visits import base_matrix, visit_route
 
 warnings.simplefilter("ignore")
 

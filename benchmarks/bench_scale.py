@@ -1,6 +1,6 @@
 """Province scale on dask: coverage validation and assignment, 1x / 4x / 16x (issue #9).
 
-Data: gridkit._coverage_synth.nested_grids, a province-like coverage (grids
+Data: gridkit.synthetic.faults.nested_grids, a province-like coverage (grids
 nested in villages, towns, counties; 15-digit grid codes) with entity points,
 and faults injected ON the dask tiles' seams (an overlap, a gap, a deleted
 grid, a grid coded to another village, a point on two grids, a point outside).
@@ -64,7 +64,7 @@ def _seam_faults(grids, jur, ents, tiles: int):
     import pandas as pd
     import shapely
 
-    from gridkit._coverage_synth import inject
+    from gridkit.synthetic.faults import inject
 
     x0, y0, x1, y1 = jur.total_bounds
     xs = [x0 + k * (x1 - x0) / tiles for k in range(1, tiles)]
@@ -132,7 +132,7 @@ def _cluster():
     t0 = time.perf_counter()
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0")
     client = Client(cluster)
-    client.run(lambda: __import__("gridkit.distributed"))  # workers import gridkit once
+    client.run(lambda: __import__("gridkit.scale.coverage"))  # workers import gridkit once
     return cluster, client, time.perf_counter() - t0
 
 
@@ -150,7 +150,7 @@ def _child(step: str, workdir: str, n_grids: int, n_points: int, tiles: int) -> 
     if step == "generate":
         import pyarrow.parquet as pq
 
-        from gridkit._coverage_synth import nested_grids
+        from gridkit.synthetic.faults import nested_grids
 
         t0 = time.perf_counter()
         grids, villages, jur, ents = nested_grids(n_grids, entities=n_points, seed=1)
@@ -192,7 +192,7 @@ def _child(step: str, workdir: str, n_grids: int, n_points: int, tiles: int) -> 
         out["worker_peak_mb"] = _close(cluster, client)
         out["files"] = len(os.listdir(_paths(workdir)["sorted"]))
     elif step in ("dask", "dask_sorted"):
-        from gridkit.distributed import validate_coverage_distributed
+        from gridkit.scale.coverage import validate_coverage_distributed
 
         cluster, client, out["startup_s"] = _cluster()
         t0 = time.perf_counter()
@@ -211,7 +211,7 @@ def _child(step: str, workdir: str, n_grids: int, n_points: int, tiles: int) -> 
     elif step == "assign":
         import pyarrow.parquet as pq
 
-        from gridkit.distributed import assign_to_grids_distributed
+        from gridkit.scale.coverage import assign_to_grids_distributed
 
         cluster, client, out["startup_s"] = _cluster()
         t0 = time.perf_counter()

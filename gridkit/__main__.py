@@ -2,7 +2,7 @@
 
 import sys
 
-from cli import main
+from gridkit.cli import main
 
 if __name__ == "__main__":  # dask's worker processes import this module too
     sys.exit(main())

@@ -23,7 +23,7 @@ import geopandas as gpd
 import numpy as np
 from pyproj import CRS, Transformer
 
-from gridkit._errors import CRSError, MissingCRSError
+from gridkit.errors import CRSError, MissingCRSError
 
 __all__ = [
     "working_crs",

@@ -26,7 +26,7 @@ import numpy as np
 import shapely
 from pyproj import CRS
 
-from gridkit._errors import CRSError, MissingCRSError
+from gridkit.errors import CRSError, MissingCRSError
 
 __all__ = [
     "wgs84_to_gcj02",

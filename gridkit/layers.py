@@ -19,7 +19,8 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from gridkit._errors import (
+from gridkit.crs import to_crs, working_crs
+from gridkit.errors import (
     DuplicateIdError,
     EmptyLayerError,
     GeometryTypeError,
@@ -31,8 +32,7 @@ from gridkit._errors import (
     MissingCRSError,
     NullGeometryError,
 )
-from gridkit.crs import to_crs, working_crs
-from gridkit.io import read_layer, read_table
+from gridkit.io.files import read_layer, read_table
 
 __all__ = ["LAYER_KINDS", "check_layer", "check_staff", "load_layers", "Layers"]
 

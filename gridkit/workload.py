@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,12 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gridkit._errors import GridkitError, InvalidValueError
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10: the same parser from PyPI
-    import tomli as tomllib
+from gridkit.errors import InvalidValueError, PolicyError
 
 __all__ = [
     "REGIMES",
@@ -51,10 +47,6 @@ _REGIME_KEYS = {"visits_per_month", "minutes_per_visit"}
 _PATROL_KEYS = {"speed_m_per_min", "passes_per_month"}
 _UNKNOWN_KEYS = {"missing", "unrecognised"}
 _CSV_COLUMNS = ("risk", "credit", "regime", "visits_per_month", "minutes_per_visit")
-
-
-class PolicyError(GridkitError):
-    """A policy file or object is incomplete or holds an unknown key or value."""
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import geopandas as gpd
 import pytest
 
 from gridkit import load_layers, load_sample, sample_path
-from gridkit.sample import SAMPLE_LAYERS
+from gridkit.io.sample import SAMPLE_LAYERS
 
 
 @pytest.fixture(scope="session")

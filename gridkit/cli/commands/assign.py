@@ -1,0 +1,128 @@
+"""`gridkit assign`: give every entity or building the id of its grid (issue #9)."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+from gridkit.cli.commands._common import DEMO_GRIDS, DEMO_MAX_UNIT_SHARE, DemoContext
+from gridkit.errors import GridkitWarning
+from gridkit.io.files import read_layer, write_layer
+
+log = logging.getLogger("gridkit.cli")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "assign",
+        help="give every entity or building the id of its grid (on dask for a province)",
+        description="Add the id of its grid to every feature: a footprint goes to the grid "
+        "holding most of its area, a point to the grid containing it; features in no grid get "
+        "an empty id. Runs partition by partition on dask: with --distributed on a local "
+        "cluster, with --scheduler on an existing one, else in this process's threads. A "
+        "GeoParquet input (a file or a directory of files) is read by the workers; with an "
+        "output directory (no extension) the result is written there as GeoParquet, one file "
+        "per partition.",
+    )
+    p.add_argument("features", metavar="FEATURES", help="points or footprints: PATH or PATH:LAYER")
+    p.add_argument("grids", metavar="GRIDS", help="grid polygons: PATH or PATH:LAYER")
+    p.add_argument("--id-column", default="grid_id", help="the grids' id column (default grid_id)")
+    p.add_argument("--column", help="name of the new column (default: the id column's name)")
+    p.add_argument("--crs", help="metric working CRS (default: chosen automatically)")
+    p.add_argument("--distributed", action="store_true",
+                   help="run on a local dask cluster")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="dask scheduler of an existing cluster (e.g. tcp://host:8786)")
+    p.add_argument("-o", "--output", required=True,
+                   help="output layer (GeoPackage, GeoParquet...) or, without an extension, a "
+                   "directory of GeoParquet files")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from gridkit.scale._features import is_lazy
+    from gridkit.scale.coverage import assign_to_grids_distributed
+
+    scheduler = args.scheduler or (None if args.distributed else "threads")
+    features = args.features if is_lazy(args.features) else read_layer(args.features)
+    grids = read_layer(args.grids)
+    as_dir = "." not in args.output.rsplit("/", 1)[-1]
+    result = assign_to_grids_distributed(
+        features, grids, id_column=args.id_column, column=args.column, crs=args.crs,
+        out=args.output if as_dir else None, scheduler=scheduler,
+    )
+    if as_dir:
+        print(f"assigned features written to {result}/")
+        return 0
+    column = args.column or args.id_column
+    path = write_layer(result, args.output)
+    missing = int(result[column].isna().sum())
+    print(f"{len(result)} feature(s), {len(result) - missing} in a grid, {missing} in none: "
+          f"{path}")
+    return 0
+
+
+def demo_step(ctx: DemoContext) -> None:
+    """Validate and assign on a 2-worker local dask cluster, as a province office would."""
+    grids = ctx.results.get("grids")
+    if grids is None:
+        ctx.add("assign: skipped (no grids from the partition step)")
+        return
+    from distributed import Client, LocalCluster
+
+    from gridkit.scale.coverage import assign_to_grids_distributed, validate_coverage_distributed
+    from gridkit.scale.parquet import write_spatial_parquet
+
+    layers = ctx.layers
+    # the province workflow: entities as spatially sorted GeoParquet files that the
+    # workers read themselves
+    files = write_spatial_parquet(layers["entities"], ctx.outdir / "entities_parquet",
+                                  rows_per_file=500, overwrite=True)
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster, \
+            Client(cluster) as client:
+        report = validate_coverage_distributed(
+            grids, jurisdiction=layers["jurisdiction"], villages=layers["villages"],
+            entities=files, buildings=layers["buildings"], tiles=2, scheduler=client,
+        )
+        assigned = assign_to_grids_distributed(files, grids, tiles=2, scheduler=client)
+        per_village = _units_per_village(ctx, client)
+    path = write_layer(assigned.to_crs(layers.input_crs), ctx.outdir / "entities_assigned.gpkg")
+    inside = int(assigned["grid_id"].notna().sum())
+    single = ctx.results.get("coverage")
+    if single is None:
+        versus = "no single-process check to compare"
+    else:
+        same = sorted(map(tuple, single.issues[["kind", "x", "y"]].round(6).to_numpy())) == \
+            sorted(map(tuple, report.issues[["kind", "x", "y"]].round(6).to_numpy()))
+        versus = "the same as" if same else "DIFFERENT from"
+        versus += " the single-process check"
+    ctx.add(
+        f"distributed (2-worker dask cluster, 2x2 tiles, entities read by the workers from "
+        f"{len(list(Path(files).glob('*.parquet')))} GeoParquet files): {report.n_grids} grids "
+        f"validated, {len(report.issues)} issue(s), {versus}; {inside} of {len(assigned)} "
+        f"entities assigned to their grid{per_village}",
+        Path(files), path,
+    )
+
+
+def _units_per_village(ctx: DemoContext, client) -> str:
+    """Units and grids built village by village on the cluster, as for a province."""
+    from gridkit.scale.pipeline import build_units_distributed, partition_distributed
+
+    units = ctx.results.get("units")
+    if units is None:
+        return ""
+    layers = ctx.layers
+    # the units step's limit on a unit's workload (see commands/units.py)
+    limit = DEMO_MAX_UNIT_SHARE * units["workload_min"].sum() / DEMO_GRIDS
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GridkitWarning)
+        res = build_units_distributed(
+            layers["roads"], layers["jurisdiction"], villages=layers["villages"],
+            barriers=layers["barriers"], buildings=layers["buildings"],
+            entities=layers["entities"], max_workload=limit, by="village", scheduler=client)
+        part = partition_distributed(res.units, "workload_min", k=len(ctx.results["grids"]),
+                                     by="village", scheduler=client)
+    return (f"; village by village on the cluster: {len(res.units)} units (one process: "
+            f"{len(units)}), {len(part.grids)} grids")

@@ -1,0 +1,138 @@
+"""`gridkit checkpoints`: every road crossing of a village or jurisdiction boundary."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from gridkit.cli.commands._common import (
+    add_crs_option,
+    add_output_option,
+    back_to_input_crs,
+    frame_text,
+)
+from gridkit.io.files import list_layers, write_layers
+from gridkit.layers import load_layers
+from gridkit.publish.webmap import save_map
+from gridkit.routing.checkpoints import find_checkpoints
+
+log = logging.getLogger("gridkit.cli")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "checkpoints",
+        help="checkpoints (卡点): every place a road crosses a village or jurisdiction boundary, "
+        "with road class and name, counted per village",
+        description="Find every crossing of a road with a village boundary or the jurisdiction "
+        "boundary (a road crossing several times is reported at each crossing; roads meeting on "
+        "the boundary make one checkpoint), with the road's class and name and the villages on "
+        "either side, and count them per village. Sources are PATH or PATH:LAYER.",
+    )
+    p.add_argument(
+        "--layers",
+        metavar="FILE",
+        help="take roads, villages and jurisdiction not given below from FILE",
+    )
+    p.add_argument("--roads", help="road lines (`road_class`, `name` used when present)")
+    p.add_argument("--villages", help="village polygons with a unique `code`")
+    p.add_argument(
+        "--jurisdiction", help="outline of the territory (default: the villages' outline)"
+    )
+    p.add_argument(
+        "--merge-distance",
+        type=float,
+        default=1.0,
+        metavar="M",
+        help="crossings closer than this are one checkpoint (default: %(default)s m)",
+    )
+    p.add_argument(
+        "--csv",
+        metavar="FILE",
+        help="also write the checkpoint table as CSV (with longitude/latitude)",
+    )
+    add_crs_option(p)
+    add_output_option(p, help="output file: layers checkpoints and villages (with counts)")
+    p.set_defaults(func=run)
+
+
+def _sources(args) -> dict[str, str | None]:
+    sources = {k: getattr(args, k) for k in ("roads", "villages", "jurisdiction")}
+    if args.layers:
+        have = set(list_layers(args.layers))
+        for k in sources:
+            if sources[k] is None and k in have:
+                sources[k] = f"{args.layers}:{k}"
+    missing = [k for k in ("roads", "villages") if sources[k] is None]
+    if missing:
+        raise ValueError(
+            f"missing input(s) {missing}: give --{missing[0]} PATH[:LAYER] or a "
+            "--layers FILE that holds such a layer"
+        )
+    return sources
+
+
+def checkpoint_table(points) -> pd.DataFrame:
+    """The checkpoints as a plain table with longitude/latitude."""
+    ll = points.to_crs(4326).geometry
+    table = pd.DataFrame(points.drop(columns=points.geometry.name))
+    table["lon"] = ll.x.round(7).to_numpy()
+    table["lat"] = ll.y.round(7).to_numpy()
+    return table
+
+
+def run(args) -> int:
+    layers = load_layers(crs=args.crs, strict=args.strict, **_sources(args))
+    cp = find_checkpoints(
+        layers["roads"],
+        layers["villages"],
+        jurisdiction=layers.get("jurisdiction"),
+        merge_distance=args.merge_distance,
+        crs=layers.crs,
+    )
+    out = {
+        "checkpoints": back_to_input_crs(cp.points, layers),
+        "villages": back_to_input_crs(cp.per_village, layers),
+    }
+    path = write_layers({k: v for k, v in out.items() if len(v)}, args.output)
+    if args.csv:
+        checkpoint_table(cp.points).to_csv(args.csv, index=False)
+    print(cp.summary)
+    cols = [c for c in cp.per_village.columns if c != cp.per_village.geometry.name]
+    print(frame_text(cp.per_village[cols]))
+    print(f"\nwritten: {path}" + (f", {args.csv}" if args.csv else ""))
+    return 0
+
+
+def demo_step(ctx) -> None:
+    """Checkpoints where the sample's roads cross village or jurisdiction boundaries."""
+    roads, villages = ctx.layers.get("roads"), ctx.layers.get("villages")
+    if roads is None or villages is None:
+        ctx.add("checkpoints: skipped (no roads or villages)")
+        return
+    cp = find_checkpoints(
+        roads, villages, jurisdiction=ctx.layers.get("jurisdiction"), crs=ctx.layers.crs
+    )
+    ctx.results["checkpoints"] = cp
+    path = write_layers(
+        {
+            "checkpoints": back_to_input_crs(cp.points, ctx.layers),
+            "villages": back_to_input_crs(cp.per_village, ctx.layers),
+        },
+        ctx.outdir / "checkpoints.gpkg",
+    )
+    csv = Path(ctx.outdir) / "checkpoints.csv"
+    checkpoint_table(cp.points).to_csv(csv, index=False)
+    files = [path, csv]
+    from gridkit.publish.reach_maps import checkpoints_map
+
+    html = Path(ctx.outdir) / "checkpoints_map.html"
+    save_map(checkpoints_map(cp), html)
+    files.append(html)
+    per = ", ".join(
+        f"{c}: {n}"
+        for c, n in zip(cp.per_village["code"], cp.per_village["checkpoints"], strict=True)
+    )
+    ctx.add(f"checkpoints: {cp.summary} ({per})", *files)

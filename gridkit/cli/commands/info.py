@@ -1,0 +1,41 @@
+"""`gridkit info`: what a file holds (layers, features, geometry, CRS)."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+
+from gridkit.cli.commands._common import frame_text
+from gridkit.io.files import list_layers, parse_source, read_layer
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "info",
+        help="list the layers of files: features, geometry types, CRS, bounds",
+        description="Summarise PATH or PATH:LAYER sources (any format pyogrio reads, GeoParquet).",
+    )
+    p.add_argument("sources", nargs="+", metavar="SOURCE", help="PATH or PATH:LAYER")
+    p.set_defaults(func=run)
+
+
+def describe(source: str) -> pd.DataFrame:
+    """One row per layer of ``source``."""
+    path, layer = parse_source(source)
+    rows = []
+    for name in [layer] if layer else list_layers(path):
+        gdf = read_layer(path, layer=name)
+        spatial = isinstance(gdf, gpd.GeoDataFrame) and gdf._geometry_column_name in gdf
+        if not spatial:
+            crs, geom = "-", "table"
+        else:
+            crs = gdf.crs.to_string() if gdf.crs is not None else "NONE (set one!)"
+            geom = ", ".join(sorted(gdf.geom_type.dropna().unique())) if len(gdf) else "-"
+        rows.append({"file": path.name, "layer": name, "features": len(gdf), "geometry": geom,
+                     "crs": crs, "columns": len(gdf.columns) - int(spatial)})
+    return pd.DataFrame(rows)
+
+
+def run(args) -> int:
+    print(frame_text(pd.concat([describe(s) for s in args.sources], ignore_index=True)))
+    return 0

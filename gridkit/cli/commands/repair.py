@@ -1,0 +1,94 @@
+"""`gridkit repair`: clean a coverage with GEOS's coverage cleaner (issue #5)."""
+
+from __future__ import annotations
+
+from gridkit.cli.commands._common import DemoContext
+from gridkit.coverage.repair import repair_coverage
+from gridkit.coverage.validate import DEFAULT_TOLERANCE
+from gridkit.io.files import read_layer, write_layer
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "repair",
+        help="snap, remove overlaps, fill narrow gaps, clip to the jurisdiction; print what moved",
+        description="Clean a coverage with GEOS's coverage cleaner (snap vertices, give overlaps "
+        "and gaps narrower than the tolerance to the neighbour with the longest shared border), "
+        "clip to the jurisdiction, fill wider gaps only with --fill-gaps, then validate the "
+        "result and print the area moved per grid. No grid is ever dropped. Exit 0 when the "
+        "result is valid, 1 when issues remain (e.g. wide gaps), 2 for an input error.",
+    )
+    p.add_argument("grids", metavar="GRIDS", help="grid polygons: PATH or PATH:LAYER")
+    p.add_argument("--jurisdiction", metavar="J", help="clip to it and fill gaps up to its edge")
+    p.add_argument(
+        "--tolerance",
+        metavar="M",
+        type=float,
+        default=DEFAULT_TOLERANCE,
+        help="fill gaps narrower than this, in metres (default: %(default)s)",
+    )
+    p.add_argument("--fill-gaps", action="store_true", help="also fill wider gaps into a neighbour")
+    p.add_argument(
+        "--id-column", default="grid_id", help="the grids' id column (default: %(default)s)"
+    )
+    p.add_argument("--crs", help="metric working CRS (default: chosen automatically)")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="FIXED",
+        help="output file; the change table goes beside it as <name>.changes.csv",
+    )
+    p.set_defaults(func=run)
+
+
+def _write(result, path):
+    """The grids to ``path``; the change table beside it as ``<name>.changes.csv``."""
+    written = write_layer(result.grids, path, layer="grids")
+    table = written.with_name(written.stem + ".changes.csv")
+    result.changes.to_csv(table, index=False)
+    return written, table
+
+
+def run(args) -> int:
+    result = repair_coverage(
+        read_layer(args.grids),
+        jurisdiction=read_layer(args.jurisdiction) if args.jurisdiction else None,
+        tolerance=args.tolerance,
+        fill_gaps=args.fill_gaps,
+        id_column=args.id_column,
+        crs=args.crs,
+    )
+    path, table = _write(result, args.output)
+    print(str(result))
+    print(f"written: {path} (changes: {table})")
+    return 0 if result.report.valid else 1
+
+
+def demo_step(ctx: DemoContext) -> None:
+    """Repair the partition's grids (or the villages) and write them with the change table."""
+    grids = ctx.results.get("grids")
+    id_column, what = "grid_id", "grids"
+    if grids is None:
+        grids, id_column, what = (
+            ctx.layers["villages"],
+            "code",
+            "villages (no grids from partition)",
+        )
+    result = repair_coverage(
+        grids, jurisdiction=ctx.layers.get("jurisdiction"), id_column=id_column
+    )
+    ctx.results["repair"] = result
+    out = result.grids.to_crs(ctx.layers.input_crs)
+    path = write_layer(out, ctx.outdir / "repaired_grids.gpkg", layer="grids")
+    table = ctx.outdir / "repaired_grids.changes.csv"
+    result.changes.to_csv(table, index=False)
+    moved = (
+        float(result.changes[["gained_m2", "lost_m2"]].sum().sum()) if len(result.changes) else 0.0
+    )
+    ctx.add(
+        f"repair: {what}: {len(result.changes)} of {len(out)} changed, {moved:,.1f} m² moved; "
+        f"result {'valid' if result.report.valid else 'still has issues'}",
+        path,
+        table,
+    )

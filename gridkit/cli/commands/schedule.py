@@ -1,0 +1,132 @@
+"""`gridkit schedule`: a month of visits and patrols per grid and person."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from gridkit.cli.commands._common import (
+    DEMO_STAFF_PER_GRID,
+    DemoContext,
+    add_crs_option,
+    add_output_option,
+    back_to_input_crs,
+    demo_staff,
+)
+from gridkit.errors import CheckFailed
+from gridkit.io.files import write_layers
+from gridkit.io.gpx import write_gpx
+from gridkit.layers import load_layers
+from gridkit.routing.postman import patrol_routes
+from gridkit.routing.roadgraph import road_graph
+from gridkit.routing.schedule import monthly_schedule, next_month
+from gridkit.workload import classify_entities
+
+log = logging.getLogger("gridkit.cli")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "schedule",
+        help="monthly plan: every entity's visits and the daily patrol over working days and staff",
+        description="Spread each grid's visits (per the entities' visits_per_month and "
+        "minutes_per_visit, else the workload policy) over the working days of a month and the "
+        "grid's staff, key regime first, within a daily budget including travel and the street "
+        "patrol. Writes OUT (layers visits, days, unfit), OUT.csv and OUT.gpx. Exit code 1 when "
+        "some visits cannot fit.",
+    )
+    p.add_argument("--roads", required=True)
+    p.add_argument("--grids", required=True)
+    p.add_argument("--entities", required=True)
+    p.add_argument("--staff", required=True, help="CSV/XLSX with name, phone, grid_id")
+    p.add_argument("--month", default=None, help="YYYY-MM (default: next month)")
+    p.add_argument(
+        "--budget", type=float, default=360.0, help="minutes per person and day (default: 360)"
+    )
+    p.add_argument("--no-patrol", action="store_true", help="leave the daily street patrol out")
+    p.add_argument(
+        "--holiday", action="append", default=[], help="a day off (YYYY-MM-DD); repeatable"
+    )
+    p.add_argument("--network", choices=("walk", "drive"), default="walk")
+    p.add_argument("--speed", type=float, help="km/h (default: 5 walking)")
+    add_crs_option(p)
+    add_output_option(p)
+    p.set_defaults(func=run)
+
+
+def _write(plan, layers, out: Path, grid_id: str = "grid_id") -> list[Path]:
+    visits = back_to_input_crs(plan.visits, layers)
+    days = back_to_input_crs(plan.days, layers)
+    path = write_layers(
+        {"visits": visits, "days": days, "unfit": plan.unfit.astype({"entity_index": "string"})},
+        out,
+    )
+    csv = path.with_suffix(".csv")
+    pd.DataFrame(visits.drop(columns="geometry")).to_csv(csv, index=False)
+    gpx = write_gpx(
+        path.with_suffix(".gpx"),
+        tracks=days.assign(name=days["date"] + " " + days["person"]),
+        waypoints=visits.assign(
+            name=visits["date"] + " " + visits["person"] + " #" + visits["order"].astype(str)
+        ),
+    )
+    return [path, csv, gpx]
+
+
+def run(args) -> int:
+    layers = load_layers(
+        roads=args.roads,
+        grids=args.grids,
+        entities=args.entities,
+        staff=args.staff,
+        crs=args.crs,
+        strict=args.strict,
+    )
+    G = road_graph(layers["roads"], mode=args.network, speeds=args.speed)
+    patrol = None
+    if not args.no_patrol:
+        routes = patrol_routes(None, layers["grids"], graph=G).routes
+        patrol = routes.set_index("grid_id")["minutes"].to_dict()
+    plan = monthly_schedule(
+        layers["entities"],
+        layers["grids"],
+        layers.staff,
+        graph=G,
+        month=args.month,
+        daily_budget_min=args.budget,
+        patrol_min=patrol,
+        holidays=args.holiday,
+    )
+    files = _write(plan, layers, Path(args.output))
+    print(plan.summary)
+    print("wrote " + ", ".join(map(str, files)))
+    if len(plan.unfit):
+        print(plan.unfit.groupby("reason")["visits_missing"].sum().to_string())
+        raise CheckFailed(
+            f"{int(plan.unfit['visits_missing'].sum())} visit(s) and "
+            f"{len(plan.unfit)} item(s) could not be scheduled; see the 'unfit' layer"
+        )
+    return 0
+
+
+def demo_step(ctx: DemoContext) -> None:
+    from gridkit.cli.commands.route import demo_graph, demo_grids
+
+    grids, source = demo_grids(ctx)
+    G = demo_graph(ctx)
+    ents, policy = classify_entities(ctx.layers["entities"]), "workload policy"
+    staff = ctx.layers.staff
+    if staff is None:
+        staff = demo_staff(ctx, grids)
+        who = f"{DEMO_STAFF_PER_GRID} FAKE demo staff per grid"
+    else:
+        who = "the staff table"
+    routes = ctx.results.get("routes")
+    patrol = routes.routes.set_index("grid_id")["minutes"].to_dict() if routes is not None else None
+    month = next_month()
+    plan = monthly_schedule(ents, grids, staff, graph=G, month=month, patrol_min=patrol)
+    ctx.results["schedule"] = plan
+    files = _write(plan, ctx.layers, ctx.outdir / "schedule.gpkg")
+    ctx.add(f"schedule: {month} for {len(grids)} {source}, {who}, {policy}: {plan.summary}", *files)

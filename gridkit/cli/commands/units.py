@@ -1,0 +1,202 @@
+"""`gridkit units`: basic units from roads, barriers and villages, with their workload."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import geopandas as gpd
+import pandas as pd
+
+from gridkit.cli.commands._common import (
+    DEMO_GRIDS,
+    DEMO_MAX_UNIT_SHARE,
+    add_crs_option,
+    add_output_option,
+)
+from gridkit.errors import CheckFailed, GridkitWarning
+from gridkit.io.files import list_layers, read_layer, write_layers
+from gridkit.units.adjacency import unit_adjacency
+from gridkit.units.build import UnitsResult, build_units
+
+_GROUP_LEVELS = ("town", "village")  # gridkit.scale.pipeline.GROUP_LEVELS (needs dask)
+
+log = logging.getLogger("gridkit.cli")
+
+_INPUTS = ("roads", "jurisdiction", "villages", "barriers", "buildings", "entities")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "units",
+        help="cut the jurisdiction into basic units along roads, barriers and village "
+        "boundaries; count buildings and entities; compute the workload per unit",
+        description="Cut the jurisdiction into basic units (street blocks cut by roads, rivers "
+        "and village boundaries), merge slivers, optionally split units that are too large or "
+        "heavy, assign buildings and entities, and write the units with their counts and "
+        "workload (minutes per month) plus their adjacency. Sources are PATH or PATH:LAYER.",
+    )
+    p.add_argument("--layers", metavar="FILE",
+                   help="take every input not given below from the same-named layer of FILE "
+                   "(roads, jurisdiction, villages, barriers, buildings, entities)")
+    p.add_argument("--roads", help="road lines (required unless in --layers)")
+    p.add_argument("--jurisdiction", help="outline of the territory (required unless in --layers)")
+    p.add_argument("--villages", help="village polygons with a unique `code`")
+    p.add_argument("--barriers", help="rivers, railways: lines that cut units")
+    p.add_argument("--buildings", help="building footprints (optional `households`)")
+    p.add_argument("--entities", help="points with `risk` (1-3) and `credit` (A/B/C)")
+    p.add_argument("--policy", help="inspection policy file (.toml or .csv; default: built in)")
+    p.add_argument("--road-classes", metavar="A,B,...",
+                   help="only roads of these `road_class` values cut units (all count for "
+                   "street length)")
+    p.add_argument("--cut-tunnels", action="store_true",
+                   help="let roads flagged in a `tunnel` column cut units too")
+    p.add_argument("--snap-tolerance", type=float, default=1.0, metavar="M",
+                   help="join line ends this close to another line (default: %(default)s m)")
+    p.add_argument("--min-area", type=float, default=100.0, metavar="M2",
+                   help="merge units smaller than this (default: %(default)s m²)")
+    p.add_argument("--min-width", type=float, default=3.0, metavar="M",
+                   help="merge units narrower than this, as 2*area/perimeter "
+                   "(default: %(default)s m)")
+    p.add_argument("--max-area", type=float, metavar="M2", help="split units larger than this")
+    p.add_argument("--max-workload", type=float, metavar="MIN",
+                   help="split units with more work than this (minutes per month)")
+    p.add_argument("--no-adjacency", action="store_true", help="do not write the adjacency table")
+    add_distributed_options(p)
+    add_crs_option(p)
+    add_output_option(p, help="output file: layers units, adjacency, buildings, entities, "
+                      "unassigned (GeoPackage unless the extension says otherwise)")
+    p.set_defaults(func=run)
+
+
+def add_distributed_options(p) -> None:
+    """``--distributed``, ``--scheduler`` and ``--by``: one dask task per town or village."""
+    g = p.add_argument_group("distributed (dask)", "run every town (or village) as its own "
+                             "task, on a local cluster or an existing dask cluster")
+    g.add_argument("--distributed", action="store_true",
+                   help="one task per town or village on a local dask cluster started for "
+                   "the run (needs villages with 12-digit codes for --by town)")
+    g.add_argument("--scheduler", metavar="ADDR",
+                   help="use this dask scheduler (e.g. tcp://10.0.0.5:8786, or 'synchronous' "
+                   "to run the tasks in this process); implies --distributed")
+    g.add_argument("--by", choices=_GROUP_LEVELS, default="town",
+                   help="what one task holds (default: %(default)s; the town is the first 9 "
+                   "digits of the village code)")
+
+
+def distributed_requested(args) -> bool:
+    return bool(getattr(args, "distributed", False) or getattr(args, "scheduler", None))
+
+
+def _sources(args) -> dict[str, str | None]:
+    sources = {name: getattr(args, name) for name in _INPUTS}
+    if args.layers:
+        available = set(list_layers(args.layers))
+        for name in _INPUTS:
+            if sources[name] is None and name in available:
+                sources[name] = f"{args.layers}:{name}"
+    missing = [n for n in ("roads", "jurisdiction") if sources[n] is None]
+    if missing:
+        raise ValueError(
+            f"missing input(s) {missing}: give --{missing[0]} PATH[:LAYER] or a --layers FILE "
+            "that holds such a layer"
+        )
+    return sources
+
+
+def adjacency_for(result: UnitsResult, sources: dict) -> pd.DataFrame:
+    """Unit adjacency with the shared length on roads, barriers and village boundaries."""
+    def get(name):
+        value = sources.get(name)
+        return value if isinstance(value, gpd.GeoDataFrame) or value is None else read_layer(value)
+
+    return unit_adjacency(result.units, roads=get("roads"), barriers=get("barriers"),
+                          villages=get("villages"))
+
+
+def _check(result: UnitsResult) -> None:
+    r = result.report
+    if not r["coverage_valid"] or r["area_error_m2"] > r["area_tolerance_m2"]:
+        raise CheckFailed(
+            f"the units do not tile the jurisdiction (area error {r['area_error_m2']:.3g} m², "
+            f"coverage valid: {r['coverage_valid']}); the file was written for inspection"
+        )
+
+
+def output_layers(result: UnitsResult, adjacency: pd.DataFrame | None) -> dict:
+    layers: dict = {"units": result.units}
+    if adjacency is not None:
+        layers["adjacency"] = adjacency
+    if result.buildings is not None:
+        layers["buildings"] = result.buildings
+    if result.entities is not None:
+        layers["entities"] = result.entities
+    if len(result.unassigned):
+        layers["unassigned"] = result.unassigned
+    return layers
+
+
+def run(args) -> int:
+    sources = _sources(args)
+    road_classes = None
+    if args.road_classes:
+        road_classes = [c.strip() for c in args.road_classes.split(",") if c.strip()]
+    options = dict(
+        villages=sources["villages"], barriers=sources["barriers"],
+        buildings=sources["buildings"], entities=sources["entities"], policy=args.policy,
+        road_classes=road_classes, snap_tolerance=args.snap_tolerance, min_area=args.min_area,
+        min_width=args.min_width, max_area=args.max_area, max_workload=args.max_workload,
+        cut_tunnels=args.cut_tunnels, crs=args.crs, strict=args.strict,
+    )
+    tasks = ""
+    if distributed_requested(args):
+        from gridkit.scale.pipeline import build_units_distributed
+
+        if sources["villages"] is None:
+            raise ValueError("--distributed needs --villages (the tasks are towns or villages)")
+        result = build_units_distributed(sources["roads"], sources["jurisdiction"], by=args.by,
+                                         scheduler=args.scheduler, **options)
+        tasks = f" ({result.report['groups']} {args.by} task(s) on dask)"
+    else:
+        result = build_units(sources["roads"], sources["jurisdiction"], **options)
+    adjacency = None if args.no_adjacency else adjacency_for(result, sources)
+    path = write_layers(output_layers(result, adjacency), args.output)
+    print(f"{result.summary()}{tasks}\nwrote {path}")
+    _check(result)
+    return 0
+
+
+def demo_step(ctx) -> None:
+    """Units of the sample with the default options: ``units.gpkg`` in the demo folder."""
+    kinds = {k: ctx.layers.get(k) for k in _INPUTS}
+    if kinds["roads"] is None or kinds["jurisdiction"] is None:
+        ctx.add("units: skipped (the sample has no roads or jurisdiction layer)")
+        return
+    options = dict(villages=kinds["villages"], barriers=kinds["barriers"],
+                   buildings=kinds["buildings"], entities=kinds["entities"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GridkitWarning)
+        result = build_units(kinds["roads"], kinds["jurisdiction"], **options)
+        # a grid can only be balanced from units much lighter than it: split the
+        # heavy ones so that none weighs more than a share of the demo's grid target
+        limit = DEMO_MAX_UNIT_SHARE * result.units["workload_min"].sum() / DEMO_GRIDS
+        if result.units["workload_min"].max() > limit:
+            result = build_units(kinds["roads"], kinds["jurisdiction"], max_workload=limit,
+                                 **options)
+    adjacency = adjacency_for(result, kinds)
+    ctx.results["units"] = result.units
+    ctx.results["adjacency"] = adjacency
+    ctx.results["units_result"] = result
+    path = write_layers(
+        {name: back(layer, ctx) for name, layer in output_layers(result, adjacency).items()},
+        ctx.outdir / "units.gpkg")
+    u = result.units
+    ctx.add(f"units: {result.summary()}; workload {u['workload_min'].sum():,.0f} min/month "
+            f"(visits {u['visit_min'].sum():,.0f}, patrol {u['patrol_min'].sum():,.0f})", path)
+
+
+def back(layer, ctx):
+    """Demo outputs go out in the sample's own CRS."""
+    if isinstance(layer, gpd.GeoDataFrame):
+        return layer.to_crs(ctx.layers.input_crs)
+    return layer

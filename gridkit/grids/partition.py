@@ -1,0 +1,709 @@
+"""Balanced partition of basic units into contiguous grids nested in villages.
+
+:func:`partition` is the GeoDataFrame shell; the work happens on arrays
+(weights, an edge list / CSR adjacency, group labels) in the private
+``gridkit._partition_*`` modules:
+
+1. ``_partition_alloc``: how many grids each village gets (exactly ``k`` in
+   all, at least one each), then each connected part of a village;
+2. ``_partition_coarsen``: units merged into small clusters by heavy-edge
+   matching (clusters stop at roads), as in METIS's multilevel scheme;
+3. ``_partition_split``: recursive bisection of every part along its
+   principal axis, cut at the weight share, with contiguity repair and a
+   two-way rebalance at each level; then refined on the clusters;
+4. ``_partition_refine``: on the units, boundary moves that balance the
+   weights and then shorten borders / pull them onto roads, never breaking a
+   grid apart; chains of moves along paths of grids;
+5. ``_partition_recom``: for grids still out of tolerance (coarse or heavy
+   units), the grid and a neighbour are merged and split again.
+
+Hard rules: every unit in exactly one grid, every grid contiguous (units
+joined by shared boundaries of positive length) and inside one village,
+exactly the number of grids asked for, none empty. What cannot be met
+(a unit heavier than the target, a village in several pieces) is done as
+well as possible and said in :attr:`Partition.report`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gridkit.crs import is_metric, to_crs, working_crs
+from gridkit.errors import GridkitWarning, InvalidValueError, MissingColumnError
+from gridkit.grids.core.alloc import allocate
+from gridkit.grids.core.coarsen import coarsen
+from gridkit.grids.core.graph import Graph, components_per_label, repair
+from gridkit.grids.core.inputs import PartitionError, check_counts, cut_costs, resolve_weight
+from gridkit.grids.core.recom import recombine
+from gridkit.grids.core.refine import Refiner
+from gridkit.grids.core.split import bisect_split
+from gridkit.grids.shape import inertia_index, inertia_values, polsby_popper, polsby_popper_values
+from gridkit.layers import check_layer
+from gridkit.units.adjacency import unit_adjacency
+
+__all__ = ["partition", "Partition", "PartitionReport", "PartitionError",
+           "polsby_popper", "inertia_index"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PartitionReport:
+    """What the partition achieved and what it could not.
+
+    Attributes
+    ----------
+    k
+        Number of grids made.
+    mean
+        Overall mean grid weight.
+    max_over_mean, min_over_mean
+        Heaviest and lightest grid against the overall mean.
+    max_deviation
+        Worst ``|weight / target - 1|`` where a grid's target is the mean of
+        its village part (what balancing inside the nesting can reach).
+    bound
+        Lower bound on ``max_deviation`` from granularity: a unit heavier
+        than its target plus the tolerance.
+    within_tolerance
+        Every grid within ``tolerance`` of its target.
+    moved, kept
+        With ``existing``: units that changed grid / stayed (``None`` otherwise).
+    road_share
+        Share of the length of the borders between grids that runs along
+        roads (``nan`` when the adjacency has no ``road_m``).
+    villages
+        Per village: weight, units, parts, grids, mean grid weight and its
+        deviation from the overall mean.
+    warnings
+        Everything that could not be done as asked, in words.
+    seconds
+        Wall time.
+    """
+
+    k: int
+    mean: float
+    tolerance: float
+    max_over_mean: float
+    min_over_mean: float
+    max_deviation: float
+    bound: float
+    within_tolerance: bool
+    moved: int | None
+    kept: int | None
+    road_share: float
+    mean_polsby_popper: float
+    villages: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """A few lines for people."""
+        lines = [
+            f"{self.k} grids, mean weight {self.mean:,.1f}; max/mean {self.max_over_mean:.3f}, "
+            f"min/mean {self.min_over_mean:.3f}; worst deviation from its village target "
+            f"{self.max_deviation:.1%} (tolerance {self.tolerance:.0%}"
+            + (f", granularity bound {self.bound:.1%}" if self.bound > self.tolerance else "")
+            + ")",
+            f"mean Polsby-Popper {self.mean_polsby_popper:.3f}"
+            + ("" if math.isnan(self.road_share)
+               else f"; {self.road_share:.0%} of grid borders on roads"),
+        ]
+        if self.moved is not None:
+            lines.append(f"rebalanced: {self.moved} unit(s) moved, {self.kept} kept their grid")
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+@dataclass
+class Partition:
+    """Result of :func:`partition`.
+
+    Attributes
+    ----------
+    grids
+        One dissolved polygon per grid: ``grid_id``, ``village_code``,
+        ``weight``, ``target``, ``deviation``, ``units``, ``area_m2``,
+        ``perimeter_m``, ``polsby_popper``, ``inertia_index``, ``contiguous``.
+    assignment
+        The input units with all their columns and ``grid_id`` (plus
+        ``moved`` when rebalancing).
+    report
+        A :class:`PartitionReport`.
+    """
+
+    grids: gpd.GeoDataFrame
+    assignment: gpd.GeoDataFrame
+    report: PartitionReport
+
+
+def _warn(messages: list[str], text: str) -> None:
+    messages.append(text)
+
+
+def _adjacency_positions(adj: pd.DataFrame, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    missing = [c for c in ("unit_a", "unit_b", "shared_m") if c not in adj.columns]
+    if missing:
+        raise MissingColumnError(
+            f"adjacency: missing column(s) {missing}; make it with gridkit.unit_adjacency(units)"
+        )
+    index = pd.Index(ids)
+    a = index.get_indexer(adj["unit_a"])
+    b = index.get_indexer(adj["unit_b"])
+    unknown = (a < 0) | (b < 0)
+    if unknown.any():
+        bad = adj.loc[unknown, ["unit_a", "unit_b"]].head(3).values.tolist()
+        raise InvalidValueError(
+            f"adjacency: {int(unknown.sum())} pair(s) name units that are not in the units "
+            f"(e.g. {bad}); recompute it from these units"
+        )
+    return a, b
+
+
+def _grid_counts(group_w, group_n, codes, n, *, k, target, capacity, per_village, messages):
+    """Grids per nest group."""
+    n_groups = len(group_w)
+    if per_village:
+        over = np.flatnonzero(group_n < k)
+        if len(over):
+            g = over[0]
+            raise PartitionError(
+                f"k={k} grids per village but village {codes[g]!r} has only {group_n[g]} unit(s); "
+                "lower k or split the units finer"
+            )
+        return np.full(n_groups, k)
+    if capacity is not None:
+        counts = np.maximum(1, np.ceil(group_w / capacity - 1e-9)).astype(int)
+        short = np.flatnonzero(counts > group_n)
+        for g in short:
+            _warn(messages, f"village {codes[g]!r} needs {counts[g]} grids for capacity "
+                            f"{capacity:g} but has only {group_n[g]} unit(s): it gets {group_n[g]}")
+        return np.minimum(counts, group_n)
+    total_k = k if k is not None else max(1, int(round(group_w.sum() / target)))
+    if total_k > n:
+        raise PartitionError(
+            f"k={total_k} grids asked for but there are only {n} unit(s); every grid needs at "
+            "least one unit: lower k (or raise target/capacity), or split the units finer"
+        )
+    if total_k < n_groups:
+        raise PartitionError(
+            f"k={total_k} grids cannot cover {n_groups} villages (each needs at least one grid "
+            f"of its own): use k >= {n_groups}, or nest_by=None to ignore villages"
+        )
+    return allocate(group_w, total_k, minimum=1, cap=group_n)
+
+
+def _split_group(part_w, part_n, kv):
+    """Grids per part of one group; parts left with 0 are attached later.
+
+    A part gets grids of its own when its share of the village's grids is at
+    least half a grid (the heaviest part always does); lighter parts, such as
+    a sliver or an island with little weight, join the nearest grid instead
+    of becoming a near-empty grid.
+    """
+    total = part_w.sum()
+    share = kv * (part_w / total if total > 0 else part_n / part_n.sum())
+    order = np.lexsort((-part_n, -part_w))
+    own = np.zeros(len(part_w), dtype=bool)
+    own[order[0]] = True
+    own |= share >= 0.5
+    if own.sum() > kv:
+        own[:] = False
+        own[order[:kv]] = True
+    for p in order:  # enough units for the grids
+        if part_n[own].sum() >= kv:
+            break
+        own[p] = True
+    counts = np.zeros(len(part_w), dtype=int)
+    idx = np.flatnonzero(own)
+    counts[idx] = allocate(part_w[idx], kv, minimum=1, cap=part_n[idx])
+    return counts
+
+
+def _existing_labels(graph, ex, parts, part_k, weight, xy, rng, messages, code_of_part):
+    """Labels from an existing assignment, adjusted to ``part_k`` grids per part.
+
+    Returns (labels, label -> grid id).
+    """
+    n = graph.n
+    ex = pd.Series(ex).astype("string")
+    key = pd.Series(parts).astype(str) + "\x00" + ex.fillna("\x01").astype(str)
+    labels = np.full(n, -1)
+    names: list[str] = []
+    label_part: list[int] = []
+    has = ex.notna().to_numpy()
+    codes, uniq = pd.factorize(key[has])
+    labels[has] = codes
+    for u in uniq:
+        p, gid = u.split("\x00")
+        names.append(gid)
+        label_part.append(int(p))
+    seen: dict[str, int] = {}
+    for i, gid in enumerate(names):  # a grid found in two villages/parts: split it, rename
+        seen[gid] = seen.get(gid, 0) + 1
+        if seen[gid] > 1:
+            new = f"{gid}.{seen[gid]}"
+            _warn(messages, f"existing grid {gid!r} lies in several villages or village parts: "
+                            f"its piece in village {code_of_part[label_part[i]]!r} becomes {new!r}")
+            names[i] = new
+    # unassigned units join the neighbouring grid they share most border with
+    while (labels < 0).any():
+        free = labels < 0
+        a = np.concatenate([graph.eu, graph.ev])
+        b = np.concatenate([graph.ev, graph.eu])
+        s = np.concatenate([graph.shared, graph.shared])
+        sel = free[a] & ~free[b]
+        if not sel.any():
+            # a part with no assigned unit at all: split it afresh
+            p = parts[np.flatnonzero(free)[0]]
+            nodes = np.flatnonzero(parts == p)
+            sub = bisect_split(graph, nodes, max(1, part_k[p]), xy, weight, rng)
+            for j in range(int(sub.max()) + 1):
+                labels[nodes[sub == j]] = len(names)
+                names.append(f"{code_of_part[p]}-new{j + 1}")
+                label_part.append(int(p))
+            continue
+        df = pd.DataFrame({"u": a[sel], "lab": labels[b[sel]], "s": s[sel]})
+        best = df.groupby(["u", "lab"])["s"].sum().reset_index().sort_values(
+            ["u", "s"], ascending=[True, False]).drop_duplicates("u")
+        labels[best["u"].to_numpy()] = best["lab"].to_numpy()
+    labels, _ = repair(graph, labels)
+    # now match the number of grids per part
+    label_part_a = np.asarray(label_part)
+    for p in np.unique(parts):
+        want = int(part_k[p])
+        while True:
+            labs = np.unique(labels[parts == p])
+            if len(labs) == want or want == 0:
+                break
+            lw = np.bincount(labels, weights=weight, minlength=len(names))
+            if len(labs) > want:  # merge the lightest grid into its lightest neighbour
+                small = labs[np.argmin(lw[labs])]
+                mask = (labels[graph.eu] == small) ^ (labels[graph.ev] == small)
+                other = np.unique(np.concatenate([labels[graph.eu[mask]], labels[graph.ev[mask]]]))
+                other = other[other != small]
+                into = other[np.argmin(lw[other])]
+                labels[labels == small] = into
+                _warn(messages, f"existing grid {names[small]!r} merged into {names[into]!r} "
+                                "to reach the number of grids asked for")
+            else:  # split the heaviest grid in two
+                big = labs[np.argmax(lw[labs])]
+                nodes = np.flatnonzero(labels == big)
+                if len(nodes) < 2:
+                    raise PartitionError(f"cannot split grid {names[big]!r} further (one unit)")
+                sub = bisect_split(graph, nodes, 2, xy, weight, rng)
+                labels[nodes[sub == 1]] = len(names)
+                names.append(f"{names[big]}.new{len(names)}")
+                label_part_a = np.r_[label_part_a, p]
+    used = np.unique(labels)
+    remap = np.full(len(names), -1)
+    remap[used] = np.arange(len(used))
+    return remap[labels], [names[i] for i in used]
+
+
+def partition(
+    units: gpd.GeoDataFrame,
+    weight,
+    *,
+    k: int | None = None,
+    target: float | None = None,
+    capacity: float | None = None,
+    per_village: bool = False,
+    nest_by: str | None = "village_code",
+    existing: str | None = None,
+    seed: int = 0,
+    tolerance: float = 0.02,
+    adjacency: pd.DataFrame | None = None,
+    road_weight=None,
+    id_column: str = "unit_id",
+) -> Partition:
+    """Group units into exactly ``k`` balanced, contiguous grids nested in villages.
+
+    Parameters
+    ----------
+    units
+        Polygons (basic units from :func:`gridkit.build_units` or any polygon
+        layer) with ``id_column`` and, unless ``nest_by=None``, the nesting
+        column. Never modified.
+    weight
+        What to balance: a column name (``"workload_min"``), a Series aligned
+        on ``units``, or a dict ``{column: factor}`` for a weighted sum.
+    k
+        Number of grids: in total (distributed over villages by weight,
+        largest remainder, at least one each) or, with ``per_village``, in
+        each village.
+    target
+        Weight per grid instead of ``k``: ``k = round(total / target)``.
+    capacity
+        Most weight one grid (one person) may carry, e.g. minutes per month:
+        each village gets ``ceil(weight / capacity)`` grids.
+    per_village
+        ``k`` grids in every village.
+    nest_by
+        Column of the level grids must not cross (``None``: no nesting).
+    existing
+        Column holding a current grid id per unit: rebalance it, moving as
+        few units as possible (the number of grids stays as it is unless
+        ``k``/``target``/``capacity`` is given). Units with no id join a
+        neighbouring grid.
+    seed
+        Turns the bisection axes slightly; the same seed gives the same grids.
+    tolerance
+        Allowed relative deviation of a grid's weight from its target (the
+        mean of its village part).
+    adjacency
+        Precomputed :func:`gridkit.unit_adjacency` of ``units`` (computed
+        when ``None``). Needs ``road_m`` (and ``road_class``) for
+        ``road_weight``.
+    road_weight
+        Prefer grid borders along roads: a factor in 0..1 (1: a border on a
+        road costs nothing) or a dict ``{road_class: factor}``.
+    id_column
+        Unit id column.
+
+    Returns
+    -------
+    Partition
+        ``.grids``, ``.assignment``, ``.report`` (in the input CRS).
+
+    Raises
+    ------
+    PartitionError
+        More grids than units (in a village), fewer grids than villages,
+        conflicting options.
+    MissingColumnError, InvalidValueError
+        Missing columns, non-numeric or negative weights.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> cells = gpd.GeoDataFrame(
+    ...     {"unit_id": range(16), "village_code": ["a"] * 8 + ["b"] * 8,
+    ...      "households": [10] * 16},
+    ...     geometry=[box(i % 4, i // 4, i % 4 + 1, i // 4 + 1) for i in range(16)],
+    ...     crs=3857)
+    >>> result = partition(cells, "households", k=4)
+    >>> result.grids[["grid_id", "village_code", "weight", "units"]].values.tolist()
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [['a-001', 'a', 40.0, 4], ['a-002', 'a', 40.0, 4],
+     ['b-001', 'b', 40.0, 4], ['b-002', 'b', 40.0, 4]]
+    """
+    started = time.perf_counter()
+    if not isinstance(units, gpd.GeoDataFrame):
+        raise InvalidValueError(f"units: expected a GeoDataFrame, got {type(units).__name__}")
+    check_counts(k, target, capacity, per_village, existing)
+    if not 0 <= tolerance < 1:
+        raise PartitionError(f"tolerance must lie in [0, 1), got {tolerance!r}")
+    required = tuple(c for c in (id_column, nest_by) if c)
+    if existing is not None:
+        if not isinstance(existing, str) or existing not in units.columns:
+            raise MissingColumnError(f"existing: units have no column {existing!r} of grid ids")
+        required += (existing,)
+    checked = check_layer(units, "units", id_column=id_column, required=required)
+    w, wlabel = resolve_weight(checked, weight)
+    if nest_by and checked[nest_by].isna().any():
+        bad = checked.index[checked[nest_by].isna()]
+        raise InvalidValueError(
+            f"units: {len(bad)} unit(s) without {nest_by!r} (index {list(bad[:5])}); "
+            "give every unit its village, or nest_by=None"
+        )
+    crs = checked.crs if is_metric(checked.crs) else working_crs(checked)
+    metric = to_crs(checked, crs)
+    n = len(metric)
+    ids = metric[id_column].to_numpy()
+    geoms = np.asarray(metric.geometry.values)
+    xy = shapely.get_coordinates(shapely.point_on_surface(geoms))
+    messages: list[str] = []
+    rng = np.random.default_rng(seed)
+
+    if adjacency is None and road_weight is not None:
+        raise MissingColumnError(
+            "road_weight needs the road length along unit borders (road_m): pass "
+            "adjacency=gridkit.unit_adjacency(units, roads=roads)"
+        )
+    adj = unit_adjacency(metric, id_column=id_column) if adjacency is None else adjacency
+    ea, eb = _adjacency_positions(adj, ids)
+    cost = cut_costs(adj, road_weight)
+    shared = adj["shared_m"].to_numpy(dtype=float)
+    road = adj["road_m"].to_numpy(dtype=float) if "road_m" in adj.columns else None
+
+    nest = (metric[nest_by].astype(str).to_numpy() if nest_by else np.full(n, ""))
+    group, codes = pd.factorize(nest, sort=True)
+    codes = np.asarray(codes)
+    inside = group[ea] == group[eb]
+    graph = Graph.from_edges(n, ea[inside], eb[inside], shared[inside], cost[inside])
+    n_parts, parts = graph.components()
+    part_group = np.zeros(n_parts, dtype=int)
+    part_group[parts] = group
+    part_w = np.bincount(parts, weights=w, minlength=n_parts)
+    part_n = np.bincount(parts, minlength=n_parts)
+    group_w = np.bincount(group, weights=w, minlength=len(codes))
+    group_n = np.bincount(group, minlength=len(codes))
+
+    if existing is not None and k is None and target is None and capacity is None:
+        ex = metric[existing]
+        counts = pd.Series(ex.to_numpy()).groupby(group).nunique().reindex(
+            range(len(codes)), fill_value=0).to_numpy()
+        group_k = np.maximum(counts, 1)
+    else:
+        group_k = _grid_counts(group_w, group_n, codes, n, k=k, target=target,
+                               capacity=capacity, per_village=per_village, messages=messages)
+    part_k = np.zeros(n_parts, dtype=int)
+    for g in range(len(codes)):
+        ps = np.flatnonzero(part_group == g)
+        part_k[ps] = _split_group(part_w[ps], part_n[ps], int(group_k[g]))
+        if len(ps) > 1:
+            text = (f"village {codes[g]!r} is in {len(ps)} disconnected parts "
+                    f"(units {part_n[ps].tolist()}): grids given per part {part_k[ps].tolist()}")
+            orphans = ps[part_k[ps] == 0]
+            if len(orphans):
+                text += (f"; {len(orphans)} part(s) too small for a grid of their own were "
+                         "attached to the nearest grid of the village, which is then not "
+                         "contiguous")
+            _warn(messages, text)
+
+    if existing is not None:
+        ex_values = metric[existing].to_numpy()
+        labels, names = _existing_labels(graph, ex_values, parts, part_k, w, xy, rng, messages,
+                                         {p: codes[part_group[p]] for p in range(n_parts)})
+        label_part = np.zeros(len(names), dtype=int)
+        label_part[labels[labels >= 0]] = parts[labels >= 0]
+    else:
+        labels, label_part = _initial_labels(graph, parts, part_k, w, xy, shapely.area(geoms),
+                                             rng, tolerance)
+        names = None
+
+    # refinement on the units that have a grid (attached parts are left out)
+    has = labels >= 0
+    sub_nodes = np.flatnonzero(has)
+    sub = graph.subgraph(sub_nodes)
+    sub = Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
+    grid_target = _targets(labels, label_part, parts, part_w, part_k, w)
+    ref = Refiner(sub, labels[has], w[has], grid_target, tolerance)
+    if existing is None:
+        ref.balance()
+        ref.shape()
+        ref.balance()
+        ref.balance(allow_zero=True, only_out_of_band=True)
+        ref.balance()
+        ref.chains()
+        if recombine(ref, xy[has], rng, tolerance):
+            ref.balance()
+            ref.chains()
+        ref.shape()
+    else:
+        ref.balance(only_out_of_band=True)
+        ref.balance(allow_zero=True, only_out_of_band=True)
+        ref.balance(only_out_of_band=True)
+        ref.chains()
+    labels[has] = ref.labels
+    broken = components_per_label(sub, labels[has])
+    if (broken > 1).any():  # cannot happen; never hand out a broken grid silently
+        log.warning("refinement left %d grid(s) in pieces; repairing", int((broken > 1).sum()))
+        fixed, _ = repair(sub, labels[has])
+        labels[has] = fixed
+
+    # parts without a grid join the nearest grid of their village
+    orphan = ~has
+    attached_labels = set()
+    if orphan.any():
+        for p in np.unique(parts[orphan]):
+            g = part_group[p]
+            cand = np.flatnonzero(has & (group == g))
+            nodes = np.flatnonzero(parts == p)
+            tree = shapely.STRtree(geoms[cand])
+            near = tree.nearest(shapely.union_all(geoms[nodes]))
+            labels[nodes] = labels[cand[int(near)]]
+            attached_labels.add(int(labels[cand[int(near)]]))
+    out = _build_outputs(checked, metric, labels, names, w, grid_target, nest_by, codes, group,
+                         label_part, attached_labels, ea, eb, shared, road, tolerance, messages,
+                         existing, id_column, part_w[parts] / np.maximum(part_k[parts], 1),
+                         bool(nest_by) and not per_village and capacity is None
+                         and (existing is None or k is not None or target is not None))
+    grids, assignment, stats = out
+    report = PartitionReport(**stats, warnings=messages, seconds=time.perf_counter() - started)
+    if messages:
+        more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
+        warnings.warn(f"partition: {messages[0]}{more}; see result.report.warnings",
+                      GridkitWarning, stacklevel=2)
+    log.info("partition (%s): %s", wlabel, report.summary().replace("\n", "; "))
+    return Partition(grids=grids, assignment=assignment, report=report)
+
+
+def _initial_labels(graph, parts, part_k, w, xy, area, rng, tolerance):
+    """Split every part on the coarsened graph, refine there, project to the units."""
+    member, cg, cw, cxy, _, cparts = coarsen(graph, w, xy, area, parts, part_k)
+    coarse = np.full(cg.n, -1)
+    next_label = 0
+    label_part = []
+    for p in np.flatnonzero(part_k > 0):
+        nodes = np.flatnonzero(cparts == p)
+        coarse[nodes] = bisect_split(cg, nodes, int(part_k[p]), cxy, cw, rng,
+                                     tolerance=tolerance) + next_label
+        next_label += int(part_k[p])
+        label_part += [p] * int(part_k[p])
+    label_part = np.asarray(label_part, dtype=int)
+    if cg.n < graph.n:  # refine the clusters: whole blocks move, borders stay on roads
+        has = coarse >= 0
+        sub = cg.subgraph(np.flatnonzero(has))
+        sub = Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
+        target = _targets(coarse, label_part, cparts, np.bincount(parts, weights=w,
+                          minlength=len(part_k)), part_k, cw)
+        ref = Refiner(sub, coarse[has], cw[has], target, tolerance)
+        ref.balance()
+        ref.shape(band=2.0)  # clusters are coarse: allow twice the band, the units fix it
+        ref.balance()
+        coarse[has] = ref.labels
+    return coarse[member], label_part
+
+
+def _targets(labels, label_part, parts, part_w, part_k, w) -> np.ndarray:
+    """Target weight per grid: the part's mean, leaving out units heavier than it.
+
+    A unit heavier than the mean gets a grid of its own at best; the other
+    grids of its part then share what is left, so their target is lower
+    (and the heavy grid's target is its heaviest unit).
+    """
+    n_labels = int(labels.max()) + 1
+    target = np.zeros(n_labels)
+    heaviest = np.zeros(n_labels)
+    has = labels >= 0
+    np.maximum.at(heaviest, labels[has], w[has])
+    for p in np.unique(label_part):
+        t = part_w[p] / part_k[p]
+        unit_w = np.sort(w[parts == p])[::-1]
+        for _ in range(int(part_k[p]) - 1):
+            heavy = unit_w[:int(part_k[p]) - 1][unit_w[:int(part_k[p]) - 1] > t]
+            new = (part_w[p] - heavy.sum()) / (part_k[p] - len(heavy))
+            if np.isclose(new, t):
+                break
+            t = new
+        mine = label_part == p
+        target[mine] = np.maximum(t, heaviest[mine])
+    return target
+
+
+def _grid_names(nest_codes, centroid_x, centroid_y, nest_by) -> list[str]:
+    """``{village}-{seq:03d}``, numbered west to east (ties north to south) in each village."""
+    df = pd.DataFrame({"v": nest_codes, "x": centroid_x, "y": -centroid_y})
+    df["seq"] = df.sort_values(["x", "y"]).groupby("v").cumcount() + 1
+    prefix = df["v"] + "-" if nest_by else "G"
+    return (prefix + df["seq"].map("{:03d}".format)).tolist()
+
+
+def _dissolve(geoms: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(k + 1))
+    out = np.empty(k, dtype=object)
+    for i in range(k):
+        part = geoms[order[bounds[i]:bounds[i + 1]]]
+        g = shapely.coverage_union_all(part)
+        if not shapely.is_valid(g):  # units that are not a clean coverage
+            g = shapely.union_all(part)
+        out[i] = g
+    return out
+
+
+def _build_outputs(checked, metric, labels, names, w, grid_target, nest_by, codes, group,
+                   label_part, attached_labels, ea, eb, shared, road, tolerance, messages,
+                   existing, id_column, unit_mean, total_mode):
+    k = int(labels.max()) + 1
+    geoms = np.asarray(metric.geometry.values)
+    dissolved = _dissolve(geoms, labels, k)
+    gw = np.bincount(labels, weights=w, minlength=k)
+    gn = np.bincount(labels, minlength=k)
+    g_group = np.zeros(k, dtype=int)
+    g_group[labels] = group
+    cent = shapely.get_coordinates(shapely.centroid(dissolved))
+    if names is None:
+        names = _grid_names(codes[g_group], cent[:, 0], cent[:, 1], nest_by)
+    names = np.asarray(names, dtype=object)
+    mean = gw.sum() / k
+    target = grid_target[:k]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        deviation = np.where(target > 0, gw / target - 1.0, 0.0)
+    area = shapely.area(dissolved)
+    pp = polsby_popper_values(dissolved)
+    mi = inertia_values(dissolved)
+    contiguous = np.ones(k, dtype=bool)
+    contiguous[list(attached_labels)] = False
+    grids = gpd.GeoDataFrame({
+        "grid_id": names,
+        "village_code": codes[g_group] if nest_by else (
+            metric["village_code"].astype(str).groupby(labels).first().reindex(range(k)).to_numpy()
+            if "village_code" in metric.columns else None),
+        "weight": gw,
+        "target": target,
+        "deviation": deviation,
+        "units": gn,
+        "area_m2": area,
+        "perimeter_m": shapely.length(dissolved),
+        "polsby_popper": pp,
+        "inertia_index": mi,
+        "contiguous": contiguous,
+    }, geometry=dissolved, crs=metric.crs)
+    if nest_by and nest_by != "village_code":
+        grids.insert(2, nest_by, codes[g_group])
+    grids = grids.sort_values("grid_id", kind="stable").reset_index(drop=True)
+    grids = grids.to_crs(checked.crs) if grids.crs != checked.crs else grids
+    assignment = checked.copy()
+    assignment["grid_id"] = names[labels]
+    moved = kept = None
+    if existing is not None:
+        before = checked[existing].astype("string")
+        changed = (before.notna() & (before != assignment["grid_id"])).fillna(False).to_numpy()
+        assignment["moved"] = changed
+        moved, kept = int(changed.sum()), int((before.notna() & ~changed).sum())
+    # balance findings
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(unit_mean > 0, w / unit_mean, 0.0)
+    heavy = np.flatnonzero(ratio > 1 + tolerance)
+    for i in heavy[np.argsort(-ratio[heavy], kind="stable")][:5]:
+        _warn(messages, f"unit {checked[id_column].iloc[i]!r} weighs {ratio[i]:.1f}x the mean grid "
+                        f"weight of its village ({unit_mean[i]:,.1f}): it makes a grid above the "
+                        "mean on its own; split the unit if that is too much for one person")
+    if len(heavy) > 5:
+        messages.append(f"... and {len(heavy) - 5} more unit(s) heavier than their "
+                        "village's mean grid")
+    bound = float(max(0.0, ratio.max(initial=0.0) - 1.0))
+    off = np.flatnonzero(np.abs(deviation) > tolerance + 1e-9)
+    if len(off):
+        worst = off[np.argmax(np.abs(deviation[off]))]
+        _warn(messages, f"{len(off)} grid(s) outside ±{tolerance:.0%} of their target; worst "
+                        f"{names[worst]} at {deviation[worst]:+.1%} (no single-unit move brings it "
+                        "closer without breaking a grid apart: coarse or heavy units)")
+    # villages whose whole-grid allocation is off the overall mean
+    per_village = pd.DataFrame({"village": codes[g_group], "weight": gw, "grids": 1})
+    per_village = per_village.groupby("village").sum()
+    per_village["units"] = pd.Series(np.bincount(group, minlength=len(codes)), index=codes)
+    per_village["mean"] = per_village["weight"] / per_village["grids"]
+    per_village["vs_overall"] = per_village["mean"] / mean - 1 if mean > 0 else 0.0
+    for v, row in per_village.iterrows():
+        if (total_mode and abs(row["vs_overall"]) > tolerance and row["weight"] > 0
+                and len(codes) > 1):
+            messages.append(f"village {v!r}: {int(row['grids'])} grid(s) of mean "
+                            f"{row['mean']:,.1f}, {row['vs_overall']:+.1%} off the overall mean "
+                            "(whole grids per village)")
+    cross = labels[ea] != labels[eb]
+    road_share = (float(road[cross].sum() / shared[cross].sum())
+                  if road is not None and shared[cross].sum() > 0 else float("nan"))
+    stats = dict(
+        k=k, mean=float(mean), tolerance=tolerance,
+        max_over_mean=float(gw.max() / mean) if mean > 0 else float("nan"),
+        min_over_mean=float(gw.min() / mean) if mean > 0 else float("nan"),
+        max_deviation=float(np.abs(deviation).max()), bound=bound,
+        within_tolerance=bool(len(off) == 0), moved=moved, kept=kept,
+        road_share=road_share, mean_polsby_popper=float(np.nanmean(pp)),
+        villages=per_village.reset_index(),
+    )
+    return grids, assignment, stats

@@ -1,0 +1,477 @@
+"""Monthly visit schedule: spread each grid's visits over working days and staff.
+
+For every grid: the entities due this month (``visits_per_month`` visits;
+frequencies below one a month, e.g. quarterly, fall due in a stable month
+per entity), each visit in its own part of the month so that repeated visits
+are spaced out, key-regime entities placed first, the daily street patrol
+given to one person per working day (rotating), and every day's round kept
+within the daily budget (travel + service + patrol). Visits go into the day
+and person where they add the least time (cheapest insertion over the
+network travel-time matrix, with a penalty for going over an even share of
+the month, so that the work is spread over the days); each day's order is then improved by the
+local search of :mod:`gridkit.routing._tsp`. What cannot fit is reported,
+never silently dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from gridkit.crs import to_crs
+from gridkit.errors import InvalidValueError, MissingColumnError
+from gridkit.io.gpx import write_gpx
+from gridkit.layers import check_layer, check_staff
+from gridkit.progress import progress
+from gridkit.routing._tsp import local_search
+from gridkit.routing.roadgraph import road_graph
+from gridkit.routing.visits import base_matrix
+
+__all__ = ["monthly_schedule", "Schedule", "working_days", "visits_due", "write_gpx"]
+
+log = logging.getLogger(__name__)
+_REGIME_RANK = {"key": 0, "general": 1, "exempt": 2}
+
+
+@dataclass
+class Schedule:
+    """A month's plan.
+
+    Attributes
+    ----------
+    visits
+        One row per visit: ``date``, ``person``, ``grid_id``, ``order``,
+        ``entity_index`` (row label of the entities layer), ``entity_id``
+        (when the layer has it), ``regime``, ``arrival`` (HH:MM),
+        ``travel_min``, ``minutes`` (service); entity points, input CRS.
+    days
+        One row per person and working day: ``date``, ``person``,
+        ``grid_id``, ``visits``, ``travel_min``, ``service_min``,
+        ``patrol_min``, ``total_min``; the day's round as a line.
+    unfit
+        What could not be scheduled: ``grid_id``, ``entity_index``,
+        ``visits_missing``, ``reason``.
+    """
+
+    visits: gpd.GeoDataFrame
+    days: gpd.GeoDataFrame
+    unfit: pd.DataFrame
+
+    @property
+    def summary(self) -> str:
+        n = len(self.visits)
+        miss = int(self.unfit["visits_missing"].sum()) if len(self.unfit) else 0
+        worst = self.days["total_min"].max() if len(self.days) else 0
+        return (
+            f"{n} visits on {self.days['date'].nunique() if len(self.days) else 0} working days, "
+            f"{len(self.days)} person-days (longest {worst:.0f} min); {miss} visit(s) could not fit"
+            + (f"; {len(self.unfit)} item(s) reported in `unfit`" if len(self.unfit) else "")
+        )
+
+
+def next_month(today=None) -> str:
+    """``"YYYY-MM"`` of the month after ``today`` (default: the current date)."""
+    return str(pd.Period(today or pd.Timestamp.now(), freq="M") + 1)
+
+
+def working_days(month: str, *, holidays=(), workdays=(0, 1, 2, 3, 4)) -> list[pd.Timestamp]:
+    """The working days of ``month`` (``"YYYY-MM"``) without ``holidays``.
+
+    Examples
+    --------
+    >>> len(working_days("2026-12"))
+    23
+    """
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}", str(month)):
+            raise ValueError(month)
+        start = pd.Period(month, freq="M")
+    except (ValueError, TypeError) as exc:
+        raise InvalidValueError(f"`month` must look like '2026-12', got {month!r}") from exc
+    days = pd.date_range(start.start_time, start.end_time.normalize(), freq="D")
+    off = {pd.Timestamp(h).normalize() for h in holidays}
+    return [d for d in days if d.weekday() in set(workdays) and d not in off]
+
+
+def _phase(key) -> float:
+    h = hashlib.sha1(str(key).encode()).digest()
+    return int.from_bytes(h[:8], "big") / 2**64
+
+
+def visits_due(per_month: np.ndarray, keys, month: str) -> np.ndarray:
+    """Visits due in ``month``: ``floor(f*(m+1)+p) - floor(f*m+p)`` with a stable phase ``p``.
+
+    Over any run of months the count averages ``f`` per month exactly
+    (quarterly entities: one month in three, each in its own month).
+    """
+    m = pd.Period(month, freq="M").ordinal
+    f = np.asarray(per_month, dtype=float)
+    p = np.array([_phase(k) for k in keys])
+    return (np.floor(f * (m + 1) + p) - np.floor(f * m + p)).astype(int)
+
+
+def _ensure_regime(entities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    need = {"visits_per_month", "minutes_per_visit"}
+    if need <= set(entities.columns):
+        return entities
+    try:
+        from gridkit.workload import classify_entities
+    except ImportError:
+        classify_entities = None
+    if classify_entities is None:
+        raise MissingColumnError(
+            "entities: need columns 'visits_per_month' and 'minutes_per_visit' (and optionally "
+            "'regime'); run gridkit.classify_entities(entities) first or add them"
+        )
+    return classify_entities(entities)
+
+
+def monthly_schedule(
+    entities: gpd.GeoDataFrame,
+    grids: gpd.GeoDataFrame,
+    staff: pd.DataFrame,
+    roads: gpd.GeoDataFrame | None = None,
+    *,
+    month: str | None = None,
+    daily_budget_min: float = 360.0,
+    graph: nx.MultiGraph | None = None,
+    patrol_min: pd.Series | dict | None = None,
+    holidays=(),
+    workdays=(0, 1, 2, 3, 4),
+    day_start: str = "08:30",
+    grid_id: str = "grid_id",
+    mode: str = "walk",
+    speeds=None,
+    seed: int = 0,
+) -> Schedule:
+    """Plan a month of visits (and the daily patrol) for every grid's staff.
+
+    Parameters
+    ----------
+    entities
+        Points with ``visits_per_month`` and ``minutes_per_visit`` (else
+        :func:`gridkit.workload.classify_entities` adds them) and optionally
+        ``regime`` (key/general/exempt). Never modified.
+    grids
+        Grid polygons with ``grid_id``; an entity belongs to the first grid
+        that contains it.
+    staff
+        Table with ``name``, ``phone``, ``grid_id``: who works in which grid.
+    roads
+        The roads layer (ignored when ``graph`` is given).
+    month
+        ``"YYYY-MM"``; default: the month after today.
+    daily_budget_min
+        Most minutes per person and day, travel included (default 6 h).
+    graph
+        A prebuilt :func:`gridkit.road_graph` graph.
+    patrol_min
+        Minutes of the daily street patrol per grid (``grid_id -> min``, e.g.
+        ``patrol_routes(...).routes.set_index("grid_id")["minutes"]``); one
+        person per working day does it, in turn. Default: no patrol.
+    holidays, workdays
+        Days off (dates) and the working weekdays (0 = Monday).
+    day_start
+        Clock time of the first departure (``HH:MM``).
+
+    Examples
+    --------
+    >>> from gridkit import load_sample
+    >>> import pandas as pd
+    >>> s = load_sample()
+    >>> e = s["entities"].head(30).assign(visits_per_month=1.0, minutes_per_visit=10.0)
+    >>> g = s["villages"].rename(columns={"code": "grid_id"})
+    >>> staff = pd.DataFrame({"name": ["Li", "Wang"], "phone": ["1", "2"],
+    ...                       "grid_id": [g["grid_id"].iloc[2]] * 2})
+    >>> plan = monthly_schedule(e, g, staff, s["roads"], month="2026-12")
+    >>> bool((plan.days["total_min"] <= 360).all())
+    True
+    """
+    if daily_budget_min <= 0:
+        raise InvalidValueError(f"`daily_budget_min` must be > 0, got {daily_budget_min}")
+    entities = check_layer(entities, "entities", id_column="")
+    grids = check_layer(grids, "grids", required=(grid_id,), id_column=grid_id)
+    staff = check_staff(staff)
+    entities = _ensure_regime(entities)
+    if month is None:
+        month = next_month()
+    days = working_days(month, holidays=holidays, workdays=workdays)
+    if not days:
+        raise InvalidValueError(f"{month}: no working day (check `holidays` and `workdays`)")
+    G = graph if graph is not None else road_graph(roads, mode=mode, speeds=speeds)
+    wcrs = G.graph["crs"]
+    ent = to_crs(entities, wcrs)
+    g = to_crs(grids[[grid_id, grids.geometry.name]], wcrs).reset_index(drop=True)
+    hit = gpd.sjoin(ent[[ent.geometry.name]], g, predicate="intersects", how="left")
+    hit = hit[~hit.index.duplicated(keep="first")]
+    ent_grid = hit[grid_id].reindex(ent.index)
+    per_month = pd.to_numeric(entities["visits_per_month"], errors="coerce").fillna(0).to_numpy()
+    keys = entities["entity_id"] if "entity_id" in entities.columns else entities.index
+    due = visits_due(per_month, list(keys), month)
+    service = pd.to_numeric(entities["minutes_per_visit"], errors="coerce").fillna(0).to_numpy()
+    regime = (
+        entities["regime"].astype(str).to_numpy()
+        if "regime" in entities.columns
+        else np.full(len(entities), "general")
+    )
+    patrol = pd.Series(patrol_min if patrol_min is not None else {}, dtype=float)
+    h, mnt = (int(x) for x in day_start.split(":"))
+    t0 = h * 60 + mnt
+
+    visit_rows, day_rows, unfit = [], [], []
+    outside = (due > 0) & ent_grid.isna().to_numpy()
+    for i in np.flatnonzero(outside):
+        unfit.append(
+            {
+                grid_id: None,
+                "entity_index": entities.index[i],
+                "visits_missing": int(due[i]),
+                "reason": "outside every grid",
+            }
+        )
+    for gid in progress(list(g[grid_id]), desc="schedule", unit="grid"):
+        people = staff.loc[staff["grid_id"].astype(str) == str(gid), "name"].tolist()
+        rows = np.flatnonzero((ent_grid.astype(object).to_numpy() == gid) & (due > 0))
+        p_min = float(patrol.get(gid, 0.0)) if len(patrol) else 0.0
+        if not people:
+            for i in rows:
+                unfit.append(
+                    {
+                        grid_id: gid,
+                        "entity_index": entities.index[i],
+                        "visits_missing": int(due[i]),
+                        "reason": "no staff for this grid",
+                    }
+                )
+            continue
+        if p_min > daily_budget_min:
+            unfit.append(
+                {
+                    grid_id: gid,
+                    "entity_index": None,
+                    "visits_missing": 0,
+                    "reason": f"the street patrol takes {p_min:.0f} min, more than the daily "
+                    f"budget of {daily_budget_min:.0f} min: split the grid or share the patrol",
+                }
+            )
+            p_min = 0.0
+        _plan_grid(
+            gid,
+            rows,
+            people,
+            days,
+            p_min,
+            daily_budget_min,
+            t0,
+            G,
+            ent,
+            entities,
+            due,
+            service,
+            regime,
+            visit_rows,
+            day_rows,
+            unfit,
+            grid_id,
+            seed,
+        )
+    visits = gpd.GeoDataFrame(
+        visit_rows,
+        columns=[
+            "date",
+            "person",
+            grid_id,
+            "order",
+            "entity_index",
+            "entity_id",
+            "regime",
+            "arrival",
+            "travel_min",
+            "minutes",
+            "geometry",
+        ],
+        geometry="geometry",
+        crs=wcrs,
+    ).to_crs(entities.crs)
+    days_gdf = gpd.GeoDataFrame(
+        day_rows,
+        columns=[
+            "date",
+            "person",
+            grid_id,
+            "visits",
+            "travel_min",
+            "service_min",
+            "patrol_min",
+            "total_min",
+            "geometry",
+        ],
+        geometry="geometry",
+        crs=wcrs,
+    ).to_crs(entities.crs)
+    unfit_df = pd.DataFrame(unfit, columns=[grid_id, "entity_index", "visits_missing", "reason"])
+    return Schedule(visits=visits, days=days_gdf, unfit=unfit_df)
+
+
+_SPREAD = 10.0  # penalty per minute a slot goes over its even share of the month
+
+
+def _plan_grid(
+    gid,
+    rows,
+    people,
+    days,
+    p_min,
+    budget,
+    t0,
+    G,
+    ent,
+    entities,
+    due,
+    service,
+    regime,
+    visit_rows,
+    day_rows,
+    unfit,
+    grid_id,
+    seed,
+):
+    nd, npers = len(days), len(people)
+    # slot = (day, person); the patrol goes to one person per day, in turn
+    slots = [(d, p) for d in range(nd) for p in range(npers)]
+    patrol_of = {(d, d % npers): p_min for d in range(nd)} if p_min > 0 else {}
+    routes: dict[tuple[int, int], list[int]] = {s: [0] for s in slots}
+    used = {s: patrol_of.get(s, 0.0) for s in slots}
+    if len(rows) == 0:
+        T = np.zeros((1, 1))
+        nm, idx = None, None
+    else:
+        nm, T, idx = base_matrix(G, ent.geometry.to_numpy()[rows])
+    Tm = T / 60.0  # minutes
+    reach = np.isfinite(Tm[0, 1:]) & np.isfinite(Tm[1:, 0]) if len(rows) else np.zeros(0, bool)
+    # visits: key regime first, then the most frequent, then the longest
+    jobs = []
+    for local, i in enumerate(rows):
+        if not reach[local]:
+            unfit.append(
+                {
+                    grid_id: gid,
+                    "entity_index": entities.index[i],
+                    "visits_missing": int(due[i]),
+                    "reason": "cannot be reached over the road network",
+                }
+            )
+            continue
+        for k in range(int(due[i])):
+            jobs.append((_REGIME_RANK.get(regime[i], 1), -int(due[i]), -service[i], local, k))
+    jobs.sort()
+    # spread the month evenly: each (day, person) slot aims at an equal share of
+    # the grid's minutes; insertion beyond that share is penalised, so visits
+    # cluster into efficient rounds within a day but do not pile onto the first days
+    work = sum(service[rows[job[3]]] for job in jobs) + sum(patrol_of.values())
+    share = work / max(len(slots), 1)
+    missing: dict[int, int] = {}
+    placed_days: dict[int, set] = {}
+    for _, neg_n, _, local, k in jobs:
+        n = -neg_n
+        node = local + 1
+        lo, hi = (
+            int(np.floor(k * nd / n)),
+            max(int(np.floor((k + 1) * nd / n)), int(np.floor(k * nd / n)) + 1),
+        )
+        best = None
+        for d in range(lo, min(hi, nd)):
+            if d in placed_days.get(local, set()):
+                continue
+            for p in range(npers):
+                r = routes[(d, p)]
+                seq = np.array(r + [0])
+                add = Tm[seq[:-1], node] + Tm[node, seq[1:]] - Tm[seq[:-1], seq[1:]]
+                j = int(np.argmin(add))
+                cost = float(add[j]) + service[rows[local]]
+                score = cost + _SPREAD * max(0.0, used[(d, p)] + cost - share)
+                if used[(d, p)] + cost <= budget + 1e-9 and (best is None or score < best[0]):
+                    best = (score, cost, d, p, j)
+        if best is None:
+            missing[local] = missing.get(local, 0) + 1
+            continue
+        _, cost, d, p, j = best
+        routes[(d, p)].insert(j + 1, node)
+        used[(d, p)] += cost
+        placed_days.setdefault(local, set()).add(d)
+    for local, count in missing.items():
+        unfit.append(
+            {
+                grid_id: gid,
+                "entity_index": entities.index[rows[local]],
+                "visits_missing": count,
+                "reason": "no working day in its part of the month has "
+                f"{service[rows[local]]:.0f} min left in the daily budget: "
+                "add staff or raise the budget",
+            }
+        )
+    has_id = "entity_id" in entities.columns
+    for (d, p), r in routes.items():
+        pm = patrol_of.get((d, p), 0.0)
+        if len(r) == 1 and pm == 0:
+            continue
+        order = np.array(r)
+        if len(order) > 3:
+            sub = Tm[np.ix_(order, order)]
+            better = local_search(sub, np.arange(len(order)))
+            if (
+                sub[better, np.roll(better, -1)].sum()
+                < sub[np.arange(len(order)), np.roll(np.arange(len(order)), -1)].sum()
+            ):
+                order = order[better]
+        clock = t0 + pm  # the patrol first, then the round of visits
+        travel = 0.0
+        lines = []
+        seq = list(order) + [0]
+        for pos, (a, b) in enumerate(zip(seq[:-1], seq[1:], strict=False)):
+            leg = float(Tm[a, b])
+            travel += leg
+            clock += leg
+            if nm is not None:
+                lines.append(nm.leg(int(idx[a]), int(idx[b]))[1])
+            if b != 0:
+                i = rows[b - 1]
+                visit_rows.append(
+                    {
+                        "date": days[d].date().isoformat(),
+                        "person": people[p],
+                        grid_id: gid,
+                        "order": pos + 1,
+                        "entity_index": entities.index[i],
+                        "entity_id": entities["entity_id"].iloc[i] if has_id else None,
+                        "regime": regime[i],
+                        "arrival": f"{int(clock // 60):02d}:{int(clock % 60):02d}",
+                        "travel_min": leg,
+                        "minutes": float(service[i]),
+                        "geometry": ent.geometry.iloc[i],
+                    }
+                )
+                clock += service[i]
+        svc = float(sum(service[rows[b - 1]] for b in order if b != 0))
+        from gridkit.routing.postman import _join_line
+
+        day_rows.append(
+            {
+                "date": days[d].date().isoformat(),
+                "person": people[p],
+                grid_id: gid,
+                "visits": int((order != 0).sum()),
+                "travel_min": travel,
+                "service_min": svc,
+                "patrol_min": pm,
+                "total_min": travel + svc + pm,
+                "geometry": _join_line([x for x in lines if x is not None]),
+            }
+        )

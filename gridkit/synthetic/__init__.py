@@ -1,0 +1,1 @@
+"""gridkit.synthetic.county."""

@@ -1,0 +1,428 @@
+"""Basic units: the small indivisible pieces grids are built from.
+
+:func:`build_units` cuts the jurisdiction along roads, barriers (rivers,
+railways) and village boundaries, merges slivers, optionally splits units
+that are too large or too heavy, assigns buildings and entities, and measures
+the work each unit carries (see :mod:`gridkit.workload`).
+
+The units tile the jurisdiction: their union equals it and they do not
+overlap (``shapely.coverage_is_valid`` holds). "Equals" is up to the 1 mm
+snap-rounding grid of the noding: the area difference is at most
+:data:`AREA_TOLERANCE` (1 mm) times the jurisdiction's perimeter, i.e. a
+strip one millimetre wide along the outline. Every unit lies in exactly one
+village.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from gridkit.errors import GridkitWarning, MissingColumnError, UnitsError
+from gridkit.layers import load_layers
+from gridkit.units._assign import road_pieces, village_of
+from gridkit.units._measure import unit_workload
+from gridkit.units._noding import GRID_SIZE, node_and_polygonize
+from gridkit.units._slivers import merge_slivers
+from gridkit.units._split import split_heavy
+from gridkit.units.adjacency import unit_adjacency
+from gridkit.workload import Policy, classify_entities, load_policy
+
+__all__ = [
+    "AREA_TOLERANCE",
+    "UNIT_COLUMNS",
+    "NO_VILLAGE_CODE",
+    "UnitsError",
+    "UnitsResult",
+    "build_units",
+    "unit_adjacency",
+]
+
+log = logging.getLogger(__name__)
+
+AREA_TOLERANCE = GRID_SIZE
+"""Width (m) of the outline strip within which the units may differ from the jurisdiction:
+the area tolerance is ``AREA_TOLERANCE * perimeter`` m²."""
+
+NO_VILLAGE_CODE = "0"
+"""``village_code`` of every unit when no villages layer is given."""
+
+UNIT_COLUMNS = (
+    "unit_id", "village_code", "area_m2", "buildings", "households", "entities",
+    "entities_risk1", "entities_risk2", "entities_risk3",
+    "entities_key", "entities_general", "entities_exempt",
+    "street_length_m", "visit_min", "patrol_min", "workload_min",
+)
+
+
+@dataclass
+class UnitsResult:
+    """What :func:`build_units` produced, in the CRS of the ``roads`` input.
+
+    Attributes
+    ----------
+    units
+        One polygon per unit with :data:`UNIT_COLUMNS`.
+    buildings
+        The buildings (``None`` when not given) with ``unit_id`` (nullable:
+        ``<NA>`` outside the jurisdiction) and ``unit_share`` (the share of
+        the footprint in that unit; a building is never split).
+    entities
+        The entities (``None`` when not given) with ``unit_id``, ``regime``,
+        ``visits_per_month`` and ``minutes_per_visit``.
+    unassigned
+        Buildings and entities outside every unit: ``layer``, ``index`` (the
+        row label in the input) and ``geometry``. Never dropped silently:
+        a :class:`GridkitWarning` says how many.
+    report
+        Counts and checks: faces, slivers merged and left, units split, the
+        area check, lines outside or clipped, snapped dangle ends, features
+        assigned and outside.
+    crs
+        The metric working CRS used for the geometry.
+    """
+
+    units: gpd.GeoDataFrame
+    buildings: gpd.GeoDataFrame | None
+    entities: gpd.GeoDataFrame | None
+    unassigned: gpd.GeoDataFrame
+    report: dict = field(default_factory=dict)
+    crs: CRS | None = None
+
+    def summary(self) -> str:
+        r = self.report
+        return (f"{r['units']} units in {r['villages']} village(s); area error "
+                f"{r['area_error_m2']:.3g} m²; {r['slivers_merged']} slivers merged, "
+                f"{r['units_split']} units split; {r['buildings_assigned']} buildings and "
+                f"{r['entities_assigned']} entities assigned, "
+                f"{r['buildings_outside'] + r['entities_outside']} outside")
+
+
+def _check_options(snap_tolerance, min_area, min_width, max_area, max_workload) -> None:
+    for name, value in (("snap_tolerance", snap_tolerance), ("min_area", min_area),
+                        ("min_width", min_width)):
+        if value is None or not np.isfinite(value) or value < 0:
+            raise UnitsError(f"`{name}` must be a number >= 0 (metres or m²), got {value!r}")
+    for name, value in (("max_area", max_area), ("max_workload", max_workload)):
+        if value is not None and (not np.isfinite(value) or value <= 0):
+            raise UnitsError(f"`{name}` must be a positive number or None, got {value!r}")
+    if max_area is not None and max_area <= 2 * min_area:
+        raise UnitsError(
+            f"`max_area` ({max_area}) must be more than twice `min_area` ({min_area}): "
+            "split pieces would be slivers"
+        )
+
+
+_NO = {"", "no", "false", "0", "none", "nan", "<na>"}
+
+
+def _underground(roads: gpd.GeoDataFrame) -> np.ndarray:
+    """Roads flagged as tunnels (any ``tunnel`` value but no/false/0/empty)."""
+    if "tunnel" not in roads.columns:
+        return np.zeros(len(roads), dtype=bool)
+    flag = roads["tunnel"].astype("string").str.strip().str.lower().fillna("")
+    return (~flag.isin(_NO)).to_numpy()
+
+
+def _cutting_roads(roads: gpd.GeoDataFrame, road_classes, cut_tunnels: bool) -> np.ndarray:
+    """Mask of the roads that cut units."""
+    tunnels = np.zeros(len(roads), dtype=bool) if cut_tunnels else _underground(roads)
+    if road_classes is None:
+        if tunnels.all():
+            raise UnitsError("roads: every road is a tunnel, so none cuts units; pass "
+                             "cut_tunnels=True if the `tunnel` column means something else")
+        return ~tunnels
+    if isinstance(road_classes, str):
+        road_classes = [road_classes]
+    if "road_class" not in roads.columns:
+        raise MissingColumnError(
+            "roads: `road_classes` was given but the layer has no 'road_class' column; "
+            "rename the class column to 'road_class' or leave `road_classes` unset"
+        )
+    wanted = set(road_classes)
+    present = set(roads["road_class"].dropna().astype(str))
+    absent = sorted(wanted - present)
+    if absent:
+        warnings.warn(f"roads: road class(es) {absent} do not occur; the layer has "
+                      f"{sorted(present)[:20]}", GridkitWarning, stacklevel=3)
+    mask = roads["road_class"].astype(str).isin(wanted).to_numpy() & ~tunnels
+    if not mask.any():
+        raise UnitsError(f"roads: no road (that is not a tunnel) has a class in "
+                         f"road_classes={sorted(wanted)}")
+    return mask
+
+
+def _jurisdiction_shape(jurisdiction: gpd.GeoDataFrame):
+    shape = shapely.union_all(jurisdiction.geometry.values)
+    return shapely.make_valid(shape) if not shape.is_valid else shape
+
+
+def _village_boundaries(villages: gpd.GeoDataFrame | None) -> np.ndarray:
+    if villages is None:
+        return np.empty(0, dtype=object)
+    return shapely.get_parts(shapely.boundary(villages.geometry.values))
+
+
+def build_units(
+    roads,
+    jurisdiction,
+    *,
+    villages=None,
+    barriers=None,
+    buildings=None,
+    entities=None,
+    policy: Policy | str | None = None,
+    road_classes=None,
+    cut_tunnels: bool = False,
+    snap_tolerance: float = 1.0,
+    min_area: float = 100.0,
+    min_width: float = 3.0,
+    max_area: float | None = None,
+    max_workload: float | None = None,
+    crs=None,
+    strict: bool = False,
+) -> UnitsResult:
+    """Cut the jurisdiction into basic units and measure the work in each.
+
+    Parameters
+    ----------
+    roads
+        Road lines (GeoDataFrame or ``PATH[:LAYER]``). All roads count for
+        ``street_length_m``; those in ``road_classes`` (default: all) cut.
+    jurisdiction
+        The territory's outline (one or more polygons).
+    villages
+        Village polygons with a unique ``code``; their boundaries cut units
+        and each unit records the ``village_code`` it lies in. Without
+        villages every unit gets :data:`NO_VILLAGE_CODE`.
+    barriers
+        Rivers, railways: lines that cut units.
+    buildings
+        Footprints (or points), optional ``households``; each goes whole to
+        the unit holding most of its area.
+    entities
+        Points with ``risk`` (1-3) and ``credit`` (A/B/C); each goes to the
+        unit containing it.
+    policy
+        A :class:`Policy` or a policy file path (default policy when None).
+    road_classes
+        Road classes (values of ``road_class``) that cut units.
+    cut_tunnels
+        Whether roads flagged in a ``tunnel`` column (any value but
+        no/false/0/empty, e.g. OSM's ``yes`` or ``building_passage``) cut
+        units. By default they do not: they pass under blocks and buildings.
+        They still count for ``street_length_m``.
+    snap_tolerance
+        Line ends closer than this (m) to another line are joined to it.
+    min_area, min_width
+        Units under this area (m²) or mean width (``2 * area / perimeter``, m)
+        are slivers: merged into the neighbour in the same village with which
+        they share the longest border.
+    max_area, max_workload
+        Units above this area (m²) or workload (minutes per month) are split
+        along building clusters into pieces under the limit (``None``: no
+        split).
+    crs
+        The metric working CRS (default: chosen by :func:`gridkit.working_crs`).
+    strict
+        Refuse invalid input geometries instead of repairing them.
+
+    Returns
+    -------
+    UnitsResult
+        ``.units`` (columns :data:`UNIT_COLUMNS`), ``.buildings`` and
+        ``.entities`` with ``unit_id``, ``.unassigned``, ``.report``; all in
+        the CRS of ``roads``.
+
+    Examples
+    --------
+    >>> import gridkit as gk
+    >>> s = gk.load_sample()
+    >>> res = gk.build_units(s["roads"], s["jurisdiction"], villages=s["villages"],
+    ...                      entities=s["entities"])
+    >>> int(res.units["entities"].sum()) == len(s["entities"])
+    True
+    """
+    _check_options(snap_tolerance, min_area, min_width, max_area, max_workload)
+    clock = _Clock()
+    if not isinstance(policy, Policy):
+        policy = load_policy(policy)
+    layers = load_layers(roads=roads, jurisdiction=jurisdiction, villages=villages,
+                         barriers=barriers, buildings=buildings, entities=entities,
+                         crs=crs, strict=strict)
+    road_gdf, j_gdf = layers["roads"], layers["jurisdiction"]
+    v_gdf, bar_gdf = layers.get("villages"), layers.get("barriers")
+    b_gdf, e_gdf = layers.get("buildings"), layers.get("entities")
+    area = _jurisdiction_shape(j_gdf)
+    report: dict = {"working_crs": f"EPSG:{layers.crs.to_epsg()}"}
+    clock("load")
+
+    # 1. cut: node roads, barriers, village boundaries and the outline; polygonize
+    road_geoms = np.asarray(road_gdf.geometry.values)
+    cutting = _cutting_roads(road_gdf, road_classes, cut_tunnels)
+    report["roads_not_cutting"] = int((~cutting).sum())
+    lines = [road_geoms[cutting], _village_boundaries(v_gdf)]
+    if bar_gdf is not None:
+        lines.append(np.asarray(bar_gdf.geometry.values))
+    noded = node_and_polygonize(np.concatenate(lines), area, snap_tolerance=snap_tolerance)
+    faces = noded.faces
+    clock("node")
+    report.update(faces=len(faces), lines_outside=noded.lines_outside,
+                  lines_clipped=noded.lines_clipped, snapped_ends=noded.snapped)
+
+    # 2. village of each face
+    if v_gdf is not None:
+        v_geoms = np.asarray(v_gdf.geometry.values)
+        village, share, several = village_of(faces, v_geoms)
+        codes = v_gdf["code"].astype(str).to_numpy()
+        outside_villages = float((shapely.area(faces) * (1 - share)).sum())
+        overlap = float(shapely.area(faces[several]).sum())
+        if overlap > AREA_TOLERANCE * area.length:
+            warnings.warn(
+                f"villages: {overlap:.1f} m² lie in more than one village; those pieces went "
+                "to the first village in the layer (fix the village boundaries so they do "
+                "not overlap)", GridkitWarning, stacklevel=2)
+        report["area_in_several_villages_m2"] = overlap
+        if outside_villages > AREA_TOLERANCE * area.length:
+            warnings.warn(
+                f"villages: {outside_villages:.1f} m² of the jurisdiction lie in no village; "
+                "those pieces went to the village holding most of their unit, or the nearest "
+                "(make the villages cover the jurisdiction to avoid this)",
+                GridkitWarning, stacklevel=2)
+        report["area_outside_villages_m2"] = outside_villages
+    else:
+        village = np.zeros(len(faces), dtype=np.int64)
+        codes = np.array([NO_VILLAGE_CODE], dtype=object)
+
+    # 3. slivers
+    polys, village, merged, left = merge_slivers(faces, village, min_area=min_area,
+                                                 min_width=min_width)
+    report.update(slivers_merged=merged, slivers_left=left)
+    clock("villages+slivers")
+
+    # 4. measure; split the heavy units
+    mid, length = road_pieces(noded.pieces, road_geoms[cutting])
+    streets = {"mid": mid, "length": length, "loose_roads": road_geoms[~cutting]}
+    b_geoms = None if b_gdf is None else np.asarray(b_gdf.geometry.values)
+    households = None
+    if b_gdf is not None and "households" in b_gdf.columns:
+        households = pd.to_numeric(b_gdf["households"], errors="coerce").fillna(0).to_numpy(float)
+    classified = None if e_gdf is None else classify_entities(e_gdf, policy)
+    e_geoms = None if e_gdf is None else np.asarray(e_gdf.geometry.values)
+    metrics, b_unit, b_share, e_unit = unit_workload(
+        polys, streets=streets, building_geoms=b_geoms, households=households,
+        entities=classified, entity_geoms=e_geoms, policy=policy)
+    clock("assign+workload")
+    split = 0
+    if max_area is not None or max_workload is not None:
+        polys, village, state, split = split_heavy(
+            polys, village, (metrics, b_unit, b_share, e_unit), streets=streets,
+            building_geoms=b_geoms, households=households, entities=classified,
+            entity_geoms=e_geoms, policy=policy, max_area=max_area, max_workload=max_workload)
+        metrics, b_unit, b_share, e_unit = state
+    over = np.zeros(len(polys), dtype=bool)
+    if max_area is not None:
+        over |= metrics["area_m2"].to_numpy() > max_area
+    if max_workload is not None:
+        over |= metrics["workload_min"].to_numpy() > max_workload
+    if over.any():  # e.g. one building whose entities alone exceed max_workload
+        warnings.warn(f"units: {int(over.sum())} unit(s) still exceed max_area/max_workload "
+                      "after splitting (a single building or dense block cannot be cut further "
+                      "without splitting buildings)", GridkitWarning, stacklevel=2)
+    report.update(units_split=split, units_over_limit=int(over.sum()))
+    clock("split")
+
+    # 5. order units by village, then north to south, west to east; number them
+    pts = shapely.point_on_surface(polys)
+    order = np.lexsort((np.round(shapely.get_x(pts), 3), -np.round(shapely.get_y(pts), 3),
+                        codes[village]))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    units = gpd.GeoDataFrame(metrics.iloc[order].reset_index(drop=True),
+                             geometry=polys[order], crs=layers.crs)
+    units.insert(0, "village_code", codes[village[order]])
+    units.insert(0, "unit_id", np.arange(len(units), dtype=np.int64))
+    units = units[list(UNIT_COLUMNS) + ["geometry"]]
+
+    # 6. checks and the result in the input CRS
+    total = float(units.area.sum())
+    report.update(units=len(units), villages=int(units["village_code"].nunique()),
+                  area_jurisdiction_m2=float(area.area), area_units_m2=total,
+                  area_error_m2=abs(total - area.area),
+                  area_tolerance_m2=AREA_TOLERANCE * area.length,
+                  coverage_valid=bool(shapely.coverage_is_valid(units.geometry.values)))
+    if report["area_error_m2"] > report["area_tolerance_m2"] or not report["coverage_valid"]:
+        warnings.warn(f"units: the units do not tile the jurisdiction exactly (area error "
+                      f"{report['area_error_m2']:.3g} m², coverage valid: "
+                      f"{report['coverage_valid']}); please report this with your data",
+                      GridkitWarning, stacklevel=2)
+    out_crs = layers.input_crs
+    unassigned = []
+    b_out = e_out = None
+    if b_gdf is not None:
+        b_out = _with_unit(b_gdf, b_unit, rank)
+        b_out["unit_share"] = b_share
+        unassigned.append(_outside(b_gdf, b_unit, "buildings"))
+        report.update(buildings_assigned=int((b_unit >= 0).sum()),
+                      buildings_outside=int((b_unit < 0).sum()),
+                      buildings_straddling=int(((b_unit >= 0) & (b_share < 1 - 1e-9)).sum()))
+        b_out = b_out.to_crs(out_crs)
+    else:
+        report.update(buildings_assigned=0, buildings_outside=0, buildings_straddling=0)
+    if classified is not None:
+        e_out = _with_unit(classified, e_unit, rank)
+        unassigned.append(_outside(e_gdf, e_unit, "entities"))
+        report.update(entities_assigned=int((e_unit >= 0).sum()),
+                      entities_outside=int((e_unit < 0).sum()))
+        e_out = e_out.to_crs(out_crs)
+    else:
+        report.update(entities_assigned=0, entities_outside=0)
+    missing = report["buildings_outside"] + report["entities_outside"]
+    if missing:
+        warnings.warn(
+            f"{report['buildings_outside']} building(s) and {report['entities_outside']} "
+            "entit(y/ies) lie outside the jurisdiction: they are in the result's `unassigned` "
+            "layer, not in any unit", GridkitWarning, stacklevel=2)
+    unassigned = (pd.concat(unassigned, ignore_index=True) if unassigned else
+                  gpd.GeoDataFrame({"layer": [], "index": []}, geometry=[], crs=layers.crs))
+    unassigned = gpd.GeoDataFrame(unassigned, geometry="geometry", crs=layers.crs).to_crs(out_crs)
+    clock("output")
+    report["seconds"] = clock.laps
+    log.info("units: %s", report)
+    return UnitsResult(units=units.to_crs(out_crs), buildings=b_out, entities=e_out,
+                       unassigned=unassigned, report=report, crs=layers.crs)
+
+
+class _Clock:
+    """Seconds per step, for the report and the benchmark."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def __call__(self, step: str) -> None:
+        now = time.perf_counter()
+        self.laps[step] = round(now - self._t, 3)
+        self._t = now
+
+
+def _with_unit(gdf: gpd.GeoDataFrame, unit: np.ndarray, rank: np.ndarray) -> gpd.GeoDataFrame:
+    out = gdf.copy()
+    ids = np.where(unit >= 0, rank[np.maximum(unit, 0)], -1)
+    out["unit_id"] = pd.array(np.where(unit >= 0, ids, 0), dtype="Int64")
+    out.loc[unit < 0, "unit_id"] = pd.NA
+    return out
+
+
+def _outside(gdf: gpd.GeoDataFrame, unit: np.ndarray, layer: str) -> gpd.GeoDataFrame:
+    rows = gdf[unit < 0]
+    return gpd.GeoDataFrame({"layer": layer, "index": rows.index.astype(str)},
+                            geometry=rows.geometry.values, crs=gdf.crs)

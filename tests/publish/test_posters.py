@@ -1,0 +1,202 @@
+"""Posters: files written and readable back, paper sizes, Chinese fonts, map furniture, CLI."""
+
+from __future__ import annotations
+
+import warnings
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+from browser import FONT_PACKAGES, ensure_debian_packages
+
+import cli
+import gridkit as gk
+from gridkit.publish import _poster_font
+from gridkit.publish._poster_draw import nice_length, scale_bar
+from gridkit.publish.posters import grid_poster, jurisdiction_poster, prepare_posters, write_posters
+
+pypdf = pytest.importorskip("pypdf")
+Image = pytest.importorskip("PIL.Image")
+
+
+@pytest.fixture
+def grids(sample):
+    g = sample["villages"].rename(columns={"code": "village_code"})
+    g["grid_id"] = [f"G{i}" for i in range(len(g))]
+    g["name"] = ["前进村", "和平社区", "示例", "Kallio", "Kamppi"]
+    return gk.assign_codes(g)
+
+
+@pytest.fixture
+def staff():
+    return pd.DataFrame(
+        {
+            "name": ["示例人员 01", "示例人员 02", "张三", "李四", "王五", "赵六"],
+            "phone": [f"000-0000-000{i}" for i in range(1, 7)],
+            "grid_id": ["G0", "G0", "G1", "G2", "G3", "G4"],
+        }
+    )
+
+
+@pytest.fixture
+def cjk_font():
+    ensure_debian_packages(FONT_PACKAGES, why="posters must render Chinese")
+    _poster_font.cjk_family.cache_clear()
+    family = _poster_font.cjk_family()
+    assert family is not None
+    return family
+
+
+def _missing_glyphs(records) -> list[str]:
+    return [str(w.message) for w in records if "missing from" in str(w.message)]
+
+
+def test_posters_written_and_readable(grids, sample, staff, tmp_path, cjk_font):
+    code = grids["grid_code"].iloc[0]
+    ps = prepare_posters(
+        grids,
+        roads=sample["roads"],
+        buildings=sample["buildings"],
+        entities=sample["entities"],
+        jurisdiction=sample["jurisdiction"],
+        staff=staff,
+        attribution="© OpenStreetMap contributors",
+    )
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        paths = write_posters(ps, tmp_path, formats=("png", "pdf"), dpi=60, only=[code])
+    assert _missing_glyphs(records) == []  # every Chinese character had a glyph
+    names = sorted(p.name for p in paths)
+    assert names == sorted(
+        [
+            f"{code}.png",
+            f"{code}.pdf",
+            "jurisdiction.png",
+            "jurisdiction.pdf",
+        ]
+    )
+    with Image.open(tmp_path / f"{code}.png") as im:
+        assert im.size == (round(8.27 * 60), round(11.69 * 60))  # A4 portrait
+        assert len(im.convert("RGB").getcolors(1 << 20)) > 50  # a drawn map, not a blank page
+    reader = pypdf.PdfReader(tmp_path / f"{code}.pdf")
+    assert len(reader.pages) == 1
+    box = reader.pages[0].mediabox
+    assert (float(box.width), float(box.height)) == pytest.approx((595.44, 841.68), abs=1)
+    text = reader.pages[0].extract_text()
+    for expected in (code, "前进村", "示例人员 01", "000-0000-0002", "N 北", "m²", "一类风险"):
+        assert expected in text
+    overview = pypdf.PdfReader(tmp_path / "jurisdiction.pdf").pages[0].extract_text()
+    assert "网格划分总图" in overview and code in overview
+
+
+def test_a3_landscape_and_bad_paper(grids, cjk_font):
+    ps = prepare_posters(grids)
+    fig = grid_poster(ps, grids["grid_code"].iloc[2], paper="A3", landscape=True)
+    assert tuple(fig.get_size_inches()) == pytest.approx((16.54, 11.69))
+    # a bare Figure: pyplot (and the caller's backend, e.g. a notebook's) is left alone
+    assert not plt.get_fignums()
+    with pytest.raises(ValueError, match="paper"):
+        jurisdiction_poster(ps, paper="Letter")
+    with pytest.raises(ValueError, match="no grid"):
+        grid_poster(ps, "nope")
+    with pytest.raises(ValueError, match="format"):
+        write_posters(ps, "unused", formats=("gif",))
+
+
+def test_without_cjk_font_says_so(grids, monkeypatch):
+    monkeypatch.setattr(_poster_font, "cjk_family", lambda: None)
+    with pytest.warns(gk.GridkitWarning, match="fonts-noto-cjk or fonts-wqy-zenhei"):
+        ps = prepare_posters(grids.iloc[:1])
+    assert ps.fonts == ["DejaVu Sans"]
+
+
+@pytest.mark.parametrize(
+    "span,expected", [(1000, 200), (4800, 500), (73, 10), (26000, 5000), (0.9, 0.1)]
+)
+def test_nice_scale_lengths(span, expected):
+    assert nice_length(span) == pytest.approx(expected)
+
+
+def test_scale_bar_matches_axes_units():
+    fig, ax = plt.subplots()
+    ax.set_xlim(0, 3000)
+    ax.set_ylim(0, 2000)
+    assert scale_bar(ax) == 500
+    labels = [t.get_text() for t in ax.texts]
+    assert "500 m" in labels
+    plt.close(fig)
+
+
+def test_poster_does_not_modify_inputs(grids, sample, staff):
+    before, roads = grids.copy(), sample["roads"].copy()
+    prepare_posters(grids, roads=sample["roads"], staff=staff)
+    pd.testing.assert_frame_equal(pd.DataFrame(grids), pd.DataFrame(before))
+    pd.testing.assert_frame_equal(pd.DataFrame(sample["roads"]), pd.DataFrame(roads))
+
+
+def test_cli_report(sample_file, tmp_path, capsys, cjk_font):
+    src = f"{sample_file}:villages"
+    grids = gk.read_layer(src).rename(columns={"code": "village_code"})
+    grids["grid_id"] = grids["village_code"]
+    gk.write_layer(grids, tmp_path / "grids.gpkg", layer="grids")
+    staff = tmp_path / "staff.csv"
+    pd.DataFrame(
+        {"name": ["示例人员 01"], "phone": ["000-0000-0001"], "grid_id": [grids["grid_id"].iloc[0]]}
+    ).to_csv(staff, index=False)
+    out = tmp_path / "out"
+    code = cli.main(
+        [
+            "report",
+            "--grids",
+            str(tmp_path / "grids.gpkg"),
+            "--roads",
+            f"{sample_file}:roads",
+            "--entities",
+            f"{sample_file}:entities",
+            "--villages",
+            src,
+            "--staff",
+            str(staff),
+            "--formats",
+            "pdf",
+            "--no-per-grid",
+            "-o",
+            str(out),
+        ]
+    )
+    assert code == 0
+    assert "assigned 5 grid codes" in capsys.readouterr().out
+    table = pd.read_csv(out / "responsibility.csv", dtype=str, encoding="utf-8-sig")
+    assert len(table) == 5 and table.iloc[0, 0] == grids["grid_id"].iloc[0] + "001"
+    assert table["责任人 persons"].fillna("").tolist() == ["示例人员 01", "", "", "", ""]
+    assert (out / "responsibility.xlsx").exists() and (
+        out / "posters" / "jurisdiction.pdf"
+    ).exists()
+
+
+def test_cli_map(sample_file, tmp_path, capsys):
+    out = tmp_path / "map.html"
+    code = cli.main(
+        [
+            "map",
+            "--grids",
+            f"{sample_file}:villages",
+            "--roads",
+            f"{sample_file}:roads",
+            "--tiles",
+            "none",
+            "--per-grid",
+            str(tmp_path / "grids"),
+            "-o",
+            str(out),
+        ]
+    )
+    assert code == 0 and out.exists() and len(list((tmp_path / "grids").glob("*.html"))) == 5
+    assert "self-contained" in capsys.readouterr().out
+    assert (
+        cli.main(
+            ["map", "--grids", f"{sample_file}:villages", "--tiles", "tianditu", "-o", str(out)]
+        )
+        == 2
+    )
+    assert "tianditu_key" in capsys.readouterr().err

@@ -1,0 +1,68 @@
+"""`gridkit units` on the command line and in the demo (issue #3)."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pyogrio
+import pytest
+import shapely
+
+import cli
+from gridkit.cli.commands._common import DemoContext
+from gridkit.cli.commands.units import demo_step
+
+
+def test_units_command_on_sample(sample_file, tmp_path, capsys):
+    out = tmp_path / "units.gpkg"
+    assert cli.main(["-q", "units", "--layers", str(sample_file), "-o", str(out)]) == 0
+    assert "units in 5 village(s)" in capsys.readouterr().out
+    layers = dict(pyogrio.list_layers(out))
+    assert {"units", "adjacency", "buildings", "entities"} <= set(layers)
+    units = gpd.read_file(out, layer="units")
+    jur = gpd.read_file(sample_file, layer="jurisdiction")
+    assert units.crs == jur.crs
+    metric = units.estimate_utm_crs()
+    area = units.to_crs(metric).area.sum()
+    assert area == pytest.approx(jur.to_crs(metric).area.sum(), rel=1e-6)
+    assert shapely.coverage_is_valid(units.geometry.values)
+    adjacency = gpd.read_file(out, layer="adjacency")
+    assert {"unit_a", "unit_b", "shared_m", "road_m", "village_m"} <= set(adjacency.columns)
+    assert (adjacency["unit_a"] < adjacency["unit_b"]).all()
+    assert set(adjacency["unit_a"]) | set(adjacency["unit_b"]) <= set(units["unit_id"])
+
+
+def test_units_command_explicit_sources_and_options(sample_file, tmp_path, capsys):
+    out = tmp_path / "u.gpkg"
+    code = cli.main(["-q", "units", "--roads", f"{sample_file}:roads",
+                     "--jurisdiction", f"{sample_file}:jurisdiction",
+                     "--road-classes", "primary,secondary,tertiary", "--min-area", "500",
+                     "--max-area", "60000", "--no-adjacency", "-o", str(out)])
+    assert code == 0
+    units = gpd.read_file(out, layer="units")
+    assert "adjacency" not in dict(pyogrio.list_layers(out))
+    assert units["area_m2"].max() <= 60000 * 1.05 and units["area_m2"].min() >= 500 * 0.99
+    assert set(units["village_code"]) == {"0"}
+
+
+def test_units_command_input_errors(sample_file, tmp_path, capsys):
+    assert cli.main(["units", "--roads", f"{sample_file}:roads", "-o", str(tmp_path / "x")]) == 2
+    assert "--jurisdiction" in capsys.readouterr().err
+    assert cli.main(["units", "--layers", str(sample_file), "--max-area", "-3",
+                     "-o", str(tmp_path / "x")]) == 2
+    assert "max_area" in capsys.readouterr().err
+    bad = tmp_path / "p.toml"
+    bad.write_text("[patrol]\nspeed = 3\n")
+    assert cli.main(["units", "--layers", str(sample_file), "--policy", str(bad),
+                     "-o", str(tmp_path / "x")]) == 2
+    assert "unknown key" in capsys.readouterr().err
+
+
+def test_demo_step(sample_layers, tmp_path):
+    ctx = DemoContext(layers=sample_layers, outdir=tmp_path)
+    demo_step(ctx)
+    units = ctx.results["units"]
+    assert units.crs == sample_layers.crs and len(units) > 100
+    assert {"unit_a", "unit_b"} <= set(ctx.results["adjacency"].columns)
+    assert ctx.summary[-1].startswith("units:") and (tmp_path / "units.gpkg").exists()
+    written = gpd.read_file(tmp_path / "units.gpkg", layer="units")
+    assert written.crs == sample_layers.input_crs

@@ -33,7 +33,7 @@ import geopandas as gpd  # noqa: E402
 from gridkit import build_units, unit_adjacency  # noqa: E402
 from gridkit.errors import GridkitWarning  # noqa: E402
 from gridkit.synthetic.county import synthetic_county  # noqa: E402
-from gridkit.units._assign import assign_buildings, assign_points  # noqa: E402
+from gridkit.units.assign import assign_buildings, assign_points  # noqa: E402
 
 
 class PeakRSS:

@@ -11,10 +11,7 @@ import re
 import numpy as np
 import shapely
 
-#: Features narrower than this (metres) have no area worth a person's time:
-#: a gap or overlap this thin is the trace of edges whose vertices do not
-#: match, and is reported as ``edge_mismatch`` instead.
-RESOLUTION = 1e-3
+from gridkit.coverage.tolerances import RESOLUTION  # noqa: E402
 
 _POLYGONAL = (3, 6)  # shapely type ids: Polygon, MultiPolygon
 _REASON_XY = re.compile(r"\[\s*([-+0-9.eE]+)\s+([-+0-9.eE]+)")

@@ -70,20 +70,20 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
 
 from gridkit.coverage import checks
-from gridkit.coverage.geom import RESOLUTION, polygonal
-from gridkit.crs import to_crs, working_crs
-from gridkit.errors import (
-    EmptyLayerError,
-    GeometryTypeError,
-    InvalidValueError,
-    LayerError,
-    MissingColumnError,
-    MissingCRSError,
+from gridkit.coverage.geom import RESOLUTION
+from gridkit.coverage.prepare import (
+    BUILDING_ID,
+    FeatureLabels,
+    Prepared,
+    check_arguments,
+    issue_frame,
+    no_geometry_issues,
+    prepare,
 )
-from gridkit.layers import check_layer, check_staff
+from gridkit.crs import to_crs
+from gridkit.layers import check_staff
 
 __all__ = [
     "validate_coverage",
@@ -96,9 +96,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Default sliver tolerance in metres: an overlap or gap narrower than 1 m is
-#: a digitising artefact, not a strip of land somebody patrols.
-DEFAULT_TOLERANCE = 1.0
+from gridkit.coverage.tolerances import DEFAULT_TOLERANCE  # noqa: E402
 
 KINDS = (
     "invalid_geometry",
@@ -128,8 +126,6 @@ ISSUE_COLUMNS = (
     "feature",
     "geometry",
 )
-_FEATURE_ID = ("entity_id", "building_id", "id", "osm_id", "fid")
-_BUILDING_ID = ("building_id", "id", "osm_id", "fid")
 
 
 @dataclass
@@ -160,6 +156,34 @@ class CoverageReport:
     n_grids: int
     crs: Any = None
     checked: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def from_issues(cls, issues: list[dict], *, checked, work, out_crs, tolerance,
+                    n_grids: int) -> CoverageReport:
+        """The report of a validation, from its issue records.
+
+        Parameters
+        ----------
+        issues
+            Records made by :func:`gridkit.coverage.checks.issue`, in the
+            working CRS.
+        checked
+            The kinds of issue that were checked (the summary counts those).
+        work, out_crs
+            The working CRS and the grids' CRS (where issues are reported).
+        tolerance
+            The sliver tolerance used (m).
+        n_grids
+            Number of grids checked.
+
+        Returns
+        -------
+        CoverageReport
+        """
+        frame = issue_frame(issues, work, out_crs, kinds=KINDS)
+        summary = {k: int((frame["kind"] == k).sum()) for k in KINDS if k in checked}
+        return cls(issues=frame, summary=summary, tolerance=float(tolerance), n_grids=n_grids,
+                   crs=work, checked=tuple(checked))
 
     @property
     def valid(self) -> bool:
@@ -250,102 +274,6 @@ def _plain(v):
     return v
 
 
-def _read(src, kind):
-    if src is None or isinstance(src, (gpd.GeoDataFrame, pd.DataFrame)):
-        return src
-    from gridkit.io.files import read_layer, read_table
-
-    return read_table(src) if kind == "staff" else read_layer(src)
-
-
-class _Labels:
-    """Feature labels looked up only for the rows that have an issue.
-
-    Building a million strings up front costs more than the whole point check.
-    """
-
-    def __init__(self, gdf: gpd.GeoDataFrame, prefer=_FEATURE_ID, positions=None):
-        self._gdf = gdf
-        self._col = next((c for c in prefer if c in gdf.columns), None)
-        self._pos = positions
-
-    def __len__(self) -> int:
-        return len(self._gdf) if self._pos is None else len(self._pos)
-
-    def __getitem__(self, i):
-        if isinstance(i, np.ndarray) and i.dtype == bool:
-            base = np.arange(len(self._gdf)) if self._pos is None else self._pos
-            out = _Labels(self._gdf, (), base[i])
-            out._col = self._col
-            return out
-        row = int(i) if self._pos is None else int(self._pos[int(i)])
-        if self._col is not None:
-            value = self._gdf[self._col].iat[row]
-            if value is not None and value == value:
-                return str(value)
-        return str(self._gdf.index[row])
-
-
-def _labels(gdf, prefer=_FEATURE_ID) -> _Labels:
-    return _Labels(gdf, prefer)
-
-
-def _points_layer(gdf, kind):
-    """Drop rows without geometry (reported), then the usual layer checks."""
-    geoms = gdf.geometry.values
-    missing = np.asarray(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    labels = _labels(gdf)
-    dropped = [labels[i] for i in np.flatnonzero(missing)]
-    if missing.all():
-        raise EmptyLayerError(f"{kind}: no row has a geometry")
-    return check_layer(gdf[~missing], kind), dropped
-
-
-def _check_arguments(grids, tolerance, id_column, code_column) -> str | None:
-    """Refuse unusable arguments before any work; returns the code column to check."""
-    if not isinstance(grids, gpd.GeoDataFrame):
-        raise LayerError(f"grids: expected a GeoDataFrame, got {type(grids).__name__}")
-    if len(grids) == 0:
-        raise EmptyLayerError("grids: the layer is empty; give at least one grid")
-    if grids.crs is None:
-        raise MissingCRSError("grids: the layer has no CRS; set it with gdf.set_crs(...)")
-    if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance >= 0):
-        raise InvalidValueError(f"tolerance must be a number of metres >= 0, got {tolerance!r}")
-    if id_column is not None and id_column not in grids.columns:
-        raise MissingColumnError(
-            f"grids: no id column {id_column!r}; the layer has {list(grids.columns)}. Name the id "
-            "column with id_column=... (--id-column), or id_column=None to use the row number"
-        )
-    if code_column is None and "grid_code" in grids.columns and id_column != "grid_code":
-        code_column = "grid_code"
-    if code_column is not None and code_column not in grids.columns:
-        raise MissingColumnError(
-            f"grids: no code column {code_column!r}; the layer has {list(grids.columns)}"
-        )
-    kinds_present = set(grids.geom_type.dropna()) - {
-        "Polygon",
-        "MultiPolygon",
-        "GeometryCollection",
-    }
-    if kinds_present:
-        raise GeometryTypeError(
-            f"grids: expected polygons, found {sorted(kinds_present)}; give grid polygons "
-            "(buffer or polygonize lines first)"
-        )
-    return code_column
-
-
-def _grid_labels(g: gpd.GeoDataFrame, id_column: str | None) -> np.ndarray:
-    """The grids' ids as strings (``row N`` where an id is missing)."""
-    if not id_column:
-        return np.array([str(i) for i in g.index], dtype=object)
-    text = checks.code_text(g[id_column])
-    blank = text.isna().to_numpy()
-    labels = np.array(text.to_numpy(dtype=object), dtype=object)
-    labels[blank] = [f"row {i}" for i in g.index[blank]]
-    return labels
-
-
 def _layout_issues(ga, ids, tree, j_geom, *, tolerance) -> list[dict]:
     """Overlaps, edge mismatches and gaps of the usable grid geometries."""
     typical = float(np.median(shapely.area(ga)))
@@ -363,29 +291,22 @@ def _layout_issues(ga, ids, tree, j_geom, *, tolerance) -> list[dict]:
     return issues + gaps
 
 
-def _no_geometry(kind: str, labels) -> list[dict]:
-    """Issues for the entities or buildings dropped for having no geometry."""
-    if kind == "entities":
-        return [checks.issue("entity_unassigned", [], feature=lab,
-                             detail=f"entity {lab} has no geometry") for lab in labels]
-    return [checks.issue("building_unassigned", [], feature=lab,
-                         detail=f"building {lab}: no geometry") for lab in labels]
-
-
-def _feature_issues(ga, ids, work, entities, ent_dropped, buildings, bld_dropped, *, tolerance):
+def _feature_issues(prep: Prepared, *, tolerance) -> list[dict]:
     """Entity and building checks (run in a worker thread: its own spatial index)."""
     issues = []
+    ga, ids = prep.ga, prep.ids
     tree = shapely.STRtree(ga)
-    entities, buildings = to_crs(entities, work), to_crs(buildings, work)
+    entities, buildings = to_crs(prep.entities, prep.work), to_crs(prep.buildings, prep.work)
     if entities is not None:
-        issues += _no_geometry("entities", ent_dropped)
+        issues += no_geometry_issues("entities", prep.ent_dropped)
         points = np.asarray(entities.geometry.values, dtype=object)
-        issues += checks.check_points(points, _labels(entities), ga, ids, tree, what="entity")
+        issues += checks.check_points(points, FeatureLabels(entities), ga, ids, tree,
+                                      what="entity")
     if buildings is not None:
-        issues += _no_geometry("buildings", bld_dropped)
+        issues += no_geometry_issues("buildings", prep.bld_dropped)
         issues += checks.check_buildings(
             np.asarray(buildings.geometry.values, dtype=object),
-            _labels(buildings, _BUILDING_ID),
+            FeatureLabels(buildings, BUILDING_ID),
             ga,
             ids,
             tree,
@@ -394,74 +315,44 @@ def _feature_issues(ga, ids, work, entities, ent_dropped, buildings, bld_dropped
     return issues
 
 
-@dataclass
-class _Prepared:
-    """Checked inputs in the working CRS and the per-grid issues (shared with
-    :func:`gridkit.scale.coverage.validate_coverage_distributed`)."""
+def _grid_issues(prep: Prepared, checked: list, *, tolerance) -> list[dict]:
+    """The grids' layout: overlaps, mismatches, gaps, parts outside, nesting.
 
-    jurisdiction: Any
-    villages: Any
-    entities: Any
-    buildings: Any
-    staff: Any
-    ent_dropped: list
-    bld_dropped: list
-    work: Any
-    out_crs: Any
-    g: gpd.GeoDataFrame
-    labels: np.ndarray
-    geoms: np.ndarray
-    usable: np.ndarray
-    ga: np.ndarray
-    ids: np.ndarray
-    issues: list
-    checked: list
+    Appends the kinds it could check (outside the jurisdiction, nesting) to
+    ``checked``.
+    """
+    j_geom = prep.territory()
+    if j_geom is None:
+        log.info("no jurisdiction (or villages): gaps along the outer edge cannot be seen")
+    if not len(prep.ga):
+        return []
+    tree = shapely.STRtree(prep.ga)
+    issues = _layout_issues(prep.ga, prep.ids, tree, j_geom, tolerance=tolerance)
+    if j_geom is not None:
+        checked.append("outside_jurisdiction")
+        issues += checks.check_outside(prep.ga, prep.ids, jurisdiction=j_geom,
+                                       tolerance=tolerance)
+    if prep.villages is not None:
+        checked.append("not_nested")
+        issues += _nesting_issues(prep, tolerance=tolerance)
+    return issues
 
 
-def _prepare(grids, jurisdiction, villages, entities, buildings, staff, *,
-             id_column, code_column, crs) -> _Prepared:
-    """Read and check the layers, choose the working CRS, run the per-grid checks."""
-    jurisdiction = _read(jurisdiction, "jurisdiction")
-    villages = _read(villages, "villages")
-    entities = _read(entities, "entities")
-    buildings = _read(buildings, "buildings")
-    staff = _read(staff, "staff")
-
-    checked = [
-        "invalid_geometry",
-        "overlap",
-        "gap",
-        "edge_mismatch",
-        "duplicate_code",
-        "missing_code",
-    ]
-    if villages is not None:
-        villages = check_layer(villages, "villages")
-    if jurisdiction is not None:
-        jurisdiction = check_layer(jurisdiction, "jurisdiction")
-    ent_dropped = bld_dropped = []
-    if entities is not None:
-        entities, ent_dropped = _points_layer(entities, "entities")
-    if buildings is not None:
-        buildings, bld_dropped = _points_layer(buildings, "buildings")
-    work = working_crs(grids, jurisdiction, villages, entities, buildings, crs=crs)
-    out_crs = CRS.from_user_input(grids.crs)
-
-    g = to_crs(grids, work)
-    labels = _grid_labels(g, id_column)
-    raw = np.asarray(g.geometry.values, dtype=object)
-    geo_issues, geoms = checks.check_geometries(raw, labels)
-    issues = list(geo_issues)
-    if id_column is not None:
-        issues += checks.check_codes(g[id_column], id_column, labels, geoms)
-    if code_column is not None:
-        issues += checks.check_codes(g[code_column], code_column, labels, geoms)
-
-    usable = np.array([x is not None for x in geoms], dtype=bool)
-    ga, ids = geoms[usable].astype(object), labels[usable]
-    return _Prepared(jurisdiction, villages, entities, buildings, staff, ent_dropped,
-                     bld_dropped, work, out_crs, g, labels, geoms, usable, ga, ids, issues,
-                     checked)
+def _nesting_issues(prep: Prepared, *, tolerance) -> list[dict]:
+    """Grids crossing their village's boundary or coded to a village they are not in."""
+    v = to_crs(prep.villages, prep.work)
+    g = prep.g
+    codes = None
+    if "village_code" in g:
+        codes = g.loc[prep.usable, "village_code"].to_numpy(dtype=object)
+    return checks.check_nesting(
+        prep.ga,
+        prep.ids,
+        codes,
+        np.asarray(v.geometry.values, dtype=object),
+        v["code"].astype(str).to_numpy(),
+        tolerance=tolerance,
+    )
 
 
 def validate_coverage(
@@ -531,111 +422,25 @@ def validate_coverage(
     >>> row.kind, row.grids, float(row.area), round(float(row.width), 2)
     ('overlap', ['a', 'b'], 10.0, 1.0)
     """
-    code_column = _check_arguments(grids, tolerance, id_column, code_column)
-    prep = _prepare(grids, jurisdiction, villages, entities, buildings, staff,
-                    id_column=id_column, code_column=code_column, crs=crs)
-    jurisdiction, villages, entities, buildings, staff = (
-        prep.jurisdiction, prep.villages, prep.entities, prep.buildings, prep.staff)
-    ent_dropped, bld_dropped, work, out_crs = (
-        prep.ent_dropped, prep.bld_dropped, prep.work, prep.out_crs)
-    g, geoms, usable = prep.g, prep.geoms, prep.usable
-    ga, ids = prep.ga, prep.ids
+    code_column = check_arguments(grids, tolerance, id_column, code_column)
+    prep = prepare(grids, jurisdiction, villages, entities, buildings, staff,
+                   id_column=id_column, code_column=code_column, crs=crs)
     issues, checked = prep.issues, prep.checked
-    if entities is not None:
+    if prep.entities is not None:
         checked += ["entity_unassigned", "entity_multiple"]
-    if buildings is not None:
+    if prep.buildings is not None:
         checked += ["building_split", "building_unassigned"]
     # GEOS releases the GIL: entities and buildings are located in a second thread
     # (with its own spatial index) while this one checks the grids' layout
     with ThreadPoolExecutor(max_workers=1) as pool:
-        features = pool.submit(
-            _feature_issues,
-            ga,
-            ids,
-            work,
-            entities,
-            ent_dropped,
-            buildings,
-            bld_dropped,
-            tolerance=tolerance,
-        )
-        tree = shapely.STRtree(ga)
-
-        j_geom = None
-        if jurisdiction is not None:
-            j_geom = polygonal(shapely.union_all(to_crs(jurisdiction, work).geometry.values))
-        elif villages is not None:
-            j_geom = polygonal(shapely.union_all(to_crs(villages, work).geometry.values))
-        else:
-            log.info("no jurisdiction (or villages): gaps along the outer edge cannot be seen")
-        if len(ga):
-            issues += _layout_issues(ga, ids, tree, j_geom, tolerance=tolerance)
-            if j_geom is not None:
-                checked.append("outside_jurisdiction")
-                issues += checks.check_outside(ga, ids, jurisdiction=j_geom, tolerance=tolerance)
-            if villages is not None:
-                checked.append("not_nested")
-                v = to_crs(villages, work)
-                codes = (
-                    g.loc[usable, "village_code"].to_numpy(dtype=object)
-                    if "village_code" in g
-                    else None
-                )
-                issues += checks.check_nesting(
-                    ga,
-                    ids,
-                    codes,
-                    np.asarray(v.geometry.values, dtype=object),
-                    v["code"].astype(str).to_numpy(),
-                    tolerance=tolerance,
-                )
+        features = pool.submit(_feature_issues, prep, tolerance=tolerance)
+        issues += _grid_issues(prep, checked, tolerance=tolerance)
         issues += features.result()
-    if staff is not None:
+    if prep.staff is not None:
         checked += ["missing_responsible", "staff_unknown_grid"]
-        issues += checks.check_staff(check_staff(staff), geoms[usable], ids)
-
-    frame = _issue_frame(issues, work, out_crs)
-    summary = {k: int((frame["kind"] == k).sum()) for k in KINDS if k in checked}
-    log.info("coverage: %d grids, %d issue(s)", len(grids), len(frame))
-    return CoverageReport(
-        issues=frame,
-        summary=summary,
-        tolerance=float(tolerance),
-        n_grids=len(grids),
-        crs=work,
-        checked=tuple(checked),
-    )
-
-
-def _issue_frame(issues: list[dict], work: CRS, out_crs: CRS) -> gpd.GeoDataFrame:
-    order = {k: i for i, k in enumerate(KINDS)}
-    issues = sorted(
-        issues, key=lambda r: (order[r["kind"]], -(r["area"] if r["area"] == r["area"] else 0))
-    )
-    geoms = gpd.GeoSeries([r["geometry"] for r in issues], crs=work)
-    pts = gpd.GeoSeries([r["point"] for r in issues], crs=work)
-    if work != out_crs:
-        geoms = geoms.to_crs(out_crs)
-        pts = pts.to_crs(out_crs)
-    has = ~(pts.isna() | pts.is_empty) if len(pts) else pd.Series([], dtype=bool)
-    x = np.full(len(issues), np.nan)
-    y = np.full(len(issues), np.nan)
-    if len(issues) and has.any():
-        x[has.to_numpy()] = pts[has].x.to_numpy()
-        y[has.to_numpy()] = pts[has].y.to_numpy()
-    frame = gpd.GeoDataFrame(
-        {
-            "kind": pd.Series([r["kind"] for r in issues], dtype=object),
-            "grids": pd.Series([r["grids"] for r in issues], dtype=object),
-            "area": pd.Series([r["area"] for r in issues], dtype=float),
-            "width": pd.Series([r["width"] for r in issues], dtype=float),
-            "x": x,
-            "y": y,
-            "sliver": pd.Series([r["sliver"] for r in issues], dtype=bool),
-            "detail": pd.Series([r["detail"] for r in issues], dtype=object),
-            "feature": pd.Series([r["feature"] for r in issues], dtype=object),
-        },
-        geometry=geoms.values,
-        crs=out_crs,
-    )
-    return frame
+        issues += checks.check_staff(check_staff(prep.staff), prep.geoms[prep.usable], prep.ids)
+    report = CoverageReport.from_issues(issues, checked=checked, work=prep.work,
+                                        out_crs=prep.out_crs, tolerance=tolerance,
+                                        n_grids=len(grids))
+    log.info("coverage: %d grids, %d issue(s)", len(grids), len(report.issues))
+    return report

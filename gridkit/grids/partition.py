@@ -1,21 +1,23 @@
 """Balanced partition of basic units into contiguous grids nested in villages.
 
 :func:`partition` is the GeoDataFrame shell; the work happens on arrays
-(weights, an edge list / CSR adjacency, group labels) in the private
-``gridkit._partition_*`` modules:
+(weights, an edge list / CSR adjacency, group labels) in the array core
+:mod:`gridkit.grids.core` (numpy and scipy only):
 
-1. ``_partition_alloc``: how many grids each village gets (exactly ``k`` in
-   all, at least one each), then each connected part of a village;
-2. ``_partition_coarsen``: units merged into small clusters by heavy-edge
-   matching (clusters stop at roads), as in METIS's multilevel scheme;
-3. ``_partition_split``: recursive bisection of every part along its
-   principal axis, cut at the weight share, with contiguity repair and a
+1. :mod:`~gridkit.grids.core.alloc`: how many grids each village gets
+   (exactly ``k`` in all, at least one each), then each connected part of a
+   village;
+2. :mod:`~gridkit.grids.core.coarsen`: units merged into small clusters by
+   heavy-edge matching (clusters stop at roads), as in METIS's multilevel
+   scheme;
+3. :mod:`~gridkit.grids.core.split`: recursive bisection of every part along
+   its principal axis, cut at the weight share, with contiguity repair and a
    two-way rebalance at each level; then refined on the clusters;
-4. ``_partition_refine``: on the units, boundary moves that balance the
-   weights and then shorten borders / pull them onto roads, never breaking a
-   grid apart; chains of moves along paths of grids;
-5. ``_partition_recom``: for grids still out of tolerance (coarse or heavy
-   units), the grid and a neighbour are merged and split again.
+4. :mod:`~gridkit.grids.core.refine`: on the units, boundary moves that
+   balance the weights and then shorten borders / pull them onto roads, never
+   breaking a grid apart; chains of moves along paths of grids;
+5. :mod:`~gridkit.grids.core.recom`: for grids still out of tolerance (coarse
+   or heavy units), the grid and a neighbour are merged and split again.
 
 Hard rules: every unit in exactly one grid, every grid contiguous (units
 joined by shared boundaries of positive length) and inside one village,
@@ -39,7 +41,7 @@ import shapely
 
 from gridkit.crs import is_metric, to_crs, working_crs
 from gridkit.errors import GridkitWarning, InvalidValueError, MissingColumnError
-from gridkit.grids.core.alloc import allocate
+from gridkit.grids.core.alloc import grid_counts, part_counts
 from gridkit.grids.core.coarsen import coarsen
 from gridkit.grids.core.graph import Graph, components_per_label, repair
 from gridkit.grids.core.inputs import PartitionError, check_counts, cut_costs, resolve_weight
@@ -169,145 +171,58 @@ def _adjacency_positions(adj: pd.DataFrame, ids: np.ndarray) -> tuple[np.ndarray
     return a, b
 
 
-def _grid_counts(group_w, group_n, codes, n, *, k, target, capacity, per_village, messages):
-    """Grids per nest group."""
-    n_groups = len(group_w)
-    if per_village:
-        over = np.flatnonzero(group_n < k)
-        if len(over):
-            g = over[0]
-            raise PartitionError(
-                f"k={k} grids per village but village {codes[g]!r} has only {group_n[g]} unit(s); "
-                "lower k or split the units finer"
-            )
-        return np.full(n_groups, k)
-    if capacity is not None:
-        counts = np.maximum(1, np.ceil(group_w / capacity - 1e-9)).astype(int)
-        short = np.flatnonzero(counts > group_n)
-        for g in short:
-            _warn(messages, f"village {codes[g]!r} needs {counts[g]} grids for capacity "
-                            f"{capacity:g} but has only {group_n[g]} unit(s): it gets {group_n[g]}")
-        return np.minimum(counts, group_n)
-    total_k = k if k is not None else max(1, int(round(group_w.sum() / target)))
-    if total_k > n:
-        raise PartitionError(
-            f"k={total_k} grids asked for but there are only {n} unit(s); every grid needs at "
-            "least one unit: lower k (or raise target/capacity), or split the units finer"
-        )
-    if total_k < n_groups:
-        raise PartitionError(
-            f"k={total_k} grids cannot cover {n_groups} villages (each needs at least one grid "
-            f"of its own): use k >= {n_groups}, or nest_by=None to ignore villages"
-        )
-    return allocate(group_w, total_k, minimum=1, cap=group_n)
+@dataclass
+class _Units:
+    """The checked units and what :func:`partition` was asked to do with them."""
+
+    checked: gpd.GeoDataFrame  # the units as given, checked (input CRS)
+    metric: gpd.GeoDataFrame  # the same in a metric CRS
+    w: np.ndarray  # weight of each unit
+    wlabel: str  # what the weight is, in words
+    group: np.ndarray  # nest group (village) of each unit
+    codes: np.ndarray  # the groups' codes
+    nest_by: str | None
+    id_column: str
+    existing: str | None
+    tolerance: float
 
 
-def _split_group(part_w, part_n, kv):
-    """Grids per part of one group; parts left with 0 are attached later.
+@dataclass
+class _Edges:
+    """The unit adjacency as positions: pairs ``ea``-``eb`` with their border (m),
+    road length along it (m, or ``None``) and cut cost."""
 
-    A part gets grids of its own when its share of the village's grids is at
-    least half a grid (the heaviest part always does); lighter parts, such as
-    a sliver or an island with little weight, join the nearest grid instead
-    of becoming a near-empty grid.
-    """
-    total = part_w.sum()
-    share = kv * (part_w / total if total > 0 else part_n / part_n.sum())
-    order = np.lexsort((-part_n, -part_w))
-    own = np.zeros(len(part_w), dtype=bool)
-    own[order[0]] = True
-    own |= share >= 0.5
-    if own.sum() > kv:
-        own[:] = False
-        own[order[:kv]] = True
-    for p in order:  # enough units for the grids
-        if part_n[own].sum() >= kv:
-            break
-        own[p] = True
-    counts = np.zeros(len(part_w), dtype=int)
-    idx = np.flatnonzero(own)
-    counts[idx] = allocate(part_w[idx], kv, minimum=1, cap=part_n[idx])
-    return counts
+    ea: np.ndarray
+    eb: np.ndarray
+    shared: np.ndarray
+    road: np.ndarray | None
+    cost: np.ndarray
 
 
-def _existing_labels(graph, ex, parts, part_k, weight, xy, rng, messages, code_of_part):
-    """Labels from an existing assignment, adjusted to ``part_k`` grids per part.
+@dataclass
+class _Plan:
+    """The unit graph within groups, cut into connected parts, with the grids of each part."""
 
-    Returns (labels, label -> grid id).
-    """
-    n = graph.n
-    ex = pd.Series(ex).astype("string")
-    key = pd.Series(parts).astype(str) + "\x00" + ex.fillna("\x01").astype(str)
-    labels = np.full(n, -1)
-    names: list[str] = []
-    label_part: list[int] = []
-    has = ex.notna().to_numpy()
-    codes, uniq = pd.factorize(key[has])
-    labels[has] = codes
-    for u in uniq:
-        p, gid = u.split("\x00")
-        names.append(gid)
-        label_part.append(int(p))
-    seen: dict[str, int] = {}
-    for i, gid in enumerate(names):  # a grid found in two villages/parts: split it, rename
-        seen[gid] = seen.get(gid, 0) + 1
-        if seen[gid] > 1:
-            new = f"{gid}.{seen[gid]}"
-            _warn(messages, f"existing grid {gid!r} lies in several villages or village parts: "
-                            f"its piece in village {code_of_part[label_part[i]]!r} becomes {new!r}")
-            names[i] = new
-    # unassigned units join the neighbouring grid they share most border with
-    while (labels < 0).any():
-        free = labels < 0
-        a = np.concatenate([graph.eu, graph.ev])
-        b = np.concatenate([graph.ev, graph.eu])
-        s = np.concatenate([graph.shared, graph.shared])
-        sel = free[a] & ~free[b]
-        if not sel.any():
-            # a part with no assigned unit at all: split it afresh
-            p = parts[np.flatnonzero(free)[0]]
-            nodes = np.flatnonzero(parts == p)
-            sub = bisect_split(graph, nodes, max(1, part_k[p]), xy, weight, rng)
-            for j in range(int(sub.max()) + 1):
-                labels[nodes[sub == j]] = len(names)
-                names.append(f"{code_of_part[p]}-new{j + 1}")
-                label_part.append(int(p))
-            continue
-        df = pd.DataFrame({"u": a[sel], "lab": labels[b[sel]], "s": s[sel]})
-        best = df.groupby(["u", "lab"])["s"].sum().reset_index().sort_values(
-            ["u", "s"], ascending=[True, False]).drop_duplicates("u")
-        labels[best["u"].to_numpy()] = best["lab"].to_numpy()
-    labels, _ = repair(graph, labels)
-    # now match the number of grids per part
-    label_part_a = np.asarray(label_part)
-    for p in np.unique(parts):
-        want = int(part_k[p])
-        while True:
-            labs = np.unique(labels[parts == p])
-            if len(labs) == want or want == 0:
-                break
-            lw = np.bincount(labels, weights=weight, minlength=len(names))
-            if len(labs) > want:  # merge the lightest grid into its lightest neighbour
-                small = labs[np.argmin(lw[labs])]
-                mask = (labels[graph.eu] == small) ^ (labels[graph.ev] == small)
-                other = np.unique(np.concatenate([labels[graph.eu[mask]], labels[graph.ev[mask]]]))
-                other = other[other != small]
-                into = other[np.argmin(lw[other])]
-                labels[labels == small] = into
-                _warn(messages, f"existing grid {names[small]!r} merged into {names[into]!r} "
-                                "to reach the number of grids asked for")
-            else:  # split the heaviest grid in two
-                big = labs[np.argmax(lw[labs])]
-                nodes = np.flatnonzero(labels == big)
-                if len(nodes) < 2:
-                    raise PartitionError(f"cannot split grid {names[big]!r} further (one unit)")
-                sub = bisect_split(graph, nodes, 2, xy, weight, rng)
-                labels[nodes[sub == 1]] = len(names)
-                names.append(f"{names[big]}.new{len(names)}")
-                label_part_a = np.r_[label_part_a, p]
-    used = np.unique(labels)
-    remap = np.full(len(names), -1)
-    remap[used] = np.arange(len(used))
-    return remap[labels], [names[i] for i in used]
+    graph: Graph
+    parts: np.ndarray  # part of each unit
+    part_group: np.ndarray  # group of each part
+    part_w: np.ndarray  # weight of each part
+    part_n: np.ndarray  # units in each part
+    part_k: np.ndarray  # grids of each part (0: joins the nearest grid of its group)
+    w: np.ndarray  # weight of each unit
+    xy: np.ndarray  # a point on each unit
+    rng: np.random.Generator
+
+
+@dataclass
+class _Labelling:
+    """The grid of each unit (``labels``), with the grids' names (``None``: to be
+    numbered), targets and the grids that had a part attached."""
+
+    labels: np.ndarray
+    names: list[str] | None
+    target: np.ndarray
+    attached: set
 
 
 def partition(
@@ -404,6 +319,47 @@ def partition(
     check_counts(k, target, capacity, per_village, existing)
     if not 0 <= tolerance < 1:
         raise PartitionError(f"tolerance must lie in [0, 1), got {tolerance!r}")
+    job = _load_units(units, weight, nest_by=nest_by, existing=existing, id_column=id_column,
+                      tolerance=tolerance)
+    geoms = np.asarray(job.metric.geometry.values)
+    xy = shapely.get_coordinates(shapely.point_on_surface(geoms))
+    messages: list[str] = []
+    rng = np.random.default_rng(seed)
+    edges = _edges(job, adjacency, road_weight)
+    plan = _make_plan(job, edges, xy, rng)
+    group_k = _group_counts(job, k=k, target=target, capacity=capacity,
+                            per_village=per_village, messages=messages)
+    _part_counts(plan, job.codes, group_k, messages)
+
+    if existing is not None:
+        code_of_part = {p: job.codes[plan.part_group[p]] for p in range(len(plan.part_k))}
+        labels, names = _existing_labels(plan, job.metric[existing].to_numpy(), messages,
+                                         code_of_part)
+        label_part = np.zeros(len(names), dtype=int)
+        label_part[labels[labels >= 0]] = plan.parts[labels >= 0]
+    else:
+        labels, label_part = _initial_labels(plan, shapely.area(geoms), tolerance)
+        names = None
+    grid_target, has = _refine(plan, labels, label_part, tolerance=tolerance,
+                               fresh=existing is None)
+    attached = _attach_parts(plan, labels, has, geoms, job.group)
+    lab = _Labelling(labels, names, grid_target, attached)
+    total_mode = (bool(nest_by) and not per_village and capacity is None
+                  and (existing is None or k is not None or target is not None))
+    unit_mean = plan.part_w[plan.parts] / np.maximum(plan.part_k[plan.parts], 1)
+    grids, assignment, stats = _build_outputs(job, edges, lab, messages, unit_mean=unit_mean,
+                                              total_mode=total_mode)
+    report = PartitionReport(**stats, warnings=messages, seconds=time.perf_counter() - started)
+    if messages:
+        more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
+        warnings.warn(f"partition: {messages[0]}{more}; see result.report.warnings",
+                      GridkitWarning, stacklevel=2)
+    log.info("partition (%s): %s", job.wlabel, report.summary().replace("\n", "; "))
+    return Partition(grids=grids, assignment=assignment, report=report)
+
+
+def _load_units(units, weight, *, nest_by, existing, id_column, tolerance) -> _Units:
+    """Check the units and their columns, resolve the weight, go to a metric CRS."""
     required = tuple(c for c in (id_column, nest_by) if c)
     if existing is not None:
         if not isinstance(existing, str) or existing not in units.columns:
@@ -419,49 +375,63 @@ def partition(
         )
     crs = checked.crs if is_metric(checked.crs) else working_crs(checked)
     metric = to_crs(checked, crs)
-    n = len(metric)
-    ids = metric[id_column].to_numpy()
-    geoms = np.asarray(metric.geometry.values)
-    xy = shapely.get_coordinates(shapely.point_on_surface(geoms))
-    messages: list[str] = []
-    rng = np.random.default_rng(seed)
+    nest = (metric[nest_by].astype(str).to_numpy() if nest_by else np.full(len(metric), ""))
+    group, codes = pd.factorize(nest, sort=True)
+    return _Units(checked, metric, w, wlabel, group, np.asarray(codes), nest_by, id_column,
+                  existing, tolerance)
 
+
+def _edges(job: _Units, adjacency, road_weight) -> _Edges:
+    """The adjacency (computed when not given) as unit positions, with cut costs."""
     if adjacency is None and road_weight is not None:
         raise MissingColumnError(
             "road_weight needs the road length along unit borders (road_m): pass "
             "adjacency=gridkit.unit_adjacency(units, roads=roads)"
         )
-    adj = unit_adjacency(metric, id_column=id_column) if adjacency is None else adjacency
-    ea, eb = _adjacency_positions(adj, ids)
+    metric = job.metric
+    adj = unit_adjacency(metric, id_column=job.id_column) if adjacency is None else adjacency
+    ea, eb = _adjacency_positions(adj, metric[job.id_column].to_numpy())
     cost = cut_costs(adj, road_weight)
     shared = adj["shared_m"].to_numpy(dtype=float)
     road = adj["road_m"].to_numpy(dtype=float) if "road_m" in adj.columns else None
+    return _Edges(ea, eb, shared, road, cost)
 
-    nest = (metric[nest_by].astype(str).to_numpy() if nest_by else np.full(n, ""))
-    group, codes = pd.factorize(nest, sort=True)
-    codes = np.asarray(codes)
-    inside = group[ea] == group[eb]
-    graph = Graph.from_edges(n, ea[inside], eb[inside], shared[inside], cost[inside])
+
+def _make_plan(job: _Units, edges: _Edges, xy: np.ndarray, rng) -> _Plan:
+    """The graph of the units within their groups and its connected parts."""
+    group = job.group
+    inside = group[edges.ea] == group[edges.eb]
+    graph = Graph.from_edges(len(job.metric), edges.ea[inside], edges.eb[inside],
+                             edges.shared[inside], edges.cost[inside])
     n_parts, parts = graph.components()
     part_group = np.zeros(n_parts, dtype=int)
     part_group[parts] = group
-    part_w = np.bincount(parts, weights=w, minlength=n_parts)
+    part_w = np.bincount(parts, weights=job.w, minlength=n_parts)
     part_n = np.bincount(parts, minlength=n_parts)
-    group_w = np.bincount(group, weights=w, minlength=len(codes))
-    group_n = np.bincount(group, minlength=len(codes))
+    return _Plan(graph, parts, part_group, part_w, part_n, np.zeros(n_parts, dtype=int), job.w,
+                 xy, rng)
 
-    if existing is not None and k is None and target is None and capacity is None:
-        ex = metric[existing]
+
+def _group_counts(job: _Units, *, k, target, capacity, per_village, messages) -> np.ndarray:
+    """Grids per group: as many as it has now when rebalancing only, else as asked."""
+    group, codes = job.group, job.codes
+    if job.existing is not None and k is None and target is None and capacity is None:
+        ex = job.metric[job.existing]
         counts = pd.Series(ex.to_numpy()).groupby(group).nunique().reindex(
             range(len(codes)), fill_value=0).to_numpy()
-        group_k = np.maximum(counts, 1)
-    else:
-        group_k = _grid_counts(group_w, group_n, codes, n, k=k, target=target,
-                               capacity=capacity, per_village=per_village, messages=messages)
-    part_k = np.zeros(n_parts, dtype=int)
+        return np.maximum(counts, 1)
+    group_w = np.bincount(group, weights=job.w, minlength=len(codes))
+    group_n = np.bincount(group, minlength=len(codes))
+    return grid_counts(group_w, group_n, codes, len(job.metric), k=k, target=target,
+                       capacity=capacity, per_village=per_village, messages=messages)
+
+
+def _part_counts(plan: _Plan, codes, group_k, messages: list[str]) -> None:
+    """Share each group's grids among its connected parts (sets ``plan.part_k``)."""
+    part_w, part_n, part_k = plan.part_w, plan.part_n, plan.part_k
     for g in range(len(codes)):
-        ps = np.flatnonzero(part_group == g)
-        part_k[ps] = _split_group(part_w[ps], part_n[ps], int(group_k[g]))
+        ps = np.flatnonzero(plan.part_group == g)
+        part_k[ps] = part_counts(part_w[ps], part_n[ps], int(group_k[g]))
         if len(ps) > 1:
             text = (f"village {codes[g]!r} is in {len(ps)} disconnected parts "
                     f"(units {part_n[ps].tolist()}): grids given per part {part_k[ps].tolist()}")
@@ -472,32 +442,25 @@ def partition(
                          "contiguous")
             _warn(messages, text)
 
-    if existing is not None:
-        ex_values = metric[existing].to_numpy()
-        labels, names = _existing_labels(graph, ex_values, parts, part_k, w, xy, rng, messages,
-                                         {p: codes[part_group[p]] for p in range(n_parts)})
-        label_part = np.zeros(len(names), dtype=int)
-        label_part[labels[labels >= 0]] = parts[labels >= 0]
-    else:
-        labels, label_part = _initial_labels(graph, parts, part_k, w, xy, shapely.area(geoms),
-                                             rng, tolerance)
-        names = None
 
-    # refinement on the units that have a grid (attached parts are left out)
+def _refine(plan: _Plan, labels, label_part, *, tolerance, fresh: bool):
+    """Refine the units that have a grid (attached parts are left out), in place.
+
+    Returns the grids' targets and the mask of the units that have a grid.
+    """
     has = labels >= 0
-    sub_nodes = np.flatnonzero(has)
-    sub = graph.subgraph(sub_nodes)
+    sub = plan.graph.subgraph(np.flatnonzero(has))
     sub = Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
-    grid_target = _targets(labels, label_part, parts, part_w, part_k, w)
-    ref = Refiner(sub, labels[has], w[has], grid_target, tolerance)
-    if existing is None:
+    grid_target = _targets(labels, label_part, plan.parts, plan.part_w, plan.part_k, plan.w)
+    ref = Refiner(sub, labels[has], plan.w[has], grid_target, tolerance)
+    if fresh:
         ref.balance()
         ref.shape()
         ref.balance()
         ref.balance(allow_zero=True, only_out_of_band=True)
         ref.balance()
         ref.chains()
-        if recombine(ref, xy[has], rng, tolerance):
+        if recombine(ref, plan.xy[has], plan.rng, tolerance):
             ref.balance()
             ref.chains()
         ref.shape()
@@ -512,59 +475,150 @@ def partition(
         log.warning("refinement left %d grid(s) in pieces; repairing", int((broken > 1).sum()))
         fixed, _ = repair(sub, labels[has])
         labels[has] = fixed
+    return grid_target, has
 
-    # parts without a grid join the nearest grid of their village
+
+def _attach_parts(plan: _Plan, labels, has, geoms, group) -> set:
+    """Parts without a grid join the nearest grid of their village (in place).
+
+    Returns the labels of the grids that got a part.
+    """
     orphan = ~has
     attached_labels = set()
     if orphan.any():
-        for p in np.unique(parts[orphan]):
-            g = part_group[p]
+        for p in np.unique(plan.parts[orphan]):
+            g = plan.part_group[p]
             cand = np.flatnonzero(has & (group == g))
-            nodes = np.flatnonzero(parts == p)
+            nodes = np.flatnonzero(plan.parts == p)
             tree = shapely.STRtree(geoms[cand])
             near = tree.nearest(shapely.union_all(geoms[nodes]))
             labels[nodes] = labels[cand[int(near)]]
             attached_labels.add(int(labels[cand[int(near)]]))
-    out = _build_outputs(checked, metric, labels, names, w, grid_target, nest_by, codes, group,
-                         label_part, attached_labels, ea, eb, shared, road, tolerance, messages,
-                         existing, id_column, part_w[parts] / np.maximum(part_k[parts], 1),
-                         bool(nest_by) and not per_village and capacity is None
-                         and (existing is None or k is not None or target is not None))
-    grids, assignment, stats = out
-    report = PartitionReport(**stats, warnings=messages, seconds=time.perf_counter() - started)
-    if messages:
-        more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
-        warnings.warn(f"partition: {messages[0]}{more}; see result.report.warnings",
-                      GridkitWarning, stacklevel=2)
-    log.info("partition (%s): %s", wlabel, report.summary().replace("\n", "; "))
-    return Partition(grids=grids, assignment=assignment, report=report)
+    return attached_labels
 
 
-def _initial_labels(graph, parts, part_k, w, xy, area, rng, tolerance):
+def _initial_labels(plan: _Plan, area, tolerance):
     """Split every part on the coarsened graph, refine there, project to the units."""
-    member, cg, cw, cxy, _, cparts = coarsen(graph, w, xy, area, parts, part_k)
+    part_k = plan.part_k
+    member, cg, cw, cxy, _, cparts = coarsen(plan.graph, plan.w, plan.xy, area, plan.parts,
+                                             part_k)
     coarse = np.full(cg.n, -1)
     next_label = 0
     label_part = []
     for p in np.flatnonzero(part_k > 0):
         nodes = np.flatnonzero(cparts == p)
-        coarse[nodes] = bisect_split(cg, nodes, int(part_k[p]), cxy, cw, rng,
+        coarse[nodes] = bisect_split(cg, nodes, int(part_k[p]), cxy, cw, plan.rng,
                                      tolerance=tolerance) + next_label
         next_label += int(part_k[p])
         label_part += [p] * int(part_k[p])
     label_part = np.asarray(label_part, dtype=int)
-    if cg.n < graph.n:  # refine the clusters: whole blocks move, borders stay on roads
+    if cg.n < plan.graph.n:  # refine the clusters: whole blocks move, borders stay on roads
         has = coarse >= 0
         sub = cg.subgraph(np.flatnonzero(has))
         sub = Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
-        target = _targets(coarse, label_part, cparts, np.bincount(parts, weights=w,
-                          minlength=len(part_k)), part_k, cw)
+        target = _targets(coarse, label_part, cparts, plan.part_w, part_k, cw)
         ref = Refiner(sub, coarse[has], cw[has], target, tolerance)
         ref.balance()
         ref.shape(band=2.0)  # clusters are coarse: allow twice the band, the units fix it
         ref.balance()
         coarse[has] = ref.labels
     return coarse[member], label_part
+
+
+def _existing_labels(plan: _Plan, ex, messages, code_of_part):
+    """Labels from an existing assignment, adjusted to ``plan.part_k`` grids per part.
+
+    Returns (labels, label -> grid id).
+    """
+    labels, names, label_part = _labels_from_ids(plan.parts, ex, messages, code_of_part)
+    _fill_unassigned(plan, labels, names, label_part, code_of_part)
+    labels, _ = repair(plan.graph, labels)
+    _match_part_counts(plan, labels, names, messages)
+    used = np.unique(labels)
+    remap = np.full(len(names), -1)
+    remap[used] = np.arange(len(used))
+    return remap[labels], [names[i] for i in used]
+
+
+def _labels_from_ids(parts, ex, messages, code_of_part):
+    """One label per (part, existing grid id); a grid found in two parts is split, renamed."""
+    ex = pd.Series(ex).astype("string")
+    key = pd.Series(parts).astype(str) + "\x00" + ex.fillna("\x01").astype(str)
+    labels = np.full(len(parts), -1)
+    names: list[str] = []
+    label_part: list[int] = []
+    has = ex.notna().to_numpy()
+    codes, uniq = pd.factorize(key[has])
+    labels[has] = codes
+    for u in uniq:
+        p, gid = u.split("\x00")
+        names.append(gid)
+        label_part.append(int(p))
+    seen: dict[str, int] = {}
+    for i, gid in enumerate(names):  # a grid found in two villages/parts: split it, rename
+        seen[gid] = seen.get(gid, 0) + 1
+        if seen[gid] > 1:
+            new = f"{gid}.{seen[gid]}"
+            _warn(messages, f"existing grid {gid!r} lies in several villages or village parts: "
+                            f"its piece in village {code_of_part[label_part[i]]!r} becomes {new!r}")
+            names[i] = new
+    return labels, names, label_part
+
+
+def _fill_unassigned(plan: _Plan, labels, names, label_part, code_of_part) -> None:
+    """Units with no grid join the neighbouring grid they share most border with (in place).
+
+    A part with no assigned unit at all is split afresh into new grids.
+    """
+    graph, parts = plan.graph, plan.parts
+    while (labels < 0).any():
+        free = labels < 0
+        a = np.concatenate([graph.eu, graph.ev])
+        b = np.concatenate([graph.ev, graph.eu])
+        s = np.concatenate([graph.shared, graph.shared])
+        sel = free[a] & ~free[b]
+        if not sel.any():
+            p = parts[np.flatnonzero(free)[0]]
+            nodes = np.flatnonzero(parts == p)
+            sub = bisect_split(graph, nodes, max(1, plan.part_k[p]), plan.xy, plan.w, plan.rng)
+            for j in range(int(sub.max()) + 1):
+                labels[nodes[sub == j]] = len(names)
+                names.append(f"{code_of_part[p]}-new{j + 1}")
+                label_part.append(int(p))
+            continue
+        df = pd.DataFrame({"u": a[sel], "lab": labels[b[sel]], "s": s[sel]})
+        best = df.groupby(["u", "lab"])["s"].sum().reset_index().sort_values(
+            ["u", "s"], ascending=[True, False]).drop_duplicates("u")
+        labels[best["u"].to_numpy()] = best["lab"].to_numpy()
+
+
+def _match_part_counts(plan: _Plan, labels, names, messages) -> None:
+    """Merge the lightest or split the heaviest grid until each part has its grids (in place)."""
+    graph, parts, weight = plan.graph, plan.parts, plan.w
+    for p in np.unique(parts):
+        want = int(plan.part_k[p])
+        while True:
+            labs = np.unique(labels[parts == p])
+            if len(labs) == want or want == 0:
+                break
+            lw = np.bincount(labels, weights=weight, minlength=len(names))
+            if len(labs) > want:  # merge the lightest grid into its lightest neighbour
+                small = labs[np.argmin(lw[labs])]
+                mask = (labels[graph.eu] == small) ^ (labels[graph.ev] == small)
+                other = np.unique(np.concatenate([labels[graph.eu[mask]], labels[graph.ev[mask]]]))
+                other = other[other != small]
+                into = other[np.argmin(lw[other])]
+                labels[labels == small] = into
+                _warn(messages, f"existing grid {names[small]!r} merged into {names[into]!r} "
+                                "to reach the number of grids asked for")
+            else:  # split the heaviest grid in two
+                big = labs[np.argmax(lw[labs])]
+                nodes = np.flatnonzero(labels == big)
+                if len(nodes) < 2:
+                    raise PartitionError(f"cannot split grid {names[big]!r} further (one unit)")
+                sub = bisect_split(graph, nodes, 2, plan.xy, weight, plan.rng)
+                labels[nodes[sub == 1]] = len(names)
+                names.append(f"{names[big]}.new{len(names)}")
 
 
 def _targets(labels, label_part, parts, part_w, part_k, w) -> np.ndarray:
@@ -614,78 +668,128 @@ def _dissolve(geoms: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def _build_outputs(checked, metric, labels, names, w, grid_target, nest_by, codes, group,
-                   label_part, attached_labels, ea, eb, shared, road, tolerance, messages,
-                   existing, id_column, unit_mean, total_mode):
+def _build_outputs(job: _Units, edges: _Edges, lab: _Labelling, messages: list[str], *,
+                   unit_mean, total_mode: bool):
+    """The grids, the assignment and the report's figures (findings go to ``messages``)."""
+    labels = lab.labels
     k = int(labels.max()) + 1
-    geoms = np.asarray(metric.geometry.values)
-    dissolved = _dissolve(geoms, labels, k)
-    gw = np.bincount(labels, weights=w, minlength=k)
-    gn = np.bincount(labels, minlength=k)
     g_group = np.zeros(k, dtype=int)
-    g_group[labels] = group
-    cent = shapely.get_coordinates(shapely.centroid(dissolved))
-    if names is None:
-        names = _grid_names(codes[g_group], cent[:, 0], cent[:, 1], nest_by)
-    names = np.asarray(names, dtype=object)
+    g_group[labels] = job.group
+    table = _grid_table(job, lab, k, g_group)
+    names = np.asarray(table["grid_id"].to_numpy(), dtype=object)
+    gw, deviation = table["weight"].to_numpy(), table["deviation"].to_numpy()
+    assignment, moved, kept = _assignment(job, names[labels])
+    bound = _heavy_units(job, unit_mean, messages)
+    off = _off_target(names, deviation, job.tolerance, messages)
+    per_village = _village_table(job, job.codes[g_group], gw, total_mode, messages)
     mean = gw.sum() / k
-    target = grid_target[:k]
+    stats = dict(
+        k=k, mean=float(mean), tolerance=job.tolerance,
+        max_over_mean=float(gw.max() / mean) if mean > 0 else float("nan"),
+        min_over_mean=float(gw.min() / mean) if mean > 0 else float("nan"),
+        max_deviation=float(np.abs(deviation).max()), bound=bound,
+        within_tolerance=bool(len(off) == 0), moved=moved, kept=kept,
+        road_share=_road_share(edges, labels),
+        mean_polsby_popper=float(np.nanmean(table["polsby_popper"].to_numpy())),
+        villages=per_village,
+    )
+    grids = table.sort_values("grid_id", kind="stable").reset_index(drop=True)
+    crs = job.checked.crs
+    grids = grids.to_crs(crs) if grids.crs != crs else grids
+    return grids, assignment, stats
+
+
+def _grid_table(job: _Units, lab: _Labelling, k: int, g_group) -> gpd.GeoDataFrame:
+    """One dissolved polygon per grid with its figures, in label order (metric CRS)."""
+    labels, metric = lab.labels, job.metric
+    dissolved = _dissolve(np.asarray(metric.geometry.values), labels, k)
+    gw = np.bincount(labels, weights=job.w, minlength=k)
+    names = lab.names
+    if names is None:
+        cent = shapely.get_coordinates(shapely.centroid(dissolved))
+        names = _grid_names(job.codes[g_group], cent[:, 0], cent[:, 1], job.nest_by)
+    target = lab.target[:k]
     with np.errstate(divide="ignore", invalid="ignore"):
         deviation = np.where(target > 0, gw / target - 1.0, 0.0)
-    area = shapely.area(dissolved)
-    pp = polsby_popper_values(dissolved)
-    mi = inertia_values(dissolved)
     contiguous = np.ones(k, dtype=bool)
-    contiguous[list(attached_labels)] = False
+    contiguous[list(lab.attached)] = False
     grids = gpd.GeoDataFrame({
-        "grid_id": names,
-        "village_code": codes[g_group] if nest_by else (
-            metric["village_code"].astype(str).groupby(labels).first().reindex(range(k)).to_numpy()
-            if "village_code" in metric.columns else None),
+        "grid_id": np.asarray(names, dtype=object),
+        "village_code": _village_codes(job, labels, k, g_group),
         "weight": gw,
         "target": target,
         "deviation": deviation,
-        "units": gn,
-        "area_m2": area,
+        "units": np.bincount(labels, minlength=k),
+        "area_m2": shapely.area(dissolved),
         "perimeter_m": shapely.length(dissolved),
-        "polsby_popper": pp,
-        "inertia_index": mi,
+        "polsby_popper": polsby_popper_values(dissolved),
+        "inertia_index": inertia_values(dissolved),
         "contiguous": contiguous,
     }, geometry=dissolved, crs=metric.crs)
-    if nest_by and nest_by != "village_code":
-        grids.insert(2, nest_by, codes[g_group])
-    grids = grids.sort_values("grid_id", kind="stable").reset_index(drop=True)
-    grids = grids.to_crs(checked.crs) if grids.crs != checked.crs else grids
+    if job.nest_by and job.nest_by != "village_code":
+        grids.insert(2, job.nest_by, job.codes[g_group])
+    return grids
+
+
+def _village_codes(job: _Units, labels, k: int, g_group):
+    """Each grid's village: its nest group's code, else its first unit's ``village_code``."""
+    if job.nest_by:
+        return job.codes[g_group]
+    if "village_code" not in job.metric.columns:
+        return None
+    codes = job.metric["village_code"].astype(str).groupby(labels).first()
+    return codes.reindex(range(k)).to_numpy()
+
+
+def _assignment(job: _Units, grid_ids):
+    """The input units with ``grid_id`` (and ``moved``); units moved and kept, or None."""
+    checked = job.checked
     assignment = checked.copy()
-    assignment["grid_id"] = names[labels]
-    moved = kept = None
-    if existing is not None:
-        before = checked[existing].astype("string")
-        changed = (before.notna() & (before != assignment["grid_id"])).fillna(False).to_numpy()
-        assignment["moved"] = changed
-        moved, kept = int(changed.sum()), int((before.notna() & ~changed).sum())
-    # balance findings
+    assignment["grid_id"] = grid_ids
+    if job.existing is None:
+        return assignment, None, None
+    before = checked[job.existing].astype("string")
+    changed = (before.notna() & (before != assignment["grid_id"])).fillna(False).to_numpy()
+    assignment["moved"] = changed
+    return assignment, int(changed.sum()), int((before.notna() & ~changed).sum())
+
+
+def _heavy_units(job: _Units, unit_mean, messages: list[str]) -> float:
+    """Say which units weigh more than their village's mean grid; the granularity bound."""
+    w = job.w
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(unit_mean > 0, w / unit_mean, 0.0)
-    heavy = np.flatnonzero(ratio > 1 + tolerance)
+    heavy = np.flatnonzero(ratio > 1 + job.tolerance)
+    ids = job.checked[job.id_column]
     for i in heavy[np.argsort(-ratio[heavy], kind="stable")][:5]:
-        _warn(messages, f"unit {checked[id_column].iloc[i]!r} weighs {ratio[i]:.1f}x the mean grid "
+        _warn(messages, f"unit {ids.iloc[i]!r} weighs {ratio[i]:.1f}x the mean grid "
                         f"weight of its village ({unit_mean[i]:,.1f}): it makes a grid above the "
                         "mean on its own; split the unit if that is too much for one person")
     if len(heavy) > 5:
         messages.append(f"... and {len(heavy) - 5} more unit(s) heavier than their "
                         "village's mean grid")
-    bound = float(max(0.0, ratio.max(initial=0.0) - 1.0))
+    return float(max(0.0, ratio.max(initial=0.0) - 1.0))
+
+
+def _off_target(names, deviation, tolerance: float, messages: list[str]) -> np.ndarray:
+    """The grids outside the tolerance of their target (the worst one said in words)."""
     off = np.flatnonzero(np.abs(deviation) > tolerance + 1e-9)
     if len(off):
         worst = off[np.argmax(np.abs(deviation[off]))]
         _warn(messages, f"{len(off)} grid(s) outside ±{tolerance:.0%} of their target; worst "
                         f"{names[worst]} at {deviation[worst]:+.1%} (no single-unit move brings it "
                         "closer without breaking a grid apart: coarse or heavy units)")
-    # villages whose whole-grid allocation is off the overall mean
-    per_village = pd.DataFrame({"village": codes[g_group], "weight": gw, "grids": 1})
+    return off
+
+
+def _village_table(job: _Units, village, gw, total_mode: bool, messages: list[str]):
+    """Per village: weight, grids, units, mean grid weight and its deviation from the
+    overall mean; villages whose whole-grid allocation is off that mean are said."""
+    codes, tolerance = job.codes, job.tolerance
+    mean = gw.sum() / len(gw)
+    per_village = pd.DataFrame({"village": village, "weight": gw, "grids": 1})
     per_village = per_village.groupby("village").sum()
-    per_village["units"] = pd.Series(np.bincount(group, minlength=len(codes)), index=codes)
+    per_village["units"] = pd.Series(np.bincount(job.group, minlength=len(codes)), index=codes)
     per_village["mean"] = per_village["weight"] / per_village["grids"]
     per_village["vs_overall"] = per_village["mean"] / mean - 1 if mean > 0 else 0.0
     for v, row in per_village.iterrows():
@@ -694,16 +798,13 @@ def _build_outputs(checked, metric, labels, names, w, grid_target, nest_by, code
             messages.append(f"village {v!r}: {int(row['grids'])} grid(s) of mean "
                             f"{row['mean']:,.1f}, {row['vs_overall']:+.1%} off the overall mean "
                             "(whole grids per village)")
-    cross = labels[ea] != labels[eb]
-    road_share = (float(road[cross].sum() / shared[cross].sum())
-                  if road is not None and shared[cross].sum() > 0 else float("nan"))
-    stats = dict(
-        k=k, mean=float(mean), tolerance=tolerance,
-        max_over_mean=float(gw.max() / mean) if mean > 0 else float("nan"),
-        min_over_mean=float(gw.min() / mean) if mean > 0 else float("nan"),
-        max_deviation=float(np.abs(deviation).max()), bound=bound,
-        within_tolerance=bool(len(off) == 0), moved=moved, kept=kept,
-        road_share=road_share, mean_polsby_popper=float(np.nanmean(pp)),
-        villages=per_village.reset_index(),
-    )
-    return grids, assignment, stats
+    return per_village.reset_index()
+
+
+def _road_share(edges: _Edges, labels) -> float:
+    """Share of the length of the borders between grids that runs along roads."""
+    cross = labels[edges.ea] != labels[edges.eb]
+    shared, road = edges.shared, edges.road
+    if road is None or not shared[cross].sum() > 0:
+        return float("nan")
+    return float(road[cross].sum() / shared[cross].sum())

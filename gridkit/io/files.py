@@ -22,11 +22,22 @@ import pyogrio
 
 from gridkit.errors import LayerError, LayerNotFoundError
 
-__all__ = ["parse_source", "read_layer", "read_table", "list_layers", "write_layers", "write_layer"]
+__all__ = [
+    "parse_source",
+    "read_layer",
+    "read_table",
+    "list_layers",
+    "write_layers",
+    "write_layer",
+    "PARQUET_SUFFIXES",
+    "is_parquet",
+    "is_parquet_dir",
+]
 
 log = logging.getLogger(__name__)
 
-_PARQUET = {".parquet", ".geoparquet", ".pq"}
+PARQUET_SUFFIXES = {".parquet", ".geoparquet", ".pq"}
+"""File name suffixes (lower case) read and written as GeoParquet."""
 _DRIVERS = {
     ".gpkg": "GPKG",
     ".geojson": "GeoJSON",
@@ -61,15 +72,38 @@ def parse_source(source: str | os.PathLike) -> tuple[Path, str | None]:
     return path, layer
 
 
-def _parquet_dir(path: Path) -> bool:
-    """A directory of GeoParquet files (a dataset, as dask-geopandas writes)."""
-    return path.is_dir() and any(p.suffix.lower() in _PARQUET for p in path.iterdir())
+def is_parquet_dir(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a directory of GeoParquet files.
+
+    Such a directory (a dataset, as dask-geopandas writes) is read as one layer.
+
+    Examples
+    --------
+    >>> is_parquet_dir("no/such/directory")
+    False
+    """
+    path = Path(path)
+    return path.is_dir() and any(p.suffix.lower() in PARQUET_SUFFIXES for p in path.iterdir())
+
+
+def is_parquet(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is read as GeoParquet.
+
+    That is a file whose suffix is one of :data:`PARQUET_SUFFIXES`, or a
+    directory of such files (:func:`is_parquet_dir`).
+
+    Examples
+    --------
+    >>> is_parquet("entities.parquet"), is_parquet("roads.gpkg")
+    (True, False)
+    """
+    return Path(path).suffix.lower() in PARQUET_SUFFIXES or is_parquet_dir(path)
 
 
 def list_layers(path: str | os.PathLike) -> list[str]:
     """Names of the layers in a file (a GeoParquet file or directory has one)."""
     path = Path(path)
-    if path.suffix.lower() in _PARQUET or _parquet_dir(path):
+    if is_parquet(path):
         return [path.stem]
     return [str(name) for name, _ in pyogrio.list_layers(path)]
 
@@ -95,7 +129,7 @@ def read_layer(source: str | os.PathLike, *, layer: str | None = None) -> gpd.Ge
     """
     path, spec_layer = parse_source(source)
     layer = layer or spec_layer
-    if path.suffix.lower() in _PARQUET or _parquet_dir(path):
+    if is_parquet(path):
         try:
             return gpd.read_parquet(path)
         except ValueError as exc:  # a Parquet file without geometry metadata
@@ -131,7 +165,7 @@ def read_table(source: str | os.PathLike, *, layer: str | None = None) -> pd.Dat
 
 def _driver_for(path: Path) -> str:
     suffix = path.suffix.lower()
-    if suffix in _PARQUET:
+    if suffix in PARQUET_SUFFIXES:
         return "Parquet"
     if suffix in _DRIVERS:
         return _DRIVERS[suffix]
@@ -139,7 +173,7 @@ def _driver_for(path: Path) -> str:
         return "GPKG"
     raise LayerError(
         f"cannot tell the format of {os.fspath(path)!r} from its extension: use one of "
-        f"{sorted(_DRIVERS) + sorted(_PARQUET)}"
+        f"{sorted(_DRIVERS) + sorted(PARQUET_SUFFIXES)}"
     )
 
 
@@ -192,7 +226,9 @@ def write_layers(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike
     return path
 
 
-def write_layer(gdf: gpd.GeoDataFrame, path: str | os.PathLike, *, layer: str | None = None) -> Path:
+def write_layer(
+    gdf: gpd.GeoDataFrame, path: str | os.PathLike, *, layer: str | None = None
+) -> Path:
     """Write one layer atomically (see :func:`write_layers`)."""
     path = Path(path)
     return write_layers({layer or path.stem or "layer": gdf}, path)

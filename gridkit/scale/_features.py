@@ -23,37 +23,19 @@ import pandas as pd
 import shapely
 
 from gridkit.coverage import checks
-from gridkit.coverage.validate import _BUILDING_ID, _FEATURE_ID, _Labels, _no_geometry
+from gridkit.coverage.prepare import BUILDING_ID, FEATURE_ID, FeatureLabels, no_geometry_issues
 from gridkit.crs import to_crs
 from gridkit.errors import LayerError, MissingCRSError
-from gridkit.io.files import _PARQUET, _parquet_dir
+from gridkit.io.files import PARQUET_SUFFIXES, is_parquet
 from gridkit.layers import check_layer
 from gridkit.scale._tiles import GridIndex, owner
-from gridkit.units._assign import assign_buildings
+from gridkit.scale.parquet import is_dask, is_lazy  # noqa: F401 (is_lazy: old home)
+from gridkit.units.assign import assign_buildings
 
 #: Label columns looked up, in order, for issues about each kind of feature.
-PREFER = {"entities": _FEATURE_ID, "buildings": _BUILDING_ID}
+PREFER = {"entities": FEATURE_ID, "buildings": BUILDING_ID}
 #: In-memory features are sent to the workers in chunks of about this many rows.
 CHUNK_ROWS = 500_000
-
-
-def is_lazy(src) -> bool:
-    """Whether ``src`` is read by the workers (a GeoParquet path or a dask frame)."""
-    return _is_dask(src) or (isinstance(src, (str, os.PathLike)) and _is_parquet(src))
-
-
-def _is_dask(src) -> bool:
-    try:
-        import dask
-
-        return dask.is_dask_collection(src)
-    except ImportError:  # pragma: no cover - dask is a core dependency
-        return False
-
-
-def _is_parquet(path) -> bool:
-    p = Path(path)
-    return p.suffix.lower() in _PARQUET or _parquet_dir(p)
 
 
 def feature_items(src, kind: str, *, bounds, shape, opts: dict, chunk: int | None = None):
@@ -70,7 +52,7 @@ def feature_items(src, kind: str, *, bounds, shape, opts: dict, chunk: int | Non
     ``row_groups``); a dask-geopandas frame one dask ``Delayed`` per partition.
     """
     chunk = chunk or CHUNK_ROWS
-    if isinstance(src, (str, os.PathLike)) and _is_parquet(src):
+    if isinstance(src, (str, os.PathLike)) and is_parquet(src):
         # tasks read their own file (or row groups): no dask-geopandas graph whose
         # partitions would travel between workers
         files = _parquet_files(os.fspath(src))
@@ -81,7 +63,7 @@ def feature_items(src, kind: str, *, bounds, shape, opts: dict, chunk: int | Non
         runs = [(f, groups) for f in files for groups in _row_group_runs(f, chunk)]
         return [_wrap(None, i, opts, path=f, row_groups=groups)
                 for i, (f, groups) in enumerate(runs)], crs
-    if _is_dask(src):
+    if is_dask(src):
         if getattr(src, "crs", None) is None:
             raise MissingCRSError(f"{kind}: the dask frame has no CRS; set it with .set_crs(...)")
         import dask
@@ -113,7 +95,7 @@ def _wrap(frame, part: int, opts: dict, positions=None, path=None, row_groups=No
 def _parquet_files(path: str) -> list[str]:
     if not os.path.isdir(path):
         return [path]
-    files = sorted(str(p) for p in Path(path).iterdir() if p.suffix.lower() in _PARQUET)
+    files = sorted(str(p) for p in Path(path).iterdir() if p.suffix.lower() in PARQUET_SUFFIXES)
     if not files:
         raise LayerError(f"{path!r} holds no GeoParquet file")
     return files
@@ -191,7 +173,7 @@ def _usable(part: gpd.GeoDataFrame, kind: str, work):
     """Rows with a geometry (checked, in the working CRS) and the labels of the others."""
     geoms = part.geometry.values
     missing = np.asarray(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    labels = _Labels(part, PREFER[kind])
+    labels = FeatureLabels(part, PREFER[kind])
     dropped = [labels[i] for i in np.flatnonzero(missing)]
     keep = part[~missing] if missing.any() else part
     if len(keep):
@@ -215,7 +197,7 @@ def check_features(item, index: GridIndex, opts: dict) -> list[dict]:
     """The entity or building issues of one partition (as ``validate_coverage``'s)."""
     kind = opts["kind"]
     part, dropped = _usable(frame_of(item), kind, opts["work"])
-    issues = _no_geometry(kind, dropped)
+    issues = no_geometry_issues(kind, dropped)
     if not len(part):
         return issues
     geoms = np.asarray(part.geometry.values, dtype=object)
@@ -223,7 +205,7 @@ def check_features(item, index: GridIndex, opts: dict) -> list[dict]:
         near = index.near(box)
         ga, ids = index.ga[near], index.ids[near]
         tree = shapely.STRtree(ga)
-        labels = _Labels(part, PREFER[kind], positions=pos)
+        labels = FeatureLabels(part, PREFER[kind], positions=pos)
         if kind == "entities":
             issues += checks.check_points(geoms[pos], labels, ga, ids, tree, what="entity")
         else:

@@ -15,18 +15,17 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridkit.grids.core.alloc import grid_counts
 from gridkit.grids.core.inputs import resolve_weight
-from gridkit.grids.partition import PartitionReport, _grid_counts, partition
+from gridkit.grids.partition import PartitionReport, partition
 from gridkit.layers import check_layer
-from gridkit.units._assign import village_of
-from gridkit.units._noding import GRID_SIZE, node_and_polygonize
-from gridkit.units.build import UNIT_COLUMNS, _jurisdiction_shape, _village_boundaries, build_units
+from gridkit.units.assign import village_of
+from gridkit.units.build import UNIT_COLUMNS, build_units
+from gridkit.units.noding import GRID_SIZE, node_and_polygonize
+from gridkit.units.plan import village_boundaries
 
 #: Characters of the 12-digit village code that name the town (6 county + 3 town).
 TOWN_DIGITS = 9
-
-jurisdiction_shape = _jurisdiction_shape
-
 
 # --------------------------------------------------------------------------- territories
 
@@ -63,7 +62,7 @@ def plan_groups(area, villages: gpd.GeoDataFrame, group_of_village: np.ndarray) 
     rounding the two together can drop faces where a territory's parts touch
     at a point (measured: 5,600 m² lost in one town of synthetic_county 16x).
     """
-    noded = node_and_polygonize(_village_boundaries(villages), area, snap_tolerance=0.0)
+    noded = node_and_polygonize(village_boundaries(villages), area, snap_tolerance=0.0)
     faces = noded.faces
     v_geoms = np.asarray(villages.geometry.values)
     village, share, several = village_of(faces, v_geoms)
@@ -394,7 +393,7 @@ def group_grid_counts(units, weight, group, *, k, target, capacity, options) -> 
     nest = checked[nest_by].astype(str).to_numpy()
     vgroup, codes = pd.factorize(nest, sort=True)
     codes = np.asarray(codes)
-    village_k = _grid_counts(np.bincount(vgroup, weights=w, minlength=len(codes)),
+    village_k = grid_counts(np.bincount(vgroup, weights=w, minlength=len(codes)),
                              np.bincount(vgroup, minlength=len(codes)), codes, len(checked),
                              k=k, target=target, capacity=None, per_village=False, messages=[])
     first = {}

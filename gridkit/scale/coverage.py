@@ -47,24 +47,21 @@ import pandas as pd
 import shapely
 
 from gridkit.coverage import checks
-from gridkit.coverage.geom import polygonal
-from gridkit.coverage.validate import (
-    DEFAULT_TOLERANCE,
-    KINDS,
-    CoverageReport,
-    _check_arguments,
-    _grid_labels,
-    _issue_frame,
-    _no_geometry,
-    _prepare,
-    _read,
+from gridkit.coverage.prepare import (
+    check_arguments,
+    grid_labels,
+    no_geometry_issues,
+    prepare,
+    read_input,
 )
+from gridkit.coverage.validate import DEFAULT_TOLERANCE, CoverageReport
 from gridkit.crs import to_crs, working_crs
 from gridkit.errors import GridkitWarning, InvalidValueError
 from gridkit.layers import check_staff
 from gridkit.scale import _features as feat
 from gridkit.scale import _tiles as tiling
 from gridkit.scale._dask import check_scheduler, run_tasks
+from gridkit.scale.parquet import is_lazy
 
 __all__ = ["validate_coverage_distributed", "assign_to_grids_distributed", "GRIDS_PER_TILE"]
 
@@ -130,21 +127,20 @@ def validate_coverage_distributed(
     >>> report.valid
     True
     """
-    grids = _read(grids, "grids")
-    code_column = _check_arguments(grids, tolerance, id_column, code_column)
+    grids = read_input(grids, "grids")
+    code_column = check_arguments(grids, tolerance, id_column, code_column)
     check_scheduler(scheduler)
     _check_halo(halo)
-    lazy = {k: feat.is_lazy(v) for k, v in (("entities", entities), ("buildings", buildings))}
+    lazy = {k: is_lazy(v) for k, v in (("entities", entities), ("buildings", buildings))}
     # 1. inputs and per-grid checks, once, here (the same code as validate_coverage);
     # features read by the workers are checked there
-    prep = _prepare(grids, jurisdiction, villages,
-                    None if lazy["entities"] else entities,
-                    None if lazy["buildings"] else buildings, staff,
-                    id_column=id_column, code_column=code_column, crs=crs)
-    work, out_crs = prep.work, prep.out_crs
+    prep = prepare(grids, jurisdiction, villages,
+                   None if lazy["entities"] else entities,
+                   None if lazy["buildings"] else buildings, staff,
+                   id_column=id_column, code_column=code_column, crs=crs)
     issues, checked = prep.issues, prep.checked
-    issues += _no_geometry("entities", prep.ent_dropped) + _no_geometry("buildings",
-                                                                        prep.bld_dropped)
+    issues += (no_geometry_issues("entities", prep.ent_dropped)
+               + no_geometry_issues("buildings", prep.bld_dropped))
     srcs = {
         "entities": entities if lazy["entities"] else prep.entities,
         "buildings": buildings if lazy["buildings"] else prep.buildings,
@@ -153,34 +149,16 @@ def validate_coverage_distributed(
         checked += ["entity_unassigned", "entity_multiple"]
     if srcs["buildings"] is not None:
         checked += ["building_split", "building_unassigned"]
-
-    j_geom = None
-    src = prep.jurisdiction if prep.jurisdiction is not None else prep.villages
-    if src is not None:
-        j_geom = polygonal(shapely.union_all(to_crs(src, work).geometry.values))
+    j_geom = prep.territory()
+    if j_geom is not None:
         checked.append("outside_jurisdiction")
-    v = to_crs(prep.villages, work)
+    v = to_crs(prep.villages, prep.work)
     if v is not None:
         checked.append("not_nested")
 
     # 2.-4. tiles and feature partitions, one batch of tasks
-    g_usable = prep.g.loc[prep.usable]
-    codes = (g_usable["village_code"].to_numpy(dtype=object)
-             if v is not None and "village_code" in g_usable else None)
-    index = tiling.GridIndex(prep.ga, prep.ids, codes)
-    shape = _shape(tiles, len(prep.ga))
-    bounds = _bounds(prep.ga, np.array([j_geom], dtype=object) if j_geom is not None else None)
-    halo = _default_halo(prep.ga, halo, tolerance)
-    items = _tile_items(index, v, j_geom, bounds=bounds, shape=shape, halo=halo,
-                        tolerance=float(tolerance))
-    n_tiles = len(items)
-    for kind, source in srcs.items():
-        if source is not None:
-            opts = {"kind": kind, "work": work, "bounds": bounds, "shape": shape,
-                    "tolerance": float(tolerance)}
-            items += feat.feature_items(source, kind, bounds=bounds, shape=shape, opts=opts)[0]
-    log.info("%d tile(s) (halo %.1f m) and %d feature partition(s)", n_tiles, halo,
-             len(items) - n_tiles)
+    index, items, shape = _work(prep, srcs, j_geom, v, tiles=tiles, halo=halo,
+                                tolerance=float(tolerance))
     results = run_tasks(_task, items, scheduler, desc="coverage", unit="task", shared=index)
     truncated = 0
     for found, cut in results:
@@ -196,19 +174,34 @@ def validate_coverage_distributed(
     if prep.staff is not None:
         checked += ["missing_responsible", "staff_unknown_grid"]
         issues += checks.check_staff(check_staff(prep.staff), prep.ga, prep.ids)
-
-    frame = _issue_frame(issues, work, out_crs)
-    summary = {k: int((frame["kind"] == k).sum()) for k in KINDS if k in checked}
+    report = CoverageReport.from_issues(issues, checked=checked, work=prep.work,
+                                        out_crs=prep.out_crs, tolerance=tolerance,
+                                        n_grids=len(grids))
     log.info("coverage (distributed, %d×%d tiles): %d grids, %d issue(s)", *shape, len(grids),
-             len(frame))
-    return CoverageReport(
-        issues=frame,
-        summary=summary,
-        tolerance=float(tolerance),
-        n_grids=len(grids),
-        crs=work,
-        checked=tuple(checked),
-    )
+             len(report.issues))
+    return report
+
+
+def _work(prep, srcs: dict, j_geom, v, *, tiles, halo, tolerance: float):
+    """The broadcast grid index, the tasks (tiles, then feature partitions) and the tiling."""
+    g_usable = prep.g.loc[prep.usable]
+    codes = (g_usable["village_code"].to_numpy(dtype=object)
+             if v is not None and "village_code" in g_usable else None)
+    index = tiling.GridIndex(prep.ga, prep.ids, codes)
+    shape = _shape(tiles, len(prep.ga))
+    bounds = _bounds(prep.ga, np.array([j_geom], dtype=object) if j_geom is not None else None)
+    halo = _default_halo(prep.ga, halo, tolerance)
+    items = _tile_items(index, v, j_geom, bounds=bounds, shape=shape, halo=halo,
+                        tolerance=tolerance)
+    n_tiles = len(items)
+    for kind, source in srcs.items():
+        if source is not None:
+            opts = {"kind": kind, "work": prep.work, "bounds": bounds, "shape": shape,
+                    "tolerance": tolerance}
+            items += feat.feature_items(source, kind, bounds=bounds, shape=shape, opts=opts)[0]
+    log.info("%d tile(s) (halo %.1f m) and %d feature partition(s)", n_tiles, halo,
+             len(items) - n_tiles)
+    return index, items, shape
 
 
 def assign_to_grids_distributed(
@@ -264,18 +257,18 @@ def assign_to_grids_distributed(
     >>> int(got["grid_id"].notna().sum())
     100
     """
-    grids = _read(grids, "grids")
-    _check_arguments(grids, 0.0, id_column, None)
+    grids = read_input(grids, "grids")
+    check_arguments(grids, 0.0, id_column, None)
     check_scheduler(scheduler)
     column = column or id_column
-    lazy = feat.is_lazy(features)
+    lazy = is_lazy(features)
     if not lazy:
-        features = _read(features, "entities")
+        features = read_input(features, "entities")
     work = working_crs(grids, None if lazy else features, crs=crs)
     g = to_crs(grids, work)
     ga = np.asarray(g.geometry.values, dtype=object)
     ok = ~np.asarray(shapely.is_missing(ga) | shapely.is_empty(ga))
-    index = tiling.GridIndex(ga[ok], _grid_labels(g, id_column)[ok])
+    index = tiling.GridIndex(ga[ok], grid_labels(g, id_column)[ok])
     shape = _shape(tiles, int(ok.sum()))
     bounds = _bounds(index.ga)
     if out is not None:

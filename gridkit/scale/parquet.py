@@ -24,12 +24,42 @@ import geopandas as gpd
 import numpy as np
 
 from gridkit.errors import InvalidValueError, MissingCRSError
+from gridkit.io.files import is_parquet
 from gridkit.scale._dask import LOCAL_SCHEDULERS, check_scheduler, client
-from gridkit.scale._features import is_lazy
 
-__all__ = ["write_spatial_parquet"]
+__all__ = ["write_spatial_parquet", "is_lazy", "is_dask"]
 
 log = logging.getLogger(__name__)
+
+
+def is_lazy(src) -> bool:
+    """Whether ``src`` is left for the dask workers to read.
+
+    A GeoParquet path (file or directory) or a dask collection is read by the
+    workers themselves; anything else is read here.
+
+    Examples
+    --------
+    >>> is_lazy("entities.parquet"), is_lazy("entities.gpkg")
+    (True, False)
+    """
+    return is_dask(src) or (isinstance(src, (str, os.PathLike)) and is_parquet(src))
+
+
+def is_dask(src) -> bool:
+    """Whether ``src`` is a dask collection (a dask-geopandas frame, say).
+
+    Examples
+    --------
+    >>> is_dask([1, 2])
+    False
+    """
+    try:
+        import dask
+
+        return dask.is_dask_collection(src)
+    except ImportError:  # pragma: no cover - dask is a core dependency
+        return False
 
 
 def write_spatial_parquet(

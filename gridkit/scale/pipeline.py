@@ -42,13 +42,8 @@ from gridkit.grids.partition import Partition
 from gridkit.layers import load_layers
 from gridkit.scale import _groups as groups
 from gridkit.scale._dask import check_scheduler, run_tasks
-from gridkit.units.build import (
-    AREA_TOLERANCE,
-    UnitsResult,
-    _check_options,
-    _cutting_roads,
-    _village_boundaries,
-)
+from gridkit.units.build import AREA_TOLERANCE, UnitsResult
+from gridkit.units.plan import check_options, cutting_roads, jurisdiction_shape, village_boundaries
 from gridkit.workload import Policy, classify_entities, load_policy
 
 __all__ = ["build_units_distributed", "partition_distributed", "GROUP_LEVELS"]
@@ -156,7 +151,7 @@ def build_units_distributed(
     if unknown:
         raise TypeError(f"build_units_distributed() got unexpected option(s) {unknown}; "
                         f"build_units options are {sorted(_UNITS_OPTIONS)}")
-    _check_options(build_units_options.get("snap_tolerance", 1.0),
+    check_options(build_units_options.get("snap_tolerance", 1.0),
                    build_units_options.get("min_area", 100.0),
                    build_units_options.get("min_width", 3.0),
                    build_units_options.get("max_area"), build_units_options.get("max_workload"))
@@ -172,10 +167,10 @@ def build_units_distributed(
     bar_gdf, b_gdf, e_gdf = (layers.get(k) for k in ("barriers", "buildings", "entities"))
     if "code" not in v_gdf.columns:
         raise MissingColumnError("villages: no 'code' column; give every village its code")
-    cutting = _cutting_roads(road_gdf, build_units_options.get("road_classes"),
+    cutting = cutting_roads(road_gdf, build_units_options.get("road_classes"),
                              build_units_options.get("cut_tunnels", False))
     group_of_village = _group_codes(v_gdf["code"], by, "villages")
-    area = groups.jurisdiction_shape(layers["jurisdiction"])
+    area = jurisdiction_shape(layers["jurisdiction"])
     plan = groups.plan_groups(area, v_gdf, group_of_village)
     clock = {"regions": round(time.perf_counter() - started, 3)}
     log.info("units: %d %s group(s)", len(plan.codes), by)
@@ -194,7 +189,7 @@ def build_units_distributed(
     clock["merge"] = round(time.perf_counter() - t, 3)
     units, b_out, e_out, unassigned, report = merged
     # the lines build_units nodes: cutting roads, village boundaries, barriers
-    lines = [np.asarray(road_gdf.geometry.values)[cutting], _village_boundaries(v_gdf)]
+    lines = [np.asarray(road_gdf.geometry.values)[cutting], village_boundaries(v_gdf)]
     if bar_gdf is not None:
         lines.append(np.asarray(bar_gdf.geometry.values))
     lines = np.concatenate(lines)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridkit.units._assign import assign_buildings, assign_points, street_length
+from gridkit.units.assign import assign_buildings, assign_points, street_length
 from gridkit.workload import REGIMES, Policy, patrol_minutes
 
 

@@ -30,10 +30,10 @@ import shapely
 from scipy.spatial import QhullError, Voronoi
 
 from gridkit.progress import progress
-from gridkit.units._assign import largest_overlap, street_length
 from gridkit.units._measure import unit_workload
-from gridkit.units._noding import GRID_SIZE
 from gridkit.units._slivers import dissolve_labels
+from gridkit.units.assign import largest_overlap, street_length
+from gridkit.units.noding import GRID_SIZE
 from gridkit.workload import patrol_minutes
 
 log = logging.getLogger(__name__)

@@ -26,14 +26,15 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from gridkit.errors import GridkitWarning, MissingColumnError, UnitsError
+from gridkit.errors import GridkitWarning, UnitsError
 from gridkit.layers import load_layers
-from gridkit.units._assign import road_pieces, village_of
 from gridkit.units._measure import unit_workload
-from gridkit.units._noding import GRID_SIZE, node_and_polygonize
 from gridkit.units._slivers import merge_slivers
 from gridkit.units._split import split_heavy
 from gridkit.units.adjacency import unit_adjacency
+from gridkit.units.assign import road_pieces, village_of
+from gridkit.units.noding import GRID_SIZE, node_and_polygonize
+from gridkit.units.plan import check_options, cutting_roads, jurisdiction_shape, village_boundaries
 from gridkit.workload import Policy, classify_entities, load_policy
 
 __all__ = [
@@ -104,71 +105,6 @@ class UnitsResult:
                 f"{r['units_split']} units split; {r['buildings_assigned']} buildings and "
                 f"{r['entities_assigned']} entities assigned, "
                 f"{r['buildings_outside'] + r['entities_outside']} outside")
-
-
-def _check_options(snap_tolerance, min_area, min_width, max_area, max_workload) -> None:
-    for name, value in (("snap_tolerance", snap_tolerance), ("min_area", min_area),
-                        ("min_width", min_width)):
-        if value is None or not np.isfinite(value) or value < 0:
-            raise UnitsError(f"`{name}` must be a number >= 0 (metres or m²), got {value!r}")
-    for name, value in (("max_area", max_area), ("max_workload", max_workload)):
-        if value is not None and (not np.isfinite(value) or value <= 0):
-            raise UnitsError(f"`{name}` must be a positive number or None, got {value!r}")
-    if max_area is not None and max_area <= 2 * min_area:
-        raise UnitsError(
-            f"`max_area` ({max_area}) must be more than twice `min_area` ({min_area}): "
-            "split pieces would be slivers"
-        )
-
-
-_NO = {"", "no", "false", "0", "none", "nan", "<na>"}
-
-
-def _underground(roads: gpd.GeoDataFrame) -> np.ndarray:
-    """Roads flagged as tunnels (any ``tunnel`` value but no/false/0/empty)."""
-    if "tunnel" not in roads.columns:
-        return np.zeros(len(roads), dtype=bool)
-    flag = roads["tunnel"].astype("string").str.strip().str.lower().fillna("")
-    return (~flag.isin(_NO)).to_numpy()
-
-
-def _cutting_roads(roads: gpd.GeoDataFrame, road_classes, cut_tunnels: bool) -> np.ndarray:
-    """Mask of the roads that cut units."""
-    tunnels = np.zeros(len(roads), dtype=bool) if cut_tunnels else _underground(roads)
-    if road_classes is None:
-        if tunnels.all():
-            raise UnitsError("roads: every road is a tunnel, so none cuts units; pass "
-                             "cut_tunnels=True if the `tunnel` column means something else")
-        return ~tunnels
-    if isinstance(road_classes, str):
-        road_classes = [road_classes]
-    if "road_class" not in roads.columns:
-        raise MissingColumnError(
-            "roads: `road_classes` was given but the layer has no 'road_class' column; "
-            "rename the class column to 'road_class' or leave `road_classes` unset"
-        )
-    wanted = set(road_classes)
-    present = set(roads["road_class"].dropna().astype(str))
-    absent = sorted(wanted - present)
-    if absent:
-        warnings.warn(f"roads: road class(es) {absent} do not occur; the layer has "
-                      f"{sorted(present)[:20]}", GridkitWarning, stacklevel=3)
-    mask = roads["road_class"].astype(str).isin(wanted).to_numpy() & ~tunnels
-    if not mask.any():
-        raise UnitsError(f"roads: no road (that is not a tunnel) has a class in "
-                         f"road_classes={sorted(wanted)}")
-    return mask
-
-
-def _jurisdiction_shape(jurisdiction: gpd.GeoDataFrame):
-    shape = shapely.union_all(jurisdiction.geometry.values)
-    return shapely.make_valid(shape) if not shape.is_valid else shape
-
-
-def _village_boundaries(villages: gpd.GeoDataFrame | None) -> np.ndarray:
-    if villages is None:
-        return np.empty(0, dtype=object)
-    return shapely.get_parts(shapely.boundary(villages.geometry.values))
 
 
 def build_units(
@@ -251,7 +187,7 @@ def build_units(
     >>> int(res.units["entities"].sum()) == len(s["entities"])
     True
     """
-    _check_options(snap_tolerance, min_area, min_width, max_area, max_workload)
+    check_options(snap_tolerance, min_area, min_width, max_area, max_workload)
     clock = _Clock()
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
@@ -261,15 +197,15 @@ def build_units(
     road_gdf, j_gdf = layers["roads"], layers["jurisdiction"]
     v_gdf, bar_gdf = layers.get("villages"), layers.get("barriers")
     b_gdf, e_gdf = layers.get("buildings"), layers.get("entities")
-    area = _jurisdiction_shape(j_gdf)
+    area = jurisdiction_shape(j_gdf)
     report: dict = {"working_crs": f"EPSG:{layers.crs.to_epsg()}"}
     clock("load")
 
     # 1. cut: node roads, barriers, village boundaries and the outline; polygonize
     road_geoms = np.asarray(road_gdf.geometry.values)
-    cutting = _cutting_roads(road_gdf, road_classes, cut_tunnels)
+    cutting = cutting_roads(road_gdf, road_classes, cut_tunnels)
     report["roads_not_cutting"] = int((~cutting).sum())
-    lines = [road_geoms[cutting], _village_boundaries(v_gdf)]
+    lines = [road_geoms[cutting], village_boundaries(v_gdf)]
     if bar_gdf is not None:
         lines.append(np.asarray(bar_gdf.geometry.values))
     noded = node_and_polygonize(np.concatenate(lines), area, snap_tolerance=snap_tolerance)

@@ -62,7 +62,8 @@ def test_every_layer_kind_round_trips_and_loads(tmp_path, sample, kind, suffix):
     assert len(layers[kind]) == len(gdf)
     assert layers.crs.to_epsg() == 32635
     if suffix in (".gpkg", ".parquet"):
-        assert_geodataframe_equal(back[gdf.columns], gdf, check_dtype=False, check_less_precise=True)
+        assert_geodataframe_equal(back[gdf.columns], gdf, check_dtype=False,
+                                  check_less_precise=True)
 
 
 def test_write_without_extension_is_geopackage(tmp_path, sample):
@@ -72,7 +73,8 @@ def test_write_without_extension_is_geopackage(tmp_path, sample):
 
 
 def test_write_several_layers(tmp_path, sample):
-    out = write_layers({"villages": sample["villages"], "roads": sample["roads"]}, tmp_path / "x.gpkg")
+    out = write_layers({"villages": sample["villages"], "roads": sample["roads"]},
+                       tmp_path / "x.gpkg")
     assert sorted(list_layers(out)) == ["roads", "villages"]
     with pytest.raises(LayerError, match="holds one layer"):
         write_layers({"a": sample["villages"], "b": sample["roads"]}, tmp_path / "x.geojson")
@@ -102,7 +104,8 @@ def test_unknown_extension(tmp_path, sample):
 
 
 def test_read_table_csv_and_xlsx(tmp_path):
-    df = pd.DataFrame({"name": ["张三", "Li Si"], "phone": ["138 0000 0000", "139"], "grid_id": ["1", "2"]})
+    df = pd.DataFrame({"name": ["张三", "Li Si"], "phone": ["138 0000 0000", "139"],
+                       "grid_id": ["1", "2"]})
     df.to_csv(tmp_path / "staff.csv", index=False)
     df.to_excel(tmp_path / "staff.xlsx", index=False)
     for f in ("staff.csv", "staff.xlsx"):

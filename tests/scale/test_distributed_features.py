@@ -17,7 +17,7 @@ from shapely import box
 
 from gridkit import validate_coverage
 from gridkit.synthetic.faults import inject, nested_grids
-from gridkit.units._assign import assign_buildings
+from gridkit.units.assign import assign_buildings
 
 dask_geopandas = pytest.importorskip("dask_geopandas")
 from test_distributed import _key, _same  # noqa: E402

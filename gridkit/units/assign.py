@@ -1,7 +1,9 @@
 """Assigning villages, buildings, entities and street length to units.
 
 All functions work on arrays of shapely geometries in one metric CRS and
-return positions (``-1`` for none), vectorised with STRtree queries.
+return positions (``-1`` for none), vectorised with STRtree queries. They are
+the assignment rules of :func:`gridkit.units.build.build_units`, shared with
+the dask pipeline (:mod:`gridkit.scale`), which applies the same rules to grids.
 """
 
 from __future__ import annotations

@@ -30,6 +30,8 @@ helpers below for each county's streets, buildings and entities.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -40,8 +42,6 @@ from gridkit.errors import SyntheticSizeError
 __all__ = ["synthetic_county", "synthetic_province", "SyntheticSizeError", "SYNTHETIC_CRS"]
 
 log = logging.getLogger(__name__)
-
-
 
 SYNTHETIC_CRS = "EPSG:4547"
 """Default CRS: CGCS2000 / 3-degree Gauss-Kruger CM 114E (metres)."""
@@ -172,8 +172,20 @@ def _density(rng, centers_n, extent, xy):
     return 0.15 + (weight * np.exp(-d2 / (2 * radius**2))).sum(1)
 
 
-def _building_params(rng, shape, xy, spacing, n: int, density) -> dict:
+@dataclass
+class _Plots:
+    """Where buildings may stand: the blocks of a street grid of ``shape`` nodes at
+    ``xy`` (``spacing`` m apart), filled as ``density`` (of points ``(n, 2)``) says."""
+
+    shape: tuple[int, int]
+    xy: np.ndarray
+    spacing: float
+    density: Callable[[np.ndarray], np.ndarray]
+
+
+def _building_params(rng, plots: _Plots, n: int) -> dict:
     """Where and how big ``n`` buildings are (arrays; no geometry yet)."""
+    shape, xy, spacing, density = plots.shape, plots.xy, plots.spacing, plots.density
     # cells between grid nodes; each holds a square set of building slots
     node = np.arange(shape[0] * shape[1]).reshape(shape)
     corner = node[:-1, :-1].ravel()
@@ -218,8 +230,8 @@ def _building_frame(b: dict, idx, geoms) -> gpd.GeoDataFrame:
                             geometry=geoms, crs=SYNTHETIC_CRS)
 
 
-def _buildings(rng, shape, xy, spacing, n: int, density) -> gpd.GeoDataFrame:
-    b = _building_params(rng, shape, xy, spacing, n, density)
+def _buildings(rng, plots: _Plots, n: int) -> gpd.GeoDataFrame:
+    b = _building_params(rng, plots, n)
     idx = np.arange(n)
     return _building_frame(b, idx, _building_polygons(b, idx))
 
@@ -312,8 +324,8 @@ def synthetic_county(
     towns = max(int(villages) // 50, 3)
     density = lambda pts: _density(rng_d, towns, outline.bounds, pts)  # noqa: E731
     rng_d = np.random.default_rng([seed, 1])
-    building_gdf = _buildings_inside(rng, shape, xy, spacing, int(buildings), density, outline,
-                                     np.asarray(road_gdf.geometry.values))
+    building_gdf = _buildings_inside(rng, _Plots(shape, xy, spacing, density), int(buildings),
+                                     outline, np.asarray(road_gdf.geometry.values))
     entity_gdf = _entities(rng, building_gdf, outline.bounds, int(entities))
     out = {"jurisdiction": jurisdiction, "villages": village_gdf, "roads": road_gdf,
            "barriers": barriers, "buildings": building_gdf, "entities": entity_gdf}
@@ -322,7 +334,7 @@ def synthetic_county(
     return out
 
 
-def _buildings_inside(rng, shape, xy, spacing, n, density, outline, roads,
+def _buildings_inside(rng, plots: _Plots, n, outline, roads, *,
                       fringe=None) -> gpd.GeoDataFrame:
     """``n`` buildings whose centres lie in the outline (plus a 30 m fringe, so a few
     straddle the boundary or lie just outside, as in real data), off the streets
@@ -331,10 +343,11 @@ def _buildings_inside(rng, shape, xy, spacing, n, density, outline, roads,
     ``fringe`` replaces the outline buffered by 30 m as the area the centres
     must lie in."""
     if n == 0:
-        return _buildings(rng, shape, xy, spacing, 0, density)
+        return _buildings(rng, plots, 0)
     if fringe is None:
         fringe = shapely.buffer(outline, 30)
-    extent = shapely.box(*xy.min(0), *xy.max(0))
+    shape = plots.shape
+    extent = shapely.box(*plots.xy.min(0), *plots.xy.max(0))
     frac = shapely.area(shapely.intersection(fringe, extent)) / shapely.area(extent)
     factor = 1.15 / max(frac, 0.05)
     # the centroid of a rectangle is its base point up to rounding: footprints are
@@ -348,7 +361,7 @@ def _buildings_inside(rng, shape, xy, spacing, n, density, outline, roads,
     while True:
         cap = (shape[0] - 1) * (shape[1] - 1) * 64  # slots available
         m = min(int(np.ceil(n * factor)), cap)
-        b = _building_params(rng, shape, xy, spacing, m, density)
+        b = _building_params(rng, plots, m)
         idx = np.flatnonzero(shapely.contains_xy(near_fringe, b["base"][:, 0], b["base"][:, 1]))
         geoms = _building_polygons(b, idx)
         inside = np.zeros(m, dtype=bool)

@@ -451,7 +451,8 @@ def _fill_county(rng, rng_d, region, province, *, roads, villages, buildings, en
     road_gdf = road_gdf.set_geometry(geoms)
     towns = max(villages // 50, 3)
     density = lambda pts: _county._density(rng_d, towns, region.bounds, pts)  # noqa: E731
-    building_gdf = _county._buildings_inside(rng, shape_, xy, step, buildings, density, region,
+    plots = _county._Plots(shape_, xy, step, density)
+    building_gdf = _county._buildings_inside(rng, plots, buildings, region,
                                              np.asarray(road_gdf.geometry.values), fringe=fringe)
     entity_gdf = _county._entities(rng, building_gdf, region.bounds, entities)
     return {"roads": road_gdf, "buildings": building_gdf, "entities": entity_gdf}

@@ -268,14 +268,15 @@ def spopt_dense_peer(G, n_dem, n_cand, radius) -> dict:
     import pulp
     from spopt.locate import LSCP
 
-    from gridkit.reach import _core as core
     from gridkit.reach import _siting as sit
+    from gridkit.routing import network
+
     dem = scatter(G, n_dem, seed=11)
     cand = scatter(G, n_cand, seed=12, offset=(0.0, 5.0))
-    edges = core.edge_table(G)
-    s = core.snap(cand.geometry.to_numpy(), edges, limit=100)
-    split, node = core.split_at(edges, s.edge, s.t)
-    ds = core.snap(dem.geometry.to_numpy(), split, limit=100)
+    edges = network.edge_table(G)
+    s = network.snap(cand.geometry.to_numpy(), edges, limit=100)
+    split, node = network.split_at(edges, s.edge, s.t)
+    ds = network.snap(dem.geometry.to_numpy(), split, limit=100)
     A = sit.coverage_matrix(split, node, s.dist, ds, radius, direction="to_facility").toarray()
     keep = A.any(axis=1)
     cost = np.where(A[keep], 0.0, 2.0)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pulp
 from scipy.sparse import coo_matrix, csr_matrix
-from scipy.sparse.csgraph import dijkstra
 
 from gridkit.reach import _core as core
+from gridkit.routing.network import EdgeTable, Snap, arc_matrix, shortest_paths
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +26,10 @@ DENSE_LIMIT = 200_000
 
 
 def coverage_matrix(
-    edges: core.EdgeTable,
+    edges: EdgeTable,
     site_node: np.ndarray,
     site_cost: np.ndarray,
-    snap: core.Snap,
+    snap: Snap,
     radius: float,
     *,
     direction: str,
@@ -40,16 +40,18 @@ def coverage_matrix(
     One bounded Dijkstra per site (scipy, ``limit=radius``), in chunks so that
     memory stays at ``chunk x nodes``. Costs include both access legs.
     """
-    n = edges.n_nodes
     k = len(site_node)
     n_dem = len(snap.edge)
     valid = site_node >= 0
-    rows, cols, w = core.search_matrix(edges, direction=direction)
-    virt = n + np.arange(k)
-    rows = np.concatenate([rows, virt[valid]])
-    cols = np.concatenate([cols, site_node[valid]])
-    w = np.concatenate([w, np.maximum(site_cost[valid], core._TINY)])
-    M = core._csr(rows, cols, w, n + k)
+    sites = np.flatnonzero(valid)
+    arcs = arc_matrix(
+        edges,
+        reverse=direction == "to_facility",
+        start_nodes=site_node[valid],
+        start_costs=site_cost[valid],
+    )
+    start_of = np.full(k, -1, dtype=np.int64)
+    start_of[sites] = arcs.starts
     ok = np.flatnonzero(snap.edge >= 0)
     e = snap.edge[ok]
     t = snap.t[ok]
@@ -60,10 +62,9 @@ def coverage_matrix(
     enter_v = ~one | (direction == "to_facility")
     access = snap.dist[ok]
     out_r, out_c = [], []
-    sites = np.flatnonzero(valid)
     for start in range(0, len(sites), chunk):
         idx = sites[start : start + chunk]
-        D = dijkstra(M, directed=True, indices=virt[idx], limit=radius + core.TOLERANCE)
+        D = shortest_paths(arcs.matrix, start_of[idx], limit=radius + core.TOLERANCE)
         via_u = np.where(enter_u, D[:, u] + t * L, np.inf)
         via_v = np.where(enter_v, D[:, v] + (1 - t) * L, np.inf)
         cost = np.minimum(via_u, via_v) + access

@@ -37,6 +37,7 @@ from gridkit.errors import (
 )
 from gridkit.layers import check_layer
 from gridkit.reach import _core as core
+from gridkit.routing import network
 
 __all__ = [
     "network_reach",
@@ -272,8 +273,8 @@ def network_reach(
     fac = to_crs(fac_in, wcrs)
     fac_ids = fac[facility_id].to_numpy() if facility_id else fac.index.to_numpy()
 
-    edges = core.edge_table(G)
-    fsnap = core.snap(fac.geometry.to_numpy(), edges, limit=snap_limit)
+    edges = network.edge_table(G)
+    fsnap = network.snap(fac.geometry.to_numpy(), edges, limit=snap_limit)
     off_fac = fsnap.edge < 0
     if off_fac.any():
         warnings.warn(
@@ -284,12 +285,12 @@ def network_reach(
             GridkitWarning,
             stacklevel=2,
         )
-    split, fnode = core.split_at(edges, fsnap.edge, fsnap.t)
+    split, fnode = network.split_at(edges, fsnap.edge, fsnap.t)
     dist, site = core.nearest_sources(
         split, fnode, np.where(off_fac, 0.0, fsnap.dist), direction=direction
     )
     tree = shapely.STRtree(split.geom)
-    psnap = core.snap(pts.geometry.to_numpy(), split, limit=snap_limit, tree=tree)
+    psnap = network.snap(pts.geometry.to_numpy(), split, limit=snap_limit, tree=tree)
     net, best = core.point_costs(split, psnap, dist, site, direction=direction)
 
     off = psnap.edge < 0

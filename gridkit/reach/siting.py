@@ -32,9 +32,9 @@ import shapely
 from gridkit.crs import to_crs, working_crs
 from gridkit.errors import InvalidValueError
 from gridkit.layers import check_layer
-from gridkit.reach import _core as core
 from gridkit.reach import _siting as sit
 from gridkit.reach.reach import _graph_crs, reach_graph
+from gridkit.routing import network
 
 __all__ = ["site_facilities", "SitingResult", "SITING_STATUSES"]
 
@@ -102,10 +102,11 @@ class SitingResult:
         )
 
 
-def _node_candidates(G: nx.Graph, crs) -> gpd.GeoDataFrame:
-    nodes = list(G.nodes)
-    xy = np.array([[G.nodes[n]["x"], G.nodes[n]["y"]] for n in nodes], dtype=float)
-    return gpd.GeoDataFrame({"node": nodes}, geometry=shapely.points(xy), crs=crs)
+def _node_candidates(edges: network.EdgeTable, crs) -> gpd.GeoDataFrame:
+    """Every network node as a candidate site (``node``: the graph's node label)."""
+    return gpd.GeoDataFrame(
+        {"node": list(edges.nodes)}, geometry=shapely.points(edges.node_xy), crs=crs
+    )
 
 
 def site_facilities(
@@ -202,20 +203,20 @@ def site_facilities(
         )
         G = reach_graph(roads, crs=wcrs)
     dem = to_crs(dem_in, wcrs)
+    edges = network.edge_table(G)
     if cand_in is None:
-        cand_in = _node_candidates(G, wcrs).to_crs(dem_in.crs)
+        cand_in = _node_candidates(edges, wcrs).to_crs(dem_in.crs)
     cand = to_crs(cand_in, wcrs)
     ex = to_crs(ex_in, wcrs) if ex_in is not None else None
 
-    edges = core.edge_table(G)
     sites_geom = cand.geometry.to_numpy()
     n_cand = len(sites_geom)
     if ex is not None:
         sites_geom = np.concatenate([sites_geom, ex.geometry.to_numpy()])
-    ssnap = core.snap(sites_geom, edges, limit=snap_limit)
-    split, snode = core.split_at(edges, ssnap.edge, ssnap.t)
+    ssnap = network.snap(sites_geom, edges, limit=snap_limit)
+    split, snode = network.split_at(edges, ssnap.edge, ssnap.t)
     scost = np.where(ssnap.edge >= 0, ssnap.dist, 0.0)
-    dsnap = core.snap(dem.geometry.to_numpy(), split, limit=snap_limit)
+    dsnap = network.snap(dem.geometry.to_numpy(), split, limit=snap_limit)
     t1 = time.perf_counter()
     A_all = sit.coverage_matrix(
         split, snode, scost, dsnap, float(max_distance), direction=direction

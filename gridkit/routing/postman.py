@@ -49,6 +49,7 @@ from gridkit.routing._postman_core import (
     odd_nodes,
     t_join_cost,
 )
+from gridkit.routing.network import EdgeTable, edge_table, join_lines
 from gridkit.routing.roadgraph import road_graph
 
 __all__ = ["postman_tour", "patrol_routes", "PostmanTour", "PatrolRoutes", "RoutingError"]
@@ -99,21 +100,26 @@ class PostmanTour:
         return self.length_m / self.lower_bound_m - 1 if self.lower_bound_m > 0 else 0.0
 
 
-def _edge_arrays(G: nx.MultiGraph) -> pd.DataFrame:
-    rows = [
-        (
-            d["edge_id"],
-            u,
-            v,
-            d["length"],
-            bool(d.get("oneway", False)),
-            d.get("from_node", u),
-            d.get("to_node", v),
-            d.get("travel_time", 0.0),
-        )
-        for u, v, d in G.edges(data=True)
-    ]
-    df = pd.DataFrame(rows, columns=["edge_id", "u", "v", "w", "oneway", "frm", "to", "time"])
+def _tour_frame(edges: EdgeTable) -> pd.DataFrame:
+    """The edge table as the tour code reads it, indexed by ``edge_id``: node ids are
+    the graph's own (integer) labels, ``u``/``v`` the ends as networkx lists them,
+    ``frm``/``to`` the direction of travel, ``time`` the travel time (0 when none)."""
+    if edges.edge_id is None:
+        raise KeyError("edge_id")
+    label = edges.nodes
+    frm, to = label[edges.u], label[edges.v]
+    df = pd.DataFrame(
+        {
+            "edge_id": edges.edge_id,
+            "u": np.where(edges.turned, to, frm),
+            "v": np.where(edges.turned, frm, to),
+            "w": edges.length,
+            "oneway": edges.oneway,
+            "frm": frm,
+            "to": to,
+            "time": edges.times(0.0),
+        }
+    )
     return df.set_index("edge_id", drop=False)
 
 
@@ -124,7 +130,7 @@ def postman_tour(
     start: int | None = None,
     end: int | None = None,
     time_limit: float = 10.0,
-    _arrays: pd.DataFrame | None = None,
+    network: EdgeTable | None = None,
 ) -> PostmanTour:
     """The shortest tour over the required ``edges`` of a road graph.
 
@@ -142,6 +148,9 @@ def postman_tour(
         (undirected streets only).
     time_limit
         Seconds for the integer programme of mixed one-way/two-way streets.
+    network
+        ``gridkit.routing.network.edge_table(G, need_xy=False)``, to reuse it
+        over many tours on the same graph (default: built here).
 
     Examples
     --------
@@ -153,8 +162,9 @@ def postman_tour(
     >>> tour.length_m, tour.deadhead_m
     (7.0, 2.0)
     """
-    df = _arrays if _arrays is not None else _edge_arrays(G)
-    n = max(G.nodes) + 1 if len(G) else 0
+    table = network if network is not None else edge_table(G, need_xy=False)
+    df = _tour_frame(table)
+    n = int(table.nodes.max()) + 1 if len(table.nodes) else 0
     req_ids = df.index.to_numpy() if edges is None else np.unique(np.asarray(list(edges)))
     missing = sorted(set(req_ids.tolist()) - set(df.index))
     if missing:
@@ -337,24 +347,16 @@ def _oriented(geom, a, frm):
     return geom if a == frm else shapely.reverse(geom)
 
 
-def _join_line(geoms) -> shapely.LineString | None:
-    coords = [np.asarray(g.coords) for g in geoms if g is not None and not g.is_empty]
-    if not coords:
-        return None
-    parts = [coords[0]]
-    for prev, c in zip(coords, coords[1:], strict=False):
-        parts.append(c[1:] if np.allclose(c[0], prev[-1]) else c)
-    xy = np.vstack(parts)
-    return shapely.LineString(xy) if len(xy) >= 2 else None
+def edges_by_grid(
+    G: nx.MultiGraph, grids: gpd.GeoDataFrame, grid_id: str, *, network: EdgeTable | None = None
+) -> pd.Series:
+    """``grid_id`` of each edge (by its midpoint; on a shared boundary: the first grid).
 
-
-def edges_by_grid(G: nx.MultiGraph, grids: gpd.GeoDataFrame, grid_id: str) -> pd.Series:
-    """``grid_id`` of each edge (by its midpoint; on a shared boundary: the first grid)."""
-    ids, mids = [], []
-    for _, _, d in G.edges(data=True):
-        ids.append(d["edge_id"])
-        mids.append(shapely.line_interpolate_point(d["geometry"], 0.5, normalized=True))
-    pts = gpd.GeoDataFrame({"edge_id": ids}, geometry=mids, crs=G.graph["crs"])
+    ``network``: the graph's :func:`gridkit.routing.network.edge_table`, when built already.
+    """
+    table = network if network is not None else edge_table(G, need_xy=False)
+    mids = shapely.line_interpolate_point(table.geom, 0.5, normalized=True)
+    pts = gpd.GeoDataFrame({"edge_id": table.edge_id}, geometry=mids, crs=G.graph["crs"])
     g = to_crs(grids[[grid_id, grids.geometry.name]], G.graph["crs"]).reset_index(drop=True)
     g["_order"] = np.arange(len(g))
     hit = gpd.sjoin(pts, g, predicate="intersects", how="inner").sort_values("_order")
@@ -419,12 +421,13 @@ def patrol_routes(
         else road_graph(roads, mode=mode, speeds=speeds, snap_tolerance=snap_tolerance, crs=crs)
     )
     wcrs = G.graph["crs"]
-    owner = edges_by_grid(G, grids, grid_id)
-    arrays = _edge_arrays(G)
-    geom_of = {d["edge_id"]: d["geometry"] for _, _, d in G.edges(data=True)}
-    road_of = {d["edge_id"]: d.get("road_index") for _, _, d in G.edges(data=True)}
-    nodes = np.array(sorted(G.nodes))
-    xy = np.array([[G.nodes[x]["x"], G.nodes[x]["y"]] for x in nodes])
+    table = edge_table(G)
+    owner = edges_by_grid(G, grids, grid_id, network=table)
+    arrays = _tour_frame(table)
+    geom_of = dict(zip(table.edge_id.tolist(), table.geom, strict=True))
+    road_of = dict(zip(table.edge_id.tolist(), table.road_index, strict=True))
+    by_label = np.argsort(table.nodes, kind="stable")
+    nodes, xy = table.nodes[by_label], table.node_xy[by_label]
     metric_grids = to_crs(grids, wcrs)
     rows, step_rows, issues = [], [], []
     extra_cols = [c for c in ("village_code",) if c in grids.columns]
@@ -470,7 +473,7 @@ def patrol_routes(
         e_node = _nearest(cKDTree(xy), nodes, e_pt, grids.crs, wcrs) if e_pt is not None else None
         try:
             tour = postman_tour(
-                G, req, start=s_node, end=e_node, time_limit=time_limit, _arrays=arrays
+                G, req, start=s_node, end=e_node, time_limit=time_limit, network=table
             )
         except RoutingError as exc:
             issues.append({grid_id: gid, "issue": "no_tour", "message": f"grid {gid!r}: {exc}"})
@@ -529,7 +532,7 @@ def patrol_routes(
                 "components": tour.components,
                 "unreachable_m": lost,
                 "minutes": tour.travel_s / 60,
-                "geometry": _join_line(geoms),
+                "geometry": join_lines(geoms),
             }
         )
     route_cols = [

@@ -18,7 +18,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import networkx as nx
@@ -31,8 +32,9 @@ from gridkit.io.gpx import write_gpx
 from gridkit.layers import check_layer, check_staff
 from gridkit.progress import progress
 from gridkit.routing._tsp import local_search
+from gridkit.routing.network import join_lines
 from gridkit.routing.roadgraph import road_graph
-from gridkit.routing.visits import base_matrix
+from gridkit.routing.visits import base_matrix, travel_network
 
 __all__ = ["monthly_schedule", "Schedule", "working_days", "visits_due", "write_gpx"]
 
@@ -149,7 +151,7 @@ def monthly_schedule(
     grid_id: str = "grid_id",
     mode: str = "walk",
     speeds=None,
-    seed: int = 0,
+    seed: int | None = None,
 ) -> Schedule:
     """Plan a month of visits (and the daily patrol) for every grid's staff.
 
@@ -180,6 +182,10 @@ def monthly_schedule(
         Days off (dates) and the working weekdays (0 = Monday).
     day_start
         Clock time of the first departure (``HH:MM``).
+    seed
+        Deprecated, has no effect: the schedule is deterministic (cheapest
+        insertion, then a deterministic local search of each day's order).
+        Accepted for one more release with a :class:`DeprecationWarning`.
 
     Examples
     --------
@@ -194,6 +200,13 @@ def monthly_schedule(
     >>> bool((plan.days["total_min"] <= 360).all())
     True
     """
+    if seed is not None:
+        warnings.warn(
+            "monthly_schedule: `seed` has no effect (the schedule is deterministic) and will "
+            "be removed in the next release; drop the argument",
+            DeprecationWarning,
+            stacklevel=2,
+        )
     if daily_budget_min <= 0:
         raise InvalidValueError(f"`daily_budget_min` must be > 0, got {daily_budget_min}")
     entities = check_layer(entities, "entities", id_column="")
@@ -223,7 +236,9 @@ def monthly_schedule(
     )
     patrol = pd.Series(patrol_min if patrol_min is not None else {}, dtype=float)
     h, mnt = (int(x) for x in day_start.split(":"))
-    t0 = h * 60 + mnt
+    plan_month = _Month(days=days, budget=daily_budget_min, t0=h * 60 + mnt, grid_id=grid_id)
+    todo = _Entities(frame=entities, points=ent.geometry, due=due, service=service, regime=regime)
+    net = travel_network(G)
 
     visit_rows, day_rows, unfit = [], [], []
     outside = (due > 0) & ent_grid.isna().to_numpy()
@@ -262,26 +277,10 @@ def monthly_schedule(
                 }
             )
             p_min = 0.0
-        _plan_grid(
-            gid,
-            rows,
-            people,
-            days,
-            p_min,
-            daily_budget_min,
-            t0,
-            G,
-            ent,
-            entities,
-            due,
-            service,
-            regime,
-            visit_rows,
-            day_rows,
-            unfit,
-            grid_id,
-            seed,
-        )
+        planned = _plan_grid(_Grid(gid, rows, people, p_min), plan_month, todo, net)
+        visit_rows += planned.visits
+        day_rows += planned.days
+        unfit += planned.unfit
     visits = gpd.GeoDataFrame(
         visit_rows,
         columns=[
@@ -323,54 +322,146 @@ def monthly_schedule(
 _SPREAD = 10.0  # penalty per minute a slot goes over its even share of the month
 
 
-def _plan_grid(
-    gid,
-    rows,
-    people,
-    days,
-    p_min,
-    budget,
-    t0,
-    G,
-    ent,
-    entities,
-    due,
-    service,
-    regime,
-    visit_rows,
-    day_rows,
-    unfit,
-    grid_id,
-    seed,
-):
-    nd, npers = len(days), len(people)
+@dataclass
+class _Month:
+    """What every grid's plan shares: the working days, the daily budget (min),
+    the first departure (minutes after midnight) and the grid id column."""
+
+    days: list[pd.Timestamp]
+    budget: float
+    t0: float
+    grid_id: str
+
+
+@dataclass
+class _Entities:
+    """The entities to plan: the input layer, their points in the working CRS,
+    and per entity the visits due, the service minutes and the regime."""
+
+    frame: gpd.GeoDataFrame
+    points: gpd.GeoSeries
+    due: np.ndarray
+    service: np.ndarray
+    regime: np.ndarray
+
+
+@dataclass
+class _Grid:
+    """One grid to plan: its id, its entities (positions in the layer), its staff
+    and the minutes of its daily patrol."""
+
+    gid: object
+    rows: np.ndarray
+    people: list
+    patrol_min: float
+
+
+@dataclass
+class _Planned:
+    """One grid's plan: rows of ``Schedule.visits``, ``Schedule.days`` and ``Schedule.unfit``."""
+
+    visits: list[dict] = field(default_factory=list)
+    days: list[dict] = field(default_factory=list)
+    unfit: list[dict] = field(default_factory=list)
+
+
+def _plan_grid(grid: _Grid, month: _Month, ents: _Entities, net) -> _Planned:
+    """Place one grid's visits into (day, person) rounds and write out the rounds."""
+    out = _Planned()
+    rows = grid.rows
+    if len(rows) == 0:
+        T = np.zeros((1, 1))
+        pm, idx = None, None
+    else:
+        pm, T, idx = base_matrix(None, ents.points.to_numpy()[rows], network=net)
+    Tm = T / 60.0  # minutes
+    routes, patrol_of = _place_visits(grid, month, ents, Tm, out)
+    has_id = "entity_id" in ents.frame.columns
+    days, people, gid, grid_id = month.days, grid.people, grid.gid, month.grid_id
+    service, regime = ents.service, ents.regime
+    for (d, p), r in routes.items():
+        pmin = patrol_of.get((d, p), 0.0)
+        if len(r) == 1 and pmin == 0:
+            continue
+        order = _improve(np.array(r), Tm)
+        clock = month.t0 + pmin  # the patrol first, then the round of visits
+        travel = 0.0
+        lines = []
+        seq = list(order) + [0]
+        for pos, (a, b) in enumerate(zip(seq[:-1], seq[1:], strict=False)):
+            leg = float(Tm[a, b])
+            travel += leg
+            clock += leg
+            if pm is not None:
+                lines.append(pm.leg(int(idx[a]), int(idx[b]))[1])
+            if b != 0:
+                i = rows[b - 1]
+                out.visits.append(
+                    {
+                        "date": days[d].date().isoformat(),
+                        "person": people[p],
+                        grid_id: gid,
+                        "order": pos + 1,
+                        "entity_index": ents.frame.index[i],
+                        "entity_id": ents.frame["entity_id"].iloc[i] if has_id else None,
+                        "regime": regime[i],
+                        "arrival": f"{int(clock // 60):02d}:{int(clock % 60):02d}",
+                        "travel_min": leg,
+                        "minutes": float(service[i]),
+                        "geometry": ents.points.iloc[i],
+                    }
+                )
+                clock += service[i]
+        svc = float(sum(service[rows[b - 1]] for b in order if b != 0))
+        out.days.append(
+            {
+                "date": days[d].date().isoformat(),
+                "person": people[p],
+                grid_id: gid,
+                "visits": int((order != 0).sum()),
+                "travel_min": travel,
+                "service_min": svc,
+                "patrol_min": pmin,
+                "total_min": travel + svc + pmin,
+                "geometry": join_lines([x for x in lines if x is not None]),
+            }
+        )
+    return out
+
+
+def _place_visits(grid: _Grid, month: _Month, ents: _Entities, Tm: np.ndarray, out: _Planned):
+    """Cheapest insertion of every due visit into a (day, person) round.
+
+    Returns ``(routes, patrol_of)``: the rounds (node 0 is the base, node
+    ``k + 1`` the grid's k-th entity) and the patrol minutes per slot; what
+    cannot be placed goes to ``out.unfit``.
+    """
+    rows, gid, grid_id = grid.rows, grid.gid, month.grid_id
+    service, due, budget = ents.service, ents.due, month.budget
+    nd, npers = len(month.days), len(grid.people)
     # slot = (day, person); the patrol goes to one person per day, in turn
     slots = [(d, p) for d in range(nd) for p in range(npers)]
+    p_min = grid.patrol_min
     patrol_of = {(d, d % npers): p_min for d in range(nd)} if p_min > 0 else {}
     routes: dict[tuple[int, int], list[int]] = {s: [0] for s in slots}
     used = {s: patrol_of.get(s, 0.0) for s in slots}
-    if len(rows) == 0:
-        T = np.zeros((1, 1))
-        nm, idx = None, None
-    else:
-        nm, T, idx = base_matrix(G, ent.geometry.to_numpy()[rows])
-    Tm = T / 60.0  # minutes
     reach = np.isfinite(Tm[0, 1:]) & np.isfinite(Tm[1:, 0]) if len(rows) else np.zeros(0, bool)
     # visits: key regime first, then the most frequent, then the longest
     jobs = []
     for local, i in enumerate(rows):
         if not reach[local]:
-            unfit.append(
+            out.unfit.append(
                 {
                     grid_id: gid,
-                    "entity_index": entities.index[i],
+                    "entity_index": ents.frame.index[i],
                     "visits_missing": int(due[i]),
                     "reason": "cannot be reached over the road network",
                 }
             )
             continue
         for k in range(int(due[i])):
-            jobs.append((_REGIME_RANK.get(regime[i], 1), -int(due[i]), -service[i], local, k))
+            rank = _REGIME_RANK.get(ents.regime[i], 1)
+            jobs.append((rank, -int(due[i]), -service[i], local, k))
     jobs.sort()
     # spread the month evenly: each (day, person) slot aims at an equal share of
     # the grid's minutes; insertion beyond that share is penalised, so visits
@@ -407,71 +498,26 @@ def _plan_grid(
         used[(d, p)] += cost
         placed_days.setdefault(local, set()).add(d)
     for local, count in missing.items():
-        unfit.append(
+        out.unfit.append(
             {
                 grid_id: gid,
-                "entity_index": entities.index[rows[local]],
+                "entity_index": ents.frame.index[rows[local]],
                 "visits_missing": count,
                 "reason": "no working day in its part of the month has "
                 f"{service[rows[local]]:.0f} min left in the daily budget: "
                 "add staff or raise the budget",
             }
         )
-    has_id = "entity_id" in entities.columns
-    for (d, p), r in routes.items():
-        pm = patrol_of.get((d, p), 0.0)
-        if len(r) == 1 and pm == 0:
-            continue
-        order = np.array(r)
-        if len(order) > 3:
-            sub = Tm[np.ix_(order, order)]
-            better = local_search(sub, np.arange(len(order)))
-            if (
-                sub[better, np.roll(better, -1)].sum()
-                < sub[np.arange(len(order)), np.roll(np.arange(len(order)), -1)].sum()
-            ):
-                order = order[better]
-        clock = t0 + pm  # the patrol first, then the round of visits
-        travel = 0.0
-        lines = []
-        seq = list(order) + [0]
-        for pos, (a, b) in enumerate(zip(seq[:-1], seq[1:], strict=False)):
-            leg = float(Tm[a, b])
-            travel += leg
-            clock += leg
-            if nm is not None:
-                lines.append(nm.leg(int(idx[a]), int(idx[b]))[1])
-            if b != 0:
-                i = rows[b - 1]
-                visit_rows.append(
-                    {
-                        "date": days[d].date().isoformat(),
-                        "person": people[p],
-                        grid_id: gid,
-                        "order": pos + 1,
-                        "entity_index": entities.index[i],
-                        "entity_id": entities["entity_id"].iloc[i] if has_id else None,
-                        "regime": regime[i],
-                        "arrival": f"{int(clock // 60):02d}:{int(clock % 60):02d}",
-                        "travel_min": leg,
-                        "minutes": float(service[i]),
-                        "geometry": ent.geometry.iloc[i],
-                    }
-                )
-                clock += service[i]
-        svc = float(sum(service[rows[b - 1]] for b in order if b != 0))
-        from gridkit.routing.postman import _join_line
+    return routes, patrol_of
 
-        day_rows.append(
-            {
-                "date": days[d].date().isoformat(),
-                "person": people[p],
-                grid_id: gid,
-                "visits": int((order != 0).sum()),
-                "travel_min": travel,
-                "service_min": svc,
-                "patrol_min": pm,
-                "total_min": travel + svc + pm,
-                "geometry": _join_line([x for x in lines if x is not None]),
-            }
-        )
+
+def _improve(order: np.ndarray, Tm: np.ndarray) -> np.ndarray:
+    """A day's round after local search, when that is shorter (node 0, the base, first)."""
+    if len(order) <= 3:
+        return order
+    sub = Tm[np.ix_(order, order)]
+    better = local_search(sub, np.arange(len(order)))
+    n = np.arange(len(order))
+    if sub[better, np.roll(better, -1)].sum() < sub[n, np.roll(n, -1)].sum():
+        return order[better]
+    return order

@@ -22,8 +22,9 @@ import pandas as pd
 from gridkit.crs import to_crs
 from gridkit.errors import InvalidValueError, MissingColumnError
 from gridkit.layers import check_layer
-from gridkit.routing._matrix import NetworkMatrix
+from gridkit.routing._matrix import TravelNetwork
 from gridkit.routing._tsp import solve_tsp, tour_cost
+from gridkit.routing.network import edge_table
 from gridkit.routing.roadgraph import road_graph
 
 __all__ = ["visit_route", "VisitRoute"]
@@ -59,35 +60,12 @@ class VisitRoute:
         return self.travel_min + self.service_min
 
 
-def main_nodes(G: nx.MultiGraph) -> np.ndarray:
-    """Nodes of the largest (strongly, when one-way streets bind) connected part of ``G``."""
-    cached = G.graph.get("_main_nodes")
-    if cached is not None:
-        return cached
-    directed = any(d.get("oneway", False) for _, _, d in G.edges(data=True))
-    if directed:
-        D = nx.DiGraph()
-        for u, v, d in G.edges(data=True):
-            a, b = d.get("from_node", u), d.get("to_node", v)
-            D.add_edge(a, b)
-            if not d.get("oneway", False):
-                D.add_edge(b, a)
-        comps = nx.strongly_connected_components(D)
-    else:
-        comps = nx.connected_components(G)
-    best = np.array(sorted(max(comps, key=len)))
-    G.graph["_main_nodes"] = best
-    return best
+def travel_network(G: nx.MultiGraph) -> TravelNetwork:
+    """What visit rounds need of a road graph, built once (the graph is not modified).
 
-
-def _matrix_for(G, points: np.ndarray):
-    nm = G.graph.get("_matrix")
-    if nm is None:
-        nm = NetworkMatrix(G)
-        G.graph["_matrix"] = nm
-    snapped = nm.snap(points, main_nodes=main_nodes(G))
-    T = nm.matrix(snapped)
-    return nm, snapped, T
+    Pass it as ``network=`` to :func:`base_matrix` to reuse it for many sets of points.
+    """
+    return TravelNetwork(edge_table(G))
 
 
 def _service_minutes(entities: pd.DataFrame, column: str | None, default: float) -> np.ndarray:
@@ -167,21 +145,24 @@ def visit_route(
     return _assemble(entities, nm, T, idx, order, service, entities.crs, wcrs)
 
 
-def base_matrix(G: nx.MultiGraph, pts: np.ndarray, base=None):
+def base_matrix(G: nx.MultiGraph, pts: np.ndarray, base=None, *, network=None):
     """Travel-time matrix (s) with the base at index 0 and the points at 1..n.
 
     Without ``base`` the base is the most central point (least total travel
     to and from the others). Returns ``(matrix_object, T, idx)``: ``idx``
     maps an index of ``T`` to the point index for ``matrix_object.leg``.
+    ``network``: a :func:`travel_network` of ``G`` to reuse (default: built here).
     """
+    net = network if network is not None else travel_network(G)
     if base is not None:
-        nm, _, T = _matrix_for(G, np.concatenate([[base], pts]))
-        return nm, T, np.arange(len(pts) + 1)
-    nm, _, inner = _matrix_for(G, pts)
+        pm = net.matrix(np.concatenate([[base], pts]))
+        return pm, pm.T, np.arange(len(pts) + 1)
+    pm = net.matrix(pts)
+    inner = pm.T
     finite = np.where(np.isfinite(inner), inner, 1e12)
     c = int(np.argmin(finite.sum(axis=0) + finite.sum(axis=1)))
     idx = np.concatenate([[c], np.arange(len(pts))])
-    return nm, inner[np.ix_(idx, idx)], idx
+    return pm, inner[np.ix_(idx, idx)], idx
 
 
 def _assemble(entities, nm, T, idx, order, service, out_crs, wcrs) -> VisitRoute:

@@ -188,3 +188,30 @@ def test_cli_route_and_schedule(tmp_path, sample, setup, capsys):
     table = pd.read_csv(tmp_path / "plan.csv")
     assert {"date", "person", "order", "arrival", "minutes"} <= set(table.columns)
     assert (tmp_path / "plan.gpx").exists()
+
+
+def test_schedule_leaves_the_graph_alone(setup, sample):
+    ents, grids, staff = setup
+    G = road_graph(sample["roads"])
+    graph_before = dict(G.graph)
+    nodes_before = [(n, dict(d)) for n, d in G.nodes(data=True)]
+    edges_before = [(u, v, k, dict(d)) for u, v, k, d in G.edges(keys=True, data=True)]
+    monthly_schedule(ents.iloc[::4], grids, staff, graph=G, month="2026-12")
+    assert G.graph == graph_before
+    assert [(n, dict(d)) for n, d in G.nodes(data=True)] == nodes_before
+    after = [(u, v, k, dict(d)) for u, v, k, d in G.edges(keys=True, data=True)]
+    assert len(after) == len(edges_before)
+    for (u, v, k, d), (u0, v0, k0, d0) in zip(after, edges_before, strict=True):
+        assert (u, v, k) == (u0, v0, k0) and d.keys() == d0.keys()
+        assert all(d[a] is d0[a] for a in d)
+
+
+def test_schedule_seed_is_deprecated_and_changes_nothing(setup, sample_graph):
+    ents, grids, staff = setup
+    ents = ents.iloc[::3]
+    plain = monthly_schedule(ents, grids, staff, graph=sample_graph, month="2026-12")
+    with pytest.warns(DeprecationWarning, match="`seed` has no effect"):
+        seeded = monthly_schedule(ents, grids, staff, graph=sample_graph, month="2026-12", seed=7)
+    geopandas.testing.assert_geodataframe_equal(plain.visits, seeded.visits)
+    geopandas.testing.assert_geodataframe_equal(plain.days, seeded.days)
+    pd.testing.assert_frame_equal(plain.unfit, seeded.unfit)

@@ -90,3 +90,25 @@ def test_bad_minutes_are_refused(sample, sample_graph):
     ents = sample["entities"].iloc[:3].assign(minutes_per_visit=[1, -2, 3])
     with pytest.raises(ValueError, match="minutes_per_visit"):
         visit_route(ents, graph=sample_graph)
+
+
+def _snapshot(G):
+    """Everything a graph holds, by identity (a cache written into it would show)."""
+    return (
+        {k: id(v) for k, v in G.graph.items()},
+        [(n, {k: id(v) for k, v in d.items()}) for n, d in G.nodes(data=True)],
+        [
+            (u, v, k, {a: id(x) for a, x in d.items()})
+            for u, v, k, d in G.edges(keys=True, data=True)
+        ],
+    )
+
+
+def test_visit_route_leaves_the_graph_alone(sample):
+    G = road_graph(sample["roads"])
+    before = _snapshot(G)
+    graph_before = dict(G.graph)
+    visit_route(sample["entities"].iloc[:12], graph=G, time_limit=0.0)
+    visit_route(sample["entities"].iloc[::60], graph=G, base=Point(24.94, 60.17), time_limit=0.0)
+    assert G.graph == graph_before
+    assert _snapshot(G) == before

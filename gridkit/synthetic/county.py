@@ -39,7 +39,12 @@ import shapely
 
 from gridkit.errors import SyntheticSizeError
 
-__all__ = ["synthetic_county", "synthetic_province", "SyntheticSizeError", "SYNTHETIC_CRS"]
+__all__ = [
+    "synthetic_county",
+    "synthetic_province",  # noqa: F822 (from gridkit.synthetic.province, see __getattr__)
+    "SyntheticSizeError",
+    "SYNTHETIC_CRS",
+]
 
 log = logging.getLogger(__name__)
 
@@ -380,5 +385,11 @@ def _buildings_inside(rng, plots: _Plots, n, outline, roads, *,
     return _building_frame(b, pick, geoms[np.searchsorted(idx, pick)])
 
 
-# the province generator lives in its own module and reuses the helpers above
-from gridkit.synthetic.province import synthetic_province  # noqa: E402
+def __getattr__(name: str):
+    # the province generator lives in its own module and reuses the helpers above;
+    # loaded on first use, so either module may be imported first
+    if name == "synthetic_province":
+        from gridkit.synthetic.province import synthetic_province
+
+        return synthetic_province
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

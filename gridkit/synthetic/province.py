@@ -38,6 +38,8 @@ from scipy.cluster.vq import kmeans2
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from gridkit.coverage.checks import unmatched_vertices
+from gridkit.coverage.geom import RESOLUTION
 from gridkit.progress import progress
 from gridkit.synthetic import county as _county
 from gridkit.synthetic.county import SyntheticSizeError
@@ -102,6 +104,9 @@ def _voronoi(seeds: np.ndarray, outline) -> np.ndarray:
 
     A cell that the clip cuts in pieces keeps its largest piece; the others go to
     the neighbour they share most border with, so the cells still tile the outline.
+    Where two cells' clips put their corner on the outline a fraction of a
+    millimetre apart, the neighbour gets that vertex too (edges match vertex
+    for vertex).
     """
     cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(seeds),
                                                        extend_to=outline, ordered=True))
@@ -119,7 +124,30 @@ def _voronoi(seeds: np.ndarray, outline) -> np.ndarray:
                                                      frag.boundary))
         j = cand[int(np.argmax(shared))]
         out[j] = shapely.union(out[j], frag)
+    xy, owner, nb, _ = unmatched_vertices(out, shapely.STRtree(out))
+    for q, i, j in zip(xy, owner, nb, strict=True):
+        out[i] = _onto_vertex(out[i], q, shapely.get_coordinates(out[j]))
     return out
+
+
+def _onto_vertex(poly, q, others: np.ndarray):
+    """``poly`` with its vertex ``q`` moved onto the nearest of ``others`` (within
+    :data:`RESOLUTION`), or dropped where ``poly`` has that vertex already."""
+    d = np.hypot(*(others - q).T)
+    if not len(d) or d.min() >= RESOLUTION:
+        return poly
+    target = tuple(others[int(np.argmin(d))])
+    q = tuple(q)
+
+    def fix(ring):
+        coords = [tuple(c) for c in ring.coords[:-1]]
+        coords = [c for c in coords if c != q] if target in coords else [
+            target if c == q else c for c in coords]
+        return coords + coords[:1]
+
+    parts = [shapely.Polygon(fix(part.exterior), [fix(r) for r in part.interiors])
+             for part in shapely.get_parts(poly)]
+    return parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
 
 
 def _rook_pairs(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -63,6 +63,7 @@ from scipy.sparse.csgraph import connected_components
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import gridkit as gk  # noqa: E402
+from gridkit.grids import shape  # noqa: E402
 
 ROAD_WEIGHT = 0.5
 SLOW = ("gerrychain", "skater", "max-p")  # only these are skipped on a predicted time
@@ -336,7 +337,7 @@ def measures(units, adj, labels, k):
     bounds = np.searchsorted(full[order], np.arange(m + 1))
     dissolved = [shapely.coverage_union_all(geoms[order[bounds[i]:bounds[i + 1]]])
                  for i in range(m)]
-    pp = gk.shape.polsby_popper_values(np.asarray(dissolved, dtype=object))
+    pp = shape.polsby_popper_values(np.asarray(dissolved, dtype=object))
     cut = ~same
     road = adj["road_m"].to_numpy()[cut].sum() / max(adj["shared_m"].to_numpy()[cut].sum(), 1e-9)
     return {"grids": m, "max/mean": weights_k.max() / mean, "min/mean": weights_k.min() / mean,

@@ -10,7 +10,8 @@ fixed order, so that RESULTS.md is the one page to read.
 from pathlib import Path
 
 HERE = Path(__file__).parent
-ORDER = ["units", "partition", "coverage", "routing", "reach", "publish", "scale", "province", "synthetic"]
+ORDER = ["units", "partition", "coverage", "routing", "reach", "publish", "scale", "province",
+         "synthetic", "startup"]
 
 
 def main() -> None:

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gridkit import DEFAULT_POLICY_PATH, InvalidValueError, Policy, classify_entities, load_policy
-from gridkit.workload import PolicyError, Regime, patrol_minutes
+from gridkit import InvalidValueError, Policy, classify_entities, load_policy
+from gridkit.workload import DEFAULT_POLICY_PATH, PolicyError, Regime, patrol_minutes
 
 
 def test_default_policy_follows_domain():

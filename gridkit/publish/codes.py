@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -43,6 +42,7 @@ from gridkit.errors import (
     VillageCodeError,
 )
 from gridkit.layers import check_layer
+from gridkit.publish.options import SCHEMES, CodeScheme
 
 __all__ = [
     "CodeScheme",
@@ -57,40 +57,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class CodeScheme:
-    """A grid code layout: ``[object class] + village code + sequence``.
-
-    Attributes
-    ----------
-    name
-        Short name used in messages.
-    village_digits
-        Length of the village/community division code (12 in both standards).
-    sequence_digits
-        Length of the grid sequence inside the village.
-    class_digits
-        Length of the object-class prefix (0 when none).
-    """
-
-    name: str
-    village_digits: int = 12
-    sequence_digits: int = 3
-    class_digits: int = 0
-
-    @property
-    def length(self) -> int:
-        return self.class_digits + self.village_digits + self.sequence_digits
-
-    @property
-    def max_sequence(self) -> int:
-        return 10**self.sequence_digits - 1
-
-
-SCHEMES: dict[str, CodeScheme] = {
-    "gb15": CodeScheme("gb15", 12, 3, 0),
-    "cjt349": CodeScheme("cjt349", 12, 2, 6),
-}
 
 
 def _scheme(scheme: str | CodeScheme) -> CodeScheme:

@@ -40,6 +40,7 @@ from gridkit.publish._poster_draw import (
     scale_bar,
 )
 from gridkit.publish._poster_font import font_families
+from gridkit.publish.options import PAPER_SIZES
 from gridkit.publish.tables import grid_keys, grid_stats, staff_by_grid
 
 __all__ = [
@@ -53,7 +54,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-PAPER_SIZES = {"A4": (8.27, 11.69), "A3": (11.69, 16.54)}  # inches, portrait
 _RISK = {1: ("#d7191c", "一类风险"), 2: ("#fdae61", "二类风险"), 3: ("#1a9641", "三类风险")}
 
 

@@ -41,33 +41,13 @@ from gridkit.progress import progress
 from gridkit.publish._assets import JQUERY_JS, LEAFLET_CSS, LEAFLET_JS, inline_assets
 from gridkit.publish._colour import grid_colours
 from gridkit.publish._elements import DetailsPopup, Labels, Legend, Title, add_header
+from gridkit.publish.options import TILES
 from gridkit.publish.tables import STAT_COLUMNS, TABLE_HEADERS, grid_keys, grid_stats, staff_by_grid
 
 __all__ = ["TILES", "RISK_COLOURS", "base_map", "grid_map", "save_map", "write_grid_maps"]
 
 log = logging.getLogger(__name__)
 
-TILES = {
-    "osm": {
-        "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-        "attr": '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
-        "contributors",
-        "name": "OpenStreetMap",
-    },
-    "tianditu": {
-        "url": "https://t{s}.tianditu.gov.cn/DataServer?T=vec_w&x={x}&y={y}&l={z}&tk={key}",
-        "labels": "https://t{s}.tianditu.gov.cn/DataServer?T=cva_w&x={x}&y={y}&l={z}&tk={key}",
-        "attr": "&copy; 天地图 Tianditu",
-        "name": "天地图 Tianditu",
-        "subdomains": "01234567",
-    },
-    "amap": {
-        "url": "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
-        "attr": "&copy; 高德地图 AMap (GCJ-02)",
-        "name": "高德 AMap",
-        "subdomains": "1234",
-    },
-}
 RISK_COLOURS = {1: "#d7191c", 2: "#fdae61", 3: "#1a9641"}
 _RISK_NAMES = {1: "一类风险 risk 1", 2: "二类风险 risk 2", 3: "三类风险 risk 3"}
 _FIRST = ["grid_code", "grid_id", "name", "village_code", "village_name", *STAT_COLUMNS]

@@ -13,8 +13,6 @@ import shapely
 from shapely import Point, Polygon, box
 
 from gridkit import (
-    DEFAULT_TOLERANCE,
-    KINDS,
     EmptyLayerError,
     GeometryTypeError,
     InvalidValueError,
@@ -22,6 +20,7 @@ from gridkit import (
     MissingCRSError,
     validate_coverage,
 )
+from gridkit.coverage.validate import DEFAULT_TOLERANCE, KINDS
 
 CRS = "EPSG:32650"
 

@@ -7,13 +7,8 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from gridkit import (
-    REQUIREMENT_ISSUE,
-    Requirement,
-    RequirementsError,
-    check_requirements,
-    load_requirements,
-)
+from gridkit import Requirement, RequirementsError, check_requirements, load_requirements
+from gridkit.coverage.requirements import REQUIREMENT_ISSUE
 from gridkit.errors import InvalidValueError, MissingColumnError
 
 CRS = "EPSG:32635"

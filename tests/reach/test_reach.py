@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from shapely.geometry import LineString, Point, box
 
 import cli
-from gridkit import REACH_STATUSES, GridkitWarning, network_reach, road_graph
+from gridkit import GridkitWarning, network_reach, road_graph
 from gridkit.errors import InvalidValueError
-from gridkit.reach.reach import share_by_area
+from gridkit.reach.reach import REACH_STATUSES, share_by_area
 
 CRS = "EPSG:32635"
 
@@ -343,7 +343,7 @@ def test_result_in_input_crs(sample):
 
 
 def test_demo_step_writes_reach_and_skips_without_input(sample_layers, tmp_path):
-    from gridkit.cli.commands._common import DemoContext
+    from gridkit.cli.commands._demo import DemoContext
     from gridkit.cli.commands.reach import demo_step
     from gridkit.layers import Layers
 

@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 from scipy.sparse import csr_matrix
 from shapely.geometry import Point
 
-from gridkit import SITING_STATUSES, network_reach, road_graph, site_facilities
+from gridkit import network_reach, road_graph, site_facilities
 from gridkit.errors import InvalidValueError
 from gridkit.reach import _siting as sit
+from gridkit.reach.siting import SITING_STATUSES
 
 CRS = "EPSG:32635"
 # spopt builds its pulp variables the way pulp 3.3 deprecates; not ours to fix

@@ -162,7 +162,7 @@ def test_cli_checkpoints(sample_file, tmp_path, capsys):
 
 
 def test_demo_step(sample_layers, tmp_path):
-    from gridkit.cli.commands._common import DemoContext
+    from gridkit.cli.commands._demo import DemoContext
     from gridkit.cli.commands.checkpoints import demo_step
     from gridkit.layers import Layers
 

@@ -8,7 +8,7 @@ import pytest
 import shapely
 
 import cli
-from gridkit.cli.commands._common import DemoContext
+from gridkit.cli.commands._demo import DemoContext
 from gridkit.cli.commands.units import demo_step
 
 

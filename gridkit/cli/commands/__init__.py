@@ -2,7 +2,7 @@
 
 Each module defines ``register(subparsers)`` (adds its parser and sets
 ``func``) and may define ``demo_step(ctx)``, called in :data:`ORDER` by
-``gridkit demo`` with a :class:`gridkit.cli.commands._common.DemoContext`.
+``gridkit demo`` with a :class:`gridkit.cli.commands._demo.DemoContext`.
 """
 
 ORDER = (

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
-from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
-import pandas as pd
+if TYPE_CHECKING:  # annotations only: the geo stack loads when a command runs
+    import geopandas as gpd
+    import pandas as pd
 
-from gridkit.layers import Layers
+    from gridkit.layers import Layers
 
 log = logging.getLogger("gridkit.cli")
 
-#: How many grids ``gridkit demo`` makes of the sample.
-DEMO_GRIDS = 20
-#: Made-up persons per grid in the demo (the sample has no staff table).
-DEMO_STAFF_PER_GRID = 3
-#: In the demo, no basic unit may weigh more than this share of a grid's target.
-DEMO_MAX_UNIT_SHARE = 0.25
 
 
 def add_crs_option(parser: argparse.ArgumentParser) -> None:
@@ -40,56 +34,37 @@ def add_output_option(parser: argparse.ArgumentParser, *, default: str | None = 
 
 def back_to_input_crs(gdf: gpd.GeoDataFrame, layers: Layers) -> gpd.GeoDataFrame:
     """Results go back out in the CRS of the input layers."""
+    import geopandas as gpd
+
     if isinstance(gdf, gpd.GeoDataFrame) and gdf.crs is not None and gdf.crs != layers.input_crs:
         return gdf.to_crs(layers.input_crs)
     return gdf
 
 
-@dataclass
-class DemoContext:
-    """State passed between the steps of ``gridkit demo``.
-
-    Attributes
-    ----------
-    layers
-        The sample layers, checked and in the working CRS.
-    outdir
-        Where the steps write their files.
-    results
-        What earlier steps produced, by name ("units", "grids", ...), in the
-        working CRS.
-    summary
-        Lines printed at the end, one per step or more.
-    """
-
-    layers: Layers
-    outdir: Path
-    results: dict[str, object] = field(default_factory=dict)
-    summary: list[str] = field(default_factory=list)
-    files: list[Path] = field(default_factory=list)
-
-    def add(self, line: str, *paths: Path) -> None:
-        self.summary.append(line)
-        self.files.extend(Path(p) for p in paths)
-
-
-def demo_staff(ctx: DemoContext, grids: pd.DataFrame) -> pd.DataFrame:
-    """The demo's clearly fake staff, made once and shared by every step.
-
-    ``DEMO_STAFF_PER_GRID`` persons per grid, named 示例人员 NN with phones
-    000-0000-NNNN, so that nobody mistakes them for real people.
-    """
-    if "staff" not in ctx.results:
-        ids = [str(g) for g in grids["grid_id"] for _ in range(DEMO_STAFF_PER_GRID)]
-        n = range(1, len(ids) + 1)
-        ctx.results["staff"] = pd.DataFrame({
-            "name": [f"示例人员 {i:02d}" for i in n],
-            "phone": [f"000-0000-{i:04d}" for i in n],
-            "grid_id": ids,
-        })
-    return ctx.results["staff"]
-
-
 def frame_text(df: pd.DataFrame, *, max_rows: int = 30) -> str:
+    import pandas as pd
+
     with pd.option_context("display.max_rows", max_rows, "display.width", 120):
         return df.to_string(index=False)
+
+
+_GROUP_LEVELS = ("town", "village")  # gridkit.scale.pipeline.GROUP_LEVELS (needs dask)
+
+
+def add_distributed_options(p) -> None:
+    """``--distributed``, ``--scheduler`` and ``--by``: one dask task per town or village."""
+    g = p.add_argument_group("distributed (dask)", "run every town (or village) as its own "
+                             "task, on a local cluster or an existing dask cluster")
+    g.add_argument("--distributed", action="store_true",
+                   help="one task per town or village on a local dask cluster started for "
+                   "the run (needs villages with 12-digit codes for --by town)")
+    g.add_argument("--scheduler", metavar="ADDR",
+                   help="use this dask scheduler (e.g. tcp://10.0.0.5:8786, or 'synchronous' "
+                   "to run the tasks in this process); implies --distributed")
+    g.add_argument("--by", choices=_GROUP_LEVELS, default="town",
+                   help="what one task holds (default: %(default)s; the town is the first 9 "
+                   "digits of the village code)")
+
+
+def distributed_requested(args) -> bool:
+    return bool(getattr(args, "distributed", False) or getattr(args, "scheduler", None))

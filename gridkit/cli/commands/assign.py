@@ -6,9 +6,8 @@ import logging
 import warnings
 from pathlib import Path
 
-from gridkit.cli.commands._common import DEMO_GRIDS, DEMO_MAX_UNIT_SHARE, DemoContext
+from gridkit.cli.commands._demo import DEMO_GRIDS, DEMO_MAX_UNIT_SHARE, DemoContext
 from gridkit.errors import GridkitWarning
-from gridkit.io.files import read_layer, write_layer
 
 log = logging.getLogger("gridkit.cli")
 
@@ -41,6 +40,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from gridkit.io.files import read_layer, write_layer
     from gridkit.scale._features import is_lazy
     from gridkit.scale.coverage import assign_to_grids_distributed
 
@@ -65,6 +65,8 @@ def run(args) -> int:
 
 def demo_step(ctx: DemoContext) -> None:
     """Validate and assign on a 2-worker local dask cluster, as a province office would."""
+    from gridkit.io.files import write_layer
+
     grids = ctx.results.get("grids")
     if grids is None:
         ctx.add("assign: skipped (no grids from the partition step)")

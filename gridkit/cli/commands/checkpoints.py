@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from gridkit.cli.commands._common import (
     add_crs_option,
@@ -13,10 +12,9 @@ from gridkit.cli.commands._common import (
     back_to_input_crs,
     frame_text,
 )
-from gridkit.io.files import list_layers, write_layers
-from gridkit.layers import load_layers
-from gridkit.publish.webmap import save_map
-from gridkit.routing.checkpoints import find_checkpoints
+
+if TYPE_CHECKING:  # annotations only: the geo stack loads when a command runs
+    import pandas as pd
 
 log = logging.getLogger("gridkit.cli")
 
@@ -59,6 +57,8 @@ def register(subparsers) -> None:
 
 
 def _sources(args) -> dict[str, str | None]:
+    from gridkit.io.files import list_layers
+
     sources = {k: getattr(args, k) for k in ("roads", "villages", "jurisdiction")}
     if args.layers:
         have = set(list_layers(args.layers))
@@ -76,6 +76,8 @@ def _sources(args) -> dict[str, str | None]:
 
 def checkpoint_table(points) -> pd.DataFrame:
     """The checkpoints as a plain table with longitude/latitude."""
+    import pandas as pd
+
     ll = points.to_crs(4326).geometry
     table = pd.DataFrame(points.drop(columns=points.geometry.name))
     table["lon"] = ll.x.round(7).to_numpy()
@@ -84,6 +86,10 @@ def checkpoint_table(points) -> pd.DataFrame:
 
 
 def run(args) -> int:
+    from gridkit.io.files import write_layers
+    from gridkit.layers import load_layers
+    from gridkit.routing.checkpoints import find_checkpoints
+
     layers = load_layers(crs=args.crs, strict=args.strict, **_sources(args))
     cp = find_checkpoints(
         layers["roads"],
@@ -108,6 +114,10 @@ def run(args) -> int:
 
 def demo_step(ctx) -> None:
     """Checkpoints where the sample's roads cross village or jurisdiction boundaries."""
+    from gridkit.io.files import write_layers
+    from gridkit.publish.webmap import save_map
+    from gridkit.routing.checkpoints import find_checkpoints
+
     roads, villages = ctx.layers.get("roads"), ctx.layers.get("villages")
     if roads is None or villages is None:
         ctx.add("checkpoints: skipped (no roads or villages)")

@@ -8,10 +8,9 @@ import warnings
 from pathlib import Path
 
 from gridkit.cli.commands import ORDER
-from gridkit.cli.commands._common import DemoContext, frame_text
+from gridkit.cli.commands._common import frame_text
+from gridkit.cli.commands._demo import DemoContext
 from gridkit.errors import GridkitWarning
-from gridkit.io.sample import SAMPLE_LAYERS, sample_path
-from gridkit.layers import load_layers
 
 log = logging.getLogger("gridkit.cli")
 
@@ -30,6 +29,9 @@ def register(subparsers) -> None:
 
 def run_demo(outdir: str | Path) -> DemoContext:
     """Run the demo pipeline and return its context (layers, results, summary)."""
+    from gridkit.io.sample import SAMPLE_LAYERS, sample_path
+    from gridkit.layers import load_layers
+
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     path = sample_path()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import geopandas as gpd
-import numpy as np
-import shapely
+from typing import TYPE_CHECKING
 
-from gridkit.cli.commands._common import DemoContext
-from gridkit.coverage.diff import diff_grids
-from gridkit.io.files import read_layer, read_table, write_layers
+from gridkit.cli.commands._demo import DemoContext
+
+if TYPE_CHECKING:  # annotations only: the geo stack loads when a command runs
+    import geopandas as gpd
 
 
 def register(subparsers) -> None:
@@ -41,6 +40,9 @@ def _layers(d):
 
 
 def run(args) -> int:
+    from gridkit.coverage.diff import diff_grids
+    from gridkit.io.files import read_layer, read_table, write_layers
+
     d = diff_grids(
         read_layer(args.old),
         read_layer(args.new),
@@ -62,6 +64,10 @@ def simulated_change(grids: gpd.GeoDataFrame, *, depth: float = 40.0) -> gpd.Geo
     The land within ``depth`` of the border on one side goes to the other
     grid: a typical yearly adjustment, for the demo.
     """
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
     geoms = np.asarray(grids.geometry.values, dtype=object)
     tree = shapely.STRtree(geoms)
     left, right = tree.query(geoms, predicate="touches")
@@ -85,6 +91,9 @@ def simulated_change(grids: gpd.GeoDataFrame, *, depth: float = 40.0) -> gpd.Geo
 
 def demo_step(ctx: DemoContext) -> None:
     """Diff the grids (or villages) against a simulated boundary change."""
+    from gridkit.coverage.diff import diff_grids
+    from gridkit.io.files import write_layers
+
     grids = ctx.results.get("grids")
     id_column, what = "grid_id", "grids"
     if grids is None:

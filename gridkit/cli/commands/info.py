@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import geopandas as gpd
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from gridkit.cli.commands._common import frame_text
-from gridkit.io.files import list_layers, parse_source, read_layer
+
+if TYPE_CHECKING:  # annotations only: the geo stack loads when a command runs
+    import pandas as pd
 
 
 def register(subparsers) -> None:
@@ -21,6 +22,11 @@ def register(subparsers) -> None:
 
 def describe(source: str) -> pd.DataFrame:
     """One row per layer of ``source``."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from gridkit.io.files import list_layers, parse_source, read_layer
+
     path, layer = parse_source(source)
     rows = []
     for name in [layer] if layer else list_layers(path):
@@ -37,5 +43,7 @@ def describe(source: str) -> pd.DataFrame:
 
 
 def run(args) -> int:
+    import pandas as pd
+
     print(frame_text(pd.concat([describe(s) for s in args.sources], ignore_index=True)))
     return 0

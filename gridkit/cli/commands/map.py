@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
+from gridkit.cli.commands._demo import DemoContext, published_grids
+from gridkit.publish.options import TILES
 
-from gridkit.cli.commands._common import DemoContext, demo_staff
-from gridkit.io.files import read_layer, read_table
-from gridkit.publish.codes import assign_codes
-from gridkit.publish.webmap import TILES, grid_map, save_map, write_grid_maps
+if TYPE_CHECKING:  # annotations only: the geo stack loads when a command runs
+    import geopandas as gpd
 
 log = logging.getLogger("gridkit.cli")
 
-OSM_ATTRIBUTION = "Map data © OpenStreetMap contributors (ODbL)"
 
 
 def register(subparsers) -> None:
@@ -59,10 +58,15 @@ def register(subparsers) -> None:
 
 
 def _read(source: str | None) -> gpd.GeoDataFrame | None:
+    from gridkit.io.files import read_layer
+
     return None if source is None else read_layer(source)
 
 
 def run(args) -> int:
+    from gridkit.io.files import read_layer, read_table
+    from gridkit.publish.webmap import grid_map, save_map, write_grid_maps
+
     grids = read_layer(args.grids)
     kwargs = dict(
         villages=_read(args.villages),
@@ -88,29 +92,9 @@ def run(args) -> int:
 # --- demo ----------------------------------------------------------------------
 
 
-def demo_grids(ctx: DemoContext) -> tuple[gpd.GeoDataFrame, str]:
-    """The demo's coded grids (computed once, shared with `report`) and their source."""
-    if "published" in ctx.results:
-        return ctx.results["published"], ctx.results["published_source"]
-    grids = ctx.results.get("grids")
-    if isinstance(grids, gpd.GeoDataFrame) and len(grids) and "village_code" in grids.columns:
-        source = "partition grids"
-        grids = grids.copy()
-        if "grid_id" not in grids.columns:
-            grids["grid_id"] = [f"G{i + 1:03d}" for i in range(len(grids))]
-    else:  # the partition step is absent: every village is one grid
-        source = "villages as grids (no partition result)"
-        villages = ctx.layers["villages"]
-        grids = villages.rename(columns={"code": "village_code"})
-        grids["grid_id"] = grids["village_code"].astype(str)
-    coded = assign_codes(grids)
-    ctx.results["published"] = coded
-    ctx.results["published_source"] = source
-    demo_staff(ctx, coded)
-    return coded, source
-
-
 def _issues(ctx: DemoContext):
+    import geopandas as gpd
+
     for key in ("coverage", "validation", "report"):
         report = ctx.results.get(key)
         issues = getattr(report, "issues", None)
@@ -120,6 +104,8 @@ def _issues(ctx: DemoContext):
 
 
 def _routes(ctx: DemoContext):
+    import geopandas as gpd
+
     for key in ("routes", "route"):
         routes = ctx.results.get(key)
         routes = getattr(routes, "routes", routes)
@@ -130,7 +116,9 @@ def _routes(ctx: DemoContext):
 
 
 def demo_step(ctx: DemoContext) -> None:
-    grids, source = demo_grids(ctx)
+    from gridkit.publish.webmap import grid_map, save_map, write_grid_maps
+
+    grids, source = published_grids(ctx)
     layers = ctx.layers
     kwargs = dict(
         villages=layers["villages"],

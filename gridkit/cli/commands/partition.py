@@ -6,18 +6,14 @@ import argparse
 import logging
 
 from gridkit.cli.commands._common import (
-    DEMO_GRIDS,
-    DemoContext,
     add_crs_option,
+    add_distributed_options,
     add_output_option,
     back_to_input_crs,
+    distributed_requested,
 )
-from gridkit.cli.commands.units import add_distributed_options, distributed_requested
+from gridkit.cli.commands._demo import DEMO_GRIDS, DemoContext
 from gridkit.errors import InvalidValueError
-from gridkit.grids.partition import partition
-from gridkit.io.files import write_layers
-from gridkit.layers import load_layers
-from gridkit.units.adjacency import unit_adjacency
 
 log = logging.getLogger("gridkit.cli")
 
@@ -85,6 +81,11 @@ def parse_weight(text: str):
 
 
 def run(args: argparse.Namespace) -> int:
+    from gridkit.grids.partition import partition
+    from gridkit.io.files import write_layers
+    from gridkit.layers import load_layers
+    from gridkit.units.adjacency import unit_adjacency
+
     layers = load_layers(units=args.units, roads=args.roads, crs=args.crs, strict=args.strict)
     units = layers["units"]
     adjacency = None
@@ -116,6 +117,10 @@ def run(args: argparse.Namespace) -> int:
 
 def demo_step(ctx: DemoContext) -> None:
     """Partition the demo's units into DEMO_GRIDS grids balanced on workload (or entities)."""
+    from gridkit.grids.partition import partition
+    from gridkit.io.files import write_layers
+    from gridkit.units.adjacency import unit_adjacency
+
     units = ctx.results.get("units")
     if units is None:
         ctx.add("partition: skipped (no units: the `units` step did not run)")

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-
-import geopandas as gpd
+from typing import TYPE_CHECKING
 
 from gridkit.cli.commands._common import (
     add_crs_option,
@@ -13,11 +12,9 @@ from gridkit.cli.commands._common import (
     frame_text,
 )
 from gridkit.errors import CheckFailed, InvalidValueError
-from gridkit.io.files import write_layers
-from gridkit.layers import load_layers
-from gridkit.publish.webmap import save_map
-from gridkit.reach.reach import network_reach, reach_graph
-from gridkit.reach.siting import site_facilities
+
+if TYPE_CHECKING:  # annotations only: the geo stack loads when a command runs
+    import geopandas as gpd
 
 log = logging.getLogger("gridkit.cli")
 
@@ -130,6 +127,8 @@ def _where(gdf: gpd.GeoDataFrame, spec: str | None) -> gpd.GeoDataFrame:
 
 
 def _new_sites(args, points, fac, G, budget):
+    from gridkit.reach.siting import site_facilities
+
     if not args.new_sites:
         return None
     text = str(args.new_sites).strip().lower()
@@ -154,6 +153,10 @@ def _new_sites(args, points, fac, G, budget):
 
 
 def run(args) -> int:
+    from gridkit.io.files import write_layers
+    from gridkit.layers import load_layers
+    from gridkit.reach.reach import network_reach, reach_graph
+
     kind = "buildings" if args.buildings else "entities"
     layers = load_layers(
         crs=args.crs,
@@ -215,6 +218,12 @@ def run(args) -> int:
 
 def demo_step(ctx) -> None:
     """Reach of the sample buildings to pharmacies (500 m along the streets)."""
+    import geopandas as gpd
+
+    from gridkit.io.files import write_layers
+    from gridkit.publish.webmap import save_map
+    from gridkit.reach.reach import network_reach, reach_graph
+
     entities = ctx.layers.get("entities")
     buildings = ctx.layers.get("buildings")
     if entities is None or buildings is None or "category" not in entities.columns:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from gridkit.cli.commands._common import DemoContext
-from gridkit.coverage.repair import repair_coverage
-from gridkit.coverage.validate import DEFAULT_TOLERANCE
-from gridkit.io.files import read_layer, write_layer
+from gridkit.cli.commands._demo import DemoContext
+from gridkit.coverage.tolerances import DEFAULT_TOLERANCE
 
 
 def register(subparsers) -> None:
@@ -44,6 +42,8 @@ def register(subparsers) -> None:
 
 def _write(result, path):
     """The grids to ``path``; the change table beside it as ``<name>.changes.csv``."""
+    from gridkit.io.files import write_layer
+
     written = write_layer(result.grids, path, layer="grids")
     table = written.with_name(written.stem + ".changes.csv")
     result.changes.to_csv(table, index=False)
@@ -51,6 +51,9 @@ def _write(result, path):
 
 
 def run(args) -> int:
+    from gridkit.coverage.repair import repair_coverage
+    from gridkit.io.files import read_layer
+
     result = repair_coverage(
         read_layer(args.grids),
         jurisdiction=read_layer(args.jurisdiction) if args.jurisdiction else None,
@@ -67,6 +70,9 @@ def run(args) -> int:
 
 def demo_step(ctx: DemoContext) -> None:
     """Repair the partition's grids (or the villages) and write them with the change table."""
+    from gridkit.coverage.repair import repair_coverage
+    from gridkit.io.files import write_layer
+
     grids = ctx.results.get("grids")
     id_column, what = "grid_id", "grids"
     if grids is None:

@@ -5,11 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from gridkit.cli.commands._common import DemoContext
-from gridkit.io.files import read_layer, read_table
-from gridkit.publish.codes import SCHEMES, assign_codes
-from gridkit.publish.posters import PAPER_SIZES, prepare_posters, write_posters
-from gridkit.publish.tables import responsibility_table, write_table
+from gridkit.cli.commands._demo import OSM_ATTRIBUTION, DemoContext, published_grids
+from gridkit.publish.options import PAPER_SIZES, SCHEMES
 
 log = logging.getLogger("gridkit.cli")
 
@@ -56,10 +53,17 @@ def register(subparsers) -> None:
 
 
 def _read(source):
+    from gridkit.io.files import read_layer
+
     return None if source is None else read_layer(source)
 
 
 def run(args) -> int:
+    from gridkit.io.files import read_layer, read_table
+    from gridkit.publish.codes import assign_codes
+    from gridkit.publish.posters import prepare_posters, write_posters
+    from gridkit.publish.tables import responsibility_table, write_table
+
     grids = read_layer(args.grids)
     previous = _read(args.previous)
     if "grid_code" not in grids.columns or previous is not None:
@@ -112,9 +116,10 @@ def run(args) -> int:
 
 
 def demo_step(ctx: DemoContext) -> None:
-    from gridkit.cli.commands.map import OSM_ATTRIBUTION, demo_grids
+    from gridkit.publish.posters import prepare_posters, write_posters
+    from gridkit.publish.tables import responsibility_table, write_table
 
-    grids, source = demo_grids(ctx)
+    grids, source = published_grids(ctx)
     layers = ctx.layers
     staff = ctx.results["staff"]
     assignment = ctx.results.get("assignment")

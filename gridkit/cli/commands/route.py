@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
-import pandas as pd
-import shapely
-
-from gridkit.cli.commands._common import (
-    DemoContext,
-    add_crs_option,
-    add_output_option,
-    back_to_input_crs,
-)
+from gridkit.cli.commands._common import add_crs_option, add_output_option, back_to_input_crs
+from gridkit.cli.commands._demo import DemoContext, demo_graph, patrol_grids
 from gridkit.errors import InvalidValueError
-from gridkit.io.files import write_layers
-from gridkit.io.gpx import write_gpx
-from gridkit.layers import load_layers
-from gridkit.routing.postman import patrol_routes
-from gridkit.routing.roadgraph import road_graph
-from gridkit.routing.visits import visit_route
+
+if TYPE_CHECKING:  # annotations only: the geo stack loads when a command runs
+    pass
 
 log = logging.getLogger("gridkit.cli")
 
@@ -58,6 +48,8 @@ def register(subparsers) -> None:
 
 
 def _point(text: str | None):
+    import shapely
+
     if not text:
         return None
     try:
@@ -68,6 +60,11 @@ def _point(text: str | None):
 
 
 def _sites(layers, G, grid_id: str, base, time_limit: float = 0.7):
+    import geopandas as gpd
+    import pandas as pd
+
+    from gridkit.routing.visits import visit_route
+
     grids, ents = layers["grids"], layers["entities"]
     hit = gpd.sjoin(
         ents, grids[[grid_id, grids.geometry.name]], predicate="intersects", how="inner"
@@ -98,6 +95,15 @@ def _sites(layers, G, grid_id: str, base, time_limit: float = 0.7):
 
 
 def run(args) -> int:
+    import geopandas as gpd
+    import pandas as pd
+
+    from gridkit.io.files import write_layers
+    from gridkit.io.gpx import write_gpx
+    from gridkit.layers import load_layers
+    from gridkit.routing.postman import patrol_routes
+    from gridkit.routing.roadgraph import road_graph
+
     layers = load_layers(
         roads=args.roads, grids=args.grids, entities=args.entities, crs=args.crs, strict=args.strict
     )
@@ -144,28 +150,12 @@ def run(args) -> int:
     return 0
 
 
-def demo_grids(ctx: DemoContext) -> tuple[gpd.GeoDataFrame, str]:
-    """The partition's grids, or the sample villages standing in for them."""
-    grids = ctx.results.get("grids")
-    if isinstance(grids, gpd.GeoDataFrame) and "grid_id" in grids.columns and len(grids):
-        return grids, "grids"
-    villages = ctx.layers["villages"]
-    g = villages.assign(
-        grid_id=villages["code"].astype(str), village_code=villages["code"].astype(str)
-    )
-    return g, "villages as grids (no partition result)"
-
-
-def demo_graph(ctx: DemoContext):
-    G = ctx.results.get("road_graph")
-    if G is None:
-        G = road_graph(ctx.layers["roads"])
-        ctx.results["road_graph"] = G
-    return G
-
-
 def demo_step(ctx: DemoContext) -> None:
-    grids, source = demo_grids(ctx)
+    from gridkit.io.files import write_layers
+    from gridkit.io.gpx import write_gpx
+    from gridkit.routing.postman import patrol_routes
+
+    grids, source = patrol_grids(ctx)
     G = demo_graph(ctx)
     res = patrol_routes(None, grids, graph=G)
     ctx.results["routes"] = res

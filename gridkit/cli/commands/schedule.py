@@ -5,24 +5,15 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import pandas as pd
-
-from gridkit.cli.commands._common import (
+from gridkit.cli.commands._common import add_crs_option, add_output_option, back_to_input_crs
+from gridkit.cli.commands._demo import (
     DEMO_STAFF_PER_GRID,
     DemoContext,
-    add_crs_option,
-    add_output_option,
-    back_to_input_crs,
+    demo_graph,
     demo_staff,
+    patrol_grids,
 )
 from gridkit.errors import CheckFailed
-from gridkit.io.files import write_layers
-from gridkit.io.gpx import write_gpx
-from gridkit.layers import load_layers
-from gridkit.routing.postman import patrol_routes
-from gridkit.routing.roadgraph import road_graph
-from gridkit.routing.schedule import monthly_schedule, next_month
-from gridkit.workload import classify_entities
 
 log = logging.getLogger("gridkit.cli")
 
@@ -57,6 +48,11 @@ def register(subparsers) -> None:
 
 
 def _write(plan, layers, out: Path, grid_id: str = "grid_id") -> list[Path]:
+    import pandas as pd
+
+    from gridkit.io.files import write_layers
+    from gridkit.io.gpx import write_gpx
+
     visits = back_to_input_crs(plan.visits, layers)
     days = back_to_input_crs(plan.days, layers)
     path = write_layers(
@@ -76,6 +72,11 @@ def _write(plan, layers, out: Path, grid_id: str = "grid_id") -> list[Path]:
 
 
 def run(args) -> int:
+    from gridkit.layers import load_layers
+    from gridkit.routing.postman import patrol_routes
+    from gridkit.routing.roadgraph import road_graph
+    from gridkit.routing.schedule import monthly_schedule
+
     layers = load_layers(
         roads=args.roads,
         grids=args.grids,
@@ -112,9 +113,10 @@ def run(args) -> int:
 
 
 def demo_step(ctx: DemoContext) -> None:
-    from gridkit.cli.commands.route import demo_graph, demo_grids
+    from gridkit.routing.schedule import monthly_schedule, next_month
+    from gridkit.workload import classify_entities
 
-    grids, source = demo_grids(ctx)
+    grids, source = patrol_grids(ctx)
     G = demo_graph(ctx)
     ents, policy = classify_entities(ctx.layers["entities"]), "workload policy"
     staff = ctx.layers.staff

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from gridkit.scale.parquet import write_spatial_parquet
-
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -28,6 +26,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from gridkit.scale.parquet import write_spatial_parquet
+
     scheduler = args.scheduler or (None if args.distributed else "threads")
     out = write_spatial_parquet(args.features, args.output, rows_per_file=args.rows,
                                 overwrite=args.overwrite, scheduler=scheduler)

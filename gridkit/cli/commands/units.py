@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import logging
 import warnings
-
-import geopandas as gpd
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from gridkit.cli.commands._common import (
-    DEMO_GRIDS,
-    DEMO_MAX_UNIT_SHARE,
     add_crs_option,
+    add_distributed_options,
     add_output_option,
+    distributed_requested,
 )
+from gridkit.cli.commands._demo import DEMO_GRIDS, DEMO_MAX_UNIT_SHARE
 from gridkit.errors import CheckFailed, GridkitWarning
-from gridkit.io.files import list_layers, read_layer, write_layers
-from gridkit.units.adjacency import unit_adjacency
-from gridkit.units.build import UnitsResult, build_units
 
-_GROUP_LEVELS = ("town", "village")  # gridkit.scale.pipeline.GROUP_LEVELS (needs dask)
+if TYPE_CHECKING:  # annotations only: the geo stack loads when a command runs
+    import pandas as pd
+
+    from gridkit.units.build import UnitsResult
 
 log = logging.getLogger("gridkit.cli")
 
@@ -69,26 +68,9 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def add_distributed_options(p) -> None:
-    """``--distributed``, ``--scheduler`` and ``--by``: one dask task per town or village."""
-    g = p.add_argument_group("distributed (dask)", "run every town (or village) as its own "
-                             "task, on a local cluster or an existing dask cluster")
-    g.add_argument("--distributed", action="store_true",
-                   help="one task per town or village on a local dask cluster started for "
-                   "the run (needs villages with 12-digit codes for --by town)")
-    g.add_argument("--scheduler", metavar="ADDR",
-                   help="use this dask scheduler (e.g. tcp://10.0.0.5:8786, or 'synchronous' "
-                   "to run the tasks in this process); implies --distributed")
-    g.add_argument("--by", choices=_GROUP_LEVELS, default="town",
-                   help="what one task holds (default: %(default)s; the town is the first 9 "
-                   "digits of the village code)")
-
-
-def distributed_requested(args) -> bool:
-    return bool(getattr(args, "distributed", False) or getattr(args, "scheduler", None))
-
-
 def _sources(args) -> dict[str, str | None]:
+    from gridkit.io.files import list_layers
+
     sources = {name: getattr(args, name) for name in _INPUTS}
     if args.layers:
         available = set(list_layers(args.layers))
@@ -106,6 +88,11 @@ def _sources(args) -> dict[str, str | None]:
 
 def adjacency_for(result: UnitsResult, sources: dict) -> pd.DataFrame:
     """Unit adjacency with the shared length on roads, barriers and village boundaries."""
+    import geopandas as gpd
+
+    from gridkit.io.files import read_layer
+    from gridkit.units.adjacency import unit_adjacency
+
     def get(name):
         value = sources.get(name)
         return value if isinstance(value, gpd.GeoDataFrame) or value is None else read_layer(value)
@@ -137,6 +124,9 @@ def output_layers(result: UnitsResult, adjacency: pd.DataFrame | None) -> dict:
 
 
 def run(args) -> int:
+    from gridkit.io.files import write_layers
+    from gridkit.units.build import build_units
+
     sources = _sources(args)
     road_classes = None
     if args.road_classes:
@@ -168,6 +158,9 @@ def run(args) -> int:
 
 def demo_step(ctx) -> None:
     """Units of the sample with the default options: ``units.gpkg`` in the demo folder."""
+    from gridkit.io.files import write_layers
+    from gridkit.units.build import build_units
+
     kinds = {k: ctx.layers.get(k) for k in _INPUTS}
     if kinds["roads"] is None or kinds["jurisdiction"] is None:
         ctx.add("units: skipped (the sample has no roads or jurisdiction layer)")
@@ -197,6 +190,8 @@ def demo_step(ctx) -> None:
 
 def back(layer, ctx):
     """Demo outputs go out in the sample's own CRS."""
+    import geopandas as gpd
+
     if isinstance(layer, gpd.GeoDataFrame):
         return layer.to_crs(ctx.layers.input_crs)
     return layer

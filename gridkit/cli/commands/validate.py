@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
-import pandas as pd
+from gridkit.cli.commands._demo import DemoContext
+from gridkit.coverage.tolerances import DEFAULT_TOLERANCE
 
-from gridkit.cli.commands._common import DemoContext
-from gridkit.coverage.requirements import check_requirements
-from gridkit.coverage.validate import (
-    DEFAULT_TOLERANCE,
-    ISSUE_COLUMNS,
-    CoverageReport,
-    validate_coverage,
-)
-from gridkit.io.files import read_layer, read_table, write_layer
+if TYPE_CHECKING:  # annotations only: the geo stack loads when a command runs
+    import geopandas as gpd
+
+    from gridkit.coverage.validate import CoverageReport
 
 log = logging.getLogger("gridkit.cli")
 
@@ -95,6 +91,11 @@ def with_requirements(report: CoverageReport, requirements, grids: gpd.GeoDataFr
                       id_column: str = "grid_id", villages=None, staff=None, crs=None,
                       **layers) -> CoverageReport:
     """``report`` plus one ``requirement_unmet`` issue per unmet rule and area."""
+    import pandas as pd
+
+    from gridkit.coverage.requirements import check_requirements
+    from gridkit.coverage.validate import ISSUE_COLUMNS
+
     if id_column != "grid_id":
         grids = grids.drop(columns="grid_id", errors="ignore")
         grids = grids.rename(columns={id_column: "grid_id"})
@@ -113,6 +114,9 @@ def with_requirements(report: CoverageReport, requirements, grids: gpd.GeoDataFr
 
 
 def run(args) -> int:
+    from gridkit.coverage.validate import validate_coverage
+    from gridkit.io.files import read_layer, read_table, write_layer
+
     distributed = bool(args.distributed or args.tiles or args.scheduler)
     grids = read_layer(args.grids)
     layers = {
@@ -149,6 +153,8 @@ def run(args) -> int:
 
 def _features(path: str | None, lazy: bool):
     """A features layer: left as a path for the workers when it is GeoParquet."""
+    from gridkit.io.files import read_layer
+
     if path is None:
         return None
     if lazy:
@@ -161,6 +167,11 @@ def _features(path: str | None, lazy: bool):
 
 def demo_step(ctx: DemoContext) -> None:
     """Validate the partition's grids (or, without them, the villages), then the units."""
+    import geopandas as gpd
+
+    from gridkit.coverage.validate import validate_coverage
+    from gridkit.io.files import write_layer
+
     layers = ctx.layers
     grids = ctx.results.get("grids")
     id_column = "grid_id"

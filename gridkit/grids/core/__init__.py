@@ -1,1 +1,7 @@
-"""gridkit.grids.core."""
+"""The partition engine on arrays: weights, a CSR adjacency graph, labels.
+
+``inputs`` (weights and options), ``graph`` (CSR graph, contiguity repair),
+``alloc`` (grids per village), ``coarsen``, ``split`` (recursive bisection),
+``refine`` (boundary moves), ``recom`` (recombination). Imports no shapely,
+geopandas or pyproj: checked by the import contracts.
+"""

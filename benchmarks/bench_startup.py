@@ -19,7 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -47,7 +47,7 @@ def _run(cmd: list[str]) -> tuple[float, float]:
 
 def measure(repeat: int) -> dict[str, dict[str, float]]:
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in COMMANDS}
-    for name, cmd in COMMANDS.items():  # warm the file cache once
+    for cmd in COMMANDS.values():  # warm the file cache once
         _run(cmd)
     for _ in range(repeat):
         for name, cmd in COMMANDS.items():
@@ -69,7 +69,7 @@ def render(table, repeat: int) -> str:
         cells = [f"{row[c]:.3f}" if c.endswith("_s") or "/" in c else f"{row[c]:.0f}"
                  for c in cols]
         lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return "\n".join([
         "## Start-up: `gridkit --help` against `import geopandas` (issue #14)", "",

@@ -95,7 +95,7 @@ def test_public_names_resolve_and_constants_stay_in_their_modules():
 
 def test_exceptions_live_in_one_module():
     classes = []
-    for path, module, tree in _modules():
+    for _, module, tree in _modules():
         for node in tree.body:
             if isinstance(node, ast.ClassDef) and any(
                 getattr(b, "id", "").endswith(("Error", "Warning", "Unavailable", "Failed"))

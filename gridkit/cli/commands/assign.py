@@ -41,7 +41,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from gridkit.io.files import read_layer, write_layer
-    from gridkit.scale._features import is_lazy
+    from gridkit.scale.parquet import is_lazy
     from gridkit.scale.coverage import assign_to_grids_distributed
 
     scheduler = args.scheduler or (None if args.distributed else "threads")

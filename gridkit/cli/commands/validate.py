@@ -158,7 +158,7 @@ def _features(path: str | None, lazy: bool):
     if path is None:
         return None
     if lazy:
-        from gridkit.scale._features import is_lazy
+        from gridkit.scale.parquet import is_lazy
 
         if is_lazy(path):
             return path

@@ -1,6 +1,8 @@
 """Routing over the road network: graph, patrol tours, visit routes, schedules.
 
-:mod:`~gridkit.routing.roadgraph` builds the graph from a road layer; the other
-modules (``postman``, ``visits``, ``schedule``, ``checkpoints``) and
-:mod:`gridkit.reach` work on it.
+:mod:`~gridkit.routing.roadgraph` builds the graph from a road layer;
+:mod:`~gridkit.routing.network` is the one network core (edge table, snapper,
+shortest paths) that ``postman``, ``visits``, ``schedule`` and
+:mod:`gridkit.reach` work on; ``checkpoints`` finds road crossings of village
+boundaries.
 """

@@ -43,7 +43,7 @@ BASE = {"buildings": 25_000, "roads": 5_000, "villages": 125, "entities": 50_000
 
 
 def _data(factor: int, seed: int = 0):
-    from gridkit.synthetic.county import synthetic_province
+    from gridkit.synthetic.province import synthetic_province
 
     return synthetic_province(seed, counties=factor,
                               **{f"{k}_per_county": v for k, v in BASE.items()})

@@ -42,7 +42,8 @@ SCALED = ("buildings_per_county", "entities_per_county", "roads_per_county",
 
 
 def run_one(sizes: dict, seed: int) -> dict:
-    from gridkit.synthetic.county import synthetic_county, synthetic_province
+    from gridkit.synthetic.county import synthetic_county
+    from gridkit.synthetic.province import synthetic_province
 
     generator = synthetic_county if sizes.pop("generator", "") == "county" else synthetic_province
     t = time.perf_counter()

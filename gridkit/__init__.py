@@ -175,7 +175,7 @@ _EXPORTS = {
     "write_spatial_parquet": "gridkit.scale.parquet",
     # gridkit.synthetic.county
     "synthetic_county": "gridkit.synthetic.county",
-    "synthetic_province": "gridkit.synthetic.county",
+    "synthetic_province": "gridkit.synthetic.province",
 }
 
 # module constants once re-exported here: still served, with a warning that

@@ -244,7 +244,7 @@ def network_reach(
     >>> s = gk.load_sample()
     >>> pharmacies = s["entities"][s["entities"]["category"] == "pharmacy"]
     >>> r = gk.network_reach(s["buildings"], pharmacies, s["roads"], max_distance=500)
-    >>> bool(r.points["status"].isin(gk.REACH_STATUSES).all())
+    >>> bool(r.points["status"].isin(REACH_STATUSES).all())
     True
     """
     if direction not in _DIRECTIONS:

@@ -41,7 +41,6 @@ from gridkit.errors import SyntheticSizeError
 
 __all__ = [
     "synthetic_county",
-    "synthetic_province",  # noqa: F822 (from gridkit.synthetic.province, see __getattr__)
     "SyntheticSizeError",
     "SYNTHETIC_CRS",
 ]
@@ -384,12 +383,3 @@ def _buildings_inside(rng, plots: _Plots, n, outline, roads, *,
     pick = np.sort(rng.choice(np.flatnonzero(inside), size=size, replace=False))
     return _building_frame(b, pick, geoms[np.searchsorted(idx, pick)])
 
-
-def __getattr__(name: str):
-    # the province generator lives in its own module and reuses the helpers above;
-    # loaded on first use, so either module may be imported first
-    if name == "synthetic_province":
-        from gridkit.synthetic.province import synthetic_province
-
-        return synthetic_province
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -40,9 +40,9 @@ from scipy.sparse.csgraph import connected_components
 
 from gridkit.coverage.checks import unmatched_vertices
 from gridkit.coverage.geom import RESOLUTION
+from gridkit.errors import SyntheticSizeError
 from gridkit.progress import progress
 from gridkit.synthetic import county as _county
-from gridkit.synthetic.county import SyntheticSizeError
 
 __all__ = ["synthetic_province"]
 

@@ -10,7 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gridkit import build_units, check_layer, validate_coverage
-from gridkit.synthetic.county import SYNTHETIC_CRS, SyntheticSizeError, synthetic_province
+from gridkit.errors import SyntheticSizeError
+from gridkit.synthetic.county import SYNTHETIC_CRS
+from gridkit.synthetic.province import synthetic_province
 
 SIZES = dict(counties=3, buildings_per_county=400, entities_per_county=800,
              roads_per_county=300, villages_per_county=10, villages_per_town=4)

@@ -41,8 +41,8 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from gridkit.io.files import read_layer, write_layer
-    from gridkit.scale.parquet import is_lazy
     from gridkit.scale.coverage import assign_to_grids_distributed
+    from gridkit.scale.parquet import is_lazy
 
     scheduler = args.scheduler or (None if args.distributed else "threads")
     features = args.features if is_lazy(args.features) else read_layer(args.features)

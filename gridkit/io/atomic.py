@@ -1,0 +1,109 @@
+"""All of a command's output files, or none: stage beside the target, move in at the end.
+
+A writer asks :func:`staged` for a temporary path beside each target (same
+directory, so the final :func:`os.replace` is atomic on one file system),
+writes there, and the targets are replaced only when the whole ``with`` block
+succeeded. On any error, or an interrupt, the temporary files are removed and
+every existing target is left exactly as it was.
+
+Nested use joins the outer set: a library writer (``write_layers``,
+``write_table``, ``save_map``) called inside a command's ``with staged():``
+stages into the command's set, and nothing moves until the command ends.
+
+>>> import tempfile, pathlib
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> with staged() as out:
+...     _ = out.path(d / "a.txt").write_text("new")
+...     (d / "a.txt").exists()
+False
+>>> (d / "a.txt").read_text()
+'new'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextvars import ContextVar
+from pathlib import Path
+
+__all__ = ["OutputSet", "staged"]
+
+_CURRENT: ContextVar[OutputSet | None] = ContextVar("gridkit_output_set", default=None)
+
+
+class OutputSet:
+    """Temporary files standing in for their targets until :meth:`commit`."""
+
+    def __init__(self) -> None:
+        self._moves: dict[Path, Path] = {}  # target -> staged file
+        self._dirs: list[Path] = []
+
+    def path(self, target: str | os.PathLike, *, keep_existing: bool = False) -> Path:
+        """A temporary path to write ``target``'s new content to.
+
+        Parameters
+        ----------
+        target
+            The file the content is for. Its folder is created.
+        keep_existing
+            Start the temporary file as a copy of ``target`` (when it exists),
+            for writers that add to a file, such as GeoPackage layers.
+        """
+        target = Path(target).absolute()
+        if target in self._moves:
+            return self._moves[target]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmpdir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp",
+                                       dir=target.parent))
+        self._dirs.append(tmpdir)
+        staged_file = tmpdir / target.name
+        if keep_existing and target.is_file():
+            shutil.copy2(target, staged_file)
+        self._moves[target] = staged_file
+        return staged_file
+
+    def targets(self) -> list[Path]:
+        """The files this set will write, in the order they were asked for."""
+        return list(self._moves)
+
+    def commit(self) -> None:
+        """Move every staged file that was written onto its target."""
+        for target, staged_file in self._moves.items():
+            if staged_file.exists():
+                os.replace(staged_file, target)
+        self.discard()
+
+    def discard(self) -> None:
+        """Remove every temporary file; targets stay untouched."""
+        for tmpdir in self._dirs:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+        self._dirs.clear()
+        self._moves.clear()
+
+
+@contextlib.contextmanager
+def staged() -> Iterator[OutputSet]:
+    """An :class:`OutputSet` committed when the block succeeds, discarded otherwise.
+
+    Inside another ``staged()`` block this yields the outer set, which
+    commits once, at the end of the outermost block.
+    """
+    outer = _CURRENT.get()
+    if outer is not None:
+        yield outer
+        return
+    out = OutputSet()
+    token = _CURRENT.set(out)
+    try:
+        yield out
+    except BaseException:
+        out.discard()
+        raise
+    else:
+        out.commit()
+    finally:
+        _CURRENT.reset(token)

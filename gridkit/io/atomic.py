@@ -40,23 +40,34 @@ class OutputSet:
 
     def __init__(self) -> None:
         self._moves: dict[Path, Path] = {}  # target -> staged file
+        self._sidecars: dict[Path, tuple[str, ...]] = {}  # target -> suffixes
         self._dirs: list[Path] = []
+        self._made: list[Path] = []  # folders created for targets, removed on discard
 
-    def path(self, target: str | os.PathLike, *, keep_existing: bool = False) -> Path:
+    def path(self, target: str | os.PathLike, *, keep_existing: bool = False,
+             sidecars: tuple[str, ...] = ()) -> Path:
         """A temporary path to write ``target``'s new content to.
 
         Parameters
         ----------
         target
-            The file the content is for. Its folder is created.
+            The file the content is for. Its folder is created (and removed
+            again, when still empty, if the set is discarded).
         keep_existing
             Start the temporary file as a copy of ``target`` (when it exists),
             for writers that add to a file, such as GeoPackage layers.
+        sidecars
+            Suffixes of files that belong to ``target`` (a shapefile's ``.dbf``,
+            ``.prj``...). On commit each one written beside the temporary file
+            replaces its counterpart beside ``target``, and each one not
+            written is removed there, so no stale sidecar outlives the file.
         """
         target = Path(target).absolute()
         if target in self._moves:
             return self._moves[target]
+        missing = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
         target.parent.mkdir(parents=True, exist_ok=True)
+        self._made.extend(missing)
         tmpdir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp",
                                        dir=target.parent))
         self._dirs.append(tmpdir)
@@ -64,7 +75,15 @@ class OutputSet:
         if keep_existing and target.is_file():
             shutil.copy2(target, staged_file)
         self._moves[target] = staged_file
+        self._sidecars[target] = tuple(sidecars)
         return staged_file
+
+    def untemp(self, text: str) -> str:
+        """``text`` (e.g. an error message) with every temporary path replaced by its target."""
+        for target, staged_file in self._moves.items():
+            text = text.replace(os.fspath(staged_file), os.fspath(target))
+            text = text.replace(os.fspath(staged_file.parent), os.fspath(target.parent))
+        return text
 
     def targets(self) -> list[Path]:
         """The files this set will write, in the order they were asked for."""
@@ -72,17 +91,33 @@ class OutputSet:
 
     def commit(self) -> None:
         """Move every staged file that was written onto its target."""
-        for target, staged_file in self._moves.items():
-            if staged_file.exists():
+        try:
+            for target, staged_file in self._moves.items():
+                if not staged_file.exists():
+                    continue
                 os.replace(staged_file, target)
-        self.discard()
+                for suffix in self._sidecars.get(target, ()):
+                    produced = staged_file.with_suffix(suffix)
+                    old = target.with_suffix(suffix)
+                    if produced.exists():
+                        os.replace(produced, old)
+                    elif old.exists():
+                        old.unlink()
+        finally:
+            self.discard()
 
     def discard(self) -> None:
         """Remove every temporary file; targets stay untouched."""
         for tmpdir in self._dirs:
             shutil.rmtree(tmpdir, ignore_errors=True)
+        # folders made for targets and left empty, deepest first
+        for folder in sorted(self._made, key=lambda p: len(p.parts), reverse=True):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         self._dirs.clear()
         self._moves.clear()
+        self._sidecars.clear()
+        self._made.clear()
 
 
 @contextlib.contextmanager

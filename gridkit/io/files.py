@@ -4,15 +4,21 @@ Any format pyogrio reads (GeoPackage, GeoJSON, Shapefile, FlatGeobuf, ...)
 plus GeoParquet (through geopandas/pyarrow). A source is ``PATH`` or
 ``PATH:LAYER``. Output is GeoPackage unless the file name says otherwise, and
 it is written atomically: into a temporary folder beside the target, moved
-into place only when complete, so a failed run never damages an existing file.
+into place only when complete, so a failed run never damages an existing file
+(see :mod:`gridkit.io.atomic`; inside a ``with staged():`` block every write
+joins the block's set and moves in when the block ends).
+
+Writing layers into an existing GeoPackage replaces only those layers and
+keeps the others. Every file that cannot be read (missing, empty, truncated,
+a folder, another format) raises a :class:`~gridkit.errors.LayerError` (a
+``ValueError``) that names the file.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import shutil
-import tempfile
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -21,6 +27,7 @@ import pandas as pd
 import pyogrio
 
 from gridkit.errors import LayerError, LayerNotFoundError
+from gridkit.io.atomic import staged
 
 __all__ = [
     "parse_source",
@@ -29,6 +36,8 @@ __all__ = [
     "list_layers",
     "write_layers",
     "write_layer",
+    "write_csv",
+    "output_driver",
     "PARQUET_SUFFIXES",
     "is_parquet",
     "is_parquet_dir",
@@ -100,12 +109,50 @@ def is_parquet(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in PARQUET_SUFFIXES or is_parquet_dir(path)
 
 
+def _unreadable(path: Path, exc: BaseException) -> LayerError:
+    """The error for a file GDAL, pyarrow or pandas cannot read: one line, naming the file."""
+    text = " ".join(str(exc).split())
+    lower = text.lower()
+    if path.is_dir():
+        why = "a folder holding no layer gridkit reads"
+    elif path.is_file() and path.stat().st_size == 0:
+        why = "the file is empty"
+    elif "malformed" in lower or "not a database" in lower or "truncated" in lower:
+        why = "the file is damaged (truncated or not completely written)"
+    elif "not recognized as" in lower or "not recognised as" in lower:
+        why = ("not in a format gridkit reads (GeoPackage, GeoJSON, Shapefile, FlatGeobuf, "
+               "GeoParquet; CSV/XLSX for tables)")
+    else:
+        why = text.replace(os.fspath(path), "the file").replace(path.name, "the file")
+    return LayerError(f"cannot read {os.fspath(path)!r}: {why}")
+
+
+def _exists(path: Path) -> Path:
+    if not path.exists():
+        raise LayerNotFoundError(f"{os.fspath(path)!r} does not exist: check the path")
+    return path
+
+
 def list_layers(path: str | os.PathLike) -> list[str]:
-    """Names of the layers in a file (a GeoParquet file or directory has one)."""
-    path = Path(path)
+    """Names of the layers in a file (a GeoParquet file or directory has one).
+
+    Raises
+    ------
+    LayerNotFoundError
+        The file does not exist.
+    LayerError
+        It cannot be read (empty, damaged, another format) or holds no layer.
+    """
+    path = _exists(Path(path))
     if is_parquet(path):
         return [path.stem]
-    return [str(name) for name, _ in pyogrio.list_layers(path)]
+    try:
+        names = [str(name) for name, _ in pyogrio.list_layers(path)]
+    except RuntimeError as exc:  # pyogrio's DataSourceError...
+        raise _unreadable(path, exc) from exc
+    if not names:
+        raise LayerError(f"cannot read {os.fspath(path)!r}: it holds no layer")
+    return names
 
 
 def read_layer(source: str | os.PathLike, *, layer: str | None = None) -> gpd.GeoDataFrame:
@@ -132,8 +179,11 @@ def read_layer(source: str | os.PathLike, *, layer: str | None = None) -> gpd.Ge
     if is_parquet(path):
         try:
             return gpd.read_parquet(path)
-        except ValueError as exc:  # a Parquet file without geometry metadata
-            raise LayerError(f"{os.fspath(path)!r} is not a GeoParquet file: {exc}") from exc
+        except (ValueError, OSError, RuntimeError) as exc:  # not (Geo)Parquet, damaged
+            if path.is_file() and path.stat().st_size == 0:
+                raise _unreadable(path, exc) from exc
+            text = " ".join(str(exc).split())
+            raise LayerError(f"{os.fspath(path)!r} is not a GeoParquet file: {text}") from exc
     names = list_layers(path)
     if layer is None:
         if len(names) > 1:
@@ -147,23 +197,40 @@ def read_layer(source: str | os.PathLike, *, layer: str | None = None) -> gpd.Ge
         )
     try:
         return pyogrio.read_dataframe(path, layer=layer)
-    except pyogrio.errors.DataSourceError as exc:
-        raise LayerError(f"cannot read {os.fspath(path)!r}: {exc}") from exc
+    except RuntimeError as exc:  # pyogrio's DataSourceError, FeatureError; pyproj's CRSError
+        raise _unreadable(path, exc) from exc
 
 
 def read_table(source: str | os.PathLike, *, layer: str | None = None) -> pd.DataFrame:
-    """Read a table (CSV, XLSX, or a layer whose geometry is ignored), e.g. staff."""
+    """Read a table (CSV, XLSX, or a layer whose geometry is ignored), e.g. staff.
+
+    An empty, damaged or unreadable file raises :class:`~gridkit.errors.LayerError`.
+    """
     path, spec_layer = parse_source(source)
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    if suffix in {".xlsx", ".xls"}:
-        return pd.read_excel(path, dtype=str, sheet_name=layer or spec_layer or 0)
+    if suffix in {".csv", ".xlsx", ".xls"}:
+        try:
+            if suffix == ".csv":
+                return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+            return pd.read_excel(path, dtype=str, sheet_name=layer or spec_layer or 0)
+        except (ValueError, OSError, RuntimeError, zipfile.BadZipFile) as exc:
+            # pandas' EmptyDataError and ParserError, UnicodeDecodeError, a folder...
+            raise _unreadable(path, exc) from exc
     df = read_layer(source, layer=layer)
     return pd.DataFrame(df.drop(columns=df.geometry.name, errors="ignore"))
 
 
-def _driver_for(path: Path) -> str:
+def output_driver(path: str | os.PathLike) -> str:
+    """The driver :func:`write_layers` uses for ``path``, from its extension.
+
+    Raises :class:`~gridkit.errors.LayerError` for an extension gridkit does not write.
+
+    Examples
+    --------
+    >>> output_driver("grids.gpkg"), output_driver("grids"), output_driver("a.geojson")
+    ('GPKG', 'GPKG', 'GeoJSON')
+    """
+    path = Path(path)
     suffix = path.suffix.lower()
     if suffix in PARQUET_SUFFIXES:
         return "Parquet"
@@ -177,12 +244,54 @@ def _driver_for(path: Path) -> str:
     )
 
 
-def write_layers(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike) -> Path:
+def _write_error(exc: BaseException, path: Path, out) -> Exception:
+    """A write failure, naming ``path`` and never the temporary file."""
+    if isinstance(exc, OSError) and not isinstance(exc, LayerError):
+        reason = out.untemp(exc.strerror or " ".join(str(exc).split()))
+        if exc.errno is None:
+            return OSError(f"cannot write {os.fspath(path)!r}: {reason}")
+        return OSError(exc.errno, f"cannot write {os.fspath(path)!r}: {reason}")
+    return LayerError(f"cannot write {os.fspath(path)!r}: {out.untemp(' '.join(str(exc).split()))}")
+
+
+def _check_appendable(path: Path) -> None:
+    """An existing GeoPackage gets layers added; anything else there is not touched."""
+    try:
+        pyogrio.list_layers(path)
+    except RuntimeError as exc:
+        raise LayerError(
+            f"{os.fspath(path)!r} exists but is not a GeoPackage gridkit can add layers to "
+            f"({_unreadable(path, exc).args[0].split(': ', 1)[1]}): remove it or write "
+            "to another file"
+        ) from exc
+
+
+def write_layers(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike, *,
+                 replace_file: bool = False) -> Path:
     """Write one or more named layers to ``path``, atomically.
 
     A path without extension gets ``.gpkg``. Formats that hold a single layer
-    (GeoJSON, Shapefile, FlatGeobuf, GeoParquet) take exactly one. An existing
-    file is replaced only once the new one is complete.
+    (GeoJSON, Shapefile, FlatGeobuf, GeoParquet) take exactly one and replace
+    the file (and, for a shapefile, every sidecar: a stale ``.prj`` never
+    outlives the data it described).
+
+    An existing GeoPackage keeps its other layers: the layers given replace
+    the same-named ones and the rest stay, written into a copy that replaces
+    the file only when complete. An existing file at ``path`` that is not a
+    GeoPackage is refused (:class:`~gridkit.errors.LayerError`), not overwritten.
+
+    Inside a ``with gridkit.io.atomic.staged():`` block the file joins the
+    block's set and is moved in when the block ends; a failure anywhere in
+    the block leaves every target as it was.
+
+    Parameters
+    ----------
+    layers
+        Layer name -> GeoDataFrame (or DataFrame, written as a table).
+    path
+        The file to write.
+    replace_file
+        Replace the whole file: only the given layers remain.
 
     Returns
     -------
@@ -192,7 +301,7 @@ def write_layers(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike
     path = Path(path)
     if path.suffix == "":
         path = path.with_suffix(".gpkg")
-    driver = _driver_for(path)
+    driver = output_driver(path)
     if not layers:
         raise LayerError("nothing to write: no layers given")
     if driver in _SINGLE_LAYER and len(layers) > 1:
@@ -200,29 +309,47 @@ def write_layers(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike
             f"{path.suffix} holds one layer but {len(layers)} were given "
             f"({list(layers)}): write a .gpkg instead"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
-        tmp = tmpdir / path.name
-        for name, gdf in layers.items():
-            if driver == "Parquet":
-                gdf.to_parquet(tmp)
-            elif isinstance(gdf, gpd.GeoDataFrame) and gdf.geometry.name in gdf:
-                pyogrio.write_dataframe(gdf, tmp, layer=name, driver=driver)
-            else:
-                pyogrio.write_dataframe(pd.DataFrame(gdf), tmp, layer=name, driver=driver)
-        for produced in tmpdir.iterdir():
-            target = path.parent / produced.name
-            os.replace(produced, target)
-        if driver == "ESRI Shapefile":  # stale sidecars of an older file
-            produced_names = {p.name for p in path.parent.glob(path.stem + ".*")}
-            for ext in _SHAPEFILE_SIDECARS:
-                stale = path.with_suffix(ext)
-                if stale.name not in produced_names and stale.exists():
-                    stale.unlink()
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
+    keep = (driver == "GPKG" and not replace_file and path.is_file()
+            and path.stat().st_size > 0)
+    if keep:
+        _check_appendable(path)
+    sidecars = _SHAPEFILE_SIDECARS[1:] if driver == "ESRI Shapefile" else ()
+    with staged() as out:
+        tmp = out.path(path, keep_existing=keep, sidecars=sidecars)
+        if driver in _SINGLE_LAYER or replace_file:  # written again in the same set
+            for old in [tmp, *(tmp.with_suffix(s) for s in sidecars)]:
+                old.unlink(missing_ok=True)
+        try:
+            for name, gdf in layers.items():
+                if driver == "Parquet":
+                    gdf.to_parquet(tmp)
+                elif isinstance(gdf, gpd.GeoDataFrame) and gdf.geometry.name in gdf:
+                    pyogrio.write_dataframe(gdf, tmp, layer=name, driver=driver)
+                else:
+                    pyogrio.write_dataframe(pd.DataFrame(gdf), tmp, layer=name, driver=driver)
+        except (RuntimeError, OSError) as exc:  # pyogrio's errors, a full disk...
+            raise _write_error(exc, path, out) from exc
     log.info("wrote %s (%s)", path, ", ".join(layers))
+    return path
+
+
+def write_csv(df: pd.DataFrame, path: str | os.PathLike, **options) -> Path:
+    """Write ``df`` as CSV (no index unless ``index=True``), atomically, like :func:`write_layers`.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, os
+    >>> p = write_csv(pd.DataFrame({"a": [1]}), os.path.join(tempfile.mkdtemp(), "t.csv"))
+    >>> p.read_text().split()
+    ['a', '1']
+    """
+    path = Path(path)
+    options.setdefault("index", False)
+    with staged() as out:
+        try:
+            df.to_csv(out.path(path), **options)
+        except OSError as exc:
+            raise _write_error(exc, path, out) from exc
     return path
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import geopandas as gpd
 import shapely
 
+from gridkit.io.atomic import staged
+
 __all__ = ["write_gpx"]
 
 _NS = "http://www.topografix.com/GPX/1/1"
@@ -27,7 +29,8 @@ def write_gpx(
     Parameters
     ----------
     path
-        The ``.gpx`` file (replaced atomically).
+        The ``.gpx`` file (replaced atomically; inside a ``staged()`` block,
+        when the block ends).
     tracks
         (Multi)LineStrings; one ``<trk>`` each, named by ``name_column``.
     waypoints
@@ -77,8 +80,6 @@ def write_gpx(
                 for x, y in shapely.get_coordinates(part):
                     ET.SubElement(seg, f"{{{_NS}}}trkpt", lat=f"{y:.7f}", lon=f"{x:.7f}")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    ET.ElementTree(root).write(tmp, encoding="utf-8", xml_declaration=True)
-    os.replace(tmp, path)
+    with staged() as out:
+        ET.ElementTree(root).write(out.path(path), encoding="utf-8", xml_declaration=True)
     return path

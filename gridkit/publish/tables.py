@@ -11,6 +11,7 @@ with BOM, so spreadsheet programs read the Chinese) or XLSX.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import warnings
@@ -22,6 +23,7 @@ import pandas as pd
 
 from gridkit.crs import to_crs, working_crs
 from gridkit.errors import GridkitWarning, InvalidValueError, MissingColumnError
+from gridkit.io.atomic import staged
 from gridkit.layers import check_layer, check_staff
 
 __all__ = [
@@ -282,6 +284,15 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike, *, headers: str = 
     headers
         ``"both"`` (``网格编码 grid_code``, default), ``"zh"`` or ``"en"``.
 
+    Text that a spreadsheet program would run as a formula (a name or phone
+    starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is
+    neutralised as OWASP recommends for CSV injection: in CSV the cell
+    starts with a single quote (``'+86 138...``, which spreadsheet programs
+    show as the text); in XLSX the cell is stored as text, unchanged, with
+    Excel's quote prefix. The file is written through
+    :func:`gridkit.io.atomic.staged`: an existing file is replaced only when
+    the new one is complete.
+
     Examples
     --------
     >>> import pandas as pd, tempfile, os
@@ -301,32 +312,71 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike, *, headers: str = 
             else c
             for c in out.columns
         ]
-    path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        out.to_csv(path, index=False, encoding="utf-8-sig")
-    elif suffix == ".xlsx":
-        _write_xlsx(out, path)
-    else:
+    if suffix not in (".csv", ".xlsx"):
         raise InvalidValueError(f"cannot write a table to {path.name!r}: use a .csv or .xlsx name")
+    with staged() as files:  # the old file stays until the new one is complete
+        tmp = files.path(path)
+        if suffix == ".csv":
+            # CRLF rows (RFC 4180): a value holding a line break is quoted, never splits a row
+            _quote_formulas(out).to_csv(
+                tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n"
+            )
+        else:
+            _write_xlsx(out, tmp)
     log.info("wrote %s (%d rows)", path, len(out))
     return path
 
 
+# a spreadsheet reads a cell starting with one of these as a formula (OWASP, CSV injection)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _formula_like(value) -> bool:
+    return isinstance(value, str) and value.startswith(FORMULA_START)
+
+
+def _quote_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """Text cells (and headers) a spreadsheet would evaluate, prefixed with ``'``."""
+    out = df.copy()
+    for c in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[c]):
+            out[c] = out[c].map(lambda v: f"'{v}" if _formula_like(v) else v)
+    out.columns = [f"'{c}" if _formula_like(c) else c for c in out.columns]
+    return out
+
+
+def _text_cells(sheet) -> None:
+    """Store formula-like text as text (quote-prefixed), never as a live formula."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if _formula_like(cell.value):
+                cell.data_type = "s"
+                cell.quotePrefix = True
+
+
 def _write_xlsx(df: pd.DataFrame, path: Path) -> None:
+    """Build the workbook in memory, then write it in one go (an error is never masked)."""
+    buffer = io.BytesIO()
+    writer = pd.ExcelWriter(buffer, engine="openpyxl")
+    df.to_excel(writer, index=False, sheet_name="网格责任表")
+    _format_sheet(writer.sheets["网格责任表"], df)
+    writer.close()
+    path.write_bytes(buffer.getvalue())
+
+
+def _format_sheet(sheet, df: pd.DataFrame) -> None:
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        df.to_excel(writer, index=False, sheet_name="网格责任表")
-        sheet = writer.sheets["网格责任表"]
-        sheet.freeze_panes = "A2"
-        for i, column in enumerate(df.columns, start=1):
-            sheet.cell(row=1, column=i).font = Font(bold=True)
-            values = [str(column)] + [str(v) for v in df[column].head(200)]
-            # CJK characters are about two columns wide
-            width = max(sum(2 if ord(ch) > 0x2E80 else 1 for ch in v) for v in values)
-            sheet.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 60)
-            if column in df.columns and df[column].dtype == object:
-                for row in range(2, len(df) + 2):  # codes and phones stay text, no 1.2E+14
-                    sheet.cell(row=row, column=i).number_format = "@"
+    sheet.freeze_panes = "A2"
+    _text_cells(sheet)
+    for i, column in enumerate(df.columns, start=1):
+        sheet.cell(row=1, column=i).font = Font(bold=True)
+        values = [str(column)] + [str(v) for v in df[column].head(200)]
+        # CJK characters are about two columns wide
+        width = max(sum(2 if ord(ch) > 0x2E80 else 1 for ch in v) for v in values)
+        sheet.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 60)
+        if not pd.api.types.is_numeric_dtype(df[column]):
+            for row in range(2, len(df) + 2):  # codes and phones stay text, no 1.2E+14
+                sheet.cell(row=row, column=i).number_format = "@"

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import resource
+import signal
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -142,3 +148,104 @@ def test_grids_without_ids_are_numbered_from_one():
     with pytest.warns(gk.GridkitWarning, match="nobody responsible"):
         t = responsibility_table(g, staff=staff)
     assert t["grid_id"].tolist() == ["1", "2"] and t["persons"].tolist() == ["", "甲"]
+
+
+# --- hostile cells: spreadsheet formulas stay text (OWASP CSV injection) ------
+
+FORMULAS = ["=HYPERLINK(\"http://x\",\"y\")", "+86 138 0000 0000", "-2+3", "@SUM(A1)", "\tTAB"]
+
+
+def _hostile_table(grids):
+    t = responsibility_table(grids)
+    n = len(t)
+    t["persons"] = [FORMULAS[i % len(FORMULAS)] for i in range(n)]
+    t["phones"] = ["=1+1", "+86 138 0000 0001", "-1", "@A1", "\rCR"][:n]
+    t["village_name"] = "=cmd|' /C calc'!A0"
+    return t
+
+
+def test_xlsx_cells_are_never_formulas(grids, tmp_path):
+    from openpyxl import load_workbook
+
+    t = _hostile_table(grids)
+    path = write_table(t, tmp_path / "t.xlsx", headers="en")
+    sheet = load_workbook(path)["网格责任表"]
+    cells = [c for row in sheet.iter_rows() for c in row]
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    header = [c.value for c in sheet[1]]
+    column = {name: [sheet.cell(row=r, column=header.index(name) + 1).value
+                     for r in range(2, len(t) + 2)] for name in ("persons", "phones")}
+    assert column["persons"] == t["persons"].tolist()  # the text itself, unchanged
+    # XML keeps no bare carriage return: it reads back as a line feed, still text
+    assert column["phones"] == [v.replace("\r", "\n") for v in t["phones"]]
+    assert sheet.cell(row=2, column=header.index("village_name") + 1).value == t[
+        "village_name"].iloc[0]
+    # Excel shows the text and keeps it text when the cell is edited
+    assert all(sheet.cell(row=r, column=header.index("persons") + 1).quotePrefix
+               for r in range(2, len(t) + 2))
+
+
+def test_csv_cells_that_would_be_formulas_start_with_a_quote(grids, tmp_path):
+    t = _hostile_table(grids)
+    path = write_table(t, tmp_path / "t.csv", headers="en")
+    back = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    assert back["persons"].tolist() == ["'" + v for v in t["persons"]]
+    assert back["phones"].tolist() == ["'" + v for v in t["phones"]]
+    assert back["village_name"].iloc[0] == "'=cmd|' /C calc'!A0"
+    assert back["grid_code"].tolist() == t["grid_code"].tolist()  # plain values untouched
+    assert back["area_m2"].tolist() == t["area_m2"].astype(str).tolist()
+
+
+def test_negative_numbers_stay_numbers(tmp_path):
+    from openpyxl import load_workbook
+
+    t = pd.DataFrame({"grid_id": ["a"], "workload_min": [-1.5]})
+    back = pd.read_csv(write_table(t, tmp_path / "n.csv", headers="en"), dtype=str)
+    assert back["workload_min"].tolist() == ["-1.5"]
+    cell = load_workbook(write_table(t, tmp_path / "n.xlsx"))["网格责任表"]["B2"]
+    assert cell.value == -1.5 and cell.data_type == "n"
+
+
+# --- atomic: a failed write leaves the old file as it was ----------------------
+
+
+@contextlib.contextmanager
+def file_size_limit(nbytes: int):
+    """Writes past ``nbytes`` fail with OSError (EFBIG), as on a full disk."""
+    old = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, old[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old)
+        signal.signal(signal.SIGXFSZ, handler)
+
+
+def test_failed_csv_write_keeps_the_old_table(grids, tmp_path):
+    t = responsibility_table(grids)
+    path = write_table(t, tmp_path / "t.csv")
+    old = path.read_bytes()
+    t["persons"] = "示例人员 " * 50  # the new table is larger than the limit
+    with file_size_limit(len(old) // 2), pytest.raises(OSError) as caught:
+        write_table(t, path)
+    assert caught.value.errno == errno.EFBIG
+    assert path.read_bytes() == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]  # no temporary left
+
+
+def test_failed_xlsx_write_keeps_the_old_table(grids, tmp_path, monkeypatch):
+    t = responsibility_table(grids)
+    path = write_table(t, tmp_path / "t.xlsx")
+    old = path.read_bytes()
+
+    def full_disk(self, data):
+        with open(self, "wb") as f:
+            f.write(data[:100])  # some bytes made it, then the disk was full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        write_table(t.iloc[:2], path)
+    assert path.read_bytes() == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.xlsx"]

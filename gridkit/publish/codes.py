@@ -42,6 +42,7 @@ from gridkit.errors import (
     VillageCodeError,
 )
 from gridkit.layers import check_layer
+from gridkit.publish._messages import plain, plain_list
 from gridkit.publish.options import SCHEMES, CodeScheme
 
 __all__ = [
@@ -57,14 +58,12 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-
-
 def _scheme(scheme: str | CodeScheme) -> CodeScheme:
     if isinstance(scheme, CodeScheme):
         return scheme
     if scheme not in SCHEMES:
         raise InvalidValueError(
-            f"unknown `scheme` {scheme!r}; use one of {sorted(SCHEMES)} "
+            f"unknown `scheme` {plain(scheme)!r}; use one of {sorted(SCHEMES)} "
             "or a gridkit.publish.codes.CodeScheme"
         )
     return SCHEMES[scheme]
@@ -102,21 +101,32 @@ def _village_codes(grids: gpd.GeoDataFrame, column: str, s: CodeScheme) -> pd.Se
         )
     raw = grids[column]
     text = raw.astype("string").str.strip()
-    # codes read from files as numbers lose their leading zeros: put them back
-    numeric = text.str.fullmatch(r"\d+(\.0+)?").fillna(False)
-    text = text.where(
-        ~numeric, text.str.replace(r"\.0+$", "", regex=True).str.zfill(s.village_digits)
-    )
+    # a whole number read as a float ("110101001001.0") is the same code; nothing is padded
+    text = text.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
     bad = raw.isna() | ~text.str.fullmatch(rf"\d{{{s.village_digits}}}").fillna(False)
     if bad.any():
-        rows = list(grids.index[bad][:5])
-        examples = sorted(map(str, raw[bad].unique()))[:5]
-        raise VillageCodeError(
-            f"grids: column {column!r} must hold {s.village_digits}-digit village codes "
-            f"(6 county + 3 town + 3 village); rows {rows} hold {examples}. Fix them or "
-            "take them from the villages layer with `villages=`"
-        )
+        raise VillageCodeError(_bad_codes_message(grids, column, text, bad, s))
     return text.astype(str)
+
+
+def _bad_codes_message(grids, column: str, text: pd.Series, bad: pd.Series, s) -> str:
+    raw = grids[column][bad]
+    examples = sorted({str(plain(v)) for v in raw.dropna()})[:5]
+    if raw.isna().any():
+        examples.append("<missing>")
+    msg = (
+        f"grids: column {column!r} must hold {s.village_digits}-digit village codes "
+        f"(6 county + 3 town + 3 village); {int(bad.sum())} row(s) do not, rows "
+        f"{plain_list(grids.index[bad])} hold {examples}. "
+    )
+    if text[bad].str.fullmatch(r"\d+").fillna(False).any():
+        msg += (
+            "Codes are never padded or cut: a code read as a number loses its leading "
+            "zeros (000091001001 becomes 91001001), so read the column as text (pandas "
+            "dtype=str; in a spreadsheet, format the column as text) and give each code "
+            "in full. "
+        )
+    return msg + "Or take each grid's code from the villages layer with `villages=`."
 
 
 def _village_from_layer(grids: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, crs) -> pd.Series:
@@ -143,7 +153,7 @@ def _village_from_layer(grids: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, crs
     codes = inter.set_index("_row")["code"].reindex(grids.index)
     if codes.isna().any():
         raise VillageCodeError(
-            f"grids: rows {list(grids.index[codes.isna()][:5])} lie outside every village; "
+            f"grids: rows {plain_list(grids.index[codes.isna()])} lie outside every village; "
             "clip the grids to the villages"
         )
     return codes.astype(str)
@@ -257,15 +267,15 @@ def assign_codes(
         if object_class is None or not re.fullmatch(rf"\d{{{s.class_digits}}}", str(object_class)):
             raise InvalidValueError(
                 f"scheme {s.name!r} starts with a {s.class_digits}-digit object class: pass "
-                f"`object_class=` as {s.class_digits} digits, got {object_class!r}"
+                f"`object_class=` as {s.class_digits} digits, got {plain(object_class)!r}"
             )
         prefix = str(object_class)
     if row_height is not None and not (np.isfinite(row_height) and row_height > 0):
         raise InvalidValueError(
-            f"`row_height` must be a positive number of metres, got {row_height!r}"
+            f"`row_height` must be a positive number of metres, got {plain(row_height)!r}"
         )
     if not 0 < min_iou <= 1:
-        raise InvalidValueError(f"`min_iou` must be in (0, 1], got {min_iou!r}")
+        raise InvalidValueError(f"`min_iou` must be in (0, 1], got {plain(min_iou)!r}")
 
     crs = working_crs(grids, previous, villages)
     metric = to_crs(grids, crs).reset_index(drop=True)
@@ -354,7 +364,7 @@ def _previous(previous: gpd.GeoDataFrame, crs, s: CodeScheme) -> gpd.GeoDataFram
     if bad.any():
         raise VillageCodeError(
             f"previous: column 'grid_code' must hold {s.length}-digit {s.name} codes; rows "
-            f"{list(prev.index[bad][:5])} hold {sorted(map(str, codes[bad].unique()))[:5]}"
+            f"{plain_list(prev.index[bad])} hold {sorted(map(str, codes[bad].unique()))[:5]}"
         )
     dup = codes.duplicated(keep=False)
     if dup.any():

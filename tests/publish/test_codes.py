@@ -195,10 +195,44 @@ def test_bad_village_codes_name_the_rows():
         assign_codes(blocks(1, 1).drop(columns="village_code"))
 
 
-def test_codes_read_as_numbers_get_their_zeros_back():
+def test_codes_of_the_wrong_length_are_refused_not_padded():
+    g = blocks(1, 3, village="000091001001")
+    g["village_code"] = ["000091001001", "91001001", "1101010010011"]  # 12, 8 and 13 digits
+    with pytest.raises(VillageCodeError) as caught:
+        assign_codes(g)
+    msg = str(caught.value)
+    assert "rows [1, 2]" in msg and "'91001001'" in msg and "'1101010010011'" in msg
+    assert "12-digit" in msg and "np." not in msg
+
+
+def test_codes_read_as_numbers_are_refused_with_the_fix():
+    # the sample's codes read from a spreadsheet as numbers: 000091001001 -> 91001001
     g = blocks(1, 2, village="000091001001")
-    g["village_code"] = [91001001, 91001001.0]
-    assert assign_codes(g)["grid_code"].tolist() == ["000091001001001", "000091001001002"]
+    g["village_code"] = np.array([91001001, 91001001], dtype="int64")
+    with pytest.raises(VillageCodeError, match="as text") as caught:
+        assign_codes(g)
+    assert "rows [0, 1]" in str(caught.value) and "np." not in str(caught.value)
+    g["village_code"] = [91001001.0, 91001001.0]
+    with pytest.raises(VillageCodeError, match="as text"):
+        assign_codes(g)
+
+
+def test_full_length_codes_read_as_numbers_are_kept():
+    g = blocks(1, 2)
+    g["village_code"] = [int(V1), float(V1)]  # no leading zero to lose
+    assert assign_codes(g)["grid_code"].tolist() == [V1 + "001", V1 + "002"]
+
+
+def test_messages_show_plain_values_not_numpy_reprs():
+    g = blocks(1, 2)
+    for kwargs in (
+        {"row_height": np.float64(-1.0)},
+        {"min_iou": np.float64(2.0)},
+        {"scheme": "cjt349", "object_class": np.int64(12)},
+    ):
+        with pytest.raises(gk.InvalidValueError) as caught:
+            assign_codes(g, **kwargs)
+        assert "np." not in str(caught.value), str(caught.value)
 
 
 def test_village_taken_from_villages_layer(sample):

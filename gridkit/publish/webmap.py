@@ -23,7 +23,6 @@ import json
 import logging
 import math
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,11 +35,13 @@ import shapely
 from gridkit.crs import to_crs, working_crs
 from gridkit.errors import InvalidValueError, MissingCRSError
 from gridkit.gcj02 import from_gcj02, to_gcj02
+from gridkit.io.atomic import staged
 from gridkit.layers import check_layer
 from gridkit.progress import progress
 from gridkit.publish._assets import JQUERY_JS, LEAFLET_CSS, LEAFLET_JS, inline_assets
 from gridkit.publish._colour import grid_colours
 from gridkit.publish._elements import DetailsPopup, Labels, Legend, Title, add_header
+from gridkit.publish._files import unique_stems
 from gridkit.publish.options import TILES
 from gridkit.publish.tables import STAT_COLUMNS, TABLE_HEADERS, grid_keys, grid_stats, staff_by_grid
 
@@ -413,16 +414,12 @@ def save_map(m: folium.Map, path: str | os.PathLike) -> Path:
     """
     path = Path(path)
     html = inline_assets(m.get_root().render())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, path)
-    log.info("wrote %s (%.0f kB)", path, path.stat().st_size / 1024)
+    with staged() as out:  # replaced when complete; inside a command's set, at its end
+        tmp = out.path(path)
+        tmp.write_text(html, encoding="utf-8")
+        size = tmp.stat().st_size
+    log.info("wrote %s (%.0f kB)", path, size / 1024)
     return path
-
-
-def _safe_name(text: str) -> str:
-    return re.sub(r"[^\w.-]+", "_", text, flags=re.UNICODE).strip("._") or "grid"
 
 
 def write_grid_maps(
@@ -432,7 +429,15 @@ def write_grid_maps(
     margin: float = 0.25,
     **kwargs,
 ) -> list[Path]:
-    """One map per grid (网格示意图), named by its code, written into ``folder``.
+    """One map per grid (网格示意图), named by its label, written into ``folder``.
+
+    A file is named after the grid's label (``label_column``, default its
+    code) made safe for a file name; when two labels give the same name
+    (equal ignoring case, or differing only in characters a file name cannot
+    hold) the later grids get ``-2``, ``-3``... in the grids' order, and a
+    :class:`~gridkit.errors.GridkitWarning` lists them: no map overwrites
+    another. The maps are written as one set (:func:`gridkit.io.atomic.staged`):
+    when one fails, every file already in ``folder`` stays as it was.
 
     Each map shows the grid emphasised among its neighbours, with the other
     layers clipped to the grid's surroundings (``margin`` times its size).
@@ -447,35 +452,41 @@ def write_grid_maps(
     if "grid_id" not in grids.columns:  # the positional ids grid_map uses for staff
         grids = grids.assign(grid_id=grid_keys(grids).to_numpy())
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    names = _label_column(grids, kwargs.get("label_column")).map(_safe_name)
+    labels = _label_column(grids, kwargs.get("label_column"))
+    names = unique_stems(labels, what="grid")
     crs = working_crs(grids)
     metric = to_crs(grids, crs)
-    paths = []
+    with staged():  # all the maps, or none
+        return [
+            save_map(_one_grid_map(grids, metric, pos, labels.iloc[pos], margin, kwargs),
+                     folder / f"{names[pos]}.html")
+            for pos in progress(range(len(grids)), desc="grid maps", unit="map")
+        ]
+
+
+def _one_grid_map(grids, metric, pos: int, label: str, margin: float, kwargs) -> folium.Map:
+    """The map of grid ``pos`` among its neighbours, the other layers clipped around it."""
+    crs = metric.crs
     layer_keys = ("villages", "roads", "entities", "routes", "issues")
-    for pos in progress(range(len(grids)), desc="grid maps", unit="map"):
-        geom = metric.geometry.iloc[pos]
-        x0, y0, x1, y1 = geom.bounds
-        pad = margin * max(x1 - x0, y1 - y0, 1.0)
-        area = gpd.GeoSeries([shapely.box(x0 - pad, y0 - pad, x1 + pad, y1 + pad)], crs=crs)
-        near = grids[metric.intersects(area.iloc[0]).to_numpy()]
-        local = dict(kwargs)
-        for key in layer_keys:
-            layer = kwargs.get(key)
-            if layer is not None and len(layer):
-                clip_area = area.to_crs(layer.crs).iloc[0]
-                local[key] = layer[layer.intersects(clip_area)]
-                if local[key].empty:
-                    local[key] = None
-        staff = kwargs.get("staff")
-        if staff is not None:  # only the persons of the grids on this map
-            keep = staff["grid_id"].astype(str).isin(near["grid_id"].astype(str))
-            local["staff"] = staff[keep] if keep.any() else None
-        local.setdefault("title", f"网格示意图 {names.iloc[pos]}")
-        m = grid_map(
-            near, highlight=int(np.flatnonzero(near.index == grids.index[pos])[0]), **local
-        )
-        bounds = area.to_crs(4326).total_bounds
-        m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
-        paths.append(save_map(m, folder / f"{names.iloc[pos]}.html"))
-    return paths
+    geom = metric.geometry.iloc[pos]
+    x0, y0, x1, y1 = geom.bounds
+    pad = margin * max(x1 - x0, y1 - y0, 1.0)
+    area = gpd.GeoSeries([shapely.box(x0 - pad, y0 - pad, x1 + pad, y1 + pad)], crs=crs)
+    near = grids[metric.intersects(area.iloc[0]).to_numpy()]
+    local = dict(kwargs)
+    for key in layer_keys:
+        layer = kwargs.get(key)
+        if layer is not None and len(layer):
+            clip_area = area.to_crs(layer.crs).iloc[0]
+            local[key] = layer[layer.intersects(clip_area)]
+            if local[key].empty:
+                local[key] = None
+    staff = kwargs.get("staff")
+    if staff is not None:  # only the persons of the grids on this map
+        keep = staff["grid_id"].astype(str).isin(near["grid_id"].astype(str))
+        local["staff"] = staff[keep] if keep.any() else None
+    local.setdefault("title", f"网格示意图 {label}")
+    m = grid_map(near, highlight=int(np.flatnonzero(near.index == grids.index[pos])[0]), **local)
+    bounds = area.to_crs(4326).total_bounds
+    m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    return m

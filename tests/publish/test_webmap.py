@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import re
@@ -323,3 +324,62 @@ def test_map_in_headless_chromium(chromium, grids, sample, staff, tmp_path):  # 
     colours, counts = np.unique(pixels, axis=0, return_counts=True)
     assert len(colours) > 50
     assert counts.max() / len(pixels) < 0.6
+
+
+# --- file names and atomic writes ---------------------------------------------
+
+
+def test_per_grid_maps_never_overwrite_each_other(grids, tmp_path):
+    labelled = grids.assign(label=["A", "A", "a", "x/y", "x_y"])
+    with pytest.warns(gk.GridkitWarning, match="share a file name") as records:
+        paths = write_grid_maps(labelled, tmp_path, label_column="label", tiles=None)
+    assert [p.name for p in paths] == ["A.html", "A-2.html", "a-3.html", "x_y.html",
+                                       "x_y-2.html"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)
+    message = str(records[0].message)
+    assert "'A' -> 'A-2'" in message and "'x_y' -> 'x_y-2'" in message
+    for path, code in zip(paths, labelled["grid_code"], strict=True):  # each its own grid
+        html = path.read_text(encoding="utf-8")
+        assert html.count(code) >= 1
+
+
+def test_twenty_grids_with_one_label_give_twenty_maps(tmp_path):
+    g = gpd.GeoDataFrame(
+        {"grid_id": [f"g{i}" for i in range(20)], "name": "同一个 名字"},
+        geometry=[box(500000 + 100 * i, 4400000, 500100 + 100 * i, 4400100) for i in range(20)],
+        crs=32650,
+    )
+    with pytest.warns(gk.GridkitWarning, match="19 grid"):
+        paths = write_grid_maps(g, tmp_path, label_column="name", tiles=None)
+    assert len(set(paths)) == 20 and len(list(tmp_path.iterdir())) == 20
+
+
+def test_save_map_joins_the_callers_output_set(grids, tmp_path):
+    from gridkit.io.atomic import staged
+
+    target = tmp_path / "map.html"
+    target.write_text("old", encoding="utf-8")
+    with staged():
+        save_map(grid_map(grids, tiles=None), target)
+        assert target.read_text(encoding="utf-8") == "old"  # nothing moves before the end
+    assert "L.map(" in target.read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["map.html"]
+
+
+def test_failed_grid_maps_leave_the_old_ones(grids, tmp_path, monkeypatch):
+    import gridkit.publish.webmap as webmap
+
+    old = {p.name: p.read_bytes() for p in write_grid_maps(grids, tmp_path, tiles=None)}
+    calls = []
+    real = webmap.inline_assets
+
+    def fail_third(html):
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(html)
+
+    monkeypatch.setattr(webmap, "inline_assets", fail_third)
+    with pytest.raises(OSError, match="No space left"):
+        write_grid_maps(grids, tmp_path, tiles=None, title="新的 new")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == old

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,9 +27,12 @@ from matplotlib.patches import Patch, Rectangle
 
 from gridkit.crs import to_crs, working_crs
 from gridkit.errors import InvalidValueError
+from gridkit.io.atomic import staged
 from gridkit.layers import check_layer
 from gridkit.progress import progress
 from gridkit.publish._colour import grid_colours
+from gridkit.publish._files import unique_stems
+from gridkit.publish._messages import plain
 from gridkit.publish._poster_draw import (
     draw_lines,
     draw_outlines,
@@ -132,7 +134,9 @@ def prepare_posters(
 
 def _figure(paper: str, landscape: bool) -> Figure:
     if paper not in PAPER_SIZES:
-        raise InvalidValueError(f"unknown `paper` {paper!r}; use one of {sorted(PAPER_SIZES)}")
+        raise InvalidValueError(
+            f"unknown `paper` {plain(paper)!r}; use one of {sorted(PAPER_SIZES)}"
+        )
     w, h = PAPER_SIZES[paper]
     # a bare Figure, not pyplot: posters never open a window, never change the
     # caller's backend, and are freed with their last reference
@@ -272,7 +276,7 @@ def _locate(ps: PosterSet, grid) -> int:
             hit = np.flatnonzero(ps.grids[col].astype(str).to_numpy() == str(grid))
             if len(hit):
                 return int(hit[0])
-    raise InvalidValueError(f"no grid with code or id {grid!r}")
+    raise InvalidValueError(f"no grid with code or id {plain(grid)!r}")
 
 
 def grid_poster(ps: PosterSet, grid, *, paper: str = "A4", landscape: bool = False) -> Figure:
@@ -501,16 +505,25 @@ def _listing(fig, ps: PosterSet, fonts) -> None:
         )
 
 
-def _safe(text: str) -> str:
-    return re.sub(r"[^\w.-]+", "_", text, flags=re.UNICODE).strip("._") or "grid"
-
-
 def _metadata(fmt: str, stem: str) -> dict | None:
     if fmt == "pdf":
         return {"Title": f"gridkit poster {stem}", "Creator": "gridkit"}
     if fmt == "png":
         return {"Title": f"gridkit poster {stem}", "Software": "gridkit"}
     return None
+
+
+def _save(fig: Figure, stem: Path, out, formats, dpi: int) -> list[Path]:
+    """Save ``fig`` in each format into the output set ``out``; the target paths."""
+    paths = []
+    # TrueType text in PDF/SVG: searchable and editable by the office
+    with matplotlib.rc_context({"pdf.fonttype": 42, "svg.fonttype": "none"}):
+        for fmt in formats:
+            path = stem.with_name(f"{stem.name}.{fmt}")
+            meta = _metadata(fmt, stem.name)
+            fig.savefig(out.path(path), dpi=dpi if fmt == "png" else None, metadata=meta)
+            paths.append(path)
+    return paths
 
 
 def write_posters(
@@ -526,9 +539,18 @@ def write_posters(
 ) -> list[Path]:
     """Write the jurisdiction poster and one poster per grid into ``folder``.
 
-    Files: ``jurisdiction.<fmt>`` and ``<grid code>.<fmt>`` for each format
+    Files: ``jurisdiction.<fmt>`` and ``<grid label>.<fmt>`` for each format
     (``png``, ``pdf``, ``svg``); ``only`` limits the per-grid posters to
     some grids (codes, ids or positions). Returns the paths written.
+
+    The grid label (its code, else id or name) is made safe for a file name;
+    when two labels give the same name (equal ignoring case, or differing
+    only in characters a file name cannot hold), or a grid is labelled
+    ``jurisdiction``, the later ones get ``-2``, ``-3``... in the grids'
+    order and a :class:`~gridkit.errors.GridkitWarning` lists them: no
+    poster overwrites another. All files are written as one set
+    (:func:`gridkit.io.atomic.staged`): if one fails, the files already in
+    ``folder`` stay exactly as they were.
 
     Examples
     --------
@@ -537,25 +559,20 @@ def write_posters(
     >>> ps = prepare_posters(s["villages"], roads=s["roads"])  # doctest: +SKIP
     >>> write_posters(ps, tempfile.mkdtemp(), formats=("pdf",))  # doctest: +SKIP
     """
-    bad = [f for f in formats if f not in ("png", "pdf", "svg")]
+    bad = [plain(f) for f in formats if f not in ("png", "pdf", "svg")]
     if bad:
         raise InvalidValueError(f"unknown poster format(s) {bad}; use png, pdf or svg")
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    stems = unique_stems(ps.labels, reserved=["jurisdiction"], what="grid")
+    chosen = [] if not per_grid else range(len(ps.grids))
+    if per_grid and only is not None:
+        chosen = [_locate(ps, g) for g in only]
     paths: list[Path] = []
-
-    def save(fig: Figure, stem: str) -> None:
-        # TrueType text in PDF/SVG: searchable and editable by the office
-        with matplotlib.rc_context({"pdf.fonttype": 42, "svg.fonttype": "none"}):
-            for fmt in formats:
-                path = folder / f"{stem}.{fmt}"
-                fig.savefig(path, dpi=dpi if fmt == "png" else None, metadata=_metadata(fmt, stem))
-                paths.append(path)
-
-    save(jurisdiction_poster(ps, paper=paper, landscape=landscape), "jurisdiction")
-    if per_grid:
-        chosen = range(len(ps.grids)) if only is None else [_locate(ps, g) for g in only]
+    with staged() as out:  # every poster, or none: old files stay until all are drawn
+        fig = jurisdiction_poster(ps, paper=paper, landscape=landscape)
+        paths += _save(fig, folder / "jurisdiction", out, formats, dpi)
         for i in progress(chosen, desc="posters", unit="grid"):
-            save(grid_poster(ps, i, paper=paper, landscape=landscape), _safe(ps.labels[i]))
+            fig = grid_poster(ps, i, paper=paper, landscape=landscape)
+            paths += _save(fig, folder / stems[i], out, formats, dpi)
     log.info("wrote %d poster files into %s", len(paths), folder)
     return paths

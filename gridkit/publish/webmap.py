@@ -458,8 +458,10 @@ def write_grid_maps(
     metric = to_crs(grids, crs)
     with staged():  # all the maps, or none
         return [
-            save_map(_one_grid_map(grids, metric, pos, labels.iloc[pos], margin, kwargs),
-                     folder / f"{names[pos]}.html")
+            save_map(
+                _one_grid_map(grids, metric, pos, labels.iloc[pos], margin, kwargs),
+                folder / f"{names[pos]}.html",
+            )
             for pos in progress(range(len(grids)), desc="grid maps", unit="map")
         ]
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import warnings
+from dataclasses import replace
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import pytest
 from browser import FONT_PACKAGES, ensure_debian_packages
@@ -200,3 +203,65 @@ def test_cli_map(sample_file, tmp_path, capsys):
         == 2
     )
     assert "tianditu_key" in capsys.readouterr().err
+
+
+# --- file names and atomic writes ---------------------------------------------
+
+
+def test_poster_names_never_collide(sample, tmp_path):
+    g = (
+        sample["villages"]
+        .assign(grid_id=["jurisdiction", "Jurisdiction", "a b", "a_b", "x"])
+        .drop(columns="code")
+    )
+    ps = prepare_posters(g)
+    with pytest.warns(gk.GridkitWarning, match="share a file name") as records:
+        paths = write_posters(ps, tmp_path, formats=("png",), dpi=20)
+    names = [p.name for p in paths]
+    assert names == [
+        "jurisdiction.png",
+        "jurisdiction-2.png",
+        "Jurisdiction-3.png",
+        "a_b.png",
+        "a_b-2.png",
+        "x.png",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)  # 5 grids + overview
+    assert "'jurisdiction' -> 'jurisdiction-2'" in str(records[0].message)
+
+
+def _poster_bytes(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_failed_posters_leave_the_old_files(grids, tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    ps = prepare_posters(grids)
+    write_posters(ps, tmp_path, formats=("png", "pdf"), dpi=20)
+    old = _poster_bytes(tmp_path)
+    real = Figure.savefig
+    pdfs = []
+
+    def fail_second_pdf(self, fname, *args, **kwargs):
+        if str(fname).endswith(".pdf"):
+            pdfs.append(fname)
+            if len(pdfs) == 2:  # the overview and the first grid poster were saved
+                raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, fname, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", fail_second_pdf)
+    with pytest.raises(OSError, match="No space left"):
+        write_posters(replace(ps, title="新的标题 new"), tmp_path, formats=("png", "pdf"), dpi=20)
+    assert len(pdfs) == 2
+    assert _poster_bytes(tmp_path) == old  # byte-identical, no temporary files or folders
+
+
+def test_poster_messages_show_plain_values(grids):
+    ps = prepare_posters(grids)
+    with pytest.raises(ValueError) as caught:
+        grid_poster(ps, np.str_("nope"))
+    assert "'nope'" in str(caught.value) and "np." not in str(caught.value)
+    with pytest.raises(ValueError) as caught:
+        write_posters(ps, "unused", formats=(np.str_("gif"),))
+    assert "np." not in str(caught.value)

@@ -152,7 +152,7 @@ def test_grids_without_ids_are_numbered_from_one():
 
 # --- hostile cells: spreadsheet formulas stay text (OWASP CSV injection) ------
 
-FORMULAS = ["=HYPERLINK(\"http://x\",\"y\")", "+86 138 0000 0000", "-2+3", "@SUM(A1)", "\tTAB"]
+FORMULAS = ['=HYPERLINK("http://x","y")', "+86 138 0000 0000", "-2+3", "@SUM(A1)", "\tTAB"]
 
 
 def _hostile_table(grids):
@@ -173,16 +173,22 @@ def test_xlsx_cells_are_never_formulas(grids, tmp_path):
     cells = [c for row in sheet.iter_rows() for c in row]
     assert [c.coordinate for c in cells if c.data_type == "f"] == []
     header = [c.value for c in sheet[1]]
-    column = {name: [sheet.cell(row=r, column=header.index(name) + 1).value
-                     for r in range(2, len(t) + 2)] for name in ("persons", "phones")}
+    column = {
+        name: [sheet.cell(row=r, column=header.index(name) + 1).value for r in range(2, len(t) + 2)]
+        for name in ("persons", "phones")
+    }
     assert column["persons"] == t["persons"].tolist()  # the text itself, unchanged
     # XML keeps no bare carriage return: it reads back as a line feed, still text
     assert column["phones"] == [v.replace("\r", "\n") for v in t["phones"]]
-    assert sheet.cell(row=2, column=header.index("village_name") + 1).value == t[
-        "village_name"].iloc[0]
+    assert (
+        sheet.cell(row=2, column=header.index("village_name") + 1).value
+        == t["village_name"].iloc[0]
+    )
     # Excel shows the text and keeps it text when the cell is edited
-    assert all(sheet.cell(row=r, column=header.index("persons") + 1).quotePrefix
-               for r in range(2, len(t) + 2))
+    assert all(
+        sheet.cell(row=r, column=header.index("persons") + 1).quotePrefix
+        for r in range(2, len(t) + 2)
+    )
 
 
 def test_csv_cells_that_would_be_formulas_start_with_a_quote(grids, tmp_path):

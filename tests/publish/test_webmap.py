@@ -333,8 +333,7 @@ def test_per_grid_maps_never_overwrite_each_other(grids, tmp_path):
     labelled = grids.assign(label=["A", "A", "a", "x/y", "x_y"])
     with pytest.warns(gk.GridkitWarning, match="share a file name") as records:
         paths = write_grid_maps(labelled, tmp_path, label_column="label", tiles=None)
-    assert [p.name for p in paths] == ["A.html", "A-2.html", "a-3.html", "x_y.html",
-                                       "x_y-2.html"]
+    assert [p.name for p in paths] == ["A.html", "A-2.html", "a-3.html", "x_y.html", "x_y-2.html"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)
     message = str(records[0].message)
     assert "'A' -> 'A-2'" in message and "'x_y' -> 'x_y-2'" in message

@@ -87,6 +87,29 @@ class DetailsPopup(MacroElement):
         self.key = key
 
 
+class DetailsTooltip(MacroElement):
+    """Tooltips on a GeoJson layer from the ``[label, value]`` list in property ``key``.
+
+    Unlike folium's ``GeoJsonTooltip`` and ``Tooltip`` (which put the values
+    into the page as HTML), the table is built with ``textContent``.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.bindTooltip(function (layer) {
+            return gridkitTable(layer.feature.properties[{{ this.key|tojson }}]);
+        }, {sticky: true});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, key: str = "_tip"):
+        super().__init__()
+        self._name = "DetailsTooltip"
+        self.key = key
+
+
 class Labels(MacroElement):
     """Text labels at points: ``items`` is a list of ``[lat, lon, text]``."""
 

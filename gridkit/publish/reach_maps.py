@@ -1,13 +1,21 @@
-"""Folium maps of reach and checkpoints (EPSG:4326, opened in a browser)."""
+"""Folium maps of reach and checkpoints (EPSG:4326, opened in a browser).
+
+Every value from the data (village codes and names, facility ids, road
+names) reaches the page as JSON and is shown with ``textContent`` (the
+tooltips of :mod:`gridkit.publish._elements`), never as HTML: a village named
+``<img src=x onerror=alert(1)>`` shows as that text.
+"""
 
 from __future__ import annotations
 
-from html import escape
-
 import folium
 import geopandas as gpd
+import pandas as pd
 
-from gridkit.publish.webmap import base_map
+from gridkit.crs import to_crs
+from gridkit.publish._bounds import lonlat_bounds
+from gridkit.publish._elements import DetailsTooltip
+from gridkit.publish.webmap import _features, _text, base_map
 
 _STATUS_COLOURS = {
     "reached": "#1a9850",
@@ -15,10 +23,11 @@ _STATUS_COLOURS = {
     "unreachable": "#d73027",
     "off_network": "#7b3294",
 }
+_MAJOR = {"motorway", "trunk", "primary", "secondary", "tertiary"}
 
 
-def _base(frames: list[gpd.GeoDataFrame]) -> folium.Map:
-    bounds = [f.to_crs(4326).total_bounds for f in frames if f is not None and len(f)]
+def _base(frames: list[tuple[str, gpd.GeoDataFrame | None]]) -> folium.Map:
+    bounds = [lonlat_bounds(f, name) for name, f in frames if f is not None and len(f)]
     x0 = min(b[0] for b in bounds)
     y0 = min(b[1] for b in bounds)
     x1 = max(b[2] for b in bounds)
@@ -28,83 +37,101 @@ def _base(frames: list[gpd.GeoDataFrame]) -> folium.Map:
     return m
 
 
+def _rows(df: pd.DataFrame, columns: list[str]) -> list[list[list[str]]]:
+    """Each row's ``[column, value as text]`` pairs (the tooltip tables)."""
+    cols = [c for c in columns if c in df.columns]
+    return [
+        [[c, t] for c, v in zip(cols, record, strict=True) if (t := _text(v)) is not None]
+        for record in df[cols].itertuples(index=False, name=None)
+    ]
+
+
+def _layer(gdf: gpd.GeoDataFrame, props: dict, name: str, style, marker=None) -> folium.GeoJson:
+    layer = folium.GeoJson(
+        _features(to_crs(gdf, 4326), props), name=name, style_function=style, marker=marker
+    )
+    layer.add_child(DetailsTooltip("_tip"))
+    return layer
+
+
 def _villages(m: folium.Map, villages: gpd.GeoDataFrame | None) -> None:
     if villages is None or not len(villages):
         return
-    cols = [c for c in ("code", "name") if c in villages.columns]
-    folium.GeoJson(
-        villages[cols + [villages.geometry.name]].to_crs(4326),
-        name="villages",
-        style_function=lambda _: {
-            "color": "#333333",
-            "weight": 2,
-            "fill": False,
-            "dashArray": "6 4",
-        },
-        tooltip=folium.GeoJsonTooltip(cols) if cols else None,
-    ).add_to(m)
+    style = {"color": "#333333", "weight": 2, "fill": False, "dashArray": "6 4"}
+    tips = _rows(villages, ["code", "name"])
+    _layer(villages, {"_tip": tips}, "villages", lambda _: style).add_to(m)
+
+
+def _points(m: folium.Map, pts: gpd.GeoDataFrame) -> None:
+    shown = pts.copy()
+    for c in ("distance_m", "euclidean_m"):
+        if c in shown.columns:
+            shown[c] = pd.to_numeric(shown[c], errors="coerce").round(0)
+    status = shown["status"] if "status" in shown.columns else pd.Series("", index=shown.index)
+    props = {
+        "_tip": _rows(shown, ["facility", "distance_m", "euclidean_m", "status"]),
+        "_c": [_STATUS_COLOURS.get(str(s), "#555") for s in status],
+    }
+    style = lambda f: {  # noqa: E731
+        "color": f["properties"]["_c"],
+        "fillColor": f["properties"]["_c"],
+        "weight": 1,
+        "fillOpacity": 0.7,
+    }
+    _layer(shown, props, "points by reach", style, folium.CircleMarker(radius=3)).add_to(m)
 
 
 def reach_map(result, *, villages: gpd.GeoDataFrame | None = None) -> folium.Map:
     """Service areas, points coloured by status and the facilities of a ReachResult."""
     pts = result.points
-    m = _base([pts, result.facilities])
+    m = _base([("points", pts), ("facilities", result.facilities)])
     _villages(m, villages)
-    if len(result.service_areas):
-        folium.GeoJson(
-            result.service_areas.to_crs(4326),
-            name="service areas",
-            style_function=lambda _: {"color": "#2b83ba", "weight": 1, "fillOpacity": 0.15},
-            tooltip=folium.GeoJsonTooltip(["facility", "street_m", "points_within"]),
-        ).add_to(m)
-    keep = [c for c in ("facility", "distance_m", "euclidean_m", "status") if c in pts.columns]
-    shown = pts[keep + [pts.geometry.name]].copy()
-    shown["distance_m"] = shown["distance_m"].round(0)
-    shown["euclidean_m"] = shown["euclidean_m"].round(0)
-    folium.GeoJson(
-        shown.to_crs(4326),
-        name="points by reach",
-        style_function=lambda f: {
-            "color": _STATUS_COLOURS.get(f["properties"]["status"], "#555"),
-            "fillColor": _STATUS_COLOURS.get(f["properties"]["status"], "#555"),
-            "weight": 1,
-            "fillOpacity": 0.7,
-        },
-        marker=folium.CircleMarker(radius=3),
-        tooltip=folium.GeoJsonTooltip(keep),
-    ).add_to(m)
+    areas = result.service_areas
+    if len(areas):
+        tips = _rows(areas, ["facility", "street_m", "points_within"])
+        style = {"color": "#2b83ba", "weight": 1, "fillOpacity": 0.15}
+        _layer(areas, {"_tip": tips}, "service areas", lambda _: style).add_to(m)
+    _points(m, pts)
     fac = result.facilities[result.facilities["status"] == "ok"]
-    for _, row in fac.to_crs(4326).iterrows():
-        folium.CircleMarker(
-            [row.geometry.y, row.geometry.x],
-            radius=7,
-            color="#08306b",
-            fill=True,
-            fill_color="#2171b5",
-            fill_opacity=1.0,
-            tooltip=escape(f"facility {row['facility']}: {row['points_within']} within reach"),
-        ).add_to(m)
+    if len(fac):
+        tips = [
+            [["facility", str(f)], ["within reach", str(_text(n))]]
+            for f, n in zip(fac["facility"], fac["points_within"], strict=True)
+        ]
+        style = {"color": "#08306b", "fillColor": "#2171b5", "fillOpacity": 1.0, "weight": 2}
+        marker = folium.CircleMarker(radius=7, fill=True)
+        _layer(fac, {"_tip": tips}, "facilities", lambda _: style, marker).add_to(m)
     folium.LayerControl().add_to(m)
     return m
 
 
 def checkpoints_map(cp, *, villages: gpd.GeoDataFrame | None = None) -> folium.Map:
     """Checkpoints on the village boundaries, coloured by road class importance."""
-    m = _base([cp.per_village, cp.points])
+    m = _base([("villages", cp.per_village), ("checkpoints", cp.points)])
     _villages(m, cp.per_village if villages is None else villages)
-    major = {"motorway", "trunk", "primary", "secondary", "tertiary"}
-    for _, row in cp.points.to_crs(4326).iterrows():
-        colour = "#d7191c" if row["road_class"] in major else "#fdae61"
-        name = row["road_name"] if isinstance(row["road_name"], str) else "(unnamed)"
-        folium.CircleMarker(
-            [row.geometry.y, row.geometry.x],
-            radius=5 if colour == "#d7191c" else 3,
-            color=colour,
-            fill=True,
-            fill_opacity=0.9,
-            tooltip=escape(
-                f"{row['checkpoint_id']}: {row['road_class']} {name}; "
-                f"{row['village_a']} | {row['village_b']}"
-            ),
-        ).add_to(m)
+    pts = cp.points
+    if not len(pts):
+        return m
+    major = pts["road_class"].isin(_MAJOR).to_numpy()
+    names = [n if isinstance(n, str) else "(unnamed)" for n in pts["road_name"]]
+    tips = [
+        [["checkpoint", str(i)], ["road", f"{c} {n}"], ["villages", f"{a} | {b}"]]
+        for i, c, n, a, b in zip(
+            pts["checkpoint_id"],
+            pts["road_class"],
+            names,
+            pts["village_a"],
+            pts["village_b"],
+            strict=True,
+        )
+    ]
+    props = {"_tip": tips, "_c": ["#d7191c" if x else "#fdae61" for x in major]}
+    props["_r"] = [5 if x else 3 for x in major]
+    style = lambda f: {  # noqa: E731
+        "color": f["properties"]["_c"],
+        "fillColor": f["properties"]["_c"],
+        "radius": f["properties"]["_r"],
+        "fillOpacity": 0.9,
+    }
+    _layer(pts, props, "checkpoints", style, folium.CircleMarker(radius=4, fill=True)).add_to(m)
     return m

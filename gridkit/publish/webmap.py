@@ -39,6 +39,7 @@ from gridkit.io.atomic import staged
 from gridkit.layers import check_layer
 from gridkit.progress import progress
 from gridkit.publish._assets import JQUERY_JS, LEAFLET_CSS, LEAFLET_JS, inline_assets
+from gridkit.publish._bounds import lonlat_bounds
 from gridkit.publish._colour import grid_colours
 from gridkit.publish._elements import DetailsPopup, Labels, Legend, Title, add_header
 from gridkit.publish._files import unique_stems
@@ -266,6 +267,7 @@ def grid_map(
     display = _Display(tiles == "amap", input_gcj02)
     m = _base_map(tiles, tianditu_key)
     grids = display.wgs84(grids, "grids")
+    lonlat_bounds(grids, "grids")  # a layer off the Earth would give a blank page
     crs = working_crs(grids)
     metric = to_crs(grids, crs)
     colours = grid_colours(metric.geometry.values)

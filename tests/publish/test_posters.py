@@ -265,3 +265,17 @@ def test_poster_messages_show_plain_values(grids):
     with pytest.raises(ValueError) as caught:
         write_posters(ps, "unused", formats=(np.str_("gif"),))
     assert "np." not in str(caught.value)
+
+
+def test_unprojectable_coordinates_are_refused(grids, sample_file, tmp_path, capsys):
+    metric = grids.to_crs(32635)
+    far = metric.set_geometry(metric.geometry.translate(1e12, 1e12))  # 1e12 m: off the Earth
+    with pytest.raises(gk.CRSError, match="longitude/latitude"):
+        prepare_posters(far)
+    gk.write_layer(far, tmp_path / "far.gpkg", layer="grids")
+    out = tmp_path / "map.html"
+    code = cli.main(
+        ["map", "--grids", str(tmp_path / "far.gpkg"), "--tiles", "none", "-o", str(out)]
+    )
+    assert code == 2 and not out.exists()  # an error, not a blank page
+    assert "longitude/latitude" in capsys.readouterr().err

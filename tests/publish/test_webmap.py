@@ -382,3 +382,20 @@ def test_failed_grid_maps_leave_the_old_ones(grids, tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space left"):
         write_grid_maps(grids, tmp_path, tiles=None, title="新的 new")
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == old
+
+
+# --- coordinates that cannot be shown -------------------------------------------
+
+
+def _far_away(grids):
+    metric = grids.to_crs(32635)
+    return metric.set_geometry(metric.geometry.translate(1e12, 1e12))  # 1e12 m: off the Earth
+
+
+def test_unprojectable_coordinates_are_refused(grids, tmp_path):
+    with pytest.raises(gk.CRSError, match="longitude/latitude") as caught:
+        grid_map(_far_away(grids), tiles=None)
+    assert isinstance(caught.value, ValueError) and "set the right CRS" in str(caught.value)
+    with pytest.raises(gk.CRSError, match="longitude/latitude"):
+        write_grid_maps(_far_away(grids), tmp_path / "maps", tiles=None)
+    assert not (tmp_path / "maps").exists() or not any((tmp_path / "maps").iterdir())

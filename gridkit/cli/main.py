@@ -1,7 +1,9 @@
 """gridkit's command-line interface (installed as the ``gridkit`` console script).
 
-Exit codes: 0 success, 1 the data failed a check, 2 usage or input error.
-Errors print one line; ``--debug`` shows the traceback.
+Exit codes: 0 success, 1 the data failed a check, 2 usage or input error
+(an unreadable or missing input, a bad option, a full disk or a folder that
+cannot be written), 130 interrupted. Errors print one line; ``--debug`` shows
+the traceback. Every command writes all its outputs or none of them.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ import logging
 import os
 import sys
 import warnings
+
+#: Top-level packages whose RuntimeErrors are about the input (GDAL, PROJ, Arrow).
+INPUT_ERROR_PACKAGES = ("pyogrio", "pyproj", "pyarrow")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,39 +38,108 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def exit_code(exc: BaseException) -> int | None:
+    """The exit code for an error a command raised; ``None`` for a bug (shown in full).
+
+    1 for :class:`~gridkit.errors.CheckFailed`; 2 for every usage or input
+    error: gridkit's errors (``ValueError``), ``KeyError``, ``TypeError``,
+    ``OSError`` (missing file, full disk, permission denied) and the
+    ``RuntimeError`` of GDAL, PROJ or Arrow about a file or a CRS.
+    """
     from gridkit.errors import CheckFailed
 
+    if isinstance(exc, CheckFailed):
+        return 1
+    if isinstance(exc, (ValueError, KeyError, TypeError, OSError)):
+        return 2
+    if isinstance(exc, RuntimeError) and \
+            type(exc).__module__.split(".")[0] in INPUT_ERROR_PACKAGES:
+        return 2
+    return None
+
+
+def error_line(exc: BaseException) -> str:
+    """The error's message on one line, numbers written plainly."""
+    from gridkit.cli.commands._common import plain
+
+    if type(exc) is KeyError and exc.args:  # KeyError's str() is the repr of its key
+        text = str(exc.args[0])
+    else:
+        text = str(exc)
+    return plain(" ".join(text.split())) or type(exc).__name__
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Log lines to the current ``sys.stderr``, numpy reprs written as plain numbers."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # StreamHandler sets it; the current stderr is used
+        pass
+
+    def format(self, record: logging.LogRecord) -> str:
+        from gridkit.cli.commands._common import plain
+
+        return plain(super().format(record))
+
+
+def _setup_logging(level: int) -> None:
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, _StderrHandler)]:
+        root.removeHandler(handler)  # from an earlier main() in this process
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    level = logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    _setup_logging(logging.DEBUG if args.debug else logging.INFO if args.verbose
+                   else logging.WARNING)
     if not args.debug:
         # dask.distributed logs every cluster start and stop at INFO (read by dask's
         # config when distributed is first imported, here and in the workers)
         os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
-    if args.quiet:
-        warnings.simplefilter("ignore")
-    else:
-        warnings.filterwarnings("default", module="gridkit")
-        logging.captureWarnings(True)
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
+    with warnings.catch_warnings():  # filters set for this run only (main may run in-process)
+        if args.quiet:
+            warnings.simplefilter("ignore")
+        else:
+            warnings.filterwarnings("default", module="gridkit")
+            logging.captureWarnings(True)
+        try:
+            return _run(args)
+        finally:
+            logging.captureWarnings(False)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the command; every error becomes one line on stderr and an exit code."""
+    from gridkit.cli.commands._common import check_options
+
     try:
+        check_options(args)
         return int(args.func(args) or 0)
-    except CheckFailed as exc:
-        if args.debug:
-            raise
-        print(f"gridkit {args.command}: {exc}", file=sys.stderr)
-        return 1
-    except (ValueError, OSError, KeyError, TypeError) as exc:
-        if args.debug:
-            raise
-        print(f"gridkit {args.command}: error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
+        print(f"gridkit {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        code = exit_code(exc)
+        if code is None or args.debug:
+            raise
+        kind = "" if code == 1 else "error: "
+        print(f"gridkit {args.command}: {kind}{error_line(exc)}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

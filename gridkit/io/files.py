@@ -28,6 +28,12 @@ import pyogrio
 
 from gridkit.errors import LayerError, LayerNotFoundError
 from gridkit.io.atomic import staged
+from gridkit.io.formats import (
+    LAYER_SUFFIXES,
+    PARQUET_SUFFIXES,
+    SINGLE_LAYER_DRIVERS,
+    output_driver,
+)
 
 __all__ = [
     "parse_source",
@@ -45,16 +51,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-PARQUET_SUFFIXES = {".parquet", ".geoparquet", ".pq"}
-"""File name suffixes (lower case) read and written as GeoParquet."""
-_DRIVERS = {
-    ".gpkg": "GPKG",
-    ".geojson": "GeoJSON",
-    ".json": "GeoJSON",
-    ".shp": "ESRI Shapefile",
-    ".fgb": "FlatGeobuf",
-}
-_SINGLE_LAYER = {"GeoJSON", "ESRI Shapefile", "FlatGeobuf", "Parquet"}
+_DRIVERS = LAYER_SUFFIXES
+_SINGLE_LAYER = SINGLE_LAYER_DRIVERS
 _SHAPEFILE_SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
 
 
@@ -218,30 +216,6 @@ def read_table(source: str | os.PathLike, *, layer: str | None = None) -> pd.Dat
             raise _unreadable(path, exc) from exc
     df = read_layer(source, layer=layer)
     return pd.DataFrame(df.drop(columns=df.geometry.name, errors="ignore"))
-
-
-def output_driver(path: str | os.PathLike) -> str:
-    """The driver :func:`write_layers` uses for ``path``, from its extension.
-
-    Raises :class:`~gridkit.errors.LayerError` for an extension gridkit does not write.
-
-    Examples
-    --------
-    >>> output_driver("grids.gpkg"), output_driver("grids"), output_driver("a.geojson")
-    ('GPKG', 'GPKG', 'GeoJSON')
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix in PARQUET_SUFFIXES:
-        return "Parquet"
-    if suffix in _DRIVERS:
-        return _DRIVERS[suffix]
-    if suffix == "":
-        return "GPKG"
-    raise LayerError(
-        f"cannot tell the format of {os.fspath(path)!r} from its extension: use one of "
-        f"{sorted(_DRIVERS) + sorted(PARQUET_SUFFIXES)}"
-    )
 
 
 def _write_error(exc: BaseException, path: Path, out) -> Exception:

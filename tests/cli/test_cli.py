@@ -54,7 +54,7 @@ def test_runs_as_script():
 
 
 def test_input_error_is_one_line_exit_2(tmp_path):
-    res = subprocess.run([sys.executable, str(ROOT / "cli.py"), "info", str(tmp_path / "nope.gpkg")],
-                         capture_output=True, text=True)
+    res = subprocess.run([sys.executable, str(ROOT / "cli.py"), "info",
+                          str(tmp_path / "nope.gpkg")], capture_output=True, text=True)
     assert res.returncode == 2
     assert "Traceback" not in res.stderr and res.stderr.count("\n") == 1

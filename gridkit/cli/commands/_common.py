@@ -1,9 +1,13 @@
-"""Helpers shared by the subcommands: common options, reading, writing, output CRS."""
+"""Helpers shared by the subcommands: common options, cheap checks, outputs, output CRS."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: the geo stack loads when a command runs
@@ -14,6 +18,151 @@ if TYPE_CHECKING:  # annotations only: the geo stack loads when a command runs
 
 log = logging.getLogger("gridkit.cli")
 
+_NUMPY_SCALAR = re.compile(
+    r"\bnp\.(?:u?int\d*|float\d*|complex\d*|str_|bytes_|bool_?|longlong|double)"
+    r"\(((?:'[^']*'|\"[^\"]*\"|[^()'\"])*)\)"
+)
+_NUMPY_BOOL = re.compile(r"\bnp\.(True|False)_")
+
+
+def plain(text: str) -> str:
+    """``text`` with numpy's scalar reprs as plain values: ``np.int64(114)`` -> ``114``.
+
+    Examples
+    --------
+    >>> plain("unit np.int64(114) in ['a', np.str_('b')], np.True_, np.float64(1.5)")
+    "unit 114 in ['a', 'b'], True, 1.5"
+    """
+    return _NUMPY_BOOL.sub(r"\1", _NUMPY_SCALAR.sub(r"\1", text))
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """The checks every command gets before it reads anything (run by ``main``).
+
+    ``--crs`` must be a CRS pyproj knows; a layer output (``-o``, see
+    :func:`add_output_option`) must have an extension gridkit writes.
+    """
+    from gridkit.errors import InvalidValueError
+
+    crs = getattr(args, "crs", None)
+    if crs:
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError
+
+        try:
+            CRS.from_user_input(crs)
+        except CRSError:
+            raise InvalidValueError(
+                f"--crs {crs!r} is not a coordinate reference system: give e.g. EPSG:4547 "
+                "(a CGCS2000 Gauss-Krüger zone) or EPSG:32650 (a UTM zone)"
+            ) from None
+    output = getattr(args, "output", None)
+    kind = getattr(args, "output_kind", None)
+    if output and (kind == "layers" or kind == "layers-or-folder" and Path(output).suffix):
+        from gridkit.io.formats import output_driver
+
+        output_driver(output)
+
+
+def layer_file(path: str | os.PathLike) -> Path:
+    """The file ``write_layers`` writes for ``path`` (``.gpkg`` added without extension)."""
+    path = Path(path)
+    return path.with_suffix(".gpkg") if path.suffix == "" else path
+
+
+def refuse_output_over_input(output: str | os.PathLike | None,
+                             inputs: Iterable[str | os.PathLike | None], *,
+                             writes: Iterable[str] | None = None,
+                             also: Iterable[str | os.PathLike] = ()) -> None:
+    """Refuse to run when an output would replace something the command reads.
+
+    Parameters
+    ----------
+    output
+        The layer file of ``-o`` (``None``: nothing written).
+    inputs
+        The command's sources, ``PATH`` or ``PATH:LAYER`` (``None`` entries skipped).
+    writes
+        The layers the command writes into ``output``. A GeoPackage keeps its
+        other layers, so reading some layers of it and adding others is fine;
+        ``None`` means the whole file is replaced.
+    also
+        Further files the command writes (a CSV or GPX beside the output...),
+        each replaced as a whole.
+
+    Raises
+    ------
+    gridkit.errors.InvalidValueError
+        Naming the output and the input it would replace.
+    """
+    from gridkit.errors import InvalidValueError, LayerNotFoundError
+    from gridkit.io.files import list_layers, parse_source
+    from gridkit.io.formats import output_driver
+
+    sources = []
+    for source in inputs:
+        if source is None:
+            continue
+        try:
+            sources.append((source, *parse_source(source)))
+        except LayerNotFoundError:  # reading it fails later, with its own message
+            continue
+
+    def same(a: Path, b: Path) -> bool:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+
+    for extra in also:
+        for source, path, _ in sources:
+            if same(Path(extra), path):
+                raise InvalidValueError(
+                    f"{os.fspath(extra)!r} would be written over the input {os.fspath(source)!r}: "
+                    "write to another file"
+                )
+    if output is None:
+        return
+    target = layer_file(output)
+    whole = writes is None or output_driver(target) != "GPKG"
+    writes = set(writes or ())
+    for source, path, layer in sources:
+        if not same(target, path):
+            continue
+        if not whole and layer is None and path.is_file():
+            names = list_layers(path)
+            layer = names[0] if len(names) == 1 else None
+        if whole or layer is None:
+            raise InvalidValueError(
+                f"-o {os.fspath(output)!r} is also the input {os.fspath(source)!r}: "
+                "write to another file"
+            )
+        if layer in writes:
+            raise InvalidValueError(
+                f"-o {os.fspath(output)!r} would replace the layer {layer!r} this command "
+                f"reads from it: write to another file"
+            )
+
+
+
+def refuse_folder_over_input(folder: str | os.PathLike,
+                             inputs: Iterable[str | os.PathLike | None]) -> None:
+    """An output folder whose files are replaced must not hold an input.
+
+    Examples
+    --------
+    >>> refuse_folder_over_input("out", ["out/e.parquet"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    gridkit.errors.InvalidValueError: -o 'out' holds the input 'out/e.parquet': write to another...
+    """
+    from gridkit.errors import InvalidValueError
+
+    root = Path(folder).resolve()
+    for source in inputs:
+        if source is None:
+            continue
+        path = Path(source).resolve()
+        if path == root or root in path.parents:
+            raise InvalidValueError(f"-o {os.fspath(folder)!r} holds the input "
+                                    f"{os.fspath(source)!r}: write to another folder")
 
 
 def add_crs_option(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +178,9 @@ def add_crs_option(parser: argparse.ArgumentParser) -> None:
 
 def add_output_option(parser: argparse.ArgumentParser, *, default: str | None = None,
                       help: str = "output file (GeoPackage unless the extension says otherwise)"):
+    """``-o``: a layer file, its extension checked before the command runs."""
     parser.add_argument("-o", "--output", default=default, required=default is None, help=help)
+    parser.set_defaults(output_kind="layers")
 
 
 def back_to_input_crs(gdf: gpd.GeoDataFrame, layers: Layers) -> gpd.GeoDataFrame:

@@ -1,4 +1,4 @@
-"""What the steps of ``gridkit demo`` share: the context, the fake staff, the grids and the road graph."""
+"""What the steps of ``gridkit demo`` share: the context, fake staff, grids and road graph."""
 
 from __future__ import annotations
 

@@ -6,6 +6,11 @@ import logging
 import warnings
 from pathlib import Path
 
+from gridkit.cli.commands._common import (
+    layer_file,
+    refuse_folder_over_input,
+    refuse_output_over_input,
+)
 from gridkit.cli.commands._demo import DEMO_GRIDS, DEMO_MAX_UNIT_SHARE, DemoContext
 from gridkit.errors import GridkitWarning
 
@@ -36,18 +41,24 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", required=True,
                    help="output layer (GeoPackage, GeoParquet...) or, without an extension, a "
                    "directory of GeoParquet files")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, output_kind="layers-or-folder")
 
 
 def run(args) -> int:
+    from gridkit.io.atomic import staged
     from gridkit.io.files import read_layer, write_layer
     from gridkit.scale.coverage import assign_to_grids_distributed
     from gridkit.scale.parquet import is_lazy
 
     scheduler = args.scheduler or (None if args.distributed else "threads")
+    as_dir = "." not in args.output.rsplit("/", 1)[-1]
+    if as_dir:
+        refuse_folder_over_input(args.output, [args.features, args.grids])
+    else:
+        refuse_output_over_input(args.output, [args.features, args.grids],
+                                 writes=(layer_file(args.output).stem,))
     features = args.features if is_lazy(args.features) else read_layer(args.features)
     grids = read_layer(args.grids)
-    as_dir = "." not in args.output.rsplit("/", 1)[-1]
     result = assign_to_grids_distributed(
         features, grids, id_column=args.id_column, column=args.column, crs=args.crs,
         out=args.output if as_dir else None, scheduler=scheduler,
@@ -56,7 +67,8 @@ def run(args) -> int:
         print(f"assigned features written to {result}/")
         return 0
     column = args.column or args.id_column
-    path = write_layer(result, args.output)
+    with staged():
+        path = write_layer(result, args.output)
     missing = int(result[column].isna().sum())
     print(f"{len(result)} feature(s), {len(result) - missing} in a grid, {missing} in none: "
           f"{path}")

@@ -11,6 +11,7 @@ from gridkit.cli.commands._common import (
     add_output_option,
     back_to_input_crs,
     frame_text,
+    refuse_output_over_input,
 )
 
 if TYPE_CHECKING:  # annotations only: the geo stack loads when a command runs
@@ -86,11 +87,15 @@ def checkpoint_table(points) -> pd.DataFrame:
 
 
 def run(args) -> int:
-    from gridkit.io.files import write_layers
+    from gridkit.io.atomic import staged
+    from gridkit.io.files import write_csv, write_layers
     from gridkit.layers import load_layers
     from gridkit.routing.checkpoints import find_checkpoints
 
-    layers = load_layers(crs=args.crs, strict=args.strict, **_sources(args))
+    sources = _sources(args)
+    refuse_output_over_input(args.output, sources.values(), writes=("checkpoints", "villages"),
+                             also=[args.csv] if args.csv else [])
+    layers = load_layers(crs=args.crs, strict=args.strict, **sources)
     cp = find_checkpoints(
         layers["roads"],
         layers["villages"],
@@ -102,9 +107,10 @@ def run(args) -> int:
         "checkpoints": back_to_input_crs(cp.points, layers),
         "villages": back_to_input_crs(cp.per_village, layers),
     }
-    path = write_layers({k: v for k, v in out.items() if len(v)}, args.output)
-    if args.csv:
-        checkpoint_table(cp.points).to_csv(args.csv, index=False)
+    with staged():  # the layers and the CSV, or neither
+        path = write_layers({k: v for k, v in out.items() if len(v)}, args.output)
+        if args.csv:
+            write_csv(checkpoint_table(cp.points), args.csv)
     print(cp.summary)
     cols = [c for c in cp.per_village.columns if c != cp.per_village.geometry.name]
     print(frame_text(cp.per_village[cols]))
@@ -114,7 +120,9 @@ def run(args) -> int:
 
 def demo_step(ctx) -> None:
     """Checkpoints where the sample's roads cross village or jurisdiction boundaries."""
-    from gridkit.io.files import write_layers
+    from gridkit.io.atomic import staged
+    from gridkit.io.files import write_csv, write_layers
+    from gridkit.publish.reach_maps import checkpoints_map
     from gridkit.publish.webmap import save_map
     from gridkit.routing.checkpoints import find_checkpoints
 
@@ -126,21 +134,18 @@ def demo_step(ctx) -> None:
         roads, villages, jurisdiction=ctx.layers.get("jurisdiction"), crs=ctx.layers.crs
     )
     ctx.results["checkpoints"] = cp
-    path = write_layers(
-        {
-            "checkpoints": back_to_input_crs(cp.points, ctx.layers),
-            "villages": back_to_input_crs(cp.per_village, ctx.layers),
-        },
-        ctx.outdir / "checkpoints.gpkg",
-    )
-    csv = Path(ctx.outdir) / "checkpoints.csv"
-    checkpoint_table(cp.points).to_csv(csv, index=False)
-    files = [path, csv]
-    from gridkit.publish.reach_maps import checkpoints_map
-
     html = Path(ctx.outdir) / "checkpoints_map.html"
-    save_map(checkpoints_map(cp), html)
-    files.append(html)
+    with staged():
+        path = write_layers(
+            {
+                "checkpoints": back_to_input_crs(cp.points, ctx.layers),
+                "villages": back_to_input_crs(cp.per_village, ctx.layers),
+            },
+            ctx.outdir / "checkpoints.gpkg",
+        )
+        csv = write_csv(checkpoint_table(cp.points), Path(ctx.outdir) / "checkpoints.csv")
+        save_map(checkpoints_map(cp), html)
+    files = [path, csv, html]
     per = ", ".join(
         f"{c}: {n}"
         for c, n in zip(cp.per_village["code"], cp.per_village["checkpoints"], strict=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from gridkit.cli.commands._common import refuse_output_over_input
 from gridkit.cli.commands._demo import DemoContext
 
 if TYPE_CHECKING:  # annotations only: the geo stack loads when a command runs
@@ -26,8 +27,13 @@ def register(subparsers) -> None:
     p.add_argument("--id-column", default="grid_id", help="grid id column (default: %(default)s)")
     p.add_argument("--crs", help="metric working CRS (default: chosen automatically)")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
-    p.add_argument("-o", "--output", metavar="CHANGES.gpkg", help="write the change layers")
-    p.set_defaults(func=run)
+    p.add_argument("-o", "--output", metavar="CHANGES.gpkg",
+                   help="write the change layers (grid_changes, entities_moved, "
+                   "buildings_moved); a GeoPackage's other layers are kept")
+    p.set_defaults(func=run, output_kind="layers")
+
+
+_WRITES = ("grid_changes", "entities_moved", "buildings_moved")  # see _layers
 
 
 def _layers(d):
@@ -41,8 +47,11 @@ def _layers(d):
 
 def run(args) -> int:
     from gridkit.coverage.diff import diff_grids
+    from gridkit.io.atomic import staged
     from gridkit.io.files import read_layer, read_table, write_layers
 
+    refuse_output_over_input(args.output, [args.old, args.new, args.entities, args.buildings,
+                                           args.staff], writes=_WRITES)
     d = diff_grids(
         read_layer(args.old),
         read_layer(args.new),
@@ -53,7 +62,8 @@ def run(args) -> int:
         crs=args.crs,
     )
     if args.output:
-        write_layers(_layers(d), args.output)
+        with staged():
+            write_layers(_layers(d), args.output)
     print(d.to_json() if args.format == "json" else str(d))
     return 0
 

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gridkit.cli.commands._common import refuse_output_over_input
 from gridkit.cli.commands._demo import DemoContext, published_grids
 from gridkit.publish.options import TILES
 
@@ -64,9 +65,12 @@ def _read(source: str | None) -> gpd.GeoDataFrame | None:
 
 
 def run(args) -> int:
+    from gridkit.io.atomic import staged
     from gridkit.io.files import read_layer, read_table
     from gridkit.publish.webmap import grid_map, save_map, write_grid_maps
 
+    refuse_output_over_input(None, [args.grids, args.villages, args.roads, args.entities,
+                                    args.routes, args.issues, args.staff], also=[args.output])
     grids = read_layer(args.grids)
     kwargs = dict(
         villages=_read(args.villages),
@@ -81,10 +85,11 @@ def run(args) -> int:
         label_column=args.label,
     )
     m = grid_map(grids, title=args.title, **kwargs)
-    path = save_map(m, args.output)
+    with staged():  # the map and the per-grid maps, or nothing
+        path = save_map(m, args.output)
+        paths = write_grid_maps(grids, args.per_grid, **kwargs) if args.per_grid else None
     print(f"wrote {path} ({len(grids)} grids, {path.stat().st_size / 1024:.0f} kB, self-contained)")
-    if args.per_grid:
-        paths = write_grid_maps(grids, args.per_grid, **kwargs)
+    if paths is not None:
         print(f"wrote {len(paths)} per-grid maps into {args.per_grid}")
     return 0
 

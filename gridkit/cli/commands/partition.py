@@ -11,6 +11,8 @@ from gridkit.cli.commands._common import (
     add_output_option,
     back_to_input_crs,
     distributed_requested,
+    plain,
+    refuse_output_over_input,
 )
 from gridkit.cli.commands._demo import DEMO_GRIDS, DemoContext
 from gridkit.errors import InvalidValueError
@@ -82,10 +84,13 @@ def parse_weight(text: str):
 
 def run(args: argparse.Namespace) -> int:
     from gridkit.grids.partition import partition
+    from gridkit.io.atomic import staged
     from gridkit.io.files import write_layers
     from gridkit.layers import load_layers
     from gridkit.units.adjacency import unit_adjacency
 
+    weight = parse_weight(args.weight)
+    refuse_output_over_input(args.output, [args.units, args.roads], writes=("grids", "assignment"))
     layers = load_layers(units=args.units, roads=args.roads, crs=args.crs, strict=args.strict)
     units = layers["units"]
     adjacency = None
@@ -104,13 +109,15 @@ def run(args: argparse.Namespace) -> int:
         if nest_by is None:
             raise InvalidValueError("--distributed splits the work by --nest-by: it cannot be "
                                     "'none'")
-        result = partition_distributed(units, parse_weight(args.weight), by=args.by,
+        result = partition_distributed(units, weight, by=args.by,
                                        scheduler=args.scheduler, **options)
     else:
-        result = partition(units, parse_weight(args.weight), **options)
-    path = write_layers({"grids": back_to_input_crs(result.grids, layers),
-                         "assignment": back_to_input_crs(result.assignment, layers)}, args.output)
-    print(result.report.summary())
+        result = partition(units, weight, **options)
+    with staged():
+        path = write_layers({"grids": back_to_input_crs(result.grids, layers),
+                             "assignment": back_to_input_crs(result.assignment, layers)},
+                            args.output)
+    print(plain(result.report.summary()))
     print(f"wrote {path} (layers grids, assignment)")
     return 0
 

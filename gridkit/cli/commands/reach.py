@@ -10,6 +10,7 @@ from gridkit.cli.commands._common import (
     add_output_option,
     back_to_input_crs,
     frame_text,
+    refuse_output_over_input,
 )
 from gridkit.errors import CheckFailed, InvalidValueError
 
@@ -17,6 +18,9 @@ if TYPE_CHECKING:  # annotations only: the geo stack loads when a command runs
     import geopandas as gpd
 
 log = logging.getLogger("gridkit.cli")
+
+_WRITES = ("points", "facilities", "service_areas", "uncovered", "by_grid", "by_village",
+           "new_sites")
 
 
 def register(subparsers) -> None:
@@ -107,11 +111,7 @@ def register(subparsers) -> None:
 def _where(gdf: gpd.GeoDataFrame, spec: str | None) -> gpd.GeoDataFrame:
     if not spec:
         return gdf
-    column, sep, values = spec.partition("=")
-    if not sep or not column or not values:
-        raise InvalidValueError(
-            f"--where {spec!r}: write COLUMN=VALUE[,VALUE...], e.g. category=pharmacy"
-        )
+    column, values = _where_parts(spec)
     if column not in gdf.columns:
         raise InvalidValueError(
             f"--where: facilities have no column {column!r}; they have "
@@ -126,20 +126,44 @@ def _where(gdf: gpd.GeoDataFrame, spec: str | None) -> gpd.GeoDataFrame:
     return gdf[keep.to_numpy()]
 
 
+def _where_parts(spec: str) -> tuple[str, str]:
+    column, sep, values = spec.partition("=")
+    if not sep or not column or not values:
+        raise InvalidValueError(
+            f"--where {spec!r}: write COLUMN=VALUE[,VALUE...], e.g. category=pharmacy"
+        )
+    return column, values
+
+
+def _sites_wanted(text: str | None) -> int | None | bool:
+    """``--new-sites``: ``False`` (none), ``None`` ('all') or the number of sites."""
+    if not text:
+        return False
+    value = str(text).strip().lower()
+    if value == "all":
+        return None
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    raise InvalidValueError(f"--new-sites must be a positive number or 'all', got {text!r}")
+
+
+def _check(args) -> None:
+    """The options, checked before any file is read."""
+    if args.where:
+        _where_parts(args.where)
+    _sites_wanted(args.new_sites)
+    if args.max_distance is None and args.max_minutes is None:
+        raise InvalidValueError(
+            "give --max-distance M (metres) or --max-minutes MIN with --speed KMH"
+        )
+
+
 def _new_sites(args, points, fac, G, budget):
     from gridkit.reach.siting import site_facilities
 
-    if not args.new_sites:
+    p = _sites_wanted(args.new_sites)
+    if p is False:
         return None
-    text = str(args.new_sites).strip().lower()
-    if text == "all":
-        p = None
-    elif text.isdigit() and int(text) > 0:
-        p = int(text)
-    else:
-        raise InvalidValueError(
-            f"--new-sites must be a positive number or 'all', got {args.new_sites!r}"
-        )
     existing = fac if len(fac) else None
     return site_facilities(
         points,
@@ -153,11 +177,16 @@ def _new_sites(args, points, fac, G, budget):
 
 
 def run(args) -> int:
+    from gridkit.io.atomic import staged
     from gridkit.io.files import write_layers
     from gridkit.layers import load_layers
     from gridkit.reach.reach import network_reach, reach_graph
 
+    _check(args)
     kind = "buildings" if args.buildings else "entities"
+    refuse_output_over_input(args.output, [args.facilities, args.roads, args.buildings,
+                                           args.entities, args.grids, args.villages],
+                             writes=_WRITES)
     layers = load_layers(
         crs=args.crs,
         strict=args.strict,
@@ -169,10 +198,6 @@ def run(args) -> int:
     # facilities may be any point layer (e.g. the entities): read them as facilities
     fac = load_layers(crs=layers.crs, strict=args.strict, facilities=args.facilities)["facilities"]
     fac = _where(fac, args.where)
-    if args.max_distance is None and args.max_minutes is None:
-        raise InvalidValueError(
-            "give --max-distance M (metres) or --max-minutes MIN with --speed KMH"
-        )
     G = reach_graph(layers["roads"], crs=layers.crs, mode=args.mode)
     result = network_reach(
         layers[kind],
@@ -199,7 +224,8 @@ def run(args) -> int:
     if siting is not None:
         out["new_sites"] = siting.sites
     out = {k: back_to_input_crs(v, layers) for k, v in out.items() if len(v) or k == "points"}
-    path = write_layers(out, args.output)
+    with staged():
+        path = write_layers(out, args.output)
     print(result.summary)
     if siting is not None:
         print(f"new sites: {siting.summary}")
@@ -262,16 +288,14 @@ def demo_step(ctx) -> None:
     if result.by_grid is not None:
         out["by_grid"] = result.by_grid
     out = {k: back_to_input_crs(v, ctx.layers) for k, v in out.items() if len(v)}
-    path = write_layers(out, ctx.outdir / "reach.gpkg")
-    files = [path]
-    try:
-        from gridkit.publish.reach_maps import reach_map
+    from gridkit.io.atomic import staged
+    from gridkit.publish.reach_maps import reach_map
 
-        html = ctx.outdir / "reach_map.html"
+    html = ctx.outdir / "reach_map.html"
+    with staged():
+        path = write_layers(out, ctx.outdir / "reach.gpkg")
         save_map(reach_map(result, villages=ctx.layers.get("villages")), html)
-        files.append(html)
-    except ImportError:  # pragma: no cover - folium is a core dependency
-        pass
+    files = [path, html]
     euclid_ok = (result.points["euclidean_m"] <= result.max_distance).sum()
     ctx.add(
         f"reach: buildings to {len(pharmacies)} pharmacies within 500 m along the streets: "

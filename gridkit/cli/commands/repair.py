@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from gridkit.cli.commands._common import refuse_output_over_input
 from gridkit.cli.commands._demo import DemoContext
 from gridkit.coverage.tolerances import DEFAULT_TOLERANCE
 
@@ -35,18 +38,27 @@ def register(subparsers) -> None:
         "--output",
         required=True,
         metavar="FIXED",
-        help="output file; the change table goes beside it as <name>.changes.csv",
+        help="output file (layer grids; other layers of a GeoPackage are kept); the change "
+        "table goes beside it as <name>.changes.csv",
     )
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, output_kind="layers")
 
 
-def _write(result, path):
-    """The grids to ``path``; the change table beside it as ``<name>.changes.csv``."""
-    from gridkit.io.files import write_layer
+def _table_path(path) -> Path:
+    """``<name>.changes.csv`` beside the grids file ``path``."""
+    path = Path(path)
+    path = path.with_suffix(".gpkg") if path.suffix == "" else path
+    return path.with_name(path.stem + ".changes.csv")
 
-    written = write_layer(result.grids, path, layer="grids")
-    table = written.with_name(written.stem + ".changes.csv")
-    result.changes.to_csv(table, index=False)
+
+def _write(grids, changes, path):
+    """The grids to ``path``; the change table beside it: both, or neither."""
+    from gridkit.io.atomic import staged
+    from gridkit.io.files import write_csv, write_layer
+
+    with staged():
+        written = write_layer(grids, path, layer="grids")
+        table = write_csv(changes, _table_path(written))
     return written, table
 
 
@@ -54,6 +66,8 @@ def run(args) -> int:
     from gridkit.coverage.repair import repair_coverage
     from gridkit.io.files import read_layer
 
+    refuse_output_over_input(args.output, [args.grids, args.jurisdiction], writes=("grids",),
+                             also=[_table_path(args.output)])
     result = repair_coverage(
         read_layer(args.grids),
         jurisdiction=read_layer(args.jurisdiction) if args.jurisdiction else None,
@@ -62,7 +76,7 @@ def run(args) -> int:
         id_column=args.id_column,
         crs=args.crs,
     )
-    path, table = _write(result, args.output)
+    path, table = _write(result.grids, result.changes, args.output)
     print(str(result))
     print(f"written: {path} (changes: {table})")
     return 0 if result.report.valid else 1
@@ -71,7 +85,6 @@ def run(args) -> int:
 def demo_step(ctx: DemoContext) -> None:
     """Repair the partition's grids (or the villages) and write them with the change table."""
     from gridkit.coverage.repair import repair_coverage
-    from gridkit.io.files import write_layer
 
     grids = ctx.results.get("grids")
     id_column, what = "grid_id", "grids"
@@ -86,9 +99,7 @@ def demo_step(ctx: DemoContext) -> None:
     )
     ctx.results["repair"] = result
     out = result.grids.to_crs(ctx.layers.input_crs)
-    path = write_layer(out, ctx.outdir / "repaired_grids.gpkg", layer="grids")
-    table = ctx.outdir / "repaired_grids.changes.csv"
-    result.changes.to_csv(table, index=False)
+    path, table = _write(out, result.changes, ctx.outdir / "repaired_grids.gpkg")
     moved = (
         float(result.changes[["gained_m2", "lost_m2"]].sum().sum()) if len(result.changes) else 0.0
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from gridkit.cli.commands._common import refuse_output_over_input
 from gridkit.cli.commands._demo import OSM_ATTRIBUTION, DemoContext, published_grids
 from gridkit.publish.options import PAPER_SIZES, SCHEMES
 
@@ -59,11 +60,18 @@ def _read(source):
 
 
 def run(args) -> int:
+    from gridkit.io.atomic import staged
     from gridkit.io.files import read_layer, read_table
     from gridkit.publish.codes import assign_codes
     from gridkit.publish.posters import prepare_posters, write_posters
     from gridkit.publish.tables import responsibility_table, write_table
 
+    out = Path(args.output)
+    inputs = [getattr(args, k) for k in ("grids", "roads", "buildings", "entities",
+                                         "jurisdiction", "villages", "assignment", "previous",
+                                         "staff")]
+    refuse_output_over_input(None, inputs, also=[out / "responsibility.csv",
+                                                 out / "responsibility.xlsx"])
     grids = read_layer(args.grids)
     previous = _read(args.previous)
     if "grid_code" not in grids.columns or previous is not None:
@@ -80,7 +88,6 @@ def run(args) -> int:
     }
     assignment = read_table(args.assignment) if args.assignment else None
     staff = read_table(args.staff) if args.staff else None
-    out = Path(args.output)
     table = responsibility_table(
         grids,
         staff=staff,
@@ -89,10 +96,6 @@ def run(args) -> int:
         buildings=layers["buildings"],
         villages=_read(args.villages),
     )
-    files = [
-        write_table(table, out / "responsibility.csv", headers=args.headers),
-        write_table(table, out / "responsibility.xlsx", headers=args.headers),
-    ]
     ps = prepare_posters(
         grids,
         staff=staff,
@@ -102,14 +105,19 @@ def run(args) -> int:
         **layers,
     )
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
-    posters = write_posters(
-        ps,
-        out / "posters",
-        formats=formats,
-        paper=args.paper,
-        landscape=args.landscape,
-        per_grid=not args.no_per_grid,
-    )
+    with staged():  # the tables and the posters, or nothing
+        files = [
+            write_table(table, out / "responsibility.csv", headers=args.headers),
+            write_table(table, out / "responsibility.xlsx", headers=args.headers),
+        ]
+        posters = write_posters(
+            ps,
+            out / "posters",
+            formats=formats,
+            paper=args.paper,
+            landscape=args.landscape,
+            per_grid=not args.no_per_grid,
+        )
     print(f"wrote the responsibility table ({len(table)} grids): {files[0]}, {files[1]}")
     print(f"wrote {len(posters)} poster files into {out / 'posters'}")
     return 0

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from gridkit.cli.commands._common import add_crs_option, add_output_option, back_to_input_crs
+from gridkit.cli.commands._common import (
+    add_crs_option,
+    add_output_option,
+    back_to_input_crs,
+    layer_file,
+    refuse_output_over_input,
+)
 from gridkit.cli.commands._demo import DemoContext, demo_graph, patrol_grids
 from gridkit.errors import InvalidValueError
-
-if TYPE_CHECKING:  # annotations only: the geo stack loads when a command runs
-    pass
 
 log = logging.getLogger("gridkit.cli")
 
@@ -98,52 +100,59 @@ def run(args) -> int:
     import geopandas as gpd
     import pandas as pd
 
+    from gridkit.io.atomic import staged
     from gridkit.io.files import write_layers
     from gridkit.io.gpx import write_gpx
     from gridkit.layers import load_layers
     from gridkit.routing.postman import patrol_routes
     from gridkit.routing.roadgraph import road_graph
 
+    start = _point(args.start)
+    if args.mode == "sites" and not args.entities:
+        raise InvalidValueError("--mode sites needs --entities")
+    writes = ("routes", "route_steps") if args.mode == "streets" else ("stops", "legs")
+    refuse_output_over_input(args.output, [args.roads, args.grids, args.entities],
+                             writes=writes, also=[layer_file(args.output).with_suffix(".gpx")])
     layers = load_layers(
         roads=args.roads, grids=args.grids, entities=args.entities, crs=args.crs, strict=args.strict
     )
     G = road_graph(layers["roads"], mode=args.network, speeds=args.speed)
-    start = _point(args.start)
     if start is not None:
         start = gpd.GeoSeries([start], crs=layers.input_crs).to_crs(layers.crs).iloc[0]
     out = Path(args.output)
     if args.mode == "streets":
         res = patrol_routes(None, layers["grids"], graph=G, grid_id=args.grid_id, start=start)
-        written = write_layers(
-            {
-                "routes": back_to_input_crs(res.routes, layers),
-                "route_steps": back_to_input_crs(res.steps, layers),
-            },
-            out,
-        )
         table = res.routes.drop(columns="geometry")
+        tracks = res.routes.assign(name="patrol " + res.routes[args.grid_id].astype(str))
+        with staged():  # the layers and the GPX, or neither
+            written = write_layers(
+                {
+                    "routes": back_to_input_crs(res.routes, layers),
+                    "route_steps": back_to_input_crs(res.steps, layers),
+                },
+                out,
+            )
+            write_gpx(written.with_suffix(".gpx"), tracks=tracks)
         for msg in res.issues["message"]:
             print(f"note: {msg}")
-        tracks = res.routes.assign(name="patrol " + res.routes[args.grid_id].astype(str))
-        write_gpx(written.with_suffix(".gpx"), tracks=tracks)
     else:
-        if "entities" not in layers:
-            raise InvalidValueError("--mode sites needs --entities")
         stops, legs, table = _sites(layers, G, args.grid_id, start)
         if stops is None:
             raise InvalidValueError("no entity lies inside any grid: nothing to visit")
-        written = write_layers(
-            {"stops": back_to_input_crs(stops, layers), "legs": back_to_input_crs(legs, layers)},
-            out,
-        )
         name = stops[args.grid_id].astype(str) + " #" + stops["order"].astype(str)
-        write_gpx(
-            written.with_suffix(".gpx"),
-            waypoints=stops.assign(name=name),
-            tracks=legs.assign(
-                name=legs[args.grid_id].astype(str) + " leg " + legs["order"].astype(str)
-            ),
-        )
+        with staged():
+            written = write_layers(
+                {"stops": back_to_input_crs(stops, layers),
+                 "legs": back_to_input_crs(legs, layers)},
+                out,
+            )
+            write_gpx(
+                written.with_suffix(".gpx"),
+                waypoints=stops.assign(name=name),
+                tracks=legs.assign(
+                    name=legs[args.grid_id].astype(str) + " leg " + legs["order"].astype(str)
+                ),
+            )
     with pd.option_context("display.width", 140, "display.max_columns", 20):
         print(table.round(2).to_string(index=False))
     print(f"wrote {written} and {written.with_suffix('.gpx')}")
@@ -157,19 +166,22 @@ def demo_step(ctx: DemoContext) -> None:
 
     grids, source = patrol_grids(ctx)
     G = demo_graph(ctx)
+    from gridkit.io.atomic import staged
+
     res = patrol_routes(None, grids, graph=G)
     ctx.results["routes"] = res
-    path = write_layers(
-        {
-            "routes": back_to_input_crs(res.routes, ctx.layers),
-            "route_steps": back_to_input_crs(res.steps, ctx.layers),
-        },
-        ctx.outdir / "routes.gpkg",
-    )
-    gpx = write_gpx(
-        ctx.outdir / "routes.gpx",
-        tracks=res.routes.assign(name="patrol " + res.routes["grid_id"].astype(str)),
-    )
+    with staged():
+        path = write_layers(
+            {
+                "routes": back_to_input_crs(res.routes, ctx.layers),
+                "route_steps": back_to_input_crs(res.steps, ctx.layers),
+            },
+            ctx.outdir / "routes.gpkg",
+        )
+        gpx = write_gpx(
+            ctx.outdir / "routes.gpx",
+            tracks=res.routes.assign(name="patrol " + res.routes["grid_id"].astype(str)),
+        )
     r = res.routes
     km = r[["street_m", "length_m", "deadhead_m"]].sum() / 1000
     ctx.add(

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import re
 from pathlib import Path
 
-from gridkit.cli.commands._common import add_crs_option, add_output_option, back_to_input_crs
+from gridkit.cli.commands._common import (
+    add_crs_option,
+    add_output_option,
+    back_to_input_crs,
+    layer_file,
+    refuse_output_over_input,
+)
 from gridkit.cli.commands._demo import (
     DEMO_STAFF_PER_GRID,
     DemoContext,
@@ -13,7 +21,7 @@ from gridkit.cli.commands._demo import (
     demo_staff,
     patrol_grids,
 )
-from gridkit.errors import CheckFailed
+from gridkit.errors import CheckFailed, InvalidValueError
 
 log = logging.getLogger("gridkit.cli")
 
@@ -47,27 +55,54 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def check_dates(month: str | None, holidays: list[str]) -> None:
+    """``--month YYYY-MM`` and ``--holiday YYYY-MM-DD``, checked before any file is read.
+
+    Examples
+    --------
+    >>> check_dates("2024-05", ["2024-05-01"])
+    >>> check_dates("2024-13", [])
+    Traceback (most recent call last):
+    ...
+    gridkit.errors.InvalidValueError: --month '2024-13': write YYYY-MM, e.g. 2024-05
+    """
+    if month is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise InvalidValueError(f"--month {month!r}: write YYYY-MM, e.g. 2024-05")
+    for day in holidays:
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+                raise ValueError(day)
+            dt.date.fromisoformat(day)
+        except ValueError:
+            raise InvalidValueError(
+                f"--holiday {day!r}: write a date as YYYY-MM-DD, e.g. 2024-05-01"
+            ) from None
+
+
 def _write(plan, layers, out: Path, grid_id: str = "grid_id") -> list[Path]:
+    """The layers, the CSV and the GPX: all three, or none."""
     import pandas as pd
 
-    from gridkit.io.files import write_layers
+    from gridkit.io.atomic import staged
+    from gridkit.io.files import write_csv, write_layers
     from gridkit.io.gpx import write_gpx
 
     visits = back_to_input_crs(plan.visits, layers)
     days = back_to_input_crs(plan.days, layers)
-    path = write_layers(
-        {"visits": visits, "days": days, "unfit": plan.unfit.astype({"entity_index": "string"})},
-        out,
-    )
-    csv = path.with_suffix(".csv")
-    pd.DataFrame(visits.drop(columns="geometry")).to_csv(csv, index=False)
-    gpx = write_gpx(
-        path.with_suffix(".gpx"),
-        tracks=days.assign(name=days["date"] + " " + days["person"]),
-        waypoints=visits.assign(
-            name=visits["date"] + " " + visits["person"] + " #" + visits["order"].astype(str)
-        ),
-    )
+    with staged():
+        path = write_layers(
+            {"visits": visits, "days": days,
+             "unfit": plan.unfit.astype({"entity_index": "string"})},
+            out,
+        )
+        csv = write_csv(pd.DataFrame(visits.drop(columns="geometry")), path.with_suffix(".csv"))
+        gpx = write_gpx(
+            path.with_suffix(".gpx"),
+            tracks=days.assign(name=days["date"] + " " + days["person"]),
+            waypoints=visits.assign(
+                name=visits["date"] + " " + visits["person"] + " #" + visits["order"].astype(str)
+            ),
+        )
     return [path, csv, gpx]
 
 
@@ -77,6 +112,11 @@ def run(args) -> int:
     from gridkit.routing.roadgraph import road_graph
     from gridkit.routing.schedule import monthly_schedule
 
+    check_dates(args.month, args.holiday)
+    out = layer_file(args.output)
+    refuse_output_over_input(
+        args.output, [args.roads, args.grids, args.entities, args.staff],
+        writes=("visits", "days", "unfit"), also=[out.with_suffix(".csv"), out.with_suffix(".gpx")])
     layers = load_layers(
         roads=args.roads,
         grids=args.grids,

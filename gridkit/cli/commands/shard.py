@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from gridkit.cli.commands._common import refuse_folder_over_input
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -28,6 +30,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from gridkit.scale.parquet import write_spatial_parquet
 
+    refuse_folder_over_input(args.output, [args.features])
     scheduler = args.scheduler or (None if args.distributed else "threads")
     out = write_spatial_parquet(args.features, args.output, rows_per_file=args.rows,
                                 overwrite=args.overwrite, scheduler=scheduler)

@@ -11,6 +11,7 @@ from gridkit.cli.commands._common import (
     add_distributed_options,
     add_output_option,
     distributed_requested,
+    refuse_output_over_input,
 )
 from gridkit.cli.commands._demo import DEMO_GRIDS, DEMO_MAX_UNIT_SHARE
 from gridkit.errors import CheckFailed, GridkitWarning
@@ -23,6 +24,7 @@ if TYPE_CHECKING:  # annotations only: the geo stack loads when a command runs
 log = logging.getLogger("gridkit.cli")
 
 _INPUTS = ("roads", "jurisdiction", "villages", "barriers", "buildings", "entities")
+_WRITES = ("units", "adjacency", "buildings", "entities", "unassigned")  # see output_layers
 
 
 def register(subparsers) -> None:
@@ -124,10 +126,12 @@ def output_layers(result: UnitsResult, adjacency: pd.DataFrame | None) -> dict:
 
 
 def run(args) -> int:
+    from gridkit.io.atomic import staged
     from gridkit.io.files import write_layers
     from gridkit.units.build import build_units
 
     sources = _sources(args)
+    refuse_output_over_input(args.output, [*sources.values(), args.policy], writes=_WRITES)
     road_classes = None
     if args.road_classes:
         road_classes = [c.strip() for c in args.road_classes.split(",") if c.strip()]
@@ -150,7 +154,8 @@ def run(args) -> int:
     else:
         result = build_units(sources["roads"], sources["jurisdiction"], **options)
     adjacency = None if args.no_adjacency else adjacency_for(result, sources)
-    path = write_layers(output_layers(result, adjacency), args.output)
+    with staged():
+        path = write_layers(output_layers(result, adjacency), args.output)
     print(f"{result.summary()}{tasks}\nwrote {path}")
     _check(result)
     return 0

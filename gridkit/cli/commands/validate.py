@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sys
 from typing import TYPE_CHECKING
 
+from gridkit.cli.commands._common import refuse_output_over_input
 from gridkit.cli.commands._demo import DemoContext
 from gridkit.coverage.tolerances import DEFAULT_TOLERANCE
 
@@ -60,8 +62,8 @@ def register(subparsers) -> None:
     p.add_argument(
         "--requirements",
         metavar="FILE",
-        help="requirements table (TOML or CSV, see gridkit.coverage.requirements): each unmet rule is "
-        "reported as kind requirement_unmet",
+        help="requirements table (TOML or CSV, see gridkit.coverage.requirements): each unmet "
+        "rule is reported as kind requirement_unmet",
     )
     p.add_argument(
         "--distributed",
@@ -83,8 +85,10 @@ def register(subparsers) -> None:
         help="dask scheduler of an existing cluster (e.g. tcp://host:8786); implies --distributed",
     )
     p.add_argument("--format", choices=("text", "json"), default="text", help="report format")
-    p.add_argument("-o", "--output", metavar="REPORT.gpkg", help="write the issues as a layer")
-    p.set_defaults(func=run)
+    p.add_argument("-o", "--output", metavar="REPORT.gpkg",
+                   help="write the issues as layer `issues` (an empty layer when there is none, "
+                   "so no earlier run's issues stay); the file's other layers are kept")
+    p.set_defaults(func=run, output_kind="layers")
 
 
 def with_requirements(report: CoverageReport, requirements, grids: gpd.GeoDataFrame, *,
@@ -115,9 +119,16 @@ def with_requirements(report: CoverageReport, requirements, grids: gpd.GeoDataFr
 
 def run(args) -> int:
     from gridkit.coverage.validate import validate_coverage
+    from gridkit.errors import InvalidValueError
+    from gridkit.io.atomic import staged
     from gridkit.io.files import read_layer, read_table, write_layer
 
-    distributed = bool(args.distributed or args.tiles or args.scheduler)
+    if args.tiles is not None and args.tiles < 1:
+        raise InvalidValueError(f"--tiles must be 1 or more (N x N tiles), got {args.tiles}")
+    refuse_output_over_input(
+        args.output, [args.grids, args.jurisdiction, args.villages, args.entities,
+                      args.buildings, args.staff, args.requirements], writes=("issues",))
+    distributed = bool(args.distributed or args.tiles is not None or args.scheduler)
     grids = read_layer(args.grids)
     layers = {
         "jurisdiction": read_layer(args.jurisdiction) if args.jurisdiction else None,
@@ -141,13 +152,16 @@ def run(args) -> int:
             villages=layers["villages"], staff=staff, crs=args.crs,
             entities=layers["entities"], buildings=layers["buildings"],
         )
+    note = None
     if args.output:
-        if len(report.issues):
+        with staged():  # an empty layer too: no earlier run's issues stay in the file
             path = write_layer(report.to_layer(), args.output, layer="issues")
-            log.info("issues written to %s", path)
-        else:
-            log.warning("no issue: %s not written", args.output)
+        note = (f"wrote {len(report.issues)} issue(s) to {path} (layer issues)"
+                if len(report.issues) else
+                f"no issue: wrote an empty issues layer to {path} (earlier issues removed)")
     print(report.to_json(indent=None) if args.format == "json" else str(report))
+    if note:  # JSON on stdout stays JSON
+        print(note, file=sys.stderr if args.format == "json" else sys.stdout)
     return 0 if report.valid else 1
 
 
@@ -170,6 +184,7 @@ def demo_step(ctx: DemoContext) -> None:
     import geopandas as gpd
 
     from gridkit.coverage.validate import validate_coverage
+    from gridkit.io.atomic import staged
     from gridkit.io.files import write_layer
 
     layers = ctx.layers
@@ -188,16 +203,17 @@ def demo_step(ctx: DemoContext) -> None:
     )
     ctx.results["coverage"] = report
     json_path = ctx.outdir / "coverage.json"
-    json_path.write_text(report.to_json(indent=1), encoding="utf-8")
     paths = [json_path]
-    if len(report.issues):
-        paths.append(
-            write_layer(
-                report.to_layer().to_crs(layers.input_crs),
-                ctx.outdir / "coverage_issues.gpkg",
-                layer="issues",
+    with staged() as out:
+        out.path(json_path).write_text(report.to_json(indent=1), encoding="utf-8")
+        if len(report.issues):
+            paths.append(
+                write_layer(
+                    report.to_layer().to_crs(layers.input_crs),
+                    ctx.outdir / "coverage_issues.gpkg",
+                    layer="issues",
+                )
             )
-        )
     found = ", ".join(f"{k} {v}" for k, v in report.summary.items() if v) or "none"
     ctx.add(f"validate: {what}: {'valid' if report.valid else 'INVALID'}; issues: {found}", *paths)
     units = ctx.results.get("units")
@@ -211,7 +227,8 @@ def demo_step(ctx: DemoContext) -> None:
         )
         ctx.results["units_coverage"] = unit_report
         path = ctx.outdir / "units_coverage.json"
-        path.write_text(unit_report.to_json(indent=1), encoding="utf-8")
+        with staged() as out:
+            out.path(path).write_text(unit_report.to_json(indent=1), encoding="utf-8")
         found = ", ".join(f"{k} {v}" for k, v in unit_report.summary.items() if v) or "none"
         state = "valid" if unit_report.valid else "INVALID"
         ctx.add(f"validate: {len(units)} basic units: {state}; issues: {found}", path)

@@ -251,9 +251,10 @@ def test_failed_posters_leave_the_old_files(grids, tmp_path, monkeypatch):
         return real(self, fname, *args, **kwargs)
 
     monkeypatch.setattr(Figure, "savefig", fail_second_pdf)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OSError, match="No space left") as caught:
         write_posters(replace(ps, title="新的标题 new"), tmp_path, formats=("png", "pdf"), dpi=20)
-    assert len(pdfs) == 2
+    assert len(pdfs) == 2 and caught.value.errno == errno.ENOSPC
+    assert f"cannot write {str(tmp_path / ps.labels[0])!r}"[:-1] in str(caught.value)
     assert _poster_bytes(tmp_path) == old  # byte-identical, no temporary files or folders
 
 

@@ -236,6 +236,7 @@ def test_failed_csv_write_keeps_the_old_table(grids, tmp_path):
     with file_size_limit(len(old) // 2), pytest.raises(OSError) as caught:
         write_table(t, path)
     assert caught.value.errno == errno.EFBIG
+    assert str(path) in str(caught.value) and ".tmp" not in str(caught.value)
     assert path.read_bytes() == old
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]  # no temporary left
 

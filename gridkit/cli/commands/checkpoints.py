@@ -11,6 +11,7 @@ from gridkit.cli.commands._common import (
     add_output_option,
     back_to_input_crs,
     frame_text,
+    plain,
     refuse_output_over_input,
 )
 
@@ -111,7 +112,7 @@ def run(args) -> int:
         path = write_layers({k: v for k, v in out.items() if len(v)}, args.output)
         if args.csv:
             write_csv(checkpoint_table(cp.points), args.csv)
-    print(cp.summary)
+    print(plain(str(cp.summary)))
     cols = [c for c in cp.per_village.columns if c != cp.per_village.geometry.name]
     print(frame_text(cp.per_village[cols]))
     print(f"\nwritten: {path}" + (f", {args.csv}" if args.csv else ""))

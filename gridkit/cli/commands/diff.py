@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gridkit.cli.commands._common import refuse_output_over_input
+from gridkit.cli.commands._common import plain, refuse_output_over_input
 from gridkit.cli.commands._demo import DemoContext
 
 if TYPE_CHECKING:  # annotations only: the geo stack loads when a command runs
@@ -64,7 +64,7 @@ def run(args) -> int:
     if args.output:
         with staged():
             write_layers(_layers(d), args.output)
-    print(d.to_json() if args.format == "json" else str(d))
+    print(d.to_json() if args.format == "json" else plain(str(d)))
     return 0
 
 

@@ -10,6 +10,7 @@ from gridkit.cli.commands._common import (
     add_output_option,
     back_to_input_crs,
     frame_text,
+    plain,
     refuse_output_over_input,
 )
 from gridkit.errors import CheckFailed, InvalidValueError
@@ -226,9 +227,9 @@ def run(args) -> int:
     out = {k: back_to_input_crs(v, layers) for k, v in out.items() if len(v) or k == "points"}
     with staged():
         path = write_layers(out, args.output)
-    print(result.summary)
+    print(plain(str(result.summary)))
     if siting is not None:
-        print(f"new sites: {siting.summary}")
+        print(f"new sites: {plain(str(siting.summary))}")
     for name, table in (("per grid", result.by_grid), ("per village", result.by_village)):
         if table is not None:
             cols = [c for c in table.columns if c != table.geometry.name]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gridkit.cli.commands._common import refuse_output_over_input
+from gridkit.cli.commands._common import plain, refuse_output_over_input
 from gridkit.cli.commands._demo import DemoContext
 from gridkit.coverage.tolerances import DEFAULT_TOLERANCE
 
@@ -77,7 +77,7 @@ def run(args) -> int:
         crs=args.crs,
     )
     path, table = _write(result.grids, result.changes, args.output)
-    print(str(result))
+    print(plain(str(result)))
     print(f"written: {path} (changes: {table})")
     return 0 if result.report.valid else 1
 

@@ -12,6 +12,7 @@ from gridkit.cli.commands._common import (
     add_output_option,
     back_to_input_crs,
     layer_file,
+    plain,
     refuse_output_over_input,
 )
 from gridkit.cli.commands._demo import (
@@ -107,12 +108,12 @@ def _write(plan, layers, out: Path, grid_id: str = "grid_id") -> list[Path]:
 
 
 def run(args) -> int:
+    check_dates(args.month, args.holiday)  # before the geo stack loads
     from gridkit.layers import load_layers
     from gridkit.routing.postman import patrol_routes
     from gridkit.routing.roadgraph import road_graph
     from gridkit.routing.schedule import monthly_schedule
 
-    check_dates(args.month, args.holiday)
     out = layer_file(args.output)
     refuse_output_over_input(
         args.output, [args.roads, args.grids, args.entities, args.staff],
@@ -141,7 +142,7 @@ def run(args) -> int:
         holidays=args.holiday,
     )
     files = _write(plan, layers, Path(args.output))
-    print(plan.summary)
+    print(plain(str(plan.summary)))
     print("wrote " + ", ".join(map(str, files)))
     if len(plan.unfit):
         print(plan.unfit.groupby("reason")["visits_missing"].sum().to_string())

@@ -11,6 +11,7 @@ from gridkit.cli.commands._common import (
     add_distributed_options,
     add_output_option,
     distributed_requested,
+    plain,
     refuse_output_over_input,
 )
 from gridkit.cli.commands._demo import DEMO_GRIDS, DEMO_MAX_UNIT_SHARE
@@ -156,7 +157,7 @@ def run(args) -> int:
     adjacency = None if args.no_adjacency else adjacency_for(result, sources)
     with staged():
         path = write_layers(output_layers(result, adjacency), args.output)
-    print(f"{result.summary()}{tasks}\nwrote {path}")
+    print(f"{plain(result.summary())}{tasks}\nwrote {path}")
     _check(result)
     return 0
 

@@ -7,7 +7,7 @@ import logging
 import sys
 from typing import TYPE_CHECKING
 
-from gridkit.cli.commands._common import refuse_output_over_input
+from gridkit.cli.commands._common import plain, refuse_output_over_input
 from gridkit.cli.commands._demo import DemoContext
 from gridkit.coverage.tolerances import DEFAULT_TOLERANCE
 
@@ -159,7 +159,7 @@ def run(args) -> int:
         note = (f"wrote {len(report.issues)} issue(s) to {path} (layer issues)"
                 if len(report.issues) else
                 f"no issue: wrote an empty issues layer to {path} (earlier issues removed)")
-    print(report.to_json(indent=None) if args.format == "json" else str(report))
+    print(report.to_json(indent=None) if args.format == "json" else plain(str(report)))
     if note:  # JSON on stdout stays JSON
         print(note, file=sys.stderr if args.format == "json" else sys.stdout)
     return 0 if report.valid else 1

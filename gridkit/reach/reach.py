@@ -280,7 +280,7 @@ def network_reach(
         warnings.warn(
             f"facilities: {int(off_fac.sum())} facilit(y/ies) farther than "
             f"snap_limit={snap_limit:g} m from every street "
-            f"(ids {list(fac_ids[off_fac][:5])}) are left out; "
+            f"(ids {np.asarray(fac_ids[off_fac][:5]).tolist()}) are left out; "
             "move them onto the network or raise `snap_limit`",
             GridkitWarning,
             stacklevel=2,

@@ -35,6 +35,7 @@ __all__ = [
     "staff_by_grid",
     "responsibility_table",
     "write_table",
+    "quote_formulas",
 ]
 
 log = logging.getLogger(__name__)
@@ -319,7 +320,7 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike, *, headers: str = 
     with staged() as files, writing(files, path) as tmp:  # old file kept until complete
         if suffix == ".csv":
             # CRLF rows (RFC 4180): a value holding a line break is quoted, never splits a row
-            _quote_formulas(out).to_csv(
+            quote_formulas(out).to_csv(
                 tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n"
             )
         else:
@@ -336,8 +337,16 @@ def _formula_like(value) -> bool:
     return isinstance(value, str) and value.startswith(FORMULA_START)
 
 
-def _quote_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Text cells (and headers) a spreadsheet would evaluate, prefixed with ``'``."""
+def quote_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose text cells (and headers) a spreadsheet would run start with ``'``.
+
+    For any CSV gridkit writes from data (OWASP's advice against CSV
+    injection): ``=``, ``+``, ``-``, ``@``, tab and carriage return at the
+    start of a text cell; numbers are left alone.
+
+    >>> quote_formulas(pd.DataFrame({"name": ["=1+1", "Li"], "n": [-1, 2]})).to_dict("list")
+    {'name': ["'=1+1", 'Li'], 'n': [-1, 2]}
+    """
     out = df.copy()
     for c in out.columns:
         if not pd.api.types.is_numeric_dtype(out[c]):

@@ -34,6 +34,7 @@ from gridkit.io.formats import (
     SINGLE_LAYER_DRIVERS,
     output_driver,
 )
+from gridkit.io.formulas import quote_formulas
 
 __all__ = [
     "parse_source",
@@ -310,6 +311,10 @@ def write_layers(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike
 def write_csv(df: pd.DataFrame, path: str | os.PathLike, **options) -> Path:
     """Write ``df`` as CSV (no index unless ``index=True``), atomically, like :func:`write_layers`.
 
+    Text cells a spreadsheet would run as formulas (``=``, ``+``, ``-``,
+    ``@`` ...) start with ``'`` (:func:`gridkit.io.formulas.quote_formulas`);
+    rows end in CRLF (RFC 4180), so a value holding a line break is quoted.
+
     Examples
     --------
     >>> import pandas as pd, tempfile, os
@@ -319,9 +324,10 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike, **options) -> Path:
     """
     path = Path(path)
     options.setdefault("index", False)
+    options.setdefault("lineterminator", "\r\n")
     with staged() as out:
         try:
-            df.to_csv(out.path(path), **options)
+            quote_formulas(df).to_csv(out.path(path), **options)
         except OSError as exc:
             raise _write_error(exc, path, out) from exc
     return path

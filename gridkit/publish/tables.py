@@ -24,6 +24,7 @@ import pandas as pd
 from gridkit.crs import to_crs, working_crs
 from gridkit.errors import GridkitWarning, InvalidValueError, MissingColumnError
 from gridkit.io.atomic import staged
+from gridkit.io.formulas import formula_like, quote_formulas
 from gridkit.layers import check_layer, check_staff
 from gridkit.publish._files import writing
 
@@ -329,37 +330,11 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike, *, headers: str = 
     return path
 
 
-# a spreadsheet reads a cell starting with one of these as a formula (OWASP, CSV injection)
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _formula_like(value) -> bool:
-    return isinstance(value, str) and value.startswith(FORMULA_START)
-
-
-def quote_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``df`` whose text cells (and headers) a spreadsheet would run start with ``'``.
-
-    For any CSV gridkit writes from data (OWASP's advice against CSV
-    injection): ``=``, ``+``, ``-``, ``@``, tab and carriage return at the
-    start of a text cell; numbers are left alone.
-
-    >>> quote_formulas(pd.DataFrame({"name": ["=1+1", "Li"], "n": [-1, 2]})).to_dict("list")
-    {'name': ["'=1+1", 'Li'], 'n': [-1, 2]}
-    """
-    out = df.copy()
-    for c in out.columns:
-        if not pd.api.types.is_numeric_dtype(out[c]):
-            out[c] = out[c].map(lambda v: f"'{v}" if _formula_like(v) else v)
-    out.columns = [f"'{c}" if _formula_like(c) else c for c in out.columns]
-    return out
-
-
 def _text_cells(sheet) -> None:
     """Store formula-like text as text (quote-prefixed), never as a live formula."""
     for row in sheet.iter_rows():
         for cell in row:
-            if _formula_like(cell.value):
+            if formula_like(cell.value):
                 cell.data_type = "s"
                 cell.quotePrefix = True
 

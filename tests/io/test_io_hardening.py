@@ -158,3 +158,17 @@ def test_truncated_layer_read_by_name(tmp_path, sample_file):
     path = _bad_inputs(tmp_path, sample_file)["truncated"]
     with pytest.raises(LayerError, match="truncated.gpkg"):
         read_layer(f"{path}:roads")
+
+
+def test_every_csv_written_from_data_neutralises_formulas(tmp_path):
+    import pandas as pd
+
+    from gridkit.io.files import write_csv
+
+    roads = ["=HYPERLINK(\"http://x\")", "@SUM(A1)", "Main St"]
+    df = pd.DataFrame({"road": roads, "n": [-1, 2, 3]})
+    raw = write_csv(df, tmp_path / "cp.csv").read_bytes()
+    rows = pd.read_csv(tmp_path / "cp.csv", dtype=str)
+    assert rows["road"].tolist() == ["'=HYPERLINK(\"http://x\")", "'@SUM(A1)", "Main St"]
+    assert rows["n"].tolist() == ["-1", "2", "3"]  # numbers stay numbers
+    assert raw.count(b"\r\n") == 4  # header and three rows, RFC 4180 line ends

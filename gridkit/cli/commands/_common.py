@@ -219,3 +219,25 @@ def add_distributed_options(p) -> None:
 
 def distributed_requested(args) -> bool:
     return bool(getattr(args, "distributed", False) or getattr(args, "scheduler", None))
+
+
+def layer_sources(args, names, *, required) -> dict[str, str | None]:
+    """Each input's source: its own option, else the layer of that name in ``--layers``.
+
+    Raises ``ValueError`` (exit 2) naming the first ``required`` input found nowhere.
+    """
+    from gridkit.io.files import list_layers
+
+    sources = {name: getattr(args, name) for name in names}
+    if args.layers:
+        available = set(list_layers(args.layers))
+        for name in names:
+            if sources[name] is None and name in available:
+                sources[name] = f"{args.layers}:{name}"
+    missing = [n for n in required if sources[n] is None]
+    if missing:
+        raise ValueError(
+            f"missing input(s) {missing}: give --{missing[0]} PATH[:LAYER] or a --layers FILE "
+            "that holds such a layer"
+        )
+    return sources

@@ -11,6 +11,7 @@ from gridkit.cli.commands._common import (
     add_output_option,
     back_to_input_crs,
     frame_text,
+    layer_sources,
     plain,
     refuse_output_over_input,
 )
@@ -58,23 +59,6 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _sources(args) -> dict[str, str | None]:
-    from gridkit.io.files import list_layers
-
-    sources = {k: getattr(args, k) for k in ("roads", "villages", "jurisdiction")}
-    if args.layers:
-        have = set(list_layers(args.layers))
-        for k in sources:
-            if sources[k] is None and k in have:
-                sources[k] = f"{args.layers}:{k}"
-    missing = [k for k in ("roads", "villages") if sources[k] is None]
-    if missing:
-        raise ValueError(
-            f"missing input(s) {missing}: give --{missing[0]} PATH[:LAYER] or a "
-            "--layers FILE that holds such a layer"
-        )
-    return sources
-
 
 def checkpoint_table(points) -> pd.DataFrame:
     """The checkpoints as a plain table with longitude/latitude."""
@@ -93,7 +77,8 @@ def run(args) -> int:
     from gridkit.layers import load_layers
     from gridkit.routing.checkpoints import find_checkpoints
 
-    sources = _sources(args)
+    sources = layer_sources(args, ("roads", "villages", "jurisdiction"),
+                            required=("roads", "villages"))
     refuse_output_over_input(args.output, sources.values(), writes=("checkpoints", "villages"),
                              also=[args.csv] if args.csv else [])
     layers = load_layers(crs=args.crs, strict=args.strict, **sources)

@@ -11,6 +11,7 @@ from gridkit.cli.commands._common import (
     add_distributed_options,
     add_output_option,
     distributed_requested,
+    layer_sources,
     plain,
     refuse_output_over_input,
 )
@@ -71,23 +72,6 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _sources(args) -> dict[str, str | None]:
-    from gridkit.io.files import list_layers
-
-    sources = {name: getattr(args, name) for name in _INPUTS}
-    if args.layers:
-        available = set(list_layers(args.layers))
-        for name in _INPUTS:
-            if sources[name] is None and name in available:
-                sources[name] = f"{args.layers}:{name}"
-    missing = [n for n in ("roads", "jurisdiction") if sources[n] is None]
-    if missing:
-        raise ValueError(
-            f"missing input(s) {missing}: give --{missing[0]} PATH[:LAYER] or a --layers FILE "
-            "that holds such a layer"
-        )
-    return sources
-
 
 def adjacency_for(result: UnitsResult, sources: dict) -> pd.DataFrame:
     """Unit adjacency with the shared length on roads, barriers and village boundaries."""
@@ -131,7 +115,7 @@ def run(args) -> int:
     from gridkit.io.files import write_layers
     from gridkit.units.build import build_units
 
-    sources = _sources(args)
+    sources = layer_sources(args, _INPUTS, required=("roads", "jurisdiction"))
     refuse_output_over_input(args.output, [*sources.values(), args.policy], writes=_WRITES)
     road_classes = None
     if args.road_classes:

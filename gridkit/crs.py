@@ -12,6 +12,13 @@ order of preference:
 
 Layers in feet (US survey or international) are never used as they are: they
 are reprojected into a metric CRS by rule 3 or 4.
+
+A local engineering CRS (WKT ``ENGCRS`` / ``LOCAL_CS``: a building's floor
+plan in metres, with no geodetic datum) counts as metric and is used as it
+is, but it cannot be transformed to or from any other CRS: every layer of a
+set must share it (or its origin and orientation on the Earth would have to
+be guessed). Mixing it with a geographic or projected layer, or naming a
+different working CRS, raises :class:`~gridkit.errors.CRSError`.
 """
 
 from __future__ import annotations
@@ -28,11 +35,13 @@ from gridkit.errors import CRSError, MissingCRSError
 __all__ = [
     "working_crs",
     "is_metric",
+    "is_engineering",
     "cgcs2000_zone",
     "utm_zone",
     "in_china",
     "to_crs",
     "lonlat_center",
+    "crs_label",
 ]
 
 log = logging.getLogger(__name__)
@@ -42,15 +51,41 @@ log = logging.getLogger(__name__)
 _CHINA_BOX = (73.0, 18.0, 135.5, 53.6)
 
 
+def is_engineering(crs) -> bool:
+    """True when ``crs`` is a local engineering CRS (``ENGCRS``/``LOCAL_CS``).
+
+    Examples
+    --------
+    >>> is_engineering('LOCAL_CS["lab",LOCAL_DATUM["lab",0],UNIT["metre",1],'
+    ...                'AXIS["X",EAST],AXIS["Y",NORTH]]'), is_engineering(4326)
+    (True, False)
+    """
+    return crs is not None and bool(CRS.from_user_input(crs).is_engineering)
+
+
 def is_metric(crs) -> bool:
-    """True when ``crs`` is projected and its axes are in metres."""
+    """True when ``crs`` is projected (or local engineering) and its axes are in metres."""
     if crs is None:
         return False
     crs = CRS.from_user_input(crs)
-    if not crs.is_projected:
+    if not (crs.is_projected or crs.is_engineering):
         return False
     units = {ax.unit_name.lower() for ax in crs.axis_info}
     return units <= {"metre", "meter", "m"}
+
+
+def crs_label(crs) -> str:
+    """``EPSG:code`` when the CRS has one, else its name (e.g. a local engineering CRS).
+
+    Examples
+    --------
+    >>> crs_label(4547), crs_label('LOCAL_CS["lab",LOCAL_DATUM["lab",0],UNIT["metre",1],'
+    ...                            'AXIS["X",EAST],AXIS["Y",NORTH]]')
+    ('EPSG:4547', 'lab')
+    """
+    crs = CRS.from_user_input(crs)
+    code = crs.to_epsg()
+    return f"EPSG:{code}" if code is not None else crs.name
 
 
 def in_china(lon: float, lat: float) -> bool:
@@ -93,6 +128,8 @@ def lonlat_center(gdfs: Iterable[gpd.GeoDataFrame]) -> tuple[float, float]:
         b = gdf.total_bounds
         if not np.all(np.isfinite(b)):
             continue
+        if is_engineering(gdf.crs):
+            raise CRSError(_not_transformable(CRS.from_user_input(gdf.crs), CRS.from_epsg(4326)))
         t = Transformer.from_crs(gdf.crs, 4326, always_xy=True)
         lon, lat = t.transform([b[0], b[2], b[0], b[2]], [b[1], b[1], b[3], b[3]])
         xs.extend(lon)
@@ -132,8 +169,11 @@ def working_crs(*gdfs: gpd.GeoDataFrame | None, crs=None) -> CRS:
                 f"layer {i + 1} has no CRS: set it with gdf.set_crs(...) "
                 "(e.g. 'EPSG:4490' for CGCS2000 longitude/latitude)"
             )
-    if crs is not None:
-        chosen = CRS.from_user_input(crs)
+    crss = list(dict.fromkeys(CRS.from_user_input(g.crs) for g in layers))
+    chosen = None if crs is None else CRS.from_user_input(crs)
+    if any(c.is_engineering for c in crss + [chosen] if c is not None):
+        return _engineering_working(crss, chosen)
+    if chosen is not None:
         if not is_metric(chosen):
             raise CRSError(
                 f"working CRS {chosen.name!r} is not projected in metres: choose a metric "
@@ -141,9 +181,8 @@ def working_crs(*gdfs: gpd.GeoDataFrame | None, crs=None) -> CRS:
                 "or leave it unset to pick one automatically"
             )
         return chosen
-    crss = {CRS.from_user_input(g.crs) for g in layers}
     if len(crss) == 1:
-        only = next(iter(crss))
+        only = crss[0]
         if is_metric(only):
             return only
     lon, lat = lonlat_center(layers)
@@ -152,12 +191,53 @@ def working_crs(*gdfs: gpd.GeoDataFrame | None, crs=None) -> CRS:
     return chosen
 
 
+def _not_transformable(engineering: CRS, other: CRS) -> str:
+    return (
+        f"engineering CRS {engineering.name!r} is a local coordinate system (e.g. a floor "
+        f"plan) and cannot be transformed to or from {other.name!r}: its place on the Earth is "
+        "unknown. Give every layer the same engineering CRS (and no other working CRS), or "
+        "georeference the plan into a projected CRS first"
+    )
+
+
+def _engineering_working(crss: list[CRS], chosen: CRS | None) -> CRS:
+    """The working CRS of layers of which at least one (or ``chosen``) is local engineering."""
+    every = list(dict.fromkeys(crss + ([chosen] if chosen is not None else [])))
+    local = [c for c in every if c.is_engineering]
+    other = [c for c in every if not c.is_engineering]
+    if other:
+        raise CRSError(_not_transformable(local[0], other[0]))
+    if len(local) > 1:
+        raise CRSError(
+            f"the layers are in two different engineering CRSs ({local[0].name!r}, "
+            f"{local[1].name!r}): local coordinates cannot be transformed into each other; "
+            "give every layer the same CRS (gdf.set_crs(..., allow_override=True) when they "
+            "really share one origin and orientation)"
+        )
+    only = local[0]
+    if not is_metric(only):
+        units = sorted({ax.unit_name for ax in only.axis_info})
+        raise CRSError(
+            f"engineering CRS {only.name!r} is not in metres (axes in {units}) and a local CRS "
+            "cannot be reprojected: scale the coordinates to metres (e.g. "
+            "gdf.geometry.scale(0.3048, 0.3048, origin=(0, 0)) for feet) and set a CRS whose "
+            "unit is the metre"
+        )
+    return only
+
+
 def to_crs(gdf: gpd.GeoDataFrame | None, crs) -> gpd.GeoDataFrame | None:
-    """A copy of ``gdf`` in ``crs`` (the same object's copy when already there)."""
+    """A copy of ``gdf`` in ``crs`` (the same object's copy when already there).
+
+    A local engineering CRS is never transformed (:class:`CRSError`).
+    """
     if gdf is None:
         return None
     if gdf.crs is None:
         raise MissingCRSError("layer has no CRS: set it with gdf.set_crs(...)")
-    if CRS.from_user_input(gdf.crs) == CRS.from_user_input(crs):
+    src, dst = CRS.from_user_input(gdf.crs), CRS.from_user_input(crs)
+    if src == dst:
         return gdf.copy()
+    if src.is_engineering or dst.is_engineering:
+        raise CRSError(_not_transformable(*((src, dst) if src.is_engineering else (dst, src))))
     return gdf.to_crs(crs)

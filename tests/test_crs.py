@@ -4,6 +4,7 @@ from pyproj import CRS
 from shapely.geometry import Point
 
 from gridkit import CRSError, MissingCRSError, cgcs2000_zone, is_metric, utm_zone, working_crs
+from gridkit.crs import is_engineering, lonlat_center, to_crs
 
 
 def _pt(x, y, crs):
@@ -66,3 +67,47 @@ def test_missing_crs_is_an_error():
 def test_cgcs2000_zone_bounds():
     assert cgcs2000_zone(70).to_epsg() == 4534
     assert cgcs2000_zone(140).to_epsg() == 4554
+
+
+# --- local engineering CRS (a building's floor plan in metres, no geodetic datum) -----
+
+ENG_WKT2 = ('ENGCRS["Building A floor plan",EDATUM["Building A"],CS[Cartesian,2],'
+            'AXIS["x",east,LENGTHUNIT["metre",1]],AXIS["y",north,LENGTHUNIT["metre",1]]]')
+ENG_WKT1 = ('LOCAL_CS["Building B",LOCAL_DATUM["Building B",0],UNIT["metre",1],'
+            'AXIS["X",EAST],AXIS["Y",NORTH]]')
+ENG_FEET = ('LOCAL_CS["Building C",LOCAL_DATUM["Building C",0],UNIT["foot",0.3048],'
+            'AXIS["X",EAST],AXIS["Y",NORTH]]')
+
+
+@pytest.mark.parametrize("wkt", [ENG_WKT2, ENG_WKT1])
+def test_engineering_crs_in_metres_is_the_working_crs(wkt):
+    eng = CRS.from_wkt(wkt)
+    assert is_metric(eng) and is_engineering(eng)
+    assert not is_engineering(4326) and not is_engineering(3067)
+    assert working_crs(_pt(3, 4, eng), _pt(10, 2, eng)) == eng
+    assert working_crs(_pt(3, 4, eng), crs=eng) == eng
+    moved = to_crs(_pt(3, 4, eng), eng)
+    assert moved.crs == eng and moved.geometry.iloc[0].equals(Point(3, 4))
+
+
+def test_engineering_crs_mixed_with_geodetic_is_refused():
+    eng = CRS.from_wkt(ENG_WKT2)
+    with pytest.raises(CRSError, match="engineering CRS.*cannot be transformed"):
+        working_crs(_pt(3, 4, eng), _pt(116.4, 39.9, 4490))
+    with pytest.raises(CRSError, match="engineering CRS.*cannot be transformed"):
+        working_crs(_pt(3, 4, eng), crs=3067)
+    with pytest.raises(CRSError, match="engineering CRS.*cannot be transformed"):
+        working_crs(_pt(116.4, 39.9, 4490), crs=eng)
+    with pytest.raises(CRSError, match="two different engineering CRSs"):
+        working_crs(_pt(3, 4, eng), _pt(3, 4, CRS.from_wkt(ENG_WKT1)))
+    with pytest.raises(CRSError, match="engineering CRS.*cannot be transformed"):
+        to_crs(_pt(3, 4, eng), 4326)
+    with pytest.raises(CRSError, match="engineering CRS.*cannot be transformed"):
+        lonlat_center([_pt(3, 4, eng)])
+
+
+def test_engineering_crs_in_feet_is_refused_with_a_reason():
+    feet = CRS.from_wkt(ENG_FEET)
+    assert not is_metric(feet)
+    with pytest.raises(CRSError, match="not in metres"):
+        working_crs(_pt(3, 4, feet))

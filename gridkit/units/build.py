@@ -26,6 +26,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from gridkit.crs import crs_label
 from gridkit.errors import GridkitWarning, UnitsError
 from gridkit.layers import load_layers
 from gridkit.units._measure import unit_workload
@@ -133,6 +134,8 @@ def build_units(
     roads
         Road lines (GeoDataFrame or ``PATH[:LAYER]``). All roads count for
         ``street_length_m``; those in ``road_classes`` (default: all) cut.
+        ``None``: no roads, e.g. a building's floor plan whose room walls are
+        the ``barriers`` (see below).
     jurisdiction
         The territory's outline (one or more polygons).
     villages
@@ -168,6 +171,8 @@ def build_units(
         split).
     crs
         The metric working CRS (default: chosen by :func:`gridkit.working_crs`).
+        A local engineering CRS in metres (a floor plan) is used as it is when
+        every layer shares it; it is never transformed.
     strict
         Refuse invalid input geometries instead of repairing them.
 
@@ -176,7 +181,18 @@ def build_units(
     UnitsResult
         ``.units`` (columns :data:`UNIT_COLUMNS`), ``.buildings`` and
         ``.entities`` with ``unit_id``, ``.unassigned``, ``.report``; all in
-        the CRS of ``roads``.
+        the CRS of ``roads`` (the first layer given).
+
+    Notes
+    -----
+    A laboratory building (the domain's "10 zones, 46 grids") works the
+    same way without roads: ``roads=None``, the room and corridor walls
+    (``gdf.boundary`` of the room polygons) as ``barriers``, the building
+    outline as ``jurisdiction``, its zones (floors, wings) as ``villages``
+    and the equipment as ``entities``, all in one local engineering CRS in
+    metres. Each room becomes a unit; grids then group rooms inside a zone.
+    Pass room-sized sliver limits (e.g. ``min_area=1, min_width=0.5``): the
+    defaults are for street blocks and would merge the rooms.
 
     Examples
     --------
@@ -194,16 +210,15 @@ def build_units(
     layers = load_layers(roads=roads, jurisdiction=jurisdiction, villages=villages,
                          barriers=barriers, buildings=buildings, entities=entities,
                          crs=crs, strict=strict)
-    road_gdf, j_gdf = layers["roads"], layers["jurisdiction"]
+    road_gdf, j_gdf = layers.get("roads"), layers["jurisdiction"]
     v_gdf, bar_gdf = layers.get("villages"), layers.get("barriers")
     b_gdf, e_gdf = layers.get("buildings"), layers.get("entities")
     area = jurisdiction_shape(j_gdf)
-    report: dict = {"working_crs": f"EPSG:{layers.crs.to_epsg()}"}
+    report: dict = {"working_crs": crs_label(layers.crs)}
     clock("load")
 
     # 1. cut: node roads, barriers, village boundaries and the outline; polygonize
-    road_geoms = np.asarray(road_gdf.geometry.values)
-    cutting = cutting_roads(road_gdf, road_classes, cut_tunnels)
+    road_geoms, cutting = _roads(road_gdf, road_classes, cut_tunnels)
     report["roads_not_cutting"] = int((~cutting).sum())
     lines = [road_geoms[cutting], village_boundaries(v_gdf)]
     if bar_gdf is not None:
@@ -335,6 +350,15 @@ def build_units(
     log.info("units: %s", report)
     return UnitsResult(units=units.to_crs(out_crs), buildings=b_out, entities=e_out,
                        unassigned=unassigned, report=report, crs=layers.crs)
+
+
+def _roads(roads: gpd.GeoDataFrame | None, road_classes, cut_tunnels: bool):
+    """The road geometries and which of them cut (none without a roads layer)."""
+    if roads is None:
+        if road_classes is not None:
+            raise UnitsError("`road_classes` was given but there is no roads layer")
+        return np.empty(0, dtype=object), np.zeros(0, dtype=bool)
+    return np.asarray(roads.geometry.values), cutting_roads(roads, road_classes, cut_tunnels)
 
 
 class _Clock:

@@ -24,13 +24,14 @@ different working CRS, raises :class:`~gridkit.errors.CRSError`.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterable
 
 import geopandas as gpd
 import numpy as np
 from pyproj import CRS, Transformer
 
-from gridkit.errors import CRSError, MissingCRSError
+from gridkit.errors import CRSError, GridkitWarning, MissingCRSError
 
 __all__ = [
     "working_crs",
@@ -42,6 +43,7 @@ __all__ = [
     "to_crs",
     "lonlat_center",
     "crs_label",
+    "check_lonlat",
 ]
 
 log = logging.getLogger(__name__)
@@ -92,6 +94,47 @@ def in_china(lon: float, lat: float) -> bool:
     """Whether a WGS84/CGCS2000 point lies in the (coarse) China box."""
     x0, y0, x1, y1 = _CHINA_BOX
     return x0 <= lon <= x1 and y0 <= lat <= y1
+
+
+def _box_inside(b, box) -> bool:
+    return box[0] <= b[0] and b[2] <= box[2] and box[1] <= b[1] and b[3] <= box[3]
+
+
+def check_lonlat(gdf: gpd.GeoDataFrame, label: str) -> None:
+    """Refuse or warn about degrees that cannot be right in a geographic layer.
+
+    Latitudes outside [-90, 90] or longitudes outside [-180, 180] are a
+    :class:`CRSError` (the layer is unusable): the message says whether the
+    axes look swapped or the coordinates are not degrees at all. A layer
+    lying wholly outside China whose swapped coordinates lie wholly inside
+    it (e.g. Xinjiang with x=43.8, y=87.6) gets a
+    :class:`~gridkit.errors.GridkitWarning`: such places (near the North
+    Pole) hold almost no real data. Layers in other CRSs are not checked.
+    """
+    crs = CRS.from_user_input(gdf.crs)
+    if not crs.is_geographic:
+        return
+    b = [float(v) for v in gdf.total_bounds]
+    if not np.all(np.isfinite(b)):
+        return
+    swapped = [b[1], b[0], b[3], b[2]]
+    where = f"x {b[0]:.6g}..{b[2]:.6g}, y {b[1]:.6g}..{b[3]:.6g} in {crs.name}"
+    swap_fix = ("swap them (gdf.geometry.map(lambda g: shapely.ops.transform(lambda x, y: "
+                "(y, x), g))) or read the longitude column as x")
+    if not _box_inside(b, (-180, -90, 180, 90)):
+        if _box_inside(swapped, (-180, -90, 180, 90)):
+            reason = f"longitude and latitude look swapped: {swap_fix}"
+        else:
+            reason = ("these are not degrees (projected metres?): set the layer's real CRS "
+                      "(gdf.set_crs(..., allow_override=True) or fix the .prj)")
+        raise CRSError(f"{label}: latitude/longitude outside [-90, 90]/[-180, 180] ({where}); "
+                       f"{reason}")
+    if not _box_inside(b, _CHINA_BOX) and _box_inside(swapped, _CHINA_BOX) \
+            and not (b[0] <= _CHINA_BOX[2] and _CHINA_BOX[0] <= b[2]
+                     and b[1] <= _CHINA_BOX[3] and _CHINA_BOX[1] <= b[3]):
+        warnings.warn(f"{label}: the layer lies near the North Pole ({where}) but in China "
+                      f"with x and y exchanged: longitude and latitude look swapped; "
+                      f"{swap_fix}", GridkitWarning, stacklevel=3)
 
 
 def cgcs2000_zone(lon: float) -> CRS:

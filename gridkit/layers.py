@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from gridkit.crs import to_crs, working_crs
+from gridkit.crs import check_lonlat, to_crs, working_crs
 from gridkit.errors import (
     DuplicateIdError,
     EmptyLayerError,
@@ -57,7 +57,8 @@ LAYER_KINDS: dict[str, _Kind] = {
     "roads": _Kind(_LINE, hint="road lines; `road_class` is used when present"),
     "barriers": _Kind(_LINE, hint="rivers, railways: lines that cut units"),
     "buildings": _Kind(_POLY + _POINT, hint="footprints or points; optional `households`"),
-    "entities": _Kind(_POINT, hint="points with optional `category`, `risk` (1-3), `credit` (A/B/C)"),
+    "entities": _Kind(_POINT, hint="points with optional `category`, `risk` (1-3), "
+                                   "`credit` (A/B/C)"),
     "units": _Kind(_POLY, hint="basic units from gridkit.build_units"),
     "grids": _Kind(_POLY, hint="management grids"),
     "facilities": _Kind(_POINT, hint="service points"),
@@ -68,7 +69,7 @@ CREDIT_GRADES = ("A", "B", "C")
 
 
 def _rows(index, limit: int = 5) -> str:
-    items = list(index[:limit])
+    items = pd.Index(index[:limit]).tolist()  # Python numbers: no np.int64(...) in messages
     more = f" and {len(index) - limit} more" if len(index) > limit else ""
     return f"{items}{more}"
 
@@ -88,7 +89,8 @@ def _extract(geom, wanted: tuple[str, ...]):
     if geom is None or geom.geom_type in wanted:
         return geom
     if geom.geom_type == "GeometryCollection":
-        parts = [g for g in shapely.get_parts(geom) if g.geom_type in wanted + ("Multi" + wanted[0],)]
+        kinds = wanted + ("Multi" + wanted[0],)
+        parts = [g for g in shapely.get_parts(geom) if g.geom_type in kinds]
         if not parts:
             return None
         if wanted[0] in ("Polygon", "MultiPolygon"):
@@ -161,9 +163,11 @@ def check_layer(
     missing = np.asarray(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if missing.any():
         raise NullGeometryError(
-            f"{label}: {int(missing.sum())} row(s) without geometry (index {_rows(out.index[missing])}); "
+            f"{label}: {int(missing.sum())} row(s) without geometry "
+            f"(index {_rows(out.index[missing])}); "
             "drop them (gdf[~gdf.geometry.is_empty & gdf.geometry.notna()]) or give them a geometry"
         )
+    check_lonlat(out, label)
     types = np.asarray(shapely.get_type_id(geoms))
     type_names = pd.Series(out.geom_type.values, index=out.index)
     bad = ~type_names.isin(spec.geometry)
@@ -312,7 +316,7 @@ class Layers:
         for kind, gdf in self.layers.items():
             geom = gdf.geometry
             kinds = ", ".join(sorted(geom.geom_type.unique()))
-            area = float(geom.area.sum()) if kinds.endswith("Polygon") or "Polygon" in kinds else np.nan
+            area = float(geom.area.sum()) if "Polygon" in kinds else np.nan
             length = float(geom.length.sum()) if "Line" in kinds else np.nan
             rows.append({"layer": kind, "features": len(gdf), "geometry": kinds,
                          "area_m2": area, "length_m": length})

@@ -135,3 +135,51 @@ def test_load_layers_projects_and_keeps_inputs(sample):
 def test_china_layer_gets_cgcs2000(sample):
     p = gpd.GeoDataFrame({"risk": [1]}, geometry=[Point(120.15, 30.28)], crs=4490)
     assert load_layers(entities=p).crs.to_epsg() == 4549
+
+
+# --- swapped longitude/latitude (issue 21) -------------------------------------------
+
+
+def test_latitudes_beyond_90_are_refused_as_swapped():
+    from gridkit import CRSError
+
+    beijing_swapped = gpd.GeoDataFrame(geometry=[Point(39.9, 116.4)], crs=4326)
+    with pytest.raises(CRSError, match="latitude.*outside.*swapped"):
+        check_layer(beijing_swapped, "entities")
+
+
+def test_swapped_chinese_points_warn():
+    urumqi_swapped = gpd.GeoDataFrame(geometry=[Point(43.8, 87.6), Point(43.9, 87.5)], crs=4490)
+    with pytest.warns(GridkitWarning, match="swapped"):
+        check_layer(urumqi_swapped, "entities")
+
+
+def test_valid_lonlat_gives_no_swap_warning(sample):
+    import gridkit as gk
+
+    layers = [sample["roads"], sample["villages"],
+              gk.synthetic_county(0, roads=200, buildings=50, entities=50, villages=4,
+                                  crs="EPSG:4490")["entities"],
+              gpd.GeoDataFrame(geometry=[Point(87.6, 43.8)], crs=4490),  # Urumqi
+              gpd.GeoDataFrame(geometry=[Point(15.6, 78.2)], crs=4326)]  # Longyearbyen
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GridkitWarning)
+        for layer in layers:
+            check_layer(layer, "entities" if layer.geom_type.iloc[0] == "Point" else
+                        "roads" if "Line" in layer.geom_type.iloc[0] else "jurisdiction")
+
+
+def test_messages_show_plain_numbers_not_numpy_reprs():
+    import numpy as np
+
+    from gridkit import NullGeometryError
+    from gridkit.units.plan import check_options
+
+    layer = gpd.GeoDataFrame(geometry=[Point(24.9, 60.2), None], crs=4326,
+                             index=np.array([5, 114], dtype=np.int64))
+    with pytest.raises(NullGeometryError, match=r"index \[114\]") as err:
+        check_layer(layer, "entities")
+    assert "np." not in str(err.value)
+    with pytest.raises(ValueError, match=r"got -1\b") as err:
+        check_options(np.float64(1.0), np.int64(-1), 3.0, None, None)
+    assert "np." not in str(err.value)

@@ -34,8 +34,14 @@ from gridkit.units._slivers import merge_slivers
 from gridkit.units._split import split_heavy
 from gridkit.units.adjacency import unit_adjacency
 from gridkit.units.assign import road_pieces, village_of
-from gridkit.units.noding import GRID_SIZE, node_and_polygonize
-from gridkit.units.plan import check_options, cutting_roads, jurisdiction_shape, village_boundaries
+from gridkit.units.noding import GRID_SIZE, MAX_CROSSINGS, node_and_polygonize
+from gridkit.units.plan import (
+    check_options,
+    cutting_roads,
+    jurisdiction_shape,
+    village_boundaries,
+    warn_roads_outside,
+)
 from gridkit.workload import Policy, classify_entities, load_policy
 
 __all__ = [
@@ -126,6 +132,7 @@ def build_units(
     max_workload: float | None = None,
     crs=None,
     strict: bool = False,
+    max_crossings: float | None = MAX_CROSSINGS,
 ) -> UnitsResult:
     """Cut the jurisdiction into basic units and measure the work in each.
 
@@ -175,6 +182,13 @@ def build_units(
         every layer shares it; it is never transformed.
     strict
         Refuse invalid input geometries instead of repairing them.
+    max_crossings
+        Refuse (:class:`UnitsError`) cutting lines that cross each other more
+        than this many times per line on average, estimated on a sample
+        before noding (:data:`gridkit.units.noding.MAX_CROSSINGS`, 20; street
+        networks have about 0-1): such a layer is not a road network and
+        would take time and memory growing with the square of its size.
+        ``None`` skips the check.
 
     Returns
     -------
@@ -220,10 +234,12 @@ def build_units(
     # 1. cut: node roads, barriers, village boundaries and the outline; polygonize
     road_geoms, cutting = _roads(road_gdf, road_classes, cut_tunnels)
     report["roads_not_cutting"] = int((~cutting).sum())
+    warn_roads_outside(road_geoms, area)
     lines = [road_geoms[cutting], village_boundaries(v_gdf)]
     if bar_gdf is not None:
         lines.append(np.asarray(bar_gdf.geometry.values))
-    noded = node_and_polygonize(np.concatenate(lines), area, snap_tolerance=snap_tolerance)
+    noded = node_and_polygonize(np.concatenate(lines), area, snap_tolerance=snap_tolerance,
+                                max_crossings=max_crossings)
     faces = noded.faces
     clock("node")
     report.update(faces=len(faces), lines_outside=noded.lines_outside,

@@ -29,10 +29,81 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
+from gridkit.errors import UnitsError
+from gridkit.progress import progress
+
 log = logging.getLogger(__name__)
 
 GRID_SIZE = 1e-3
 """Snap-rounding grid (m) of the noded linework."""
+
+MAX_CROSSINGS = 20
+"""Most proper crossings per line (on average, estimated on a sample) that noding accepts.
+
+A proper crossing is two lines whose interiors meet in a point. Street
+networks are noded at their junctions or run through shared vertices: the
+bundled sample has 0.5 crossings per line, a synthetic street grid 0; a
+layer of random segments crossing each other has hundreds, and noding it
+grows with the square of its size (3,000 such segments: minutes). Above the
+limit :func:`node_and_polygonize` refuses with :class:`~gridkit.errors.UnitsError`;
+``max_crossings=None`` (``build_units(max_crossings=None)``) skips the check."""
+
+CROSSING_SAMPLE = 1000
+"""Lines sampled (at random, seeded) to estimate the crossing rate."""
+
+_MIN_REFUSED = 50_000  # estimated crossings in all: fewer are cheap to node, whatever the rate
+
+
+def crossing_rate(lines: np.ndarray, *, sample: int = CROSSING_SAMPLE, seed: int = 0,
+                  limit: float | None = None) -> float:
+    """Mean number of proper crossings per line, estimated on ``sample`` random lines.
+
+    With ``limit``, stops as soon as the sample's crossings already exceed
+    ``limit`` per sampled line (the estimate returned is then a lower bound
+    above ``limit``), so that a layer crossing everywhere is judged in
+    a fraction of a second.
+
+    Examples
+    --------
+    >>> from shapely import LineString
+    >>> grid = np.array([LineString([(0, y), (10, y)]) for y in range(5)]
+    ...                 + [LineString([(x, -1), (x, 5)]) for x in range(5)])
+    >>> crossing_rate(grid)   # x=0 only touches the ends of the lines along y
+    4.0
+    """
+    n = len(lines)
+    if n == 0:
+        return 0.0
+    rng = np.random.default_rng(seed)
+    picked = lines[np.sort(rng.choice(n, min(n, sample), replace=False))]
+    tree = shapely.STRtree(lines)
+    found, done, chunk = 0, 0, 1
+    while done < len(picked):
+        part = picked[done:done + chunk]
+        found += len(tree.query(part, predicate="crosses")[0])
+        done += len(part)
+        chunk *= 2
+        if limit is not None and found > limit * len(picked):
+            return float(found / done)
+    return float(found / len(picked))
+
+
+def check_crossings(lines: np.ndarray, max_crossings: float | None) -> None:
+    """Refuse (``UnitsError``) a layer whose lines cross each other far more than streets do."""
+    if max_crossings is None or len(lines) == 0:
+        return
+    rate = crossing_rate(lines, limit=max_crossings)
+    if rate <= max_crossings or rate * len(lines) / 2 < _MIN_REFUSED:
+        return
+    raise UnitsError(
+        f"the cutting lines cross each other {rate:.0f} times per line on average (estimated "
+        f"on {min(len(lines), CROSSING_SAMPLE)} of {len(lines)} lines; about "
+        f"{rate * len(lines) / 2:,.0f} crossings in all): this is not a road network (streets "
+        f"meet at junctions: fewer than {MAX_CROSSINGS} crossings per line), and noding it "
+        "would take time and memory growing with the square of its size. Check the layer "
+        "(random or unnoded lines, a wrong column or file), or pass max_crossings=None "
+        "(or a higher limit) to node it anyway"
+    )
 
 
 @dataclass
@@ -110,7 +181,8 @@ def _dangle_connectors(pieces: np.ndarray, tolerance: float) -> np.ndarray:
     return shapely.shortest_line(points[p_idx[best]], pieces[l_idx[best]])
 
 
-def node_and_polygonize(lines: np.ndarray, jurisdiction, *, snap_tolerance: float) -> NodedFaces:
+def node_and_polygonize(lines: np.ndarray, jurisdiction, *, snap_tolerance: float,
+                        max_crossings: float | None = MAX_CROSSINGS) -> NodedFaces:
     """Faces cut from ``jurisdiction`` (one polygon or multipolygon) by ``lines``.
 
     Parameters
@@ -121,6 +193,9 @@ def node_and_polygonize(lines: np.ndarray, jurisdiction, *, snap_tolerance: floa
         The polygon to cut; its boundary is part of the linework.
     snap_tolerance
         Line ends closer than this (m) to another line are joined to it.
+    max_crossings
+        Refuse lines crossing each other more than this per line
+        (:data:`MAX_CROSSINGS`, :func:`check_crossings`); ``None``: no check.
 
     Returns
     -------
@@ -136,11 +211,15 @@ def node_and_polygonize(lines: np.ndarray, jurisdiction, *, snap_tolerance: floa
     >>> len(noded.faces), noded.snapped
     (4, 1)
     """
+    steps = progress(total=4, desc="noding lines", unit="step")
     clipped, outside, cut = clip_lines(lines, jurisdiction)
     rings = shapely.boundary(jurisdiction)
     linework = np.concatenate([clipped, _line_parts(rings)])
+    check_crossings(clipped, max_crossings)
+    steps.update()
     noded = shapely.union_all(linework, grid_size=GRID_SIZE)
     pieces = _line_parts(noded)
+    steps.update()
     connectors = _dangle_connectors(pieces, snap_tolerance)
     if len(connectors):
         # node the connectors with the few lines they touch, not the whole network again
@@ -153,7 +232,10 @@ def node_and_polygonize(lines: np.ndarray, jurisdiction, *, snap_tolerance: floa
         pieces = np.concatenate([pieces[~touched], _line_parts(local)])
     log.info("noded %d lines into %d pieces (%d snapped dangle ends)",
              len(linework), len(pieces), len(connectors))
+    steps.update()
     faces = shapely.get_parts(shapely.polygonize(pieces))
+    steps.update()
+    steps.close()
     # faces in holes of the jurisdiction are not part of it
     shapely.prepare(jurisdiction)
     keep = shapely.contains_properly(jurisdiction, shapely.point_on_surface(faces))

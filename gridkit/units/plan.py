@@ -20,7 +20,31 @@ import shapely
 
 from gridkit.errors import GridkitWarning, MissingColumnError, UnitsError
 
-__all__ = ["check_options", "cutting_roads", "jurisdiction_shape", "village_boundaries"]
+__all__ = ["check_options", "cutting_roads", "jurisdiction_shape", "village_boundaries",
+           "warn_roads_outside"]
+
+
+def warn_roads_outside(roads: np.ndarray, area) -> None:
+    """Warn (:class:`GridkitWarning`) when no road touches the jurisdiction ``area``.
+
+    Such roads cut nothing: the layers are probably not in the same place
+    (a wrong CRS, swapped coordinates, another county's file).
+    """
+    if len(roads) == 0 or shapely.intersects(area, roads).any():
+        return
+    rb = [round(float(v)) for v in shapely.total_bounds(roads)]
+    jb = [round(float(v)) for v in area.bounds]
+    warnings.warn(
+        f"roads: none of the {len(roads)} roads touch the jurisdiction (roads x {rb[0]}..{rb[2]}, "
+        f"y {rb[1]}..{rb[3]}; jurisdiction x {jb[0]}..{jb[2]}, y {jb[1]}..{jb[3]} in the working "
+        "CRS), so they cut no unit: check that both layers have the right CRS and the same "
+        "place (swapped longitude/latitude, a missing GCJ-02 shift, another area's file)",
+        GridkitWarning, stacklevel=3)
+
+def _plain(value):
+    """A numpy scalar as the Python number it holds (messages show ``5``, not ``np.int64(5)``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
 
 def check_options(snap_tolerance, min_area, min_width, max_area, max_workload) -> None:
     """Refuse unusable sizes and tolerances before any work.
@@ -50,10 +74,11 @@ split pieces would be slivers
     for name, value in (("snap_tolerance", snap_tolerance), ("min_area", min_area),
                         ("min_width", min_width)):
         if value is None or not np.isfinite(value) or value < 0:
-            raise UnitsError(f"`{name}` must be a number >= 0 (metres or m²), got {value!r}")
+            raise UnitsError(f"`{name}` must be a number >= 0 (metres or m²), "
+                             f"got {_plain(value)!r}")
     for name, value in (("max_area", max_area), ("max_workload", max_workload)):
         if value is not None and (not np.isfinite(value) or value <= 0):
-            raise UnitsError(f"`{name}` must be a positive number or None, got {value!r}")
+            raise UnitsError(f"`{name}` must be a positive number or None, got {_plain(value)!r}")
     if max_area is not None and max_area <= 2 * min_area:
         raise UnitsError(
             f"`max_area` ({max_area}) must be more than twice `min_area` ({min_area}): "

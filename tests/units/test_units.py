@@ -407,3 +407,53 @@ def test_result_frames_are_independent(sample_result):
     assert res.units["unit_id"].dtype == np.int64
     assert pd.api.types.is_integer_dtype(res.entities["unit_id"])
     assert "summary" not in res.report and "units" in res.summary()
+
+
+# --- runaway input: a layer whose lines cross each other everywhere (issue 21) -------
+
+
+def random_crossing_segments(n=3000, seed=21, side=10_000.0):
+    rng = np.random.default_rng(seed)
+    ends = rng.uniform(0, side, (n, 2, 2)) + (X0, Y0)
+    return gdf(shapely.linestrings(ends)), square(side)
+
+
+def test_lines_crossing_everywhere_are_refused_fast():
+    import time
+
+    from gridkit.units.noding import MAX_CROSSINGS
+
+    roads, j = random_crossing_segments()
+    t = time.perf_counter()
+    with pytest.raises(UnitsError, match=r"cross each other \d+ times per line.*"
+                                         r"not a road network.*max_crossings"):
+        build_units(roads, j)
+    assert time.perf_counter() - t < 10
+    assert MAX_CROSSINGS == 20
+
+
+def test_street_grids_pass_the_crossing_check(_sample_layers):
+    from gridkit.units.noding import crossing_rate
+
+    county = gk.synthetic_county(0, roads=2000, buildings=0, entities=0, villages=10)
+    sample = _sample_layers["roads"].to_crs(32635)
+    assert crossing_rate(np.asarray(county["roads"].geometry.values)) < 1
+    assert crossing_rate(np.asarray(sample.geometry.values)) < 1
+    roads, _ = random_crossing_segments(500)
+    assert crossing_rate(np.asarray(roads.geometry.values)) > 50
+
+
+def test_roads_missing_the_jurisdiction_warn():
+    far = lines(((50_000, 0), (50_000, 1000)), ((50_000, 500), (51_000, 500)))
+    with pytest.warns(GridkitWarning, match="none of the 2 roads touch the jurisdiction"):
+        res = build_units(far, square())
+    assert len(res.units) == 1
+
+
+def test_sample_and_county_roads_give_no_missing_roads_warning(_sample_layers):
+    county = gk.synthetic_county(0, roads=500, buildings=0, entities=0, villages=4)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        build_units(county["roads"], county["jurisdiction"])
+        build_units(_sample_layers["roads"], _sample_layers["jurisdiction"])
+    assert not [w for w in caught if "touch the jurisdiction" in str(w.message)]

@@ -59,9 +59,9 @@ def crossing_rate(lines: np.ndarray, *, sample: int = CROSSING_SAMPLE, seed: int
     """Mean number of proper crossings per line, estimated on ``sample`` random lines.
 
     With ``limit``, stops as soon as the sample's crossings already exceed
-    ``limit`` per sampled line (the estimate returned is then a lower bound
-    above ``limit``), so that a layer crossing everywhere is judged in
-    a fraction of a second.
+    ``limit`` per sampled line (the rate returned is then that of the lines
+    looked at so far, certainly above ``limit`` for the whole sample), so
+    that a layer crossing everywhere is judged in a fraction of a second.
 
     Examples
     --------

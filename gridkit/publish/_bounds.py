@@ -4,8 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from gridkit.crs import to_crs
+from gridkit.crs import is_engineering, to_crs
 from gridkit.errors import CRSError
+
+
+def check_drawable(gdf, name: str) -> None:
+    """Refuse a layer a poster would draw blank: non-finite coordinates, or off the Earth.
+
+    A layer in a local engineering CRS (a floor plan in metres) has no
+    longitude/latitude: its own bounds need only be finite.
+    """
+    if gdf.crs is not None and is_engineering(gdf.crs):
+        if not np.isfinite(gdf.total_bounds).all():
+            raise CRSError(f"{name}: the coordinates are not finite numbers, so the poster "
+                           "would be blank: remove the rows with empty or broken geometry")
+        return
+    lonlat_bounds(gdf, name)
 
 
 def lonlat_bounds(gdf, name: str) -> tuple[float, float, float, float]:

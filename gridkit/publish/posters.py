@@ -30,7 +30,7 @@ from gridkit.errors import InvalidValueError
 from gridkit.io.atomic import staged
 from gridkit.layers import check_layer
 from gridkit.progress import progress
-from gridkit.publish._bounds import lonlat_bounds
+from gridkit.publish._bounds import check_drawable
 from gridkit.publish._colour import grid_colours
 from gridkit.publish._files import unique_stems, writing
 from gridkit.publish._messages import plain
@@ -91,7 +91,7 @@ def prepare_posters(
 ) -> PosterSet:
     """Check the layers, bring them into the working CRS and compute the figures once."""
     grids = check_layer(grids, "grids", id_column="", required=())
-    lonlat_bounds(grids, "grids")  # a layer off the Earth would give a blank poster
+    check_drawable(grids, "grids")  # a layer off the Earth would give a blank poster
     crs = working_crs(grids)
     metric = to_crs(grids, crs).reset_index(drop=True)
     stats = pd.DataFrame(

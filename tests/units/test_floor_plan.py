@@ -111,9 +111,6 @@ def test_mixing_the_plan_with_a_geodetic_layer_is_refused(plan):
         gk.build_units(None, plan["outline"], barriers=plan["walls"], crs=4547)
 
 
-@pytest.mark.xfail(strict=True, raises=CRSError,
-                   reason="publish.prepare_posters checks the grids' longitude/latitude bounds "
-                          "(publish/_bounds.py lonlat_bounds), which a local CRS has not")
 def test_posters_of_the_rooms(plan, rooms, tmp_path):
     grids = gk.partition(rooms.units, "entities", k=4, tolerance=0.25).grids
     ps = gk.prepare_posters(grids, entities=plan["equipment"], jurisdiction=plan["outline"])

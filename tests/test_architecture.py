@@ -127,6 +127,10 @@ def test_cli_mirrors_of_library_constants_agree():
     from gridkit.scale.pipeline import GROUP_LEVELS
 
     assert tuple(_GROUP_LEVELS) == tuple(GROUP_LEVELS)
+    from gridkit.cli.commands import units
+    from gridkit.units import noding
+
+    assert units.MAX_CROSSINGS == noding.MAX_CROSSINGS
 
 
 def test_typed_package_is_shipped():

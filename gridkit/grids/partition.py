@@ -370,7 +370,7 @@ def _load_units(units, weight, *, nest_by, existing, id_column, tolerance) -> _U
     if nest_by and checked[nest_by].isna().any():
         bad = checked.index[checked[nest_by].isna()]
         raise InvalidValueError(
-            f"units: {len(bad)} unit(s) without {nest_by!r} (index {list(bad[:5])}); "
+            f"units: {len(bad)} unit(s) without {nest_by!r} (index {bad[:5].tolist()}); "
             "give every unit its village, or nest_by=None"
         )
     crs = checked.crs if is_metric(checked.crs) else working_crs(checked)
@@ -762,7 +762,7 @@ def _heavy_units(job: _Units, unit_mean, messages: list[str]) -> float:
     heavy = np.flatnonzero(ratio > 1 + job.tolerance)
     ids = job.checked[job.id_column]
     for i in heavy[np.argsort(-ratio[heavy], kind="stable")][:5]:
-        _warn(messages, f"unit {ids.iloc[i]!r} weighs {ratio[i]:.1f}x the mean grid "
+        _warn(messages, f"unit {ids.astype(object).iloc[i]!r} weighs {ratio[i]:.1f}x the mean grid "
                         f"weight of its village ({unit_mean[i]:,.1f}): it makes a grid above the "
                         "mean on its own; split the unit if that is too much for one person")
     if len(heavy) > 5:

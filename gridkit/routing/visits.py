@@ -74,7 +74,8 @@ def _service_minutes(entities: pd.DataFrame, column: str | None, default: float)
         if vals.isna().any() or (vals < 0).any():
             bad = entities.index[vals.isna() | (vals < 0)]
             raise InvalidValueError(
-                f"entities: column {column!r} must hold minutes >= 0; bad at index {bad[:5].tolist()}"
+                f"entities: column {column!r} must hold minutes >= 0; "
+                f"bad at index {bad[:5].tolist()}"
             )
         return vals.to_numpy(dtype=float)
     return np.full(len(entities), float(default))

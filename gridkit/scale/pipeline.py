@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridkit.crs import crs_label
 from gridkit.errors import GridkitWarning, InvalidValueError, MissingColumnError
 from gridkit.grids.partition import Partition
 from gridkit.layers import load_layers
@@ -195,7 +196,7 @@ def build_units_distributed(
     lines = np.concatenate(lines)
     shapely.prepare(area)
     touching = shapely.intersects(area, lines)
-    report.update(working_crs=f"EPSG:{layers.crs.to_epsg()}", by=by, groups=len(jobs),
+    report.update(working_crs=crs_label(layers.crs), by=by, groups=len(jobs),
                   roads_not_cutting=int((~cutting).sum()),
                   lines_outside=int((~touching).sum()),
                   lines_clipped=int((touching & ~shapely.covers(area, lines)).sum()),

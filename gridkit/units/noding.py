@@ -102,7 +102,7 @@ def check_crossings(lines: np.ndarray, max_crossings: float | None) -> None:
         f"meet at junctions: fewer than {MAX_CROSSINGS} crossings per line), and noding it "
         "would take time and memory growing with the square of its size. Check the layer "
         "(random or unnoded lines, a wrong column or file), or pass max_crossings=None "
-        "(or a higher limit) to node it anyway"
+        "(or a higher limit; on the command line --max-crossings none) to node it anyway"
     )
 
 

@@ -371,3 +371,13 @@ def test_cli_writes_grids_and_assignment(units, tmp_path, capsys):
     assert cli.main(["-q", "partition", "--units", f"{src}:units", "--weight", "entities",
                      "--grids", str(len(units) + 1), "-o", str(out)]) == 2
     assert "only" in capsys.readouterr().err
+
+
+def test_messages_name_integer_unit_ids_as_plain_numbers():
+    cells = gpd.GeoDataFrame(
+        {"unit_id": np.arange(4, dtype="int64"), "w": [1, 1, 1, 100], "village_code": "v"},
+        geometry=[box(i, 0, i + 1, 1) for i in range(4)], crs=32635)
+    with pytest.warns(GridkitWarning) as record:
+        result = partition(cells, "w", k=2)
+    text = " ".join([str(w.message) for w in record] + result.report.warnings)
+    assert "unit 3 weighs" in text and "np." not in text

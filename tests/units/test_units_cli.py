@@ -66,3 +66,39 @@ def test_demo_step(sample_layers, tmp_path):
     assert ctx.summary[-1].startswith("units:") and (tmp_path / "units.gpkg").exists()
     written = gpd.read_file(tmp_path / "units.gpkg", layer="units")
     assert written.crs == sample_layers.input_crs
+
+
+def test_units_cli_without_roads_cuts_along_barriers(tmp_path, sample):
+    from gridkit.cli.main import main
+    from gridkit.io.files import read_layer, write_layers
+
+    src = write_layers({"jurisdiction": sample["jurisdiction"], "barriers": sample["barriers"]},
+                       tmp_path / "in.gpkg")
+    assert main(["units", "--layers", str(src), "-o", str(tmp_path / "u.gpkg")]) == 0
+    units = read_layer(tmp_path / "u.gpkg:units").to_crs(32635)
+    assert len(units) > 1  # the barriers cut the jurisdiction
+    assert abs(units.area.sum() - sample["jurisdiction"].to_crs(32635).area.sum()) < 1.0
+
+
+def test_units_cli_refuses_a_tangle_and_names_the_option(tmp_path, capsys):
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from gridkit.cli.main import main
+    from gridkit.io.files import write_layers
+
+    rng = np.random.default_rng(3)
+    a, b = rng.uniform(0, 2000, (3000, 2)), rng.uniform(0, 2000, (3000, 2))
+    tangle = gpd.GeoDataFrame(geometry=shapely.linestrings(np.stack([a, b], axis=1)),
+                              crs=32635)
+    outline = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 2000, 2000)], crs=32635)
+    src = write_layers({"roads": tangle, "jurisdiction": outline}, tmp_path / "in.gpkg")
+    out = tmp_path / "u.gpkg"
+    assert main(["units", "--layers", str(src), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cross" in err[0] and "--max-crossings" in err[0]
+    assert not out.exists()
+    with pytest.raises(SystemExit) as exit_info:  # argparse refuses the value
+        main(["units", "--layers", str(src), "--max-crossings", "x", "-o", str(out)])
+    assert exit_info.value.code == 2

@@ -25,6 +25,9 @@ if TYPE_CHECKING:  # annotations only: the geo stack loads when a command runs
 
 log = logging.getLogger("gridkit.cli")
 
+#: gridkit.units.noding.MAX_CROSSINGS, mirrored (that module needs shapely; a test keeps them equal)
+MAX_CROSSINGS = 20
+
 _INPUTS = ("roads", "jurisdiction", "villages", "barriers", "buildings", "entities")
 _WRITES = ("units", "adjacency", "buildings", "entities", "unassigned")  # see output_layers
 
@@ -42,7 +45,8 @@ def register(subparsers) -> None:
     p.add_argument("--layers", metavar="FILE",
                    help="take every input not given below from the same-named layer of FILE "
                    "(roads, jurisdiction, villages, barriers, buildings, entities)")
-    p.add_argument("--roads", help="road lines (required unless in --layers)")
+    p.add_argument("--roads", help="road lines (optional: without roads the barriers and "
+                   "village boundaries cut the units, e.g. the room walls of a floor plan)")
     p.add_argument("--jurisdiction", help="outline of the territory (required unless in --layers)")
     p.add_argument("--villages", help="village polygons with a unique `code`")
     p.add_argument("--barriers", help="rivers, railways: lines that cut units")
@@ -65,12 +69,25 @@ def register(subparsers) -> None:
     p.add_argument("--max-workload", type=float, metavar="MIN",
                    help="split units with more work than this (minutes per month)")
     p.add_argument("--no-adjacency", action="store_true", help="do not write the adjacency table")
+    p.add_argument("--max-crossings", type=_crossings, default=MAX_CROSSINGS, metavar="N|none",
+                   help="refuse line layers whose lines cross each other more than N times "
+                   "each on average (not a road network; default: %(default)s); 'none' "
+                   "turns the check off")
     add_distributed_options(p)
     add_crs_option(p)
     add_output_option(p, help="output file: layers units, adjacency, buildings, entities, "
                       "unassigned (GeoPackage unless the extension says otherwise)")
     p.set_defaults(func=run)
 
+
+
+def _crossings(text: str) -> float | None:
+    if text.strip().lower() == "none":
+        return None
+    value = float(text)
+    if not value > 0:
+        raise ValueError(f"--max-crossings must be a positive number or 'none', got {text!r}")
+    return value
 
 
 def adjacency_for(result: UnitsResult, sources: dict) -> pd.DataFrame:
@@ -115,7 +132,7 @@ def run(args) -> int:
     from gridkit.io.files import write_layers
     from gridkit.units.build import build_units
 
-    sources = layer_sources(args, _INPUTS, required=("roads", "jurisdiction"))
+    sources = layer_sources(args, _INPUTS, required=("jurisdiction",))
     refuse_output_over_input(args.output, [*sources.values(), args.policy], writes=_WRITES)
     road_classes = None
     if args.road_classes:
@@ -126,6 +143,7 @@ def run(args) -> int:
         road_classes=road_classes, snap_tolerance=args.snap_tolerance, min_area=args.min_area,
         min_width=args.min_width, max_area=args.max_area, max_workload=args.max_workload,
         cut_tunnels=args.cut_tunnels, crs=args.crs, strict=args.strict,
+        max_crossings=args.max_crossings,
     )
     tasks = ""
     if distributed_requested(args):

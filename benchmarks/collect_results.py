@@ -11,7 +11,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 ORDER = ["units", "partition", "coverage", "routing", "reach", "publish", "scale", "province",
-         "synthetic", "startup"]
+         "synthetic", "startup", "noding"]
 
 
 def main() -> None:

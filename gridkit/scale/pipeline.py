@@ -44,6 +44,7 @@ from gridkit.layers import load_layers
 from gridkit.scale import _groups as groups
 from gridkit.scale._dask import check_scheduler, run_tasks
 from gridkit.units.build import AREA_TOLERANCE, UnitsResult
+from gridkit.units.noding import MAX_CROSSINGS, check_crossings
 from gridkit.units.plan import check_options, cutting_roads, jurisdiction_shape, village_boundaries
 from gridkit.workload import Policy, classify_entities, load_policy
 
@@ -55,7 +56,7 @@ log = logging.getLogger(__name__)
 GROUP_LEVELS = ("town", "village")
 
 _UNITS_OPTIONS = frozenset({"road_classes", "cut_tunnels", "snap_tolerance", "min_area",
-                            "min_width", "max_area", "max_workload"})
+                            "min_width", "max_area", "max_workload", "max_crossings"})
 _PARTITION_OPTIONS = frozenset({"per_village", "nest_by", "existing", "seed", "tolerance",
                                 "adjacency", "road_weight", "id_column"})
 
@@ -126,8 +127,9 @@ def build_units_distributed(
         (``"synchronous"``, ``"threads"``, ``"processes"``).
     **build_units_options
         ``road_classes``, ``cut_tunnels``, ``snap_tolerance``, ``min_area``,
-        ``min_width``, ``max_area``, ``max_workload`` as for
-        :func:`gridkit.build_units`.
+        ``min_width``, ``max_area``, ``max_workload``, ``max_crossings`` as for
+        :func:`gridkit.build_units` (the crossing check runs once, on the whole
+        layer, before any task starts).
 
     Returns
     -------
@@ -170,6 +172,8 @@ def build_units_distributed(
         raise MissingColumnError("villages: no 'code' column; give every village its code")
     cutting = cutting_roads(road_gdf, build_units_options.get("road_classes"),
                              build_units_options.get("cut_tunnels", False))
+    check_crossings(np.asarray(road_gdf.geometry.values)[cutting],
+                    build_units_options.get("max_crossings", MAX_CROSSINGS))
     group_of_village = _group_codes(v_gdf["code"], by, "villages")
     area = jurisdiction_shape(layers["jurisdiction"])
     plan = groups.plan_groups(area, v_gdf, group_of_village)

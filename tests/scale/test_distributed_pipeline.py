@@ -361,3 +361,16 @@ def test_cli_units_distributed_needs_villages(sample_file, tmp_path, capsys):
                      str(tmp_path / "u.gpkg")])
     assert code == 2
     assert "--villages" in capsys.readouterr().err
+
+
+def test_distributed_units_refuse_a_tangle_before_any_task(sample):
+    from gridkit.errors import UnitsError
+
+    x0, y0, x1, y1 = sample["jurisdiction"].to_crs(32635).total_bounds
+    rng = np.random.default_rng(5)
+    a = rng.uniform((x0, y0), (x1, y1), (3000, 2))
+    b = rng.uniform((x0, y0), (x1, y1), (3000, 2))
+    tangle = gpd.GeoDataFrame(geometry=shapely.linestrings(np.stack([a, b], axis=1)), crs=32635)
+    with pytest.raises(UnitsError, match="cross each other"):
+        build_units_distributed(tangle, sample["jurisdiction"], villages=sample["villages"],
+                                scheduler=SYNC)

@@ -85,6 +85,23 @@ class OutputSet:
             text = text.replace(os.fspath(staged_file.parent), os.fspath(target.parent))
         return text
 
+    def write_error(self, exc: OSError, target: str | os.PathLike) -> OSError:
+        """``exc`` as raised for ``target``: the message names it, never the temporary file.
+
+        The ``errno`` is kept, so a full disk stays ``ENOSPC``.
+        """
+        reason = self.untemp(exc.strerror or " ".join(str(exc).split()))
+        message = f"cannot write {os.fspath(target)!r}: {reason}"
+        return OSError(message) if exc.errno is None else OSError(exc.errno, message)
+
+    @contextlib.contextmanager
+    def writing(self, target: str | os.PathLike) -> Iterator[Path]:
+        """The staged path for ``target``; an OSError while writing it names ``target``."""
+        try:
+            yield self.path(target)
+        except OSError as exc:
+            raise self.write_error(exc, target) from exc
+
     def targets(self) -> list[Path]:
         """The files this set will write, in the order they were asked for."""
         return list(self._moves)

@@ -222,10 +222,7 @@ def read_table(source: str | os.PathLike, *, layer: str | None = None) -> pd.Dat
 def _write_error(exc: BaseException, path: Path, out) -> Exception:
     """A write failure, naming ``path`` and never the temporary file."""
     if isinstance(exc, OSError) and not isinstance(exc, LayerError):
-        reason = out.untemp(exc.strerror or " ".join(str(exc).split()))
-        if exc.errno is None:
-            return OSError(f"cannot write {os.fspath(path)!r}: {reason}")
-        return OSError(exc.errno, f"cannot write {os.fspath(path)!r}: {reason}")
+        return out.write_error(exc, path)
     return LayerError(f"cannot write {os.fspath(path)!r}: {out.untemp(' '.join(str(exc).split()))}")
 
 
@@ -325,11 +322,8 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike, **options) -> Path:
     path = Path(path)
     options.setdefault("index", False)
     options.setdefault("lineterminator", "\r\n")
-    with staged() as out:
-        try:
-            quote_formulas(df).to_csv(out.path(path), **options)
-        except OSError as exc:
-            raise _write_error(exc, path, out) from exc
+    with staged() as out, out.writing(path) as tmp:
+        quote_formulas(df).to_csv(tmp, **options)
     return path
 
 

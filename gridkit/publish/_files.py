@@ -1,13 +1,9 @@
-"""Output files: names safe on every file system and never shared; errors naming the file."""
+"""Output file names: safe on every file system and never shared."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import warnings
-from collections.abc import Iterator
-from pathlib import Path
 
 from gridkit.errors import GridkitWarning
 
@@ -58,19 +54,3 @@ def unique_stems(labels, *, reserved=(), what: str = "grid") -> list[str]:
         )
     return stems
 
-
-@contextlib.contextmanager
-def writing(out, target: Path) -> Iterator[Path]:
-    """The staged path for ``target``; an OSError while writing it names ``target``.
-
-    The error keeps its ``errno`` (a full disk stays ``ENOSPC``) and never
-    mentions the temporary file.
-    """
-    try:
-        yield out.path(target)
-    except OSError as exc:
-        reason = out.untemp(exc.strerror or " ".join(str(exc).split()))
-        message = f"cannot write {os.fspath(target)!r}: {reason}"
-        if exc.errno is None:
-            raise OSError(message) from exc
-        raise OSError(exc.errno, message) from exc

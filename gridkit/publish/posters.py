@@ -32,7 +32,7 @@ from gridkit.layers import check_layer
 from gridkit.progress import progress
 from gridkit.publish._bounds import check_drawable
 from gridkit.publish._colour import grid_colours
-from gridkit.publish._files import unique_stems, writing
+from gridkit.publish._files import unique_stems
 from gridkit.publish._messages import plain
 from gridkit.publish._poster_draw import (
     draw_lines,
@@ -523,7 +523,7 @@ def _save(fig: Figure, stem: Path, out, formats, dpi: int) -> list[Path]:
         for fmt in formats:
             path = stem.with_name(f"{stem.name}.{fmt}")
             meta = _metadata(fmt, stem.name)
-            with writing(out, path) as tmp:
+            with out.writing(path) as tmp:
                 fig.savefig(tmp, dpi=dpi if fmt == "png" else None, metadata=meta)
             paths.append(path)
     return paths

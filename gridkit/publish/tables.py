@@ -26,7 +26,6 @@ from gridkit.errors import GridkitWarning, InvalidValueError, MissingColumnError
 from gridkit.io.atomic import staged
 from gridkit.io.formulas import formula_like, quote_formulas
 from gridkit.layers import check_layer, check_staff
-from gridkit.publish._files import writing
 
 __all__ = [
     "STAT_COLUMNS",
@@ -318,7 +317,7 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike, *, headers: str = 
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise InvalidValueError(f"cannot write a table to {path.name!r}: use a .csv or .xlsx name")
-    with staged() as files, writing(files, path) as tmp:  # old file kept until complete
+    with staged() as files, files.writing(path) as tmp:  # old file kept until complete
         if suffix == ".csv":
             # CRLF rows (RFC 4180): a value holding a line break is quoted, never splits a row
             quote_formulas(out).to_csv(

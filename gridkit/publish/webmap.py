@@ -42,7 +42,7 @@ from gridkit.publish._assets import JQUERY_JS, LEAFLET_CSS, LEAFLET_JS, inline_a
 from gridkit.publish._bounds import lonlat_bounds
 from gridkit.publish._colour import grid_colours
 from gridkit.publish._elements import DetailsPopup, Labels, Legend, Title, add_header
-from gridkit.publish._files import unique_stems, writing
+from gridkit.publish._files import unique_stems
 from gridkit.publish.options import TILES
 from gridkit.publish.tables import STAT_COLUMNS, TABLE_HEADERS, grid_keys, grid_stats, staff_by_grid
 
@@ -417,7 +417,7 @@ def save_map(m: folium.Map, path: str | os.PathLike) -> Path:
     path = Path(path)
     html = inline_assets(m.get_root().render())
     # replaced when complete; inside a command's set, at its end
-    with staged() as out, writing(out, path) as tmp:
+    with staged() as out, out.writing(path) as tmp:
         tmp.write_text(html, encoding="utf-8")
         size = tmp.stat().st_size
     log.info("wrote %s (%.0f kB)", path, size / 1024)

@@ -27,8 +27,7 @@ def _modules():
 def _subpackage(module: str) -> str:
     """``gridkit.units.build`` -> ``units``; a base module ``gridkit.crs`` -> ``""``."""
     parts = module.split(".")
-    return parts[1] if len(parts) > 2 or (PACKAGE / parts[-1]).is_dir() and len(parts) > 1 \
-        else ""
+    return parts[1] if len(parts) > 1 and (PACKAGE / parts[1]).is_dir() else ""
 
 
 def _private(name: str) -> bool:

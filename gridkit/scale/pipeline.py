@@ -182,7 +182,9 @@ def build_units_distributed(
 
     jobs = groups.unit_jobs(plan, road=road_gdf, cutting=cutting, barriers=bar_gdf,
                             buildings=b_gdf, entities=e_gdf, crs=layers.crs,
-                            options={**build_units_options, "policy": policy})
+                            # crossings were checked above, once for the whole layer
+                            options={**build_units_options, "policy": policy,
+                                     "max_crossings": None})
     t = time.perf_counter()
     results = run_tasks(groups.run_unit_job, [j.payload for j in jobs], scheduler,
                         desc=f"units per {by}", unit=by)

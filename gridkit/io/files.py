@@ -29,7 +29,6 @@ import pyogrio
 from gridkit.errors import LayerError, LayerNotFoundError
 from gridkit.io.atomic import staged
 from gridkit.io.formats import (
-    LAYER_SUFFIXES,
     PARQUET_SUFFIXES,
     SINGLE_LAYER_DRIVERS,
     output_driver,
@@ -52,8 +51,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_DRIVERS = LAYER_SUFFIXES
-_SINGLE_LAYER = SINGLE_LAYER_DRIVERS
 _SHAPEFILE_SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
 
 
@@ -276,7 +273,7 @@ def write_layers(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike
     driver = output_driver(path)
     if not layers:
         raise LayerError("nothing to write: no layers given")
-    if driver in _SINGLE_LAYER and len(layers) > 1:
+    if driver in SINGLE_LAYER_DRIVERS and len(layers) > 1:
         raise LayerError(
             f"{path.suffix} holds one layer but {len(layers)} were given "
             f"({list(layers)}): write a .gpkg instead"
@@ -288,7 +285,7 @@ def write_layers(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike
     sidecars = _SHAPEFILE_SIDECARS[1:] if driver == "ESRI Shapefile" else ()
     with staged() as out:
         tmp = out.path(path, keep_existing=keep, sidecars=sidecars)
-        if driver in _SINGLE_LAYER or replace_file:  # written again in the same set
+        if driver in SINGLE_LAYER_DRIVERS or replace_file:  # written again in the same set
             for old in [tmp, *(tmp.with_suffix(s) for s in sidecars)]:
                 old.unlink(missing_ok=True)
         try:

@@ -48,6 +48,7 @@ from gridkit.grids.core.inputs import PartitionError, check_counts, cut_costs, r
 from gridkit.grids.core.recom import recombine
 from gridkit.grids.core.refine import Refiner
 from gridkit.grids.core.split import bisect_split
+from gridkit.grids.naming import grid_ids
 from gridkit.grids.shape import inertia_index, inertia_values, polsby_popper, polsby_popper_values
 from gridkit.layers import check_layer
 from gridkit.units.adjacency import unit_adjacency
@@ -647,12 +648,14 @@ def _targets(labels, label_part, parts, part_w, part_k, w) -> np.ndarray:
     return target
 
 
-def _grid_names(nest_codes, centroid_x, centroid_y, nest_by) -> list[str]:
-    """``{village}-{seq:03d}``, numbered west to east (ties north to south) in each village."""
-    df = pd.DataFrame({"v": nest_codes, "x": centroid_x, "y": -centroid_y})
-    df["seq"] = df.sort_values(["x", "y"]).groupby("v").cumcount() + 1
-    prefix = df["v"] + "-" if nest_by else "G"
-    return (prefix + df["seq"].map("{:03d}".format)).tolist()
+def _grid_names(nest_codes, geoms, nest_by) -> list[str]:
+    """The grids' ids, numbered west to east, north to south in each village.
+
+    The standard 15-digit code (12-digit village code + 3-digit sequence) where
+    the village has a 12-digit code; else ``{village}-{seq:03d}``; ``G001`` ...
+    without nesting (see :func:`gridkit.grids.naming.grid_ids`).
+    """
+    return grid_ids(nest_codes, geoms, nested=bool(nest_by))
 
 
 def _dissolve(geoms: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
@@ -706,8 +709,7 @@ def _grid_table(job: _Units, lab: _Labelling, k: int, g_group) -> gpd.GeoDataFra
     gw = np.bincount(labels, weights=job.w, minlength=k)
     names = lab.names
     if names is None:
-        cent = shapely.get_coordinates(shapely.centroid(dissolved))
-        names = _grid_names(job.codes[g_group], cent[:, 0], cent[:, 1], job.nest_by)
+        names = _grid_names(job.codes[g_group], dissolved, job.nest_by)
     target = lab.target[:k]
     with np.errstate(divide="ignore", invalid="ignore"):
         deviation = np.where(target > 0, gw / target - 1.0, 0.0)

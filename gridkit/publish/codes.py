@@ -6,13 +6,19 @@ division code of the village or community (6-digit county per GB/T 2260,
 followed by a 3-digit sequence. CJ/T 349 (``"cjt349"``) uses 20 digits: a
 6-digit object class, the 12-digit village code and a 2-digit sequence.
 
-Numbering inside each village ("从西到东、从北到南"): the village is cut into
-horizontal rows of ``row_height`` metres counted down from the northern edge of
-its grids; a grid belongs to the row holding its centroid; rows are numbered
-north to south and, inside a row, grids west to east by centroid. By default
-``row_height`` is the square root of the median grid area of the whole input
-(about one grid's height), so a city of 200 m grids and a county of 5 km grids
-both get sensible rows; give a number of metres to fix it.
+Numbering inside each village ("从西到东、从北到南") is
+:func:`gridkit.grids.naming.village_order`, the one :func:`gridkit.grids.partition`
+names its grids with: the village is cut into horizontal rows of ``row_height``
+metres counted down from the northern edge of its grids; a grid belongs to the
+row holding its centroid; rows are numbered north to south and, inside a row,
+grids west to east by centroid. By default ``row_height`` is the square root of
+the median area of the village's grids (about one grid's height), so a city of
+200 m grids and a county of 5 km grids both get sensible rows; give a number of
+metres to fix it.
+
+One identity: a grid whose ``grid_id`` already is a code of this scheme for its
+village (as :func:`gridkit.grids.partition` names them) keeps it as its
+``grid_code``; the others are numbered after them.
 
 Codes are stable: the order depends only on the geometries (ties broken by
 ``grid_id``), so unchanged grids get the same codes; with ``previous`` (the
@@ -41,6 +47,7 @@ from gridkit.errors import (
     MissingColumnError,
     VillageCodeError,
 )
+from gridkit.grids.naming import village_order
 from gridkit.layers import check_layer
 from gridkit.publish._messages import plain, plain_list
 from gridkit.publish.options import SCHEMES, CodeScheme
@@ -159,20 +166,20 @@ def _village_from_layer(grids: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, crs
     return codes.astype(str)
 
 
-def _order(metric: gpd.GeoDataFrame, row_height: float) -> np.ndarray:
+def _order(metric: gpd.GeoDataFrame, row_height: float | None) -> np.ndarray:
     """Positions of the grids of one village in west-east, north-south order."""
-    cent = metric.geometry.centroid
-    top = float(metric.total_bounds[3])
-    row = np.floor((top - cent.y.to_numpy()) / row_height).astype(int)
-    key = pd.DataFrame(
-        {
-            "row": row,
-            "x": cent.x.to_numpy(),
-            "y": -cent.y.to_numpy(),
-            "id": metric["_gid"].to_numpy(),
-        }
-    )
-    return key.sort_values(["row", "x", "y", "id"], kind="mergesort").index.to_numpy()
+    return village_order(metric.geometry.values, metric["_gid"].to_numpy(),
+                         row_height=row_height)
+
+
+def _codes_in_ids(metric: gpd.GeoDataFrame, s: CodeScheme, prefix: str) -> pd.Series:
+    """The ``grid_id`` of each grid that already is a code of its village (unique), else NA."""
+    ids = pd.Series(metric["_gid"].to_numpy(), index=metric.index, dtype="string")
+    own = ids.str.fullmatch(rf"\d{{{s.length}}}").fillna(False) & (
+        ids.str.slice(0, s.class_digits + s.village_digits)
+        == prefix + metric["_village"].astype("string"))
+    own &= ~ids.where(own).duplicated(keep=False)
+    return ids.where(own.astype(bool))
 
 
 def _match_previous(metric: gpd.GeoDataFrame, prev: gpd.GeoDataFrame, min_iou: float) -> pd.Series:
@@ -225,7 +232,7 @@ def assign_codes(
         The object-class prefix, required by schemes that have one (CJ/T 349).
     row_height
         Height in metres of the rows used to number grids north to south
-        (default: square root of the median grid area, see module doc).
+        (default: square root of the median area of the village's grids, see module doc).
     previous
         The last published grids with their ``grid_code``: grids whose
         boundary is unchanged (intersection over union >= ``min_iou``, same
@@ -289,19 +296,18 @@ def assign_codes(
         if "grid_id" in grids.columns
         else (np.arange(len(grids)) + 1).astype(str)
     )
-    height = row_height if row_height is not None else float(np.sqrt(np.median(metric.area)))
-    height = max(height, 1e-6)
-
-    kept = pd.Series(pd.NA, index=metric.index, dtype="string")
+    kept = _codes_in_ids(metric, s, prefix)
     used_max: dict[str, int] = {}
     if previous is not None:
         prev = _previous(previous, crs, s)
-        kept = _match_previous(metric, prev, min_iou)
+        matched = _match_previous(metric, prev, min_iou)
+        # a published code wins over an id that is a code; no code is used twice
+        kept = matched.fillna(kept.where(~kept.isin(matched.dropna())))
         used_max = prev.groupby("_village")["_seq"].max().to_dict()
 
     seq = np.zeros(len(metric), dtype=int)
     for village, part in metric.groupby("_village", sort=True):
-        order = part.index.to_numpy()[_order(part.reset_index(drop=True), height)]
+        order = part.index.to_numpy()[_order(part.reset_index(drop=True), row_height)]
         taken = {int(c[-s.sequence_digits :]) for c in kept.loc[order].dropna()}
         fresh = [i for i in order if pd.isna(kept.loc[i])]
         numbers = _new_numbers(len(fresh), taken, used_max.get(village, 0), s, village)
@@ -320,13 +326,8 @@ def assign_codes(
     dup = out["grid_code"].duplicated(keep=False)
     if dup.any():  # pragma: no cover - guarded by construction; kept as a last check
         raise DuplicateCodeError(f"grids: duplicate codes {sorted(out.loc[dup, 'grid_code'])[:5]}")
-    log.info(
-        "assigned %d %s codes in %d villages (row height %.0f m)",
-        len(out),
-        s.name,
-        metric["_village"].nunique(),
-        height,
-    )
+    log.info("assigned %d %s codes in %d villages", len(out), s.name,
+             metric["_village"].nunique())
     return out
 
 

@@ -282,3 +282,40 @@ def test_no_warning_on_plain_run():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assign_codes(blocks(2, 2))
+
+
+def test_partition_names_its_grids_with_the_codes(sample):
+    """One identity: the partition's grid_id is the code assign_codes gives the grids."""
+    units = gk.build_units(sample["roads"], sample["jurisdiction"],
+                           villages=sample["villages"], max_workload=500).units
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", gk.GridkitWarning)
+        grids = gk.partition(units, "workload_min", k=12).grids
+    assert grids["grid_id"].str.fullmatch(r"\d{15}").all()
+    assert (grids["grid_id"].str[:12] == grids["village_code"]).all()
+    # each village numbered 001, 002, ... with no hole
+    seq = grids["grid_id"].str[12:].astype(int)
+    for _, s in seq.groupby(grids["village_code"]):
+        assert sorted(s) == list(range(1, len(s) + 1))
+    # numbering the grids afresh (ids dropped) gives the same codes
+    fresh = assign_codes(grids.drop(columns="grid_id"))
+    assert fresh["grid_code"].tolist() == grids["grid_id"].tolist()
+    assert assign_codes(grids)["grid_code"].tolist() == grids["grid_id"].tolist()
+
+
+def test_ids_that_are_codes_are_kept_and_new_grids_numbered_after_them():
+    g = blocks(1, 3)
+    g["grid_id"] = [V1 + "007", "r0c1", V1 + "002"]  # two carry codes, out of order
+    coded = assign_codes(g)
+    assert coded["grid_code"].tolist() == [V1 + "007", V1 + "008", V1 + "002"]
+    # an id that is another village's code, or one used twice, is numbered afresh
+    g["grid_id"] = [V2 + "001", V1 + "005", V1 + "005"]
+    assert assign_codes(g)["grid_code"].tolist() == [V1 + "001", V1 + "002", V1 + "003"]
+
+
+def test_published_codes_win_over_ids_that_are_codes():
+    old = assign_codes(blocks(1, 2))  # r0c0 -> 001, r0c1 -> 002
+    new = blocks(1, 2)
+    new["grid_id"] = [V1 + "002", V1 + "009"]  # r0c0's id clashes with r0c1's published code
+    coded = assign_codes(new, previous=old)
+    assert coded["grid_code"].tolist() == [V1 + "001", V1 + "002"]

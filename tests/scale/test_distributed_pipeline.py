@@ -233,7 +233,8 @@ def test_partition_per_group_matches_single_machine(county_units, by):
     assert grids["contiguous"].all()
     # nested: every unit's grid is in its village; every unit has a grid
     assert asg["grid_id"].notna().all()
-    assert (asg["grid_id"].str.rsplit("-", n=1).str[0] == asg["village_code"]).all()
+    assert (asg["grid_id"].str[:12] == asg["village_code"]).all()
+    assert asg["grid_id"].str.fullmatch(r"\d{15}").all()  # the standard code
     assert asg[units.columns].equals(units)
     # the grids per town are the single machine's (central allocation)
     town = lambda g: g["village_code"].str[:9].value_counts().sort_index()  # noqa: E731

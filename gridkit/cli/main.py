@@ -89,14 +89,59 @@ class _StderrHandler(logging.StreamHandler):
         return plain(super().format(record))
 
 
+class _Formatter(logging.Formatter):
+    """gridkit's progress as ``  12.3s message``; warnings and errors as ``warning: ...``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.exc_info:
+            message += "\n" + self.formatException(record.exc_info)
+        if record.levelno >= logging.WARNING:
+            return f"{record.levelname.lower()}: {message}"
+        return f"{record.relativeCreated / 1000:7.1f}s {message}"
+
+
 def _setup_logging(level: int) -> None:
+    """gridkit's own loggers at ``level``; every other library's at WARNING."""
     root = logging.getLogger()
-    for handler in [h for h in root.handlers if isinstance(h, _StderrHandler)]:
-        root.removeHandler(handler)  # from an earlier main() in this process
+    own = logging.getLogger("gridkit")
+    for logger in (root, own):
+        for handler in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
+            logger.removeHandler(handler)  # from an earlier main() in this process
     handler = _StderrHandler()
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_Formatter())
     root.addHandler(handler)
-    root.setLevel(level)
+    root.setLevel(logging.WARNING)  # fontTools, pyogrio, matplotlib, numba ...
+    own.setLevel(level)
+
+
+class _Warnings:
+    """The run's warnings, shown at its end: once each, counted, without source lines.
+
+    Python's own display repeats a warning per call site with the source line
+    under it, and ``logging.captureWarnings`` adds the file path: neither reads
+    well on a command line.
+    """
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+
+    def show(self, message, category, filename, lineno, file=None, line=None) -> None:
+        text = " ".join(str(message).split())
+        ours = category.__module__.split(".")[0] == "gridkit"
+        if not ours:  # another library's: named, and counted
+            text = f"{category.__name__}: {text}"
+        self.seen.setdefault(text, [0, ours])[0] += 1
+
+    def flush(self) -> None:
+        from gridkit.cli.commands._common import plain
+
+        # gridkit's warnings carry their own counts ("8 grids without staff: ..."); the
+        # same one again (a per-grid map after the overview) adds nothing
+        for text, (count, ours) in self.seen.items():
+            times = f" ({count} times)" if count > 1 and not ours else ""
+            print(f"warning: {plain(text)}{times}", file=sys.stderr)
+        self.seen.clear()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,16 +156,23 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
+    shown = _Warnings()
     with warnings.catch_warnings():  # filters set for this run only (main may run in-process)
         if args.quiet:
             warnings.simplefilter("ignore")
         else:
-            warnings.filterwarnings("default", module="gridkit")
-            logging.captureWarnings(True)
-        try:
-            return _run(args)
-        finally:
-            logging.captureWarnings(False)
+            from gridkit.errors import GridkitWarning
+
+            warnings.simplefilter("default")
+            if not args.debug:  # about library internals, not about the user's data
+                for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
+                    warnings.simplefilter("ignore", category)
+            warnings.simplefilter("always", GridkitWarning)  # counted, shown once
+            warnings.showwarning = shown.show
+        code = _run(args)
+    if code in (0, 1):  # an input error is one line: what went before it does not matter
+        shown.flush()
+    return code
 
 
 def _run(args: argparse.Namespace) -> int:

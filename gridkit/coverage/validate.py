@@ -63,13 +63,14 @@ import json
 import logging
 import math
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
 from gridkit.coverage import checks
 from gridkit.coverage.geom import RESOLUTION
@@ -126,6 +127,21 @@ ISSUE_COLUMNS = (
     "feature",
     "geometry",
 )
+
+
+def crs_name(crs) -> str | None:
+    """``"EPSG:4326"`` for a CRS with an EPSG code, else its full text; ``None`` for none.
+
+    Examples
+    --------
+    >>> crs_name("EPSG:4547"), crs_name(None)
+    ('EPSG:4547', None)
+    """
+    if crs is None:
+        return None
+    crs = CRS.from_user_input(crs)
+    authority = crs.to_authority()
+    return ":".join(authority) if authority else crs.to_string()
 
 
 @dataclass
@@ -196,7 +212,11 @@ class CoverageReport:
         return int(self.issues["sliver"].sum()) if len(self.issues) else 0
 
     def to_dict(self) -> dict:
-        """The report as plain data: ``{"valid", "summary", "issues": [...]}``."""
+        """The report as plain data: ``{"valid", "summary", "crs", "issues": [...]}``.
+
+        ``crs`` names the CRS of the issues' ``x``/``y`` (the grids' own, e.g.
+        ``"EPSG:4326"``); areas and widths are in m² and m whatever it is.
+        """
         rows = []
         for rec in self.issues.drop(columns="geometry").to_dict("records"):
             rows.append({k: _plain(v) for k, v in rec.items()})
@@ -205,8 +225,24 @@ class CoverageReport:
             "summary": dict(self.summary),
             "tolerance": self.tolerance,
             "grids": self.n_grids,
+            "crs": crs_name(self.issues.crs),
             "issues": rows,
         }
+
+    def to_crs(self, crs) -> CoverageReport:
+        """The same report with the issues (geometries and ``x``/``y``) in ``crs``."""
+        src = self.issues.crs
+        if src is None or CRS.from_user_input(crs) == CRS.from_user_input(src):
+            return self
+        issues = self.issues.to_crs(crs)
+        x, y = self.issues["x"].to_numpy(float), self.issues["y"].to_numpy(float)
+        known = np.isfinite(x) & np.isfinite(y)
+        pts = gpd.GeoSeries(gpd.points_from_xy(x[known], y[known]), crs=src).to_crs(crs)
+        for column, values in (("x", pts.x), ("y", pts.y)):
+            out = np.full(len(issues), np.nan)
+            out[known] = values.to_numpy()
+            issues[column] = out
+        return replace(self, issues=issues)
 
     def to_json(self, **kwargs) -> str:
         """The report as one JSON object (see :meth:`to_dict`)."""

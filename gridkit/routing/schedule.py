@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from gridkit.crs import to_crs
-from gridkit.errors import InvalidValueError, MissingColumnError
+from gridkit.errors import GridkitWarning, InvalidValueError, MissingColumnError
 from gridkit.io.gpx import write_gpx
 from gridkit.layers import check_layer, check_staff
 from gridkit.progress import progress
@@ -83,13 +83,31 @@ def next_month(today=None) -> str:
     return str(pd.Period(today or pd.Timestamp.now(), freq="M") + 1)
 
 
-def working_days(month: str, *, holidays=(), workdays=(0, 1, 2, 3, 4)) -> list[pd.Timestamp]:
-    """The working days of ``month`` (``"YYYY-MM"``) without ``holidays``.
+#: The default work calendar: China's public holidays and official make-up working days.
+CALENDAR = "CN"
+
+
+def working_days(month: str, *, holidays=(), workdays=(0, 1, 2, 3, 4),
+                 calendar: str | None = CALENDAR) -> list[pd.Timestamp]:
+    """The working days of ``month`` (``"YYYY-MM"``).
+
+    The weekdays in ``workdays``, less the public holidays of ``calendar``
+    (an ISO country code of the ``holidays`` package: ``"CN"`` follows the
+    State Council's yearly notice, days off in lieu included) and ``holidays``
+    (further days off), plus the calendar's make-up working days on weekends
+    (调休). ``calendar=None``: weekdays only. A year whose make-up days the
+    package does not know yet (not yet announced) is planned without them, with
+    a warning.
 
     Examples
     --------
     >>> len(working_days("2026-12"))
     23
+    >>> days = working_days("2026-10")   # National Day week, Saturday 10 October worked
+    >>> len(days), days[0].date().isoformat(), pd.Timestamp("2026-10-10") in days
+    (18, '2026-10-08', True)
+    >>> len(working_days("2026-10", calendar=None))
+    22
     """
     try:
         if not re.fullmatch(r"\d{4}-\d{2}", str(month)):
@@ -99,7 +117,33 @@ def working_days(month: str, *, holidays=(), workdays=(0, 1, 2, 3, 4)) -> list[p
         raise InvalidValueError(f"`month` must look like '2026-12', got {month!r}") from exc
     days = pd.date_range(start.start_time, start.end_time.normalize(), freq="D")
     off = {pd.Timestamp(h).normalize() for h in holidays}
-    return [d for d in days if d.weekday() in set(workdays) and d not in off]
+    public, worked = _calendar_days(calendar, start.year)
+    return [d for d in days if d not in off and d.date() not in public
+            and (d.weekday() in set(workdays) or d.date() in worked)]
+
+
+def _calendar_days(calendar: str | None, year: int):
+    """``(public holidays, make-up working days)`` of ``year``, as sets of dates."""
+    if calendar is None:
+        return set(), set()
+    import holidays as calendars  # the ``holidays`` package, kept up to date with each notice
+
+    try:
+        days = calendars.country_holidays(calendar, years=year)
+    except NotImplementedError:
+        raise InvalidValueError(
+            f"`calendar` {calendar!r}: not a country the holidays package knows; give an ISO "
+            "code such as 'CN', or None for weekdays only"
+        ) from None
+    worked = {d for d in getattr(days, "weekend_workdays", ()) if d.year == year}
+    if calendar.upper() in {"CN", "CHN"} and not worked:
+        warnings.warn(
+            f"the holidays package ({calendars.__version__}) does not know China's make-up "
+            f"working days (调休) for {year} yet: the plan counts weekdays and public holidays "
+            "only; upgrade holidays once the State Council has announced them",
+            GridkitWarning, stacklevel=4,
+        )
+    return set(days), worked
 
 
 def _phase(key) -> float:
@@ -147,6 +191,7 @@ def monthly_schedule(
     patrol_min: pd.Series | dict | None = None,
     holidays=(),
     workdays=(0, 1, 2, 3, 4),
+    calendar: str | None = CALENDAR,
     day_start: str = "08:30",
     grid_id: str = "grid_id",
     mode: str = "walk",
@@ -178,8 +223,11 @@ def monthly_schedule(
         Minutes of the daily street patrol per grid (``grid_id -> min``, e.g.
         ``patrol_routes(...).routes.set_index("grid_id")["minutes"]``); one
         person per working day does it, in turn. Default: no patrol.
-    holidays, workdays
-        Days off (dates) and the working weekdays (0 = Monday).
+    holidays, workdays, calendar
+        Further days off (dates), the working weekdays (0 = Monday) and the
+        public-holiday calendar (default ``"CN"``: China's holidays and
+        make-up working days from the ``holidays`` package; ``None``: none),
+        see :func:`working_days`.
     day_start
         Clock time of the first departure (``HH:MM``).
     seed
@@ -215,7 +263,7 @@ def monthly_schedule(
     entities = _ensure_regime(entities)
     if month is None:
         month = next_month()
-    days = working_days(month, holidays=holidays, workdays=workdays)
+    days = working_days(month, holidays=holidays, workdays=workdays, calendar=calendar)
     if not days:
         raise InvalidValueError(f"{month}: no working day (check `holidays` and `workdays`)")
     G = graph if graph is not None else road_graph(roads, mode=mode, speeds=speeds)

@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -32,13 +33,28 @@ def test_no_command_is_usage_error():
     assert cli.main([]) == 2
 
 
-def test_demo_runs_on_sample(tmp_path, capsys):
+def test_demo_runs_on_sample(tmp_path, capsys, sample_file):
     assert cli.main(["demo", "-o", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out
     assert "EPSG:32635" in out and "entities" in out
     # the province workflow ran on a real 2-worker cluster, from GeoParquet files
     assert "2-worker dask cluster" in out and "the same as the single-process check" in out
     assert (tmp_path / "demo" / "entities_assigned.gpkg").exists()
+    # the demo's coverage.json is what `gridkit validate --format json` says of its grids:
+    # the CRS named, x/y in the grids' input CRS (the sample's EPSG:4326), the same issues
+    demo = json.loads((tmp_path / "demo" / "coverage.json").read_text(encoding="utf-8"))
+    layers = [f"--{n}={sample_file}:{n}" for n in
+              ("jurisdiction", "villages", "entities", "buildings")]
+    code = cli.main(["validate", f"{tmp_path / 'demo' / 'grids.gpkg'}:grids", *layers,
+                     "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == (0 if report["valid"] else 1)
+    assert demo["crs"] == report["crs"] == "EPSG:4326"
+    assert demo["summary"] == report["summary"] and demo["issues"]
+    xy = lambda r: sorted((i["kind"], round(i["x"], 6), round(i["y"], 6))  # noqa: E731
+                          for i in r["issues"])
+    assert xy(demo) == xy(report)
+    assert all(24 < i["x"] < 26 and 60 < i["y"] < 61 for i in demo["issues"])  # degrees
 
 
 def test_info_lists_sample_layers(sample_file, capsys):

@@ -20,6 +20,41 @@ def test_working_days():
         working_days("December")
 
 
+def test_working_days_follow_chinas_public_holidays_and_make_up_days():
+    """2026 per the State Council's notice: days off in lieu, weekends worked (调休)."""
+    ts = pd.Timestamp
+    october = working_days("2026-10")
+    assert not any(ts(f"2026-10-0{d}") in october for d in range(1, 8))  # National Day week
+    assert ts("2026-10-10") in october and ts("2026-10-10").weekday() == 5  # Saturday worked
+    assert ts("2026-10-08") in october and ts("2026-10-11") not in october
+    assert len(october) == 22 - 5 + 1
+    january = working_days("2026-01")
+    assert ts("2026-01-01") not in january and ts("2026-01-02") not in january
+    assert ts("2026-01-04") in january and ts("2026-01-04").weekday() == 6  # Sunday worked
+    february = working_days("2026-02")  # Spring Festival: 15-23 Feb off, 14 and 28 worked
+    assert ts("2026-02-14") in february and ts("2026-02-28") in february
+    assert not any(ts(f"2026-02-{d}") in february for d in range(16, 24))
+    # weekdays only, on request
+    plain = working_days("2026-10", calendar=None)
+    assert len(plain) == 22 and all(d.weekday() < 5 for d in plain)
+    with pytest.raises(ValueError, match="calendar"):
+        working_days("2026-10", calendar="XX")
+
+
+def test_a_year_without_announced_make_up_days_is_said():
+    with pytest.warns(UserWarning, match="make-up working days.*2090"):
+        days = working_days("2090-10")
+    assert pd.Timestamp("2090-10-02") not in days  # National Day by the rules still known
+
+
+def test_schedule_plans_no_visit_on_a_public_holiday(setup, sample_graph):
+    ents, grids, staff = setup
+    plan = monthly_schedule(ents, grids, staff, graph=sample_graph, month="2026-10")
+    dates = set(plan.visits["date"]) | set(plan.days["date"])
+    assert dates and dates <= {d.date().isoformat() for d in working_days("2026-10")}
+    assert not {f"2026-10-0{d}" for d in range(1, 8)} & dates
+
+
 def test_visits_due_average_exactly():
     keys = [f"E{i}" for i in range(50)]
     months = [f"2026-{m:02d}" for m in range(1, 13)]
@@ -185,9 +220,20 @@ def test_cli_route_and_schedule(tmp_path, sample, setup, capsys):
         ]
     )
     assert rc == 1  # entities outside the one grid cannot be scheduled: reported, exit 1
-    table = pd.read_csv(tmp_path / "plan.csv")
+    table = pd.read_csv(tmp_path / "plan.csv", dtype=str)
     assert {"date", "person", "order", "arrival", "minutes"} <= set(table.columns)
     assert (tmp_path / "plan.gpx").exists()
+    # times in whole minutes (HH:MM and integers), the same as the layer's rounded
+    assert table["arrival"].str.fullmatch(r"\d\d:\d\d").all()
+    for column in ("travel_min", "minutes"):
+        assert table[column].str.fullmatch(r"\d+").all(), table[column].head()
+    visits = gpd.read_file(tmp_path / "plan.gpkg", layer="visits")
+    assert (table["travel_min"].astype(int) == visits["travel_min"].round()).all()
+    # the working days of the month asked for are China's: no visit on a public holiday
+    from gridkit.routing.schedule import next_month
+
+    due = {d.date().isoformat() for d in working_days(next_month())}
+    assert set(table["date"]) <= due
 
 
 def test_schedule_leaves_the_graph_alone(setup, sample):

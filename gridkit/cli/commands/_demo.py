@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 #: How many grids ``gridkit demo`` makes of the sample.
 DEMO_GRIDS = 20
-#: Made-up persons per grid in the demo (the sample has no staff table).
+#: Made-up persons per grid the example staff table (data/staff.csv) does not name.
 DEMO_STAFF_PER_GRID = 3
 #: In the demo, no basic unit may weigh more than this share of a grid's target.
 DEMO_MAX_UNIT_SHARE = 0.25
@@ -53,20 +53,40 @@ class DemoContext:
 def demo_staff(ctx: DemoContext, grids: pd.DataFrame) -> pd.DataFrame:
     """The demo's clearly fake staff, made once and shared by every step.
 
-    ``DEMO_STAFF_PER_GRID`` persons per grid, named 示例人员 NN with phones
-    000-0000-NNNN, so that nobody mistakes them for real people.
+    The committed example table ``data/staff.csv`` (fake persons, 示例人员 NN,
+    phones 000-0000-NNNN, for the sample's 20 grids, the table the README uses);
+    a grid it does not name gets ``DEMO_STAFF_PER_GRID`` made-up persons of the
+    same kind, so that nobody mistakes them for real people.
     """
     import pandas as pd
 
     if "staff" not in ctx.results:
-        ids = [str(g) for g in grids["grid_id"] for _ in range(DEMO_STAFF_PER_GRID)]
-        n = range(1, len(ids) + 1)
-        ctx.results["staff"] = pd.DataFrame({
+        ids = [str(g) for g in grids["grid_id"]]
+        table = example_staff()
+        table = table[table["grid_id"].isin(ids)][["name", "phone", "grid_id"]]
+        named = set(table["grid_id"])
+        rest = [g for g in ids if g not in named for _ in range(DEMO_STAFF_PER_GRID)]
+        n = range(len(table) + 1, len(table) + len(rest) + 1)
+        made = pd.DataFrame({
             "name": [f"示例人员 {i:02d}" for i in n],
             "phone": [f"000-0000-{i:04d}" for i in n],
-            "grid_id": ids,
+            "grid_id": rest,
         })
+        ctx.results["staff"] = pd.concat([table, made], ignore_index=True)
     return ctx.results["staff"]
+
+
+def example_staff() -> pd.DataFrame:
+    """``data/staff.csv``: the example staff table of fake persons (empty when absent)."""
+    import pandas as pd
+
+    from gridkit.io.files import read_table
+    from gridkit.io.sample import sample_path
+
+    path = sample_path().with_name("staff.csv")
+    if not path.exists():
+        return pd.DataFrame({"name": [], "phone": [], "grid_id": []}, dtype=str)
+    return read_table(path)
 
 
 def published_grids(ctx: DemoContext) -> tuple[gpd.GeoDataFrame, str]:

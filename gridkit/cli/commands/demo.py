@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
 import warnings
 from pathlib import Path
 
@@ -39,21 +40,24 @@ def run_demo(outdir: str | Path) -> DemoContext:
     ctx = DemoContext(layers=layers, outdir=outdir)
     ctx.add(f"sample: {path} (working CRS {layers.crs.name}, EPSG:{layers.crs.to_epsg()})")
     ctx.add(frame_text(layers.summary().round(1)))
-    for name in ORDER:
-        module = importlib.import_module(f"gridkit.cli.commands.{name}")
-        step = getattr(module, "demo_step", None)
-        if step is not None:
-            log.info("demo step: %s", name)
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", GridkitWarning)
-                step(ctx)
-            # the steps' own notes (e.g. partition balance) are counted in their
-            # summary lines; shown in full with -v
-            for w in caught:
-                if issubclass(w.category, GridkitWarning):
-                    log.info("%s: %s", name, w.message)
-                else:
-                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    steps = [(name, getattr(importlib.import_module(f"gridkit.cli.commands.{name}"),
+                            "demo_step", None)) for name in ORDER]
+    steps = [(name, step) for name, step in steps if step is not None]
+    for i, (name, step) in enumerate(steps, 1):
+        log.info("== demo step %d/%d: %s ==", i, len(steps), name)
+        started = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", GridkitWarning)
+            step(ctx)
+        # the steps' own notes (e.g. partition balance) are counted in their
+        # summary lines; shown in full with -v, once each
+        for message in dict.fromkeys(str(w.message) for w in caught
+                                     if issubclass(w.category, GridkitWarning)):
+            log.info("%s: note: %s", name, message)
+        for w in caught:
+            if not issubclass(w.category, GridkitWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        log.info("   %s done in %.1f s", name, time.perf_counter() - started)
     return ctx
 
 

@@ -67,7 +67,7 @@ def _read(source: str | None) -> gpd.GeoDataFrame | None:
 def run(args) -> int:
     from gridkit.io.atomic import staged
     from gridkit.io.files import read_layer, read_table
-    from gridkit.publish.webmap import grid_map, save_map, write_grid_maps
+    from gridkit.publish.webmap import grid_map, save_map
 
     refuse_output_over_input(None, [args.grids, args.villages, args.roads, args.entities,
                                     args.routes, args.issues, args.staff], also=[args.output])
@@ -87,11 +87,23 @@ def run(args) -> int:
     m = grid_map(grids, title=args.title, **kwargs)
     with staged():  # the map and the per-grid maps, or nothing
         path = save_map(m, args.output)
-        paths = write_grid_maps(grids, args.per_grid, **kwargs) if args.per_grid else None
+        paths = per_grid_maps(grids, args.per_grid, kwargs) if args.per_grid else None
     print(f"wrote {path} ({len(grids)} grids, {path.stat().st_size / 1024:.0f} kB, self-contained)")
     if paths is not None:
         print(f"wrote {len(paths)} per-grid maps into {args.per_grid}")
     return 0
+
+
+def per_grid_maps(grids, folder, kwargs):
+    """One map per grid; the staff table was already checked, for all grids, by the overview."""
+    import warnings
+
+    from gridkit.errors import GridkitWarning
+    from gridkit.publish.webmap import write_grid_maps
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="staff: ", category=GridkitWarning)
+        return write_grid_maps(grids, folder, **kwargs)
 
 
 # --- demo ----------------------------------------------------------------------
@@ -121,7 +133,7 @@ def _routes(ctx: DemoContext):
 
 
 def demo_step(ctx: DemoContext) -> None:
-    from gridkit.publish.webmap import grid_map, save_map, write_grid_maps
+    from gridkit.publish.webmap import grid_map, save_map
 
     grids, source = published_grids(ctx)
     layers = ctx.layers
@@ -136,7 +148,7 @@ def demo_step(ctx: DemoContext) -> None:
     )
     m = grid_map(grids, title="gridkit 示例 demo (central Helsinki, OSM)", **kwargs)
     path = save_map(m, Path(ctx.outdir) / "map.html")
-    per_grid = write_grid_maps(grids, Path(ctx.outdir) / "grid_maps", **kwargs)
+    per_grid = per_grid_maps(grids, Path(ctx.outdir) / "grid_maps", kwargs)
     ctx.add(
         f"map: {len(grids)} grids ({source}) with codes {grids['grid_code'].min()}.."
         f"{grids['grid_code'].max()}, self-contained web map ({path.stat().st_size / 1024:.0f} kB) "

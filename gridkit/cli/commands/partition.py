@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import warnings
 
 from gridkit.cli.commands._common import (
     add_crs_option,
@@ -82,6 +84,20 @@ def parse_weight(text: str):
     return terms
 
 
+@contextlib.contextmanager
+def report_warnings_printed():
+    """Drop partition's one-line digest of ``report.warnings``: they are printed in full."""
+    from gridkit.errors import GridkitWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        if not (issubclass(w.category, GridkitWarning)
+                and "see result.report.warnings" in str(w.message)):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
 def run(args: argparse.Namespace) -> int:
     from gridkit.grids.partition import partition
     from gridkit.io.atomic import staged
@@ -103,16 +119,17 @@ def run(args: argparse.Namespace) -> int:
                    per_village=args.per_village, nest_by=nest_by, existing=args.existing,
                    seed=args.seed, tolerance=args.tolerance, adjacency=adjacency,
                    road_weight=road_weight, id_column=args.id_column)
-    if distributed_requested(args):
-        from gridkit.scale.pipeline import partition_distributed
+    with report_warnings_printed():
+        if distributed_requested(args):
+            from gridkit.scale.pipeline import partition_distributed
 
-        if nest_by is None:
-            raise InvalidValueError("--distributed splits the work by --nest-by: it cannot be "
-                                    "'none'")
-        result = partition_distributed(units, weight, by=args.by,
-                                       scheduler=args.scheduler, **options)
-    else:
-        result = partition(units, weight, **options)
+            if nest_by is None:
+                raise InvalidValueError("--distributed splits the work by --nest-by: it cannot "
+                                        "be 'none'")
+            result = partition_distributed(units, weight, by=args.by,
+                                           scheduler=args.scheduler, **options)
+        else:
+            result = partition(units, weight, **options)
     with staged():
         path = write_layers({"grids": back_to_input_crs(result.grids, layers),
                              "assignment": back_to_input_crs(result.assignment, layers)},
@@ -143,7 +160,8 @@ def demo_step(ctx: DemoContext) -> None:
     if adjacency is None or "road_m" not in getattr(adjacency, "columns", ()):
         adjacency = unit_adjacency(units, roads=ctx.layers.get("roads"),
                                    villages=ctx.layers.get("villages"))
-    result = partition(units, weight, k=k, adjacency=adjacency, road_weight=0.5)
+    with report_warnings_printed():
+        result = partition(units, weight, k=k, adjacency=adjacency, road_weight=0.5)
     ctx.results["grids"] = result.grids
     ctx.results["assignment"] = result.assignment
     ctx.results["partition_report"] = result.report
@@ -153,4 +171,6 @@ def demo_step(ctx: DemoContext) -> None:
     r = result.report
     ctx.add(f"partition: {len(units)} units -> {r.k} grids on {weight!r}, max/mean "
             f"{r.max_over_mean:.2f}, worst deviation from village target {r.max_deviation:.1%}, "
-            f"mean Polsby-Popper {r.mean_polsby_popper:.2f}, {len(r.warnings)} warning(s)", path)
+            f"mean Polsby-Popper {r.mean_polsby_popper:.2f}", path)
+    for message in r.warnings:
+        ctx.add(f"  warning: {plain(message)}")

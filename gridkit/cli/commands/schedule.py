@@ -16,7 +16,6 @@ from gridkit.cli.commands._common import (
     refuse_output_over_input,
 )
 from gridkit.cli.commands._demo import (
-    DEMO_STAFF_PER_GRID,
     DemoContext,
     demo_graph,
     demo_staff,
@@ -47,7 +46,13 @@ def register(subparsers) -> None:
     )
     p.add_argument("--no-patrol", action="store_true", help="leave the daily street patrol out")
     p.add_argument(
-        "--holiday", action="append", default=[], help="a day off (YYYY-MM-DD); repeatable"
+        "--holiday", action="append", default=[],
+        help="a further day off (YYYY-MM-DD); repeatable"
+    )
+    p.add_argument(
+        "--calendar", default="CN", metavar="CODE",
+        help="public holidays and make-up working days of this country (default: %(default)s, "
+        "China's State Council calendar; 'none' for weekdays only)"
     )
     p.add_argument("--network", choices=("walk", "drive"), default="walk")
     p.add_argument("--speed", type=float, help="km/h (default: 5 walking)")
@@ -80,6 +85,21 @@ def check_dates(month: str | None, holidays: list[str]) -> None:
             ) from None
 
 
+def minutes_rounded(table):
+    """The table with its minute columns in whole minutes, as a timetable gives them.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> minutes_rounded(pd.DataFrame({"travel_min": [2.4999, 0.6], "minutes": [10.0, 12.5]}))
+       travel_min  minutes
+    0           2       10
+    1           1       12
+    """
+    columns = [c for c in table.columns if c == "minutes" or c.endswith("_min")]
+    return table.assign(**{c: table[c].round().astype("Int64") for c in columns})
+
+
 def _write(plan, layers, out: Path, grid_id: str = "grid_id") -> list[Path]:
     """The layers, the CSV and the GPX: all three, or none."""
     import pandas as pd
@@ -96,7 +116,8 @@ def _write(plan, layers, out: Path, grid_id: str = "grid_id") -> list[Path]:
              "unfit": plan.unfit.astype({"entity_index": "string"})},
             out,
         )
-        csv = write_csv(pd.DataFrame(visits.drop(columns="geometry")), path.with_suffix(".csv"))
+        csv = write_csv(minutes_rounded(pd.DataFrame(visits.drop(columns="geometry"))),
+                        path.with_suffix(".csv"))
         gpx = write_gpx(
             path.with_suffix(".gpx"),
             tracks=days.assign(name=days["date"] + " " + days["person"]),
@@ -140,6 +161,7 @@ def run(args) -> int:
         daily_budget_min=args.budget,
         patrol_min=patrol,
         holidays=args.holiday,
+        calendar=None if args.calendar.lower() == "none" else args.calendar,
     )
     files = _write(plan, layers, Path(args.output))
     print(plain(str(plan.summary)))
@@ -163,7 +185,7 @@ def demo_step(ctx: DemoContext) -> None:
     staff = ctx.layers.staff
     if staff is None:
         staff = demo_staff(ctx, grids)
-        who = f"{DEMO_STAFF_PER_GRID} FAKE demo staff per grid"
+        who = "FAKE example staff (data/staff.csv)"
     else:
         who = "the staff table"
     routes = ctx.results.get("routes")

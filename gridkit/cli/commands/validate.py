@@ -205,11 +205,13 @@ def demo_step(ctx: DemoContext) -> None:
     json_path = ctx.outdir / "coverage.json"
     paths = [json_path]
     with staged() as out:
-        out.path(json_path).write_text(report.to_json(indent=1), encoding="utf-8")
+        # issues' x/y in the input CRS, as `gridkit validate` on grids.gpkg gives them
+        published = report.to_crs(layers.input_crs)
+        out.path(json_path).write_text(published.to_json(indent=1), encoding="utf-8")
         if len(report.issues):
             paths.append(
                 write_layer(
-                    report.to_layer().to_crs(layers.input_crs),
+                    published.to_layer(),
                     ctx.outdir / "coverage_issues.gpkg",
                     layer="issues",
                 )
@@ -228,7 +230,8 @@ def demo_step(ctx: DemoContext) -> None:
         ctx.results["units_coverage"] = unit_report
         path = ctx.outdir / "units_coverage.json"
         with staged() as out:
-            out.path(path).write_text(unit_report.to_json(indent=1), encoding="utf-8")
+            out.path(path).write_text(unit_report.to_crs(layers.input_crs).to_json(indent=1),
+                                      encoding="utf-8")
         found = ", ".join(f"{k} {v}" for k, v in unit_report.summary.items() if v) or "none"
         state = "valid" if unit_report.valid else "INVALID"
         ctx.add(f"validate: {len(units)} basic units: {state}; issues: {found}", path)

@@ -140,3 +140,120 @@ def test_the_real_process_behaves_the_same(case, kind, tmp_path, sample_file, gr
     assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr, res.stderr
     assert bad.name in res.stderr
     assert snapshot(tmp_path) == before
+
+
+# --- every input of every subcommand: missing, and a file that is not what it should be --------
+
+#: Per subcommand, its command line with one ``{NAME}`` per input it reads; every input
+#: gets a valid value except the one under test. ``{out}`` and ``{outdir}`` are outputs.
+EVERY_INPUT = {
+    "info": ["info", "{sample}", "{source}"],
+    "units": ["units", "--roads", "{roads}", "--jurisdiction", "{jurisdiction}",
+              "--villages", "{villages}", "--barriers", "{barriers}", "--buildings",
+              "{buildings}", "--entities", "{entities}", "--policy", "{policy}", "-o", "{out}"],
+    "units-layers": ["units", "--layers", "{layers}", "-o", "{out}"],
+    "partition": ["partition", "--units", "{units}", "--weight", "workload_min", "--grids", "3",
+                  "--roads", "{roads}", "-o", "{out}"],
+    "validate": ["validate", "{grids}", "--jurisdiction", "{jurisdiction}", "--villages",
+                 "{villages}", "--entities", "{entities}", "--buildings", "{buildings}",
+                 "--staff", "{staff}", "--requirements", "{requirements}", "-o", "{out}"],
+    "repair": ["repair", "{grids}", "--jurisdiction", "{jurisdiction}", "-o", "{out}"],
+    "diff": ["diff", "{old}", "{new}", "--entities", "{entities}", "--buildings", "{buildings}",
+             "--staff", "{staff}", "-o", "{out}"],
+    "route": ["route", "--mode", "sites", "--roads", "{roads}", "--grids", "{grids}",
+              "--entities", "{entities}", "-o", "{out}"],
+    "schedule": ["schedule", "--roads", "{roads}", "--grids", "{grids}", "--entities",
+                 "{entities}", "--staff", "{staff}", "-o", "{out}"],
+    "reach": ["reach", "--facilities", "{facilities}", "--roads", "{roads}", "--buildings",
+              "{buildings}", "--grids", "{grids}", "--villages", "{villages}",
+              "--max-distance", "300", "-o", "{out}"],
+    "checkpoints": ["checkpoints", "--roads", "{roads}", "--villages", "{villages}",
+                    "--jurisdiction", "{jurisdiction}", "-o", "{out}"],
+    "checkpoints-layers": ["checkpoints", "--layers", "{layers}", "-o", "{out}"],
+    "map": ["map", "--grids", "{grids}", "--villages", "{villages}", "--roads", "{roads}",
+            "--entities", "{entities}", "--routes", "{routes}", "--issues", "{issues}",
+            "--staff", "{staff}", "-o", "{html}"],
+    "report": ["report", "--grids", "{grids}", "--roads", "{roads}", "--buildings",
+               "{buildings}", "--entities", "{entities}", "--jurisdiction", "{jurisdiction}",
+               "--villages", "{villages}", "--assignment", "{assignment}", "--previous",
+               "{previous}", "--staff", "{staff}", "--formats", "png", "-o", "{outdir}"],
+    "assign": ["assign", "{features}", "{grids}", "-o", "{out}"],
+    "shard": ["shard", "{features}", "--overwrite", "-o", "{outdir}"],
+}
+OUTPUTS = {"out", "outdir", "html"}
+
+
+def _inputs(case: str) -> list[str]:
+    return [a[1:-1] for a in EVERY_INPUT[case] if a.startswith("{") and a[1:-1] not in OUTPUTS]
+
+
+EVERY_CASE = [(case, name) for case in EVERY_INPUT for name in _inputs(case)]
+
+
+def test_every_subcommand_and_input_is_in_the_table():
+    assert {c.split("-")[0] for c in EVERY_INPUT} | {"demo"} == set(ORDER)
+    assert len(EVERY_CASE) >= 50
+
+
+@pytest.fixture(scope="module")
+def valid_inputs(tmp_path_factory, sample_file, grids):
+    """A valid value for every input name of EVERY_INPUT."""
+    d = tmp_path_factory.mktemp("valid")
+    s = str(sample_file)
+    v = read_layer(f"{s}:villages")
+    staff = d / "staff.csv"
+    staff.write_text("name,phone,grid_id\nsomeone,123," + v["code"].iloc[0] + "\n")
+    requirements = d / "requirements.toml"
+    requirements.write_text('[[requirement]]\nid = "any"\nper = "village"\nlayer = "entities"\n'
+                            'at_least = 1\n')
+    units = read_layer(f"{s}:villages")
+    units["unit_id"] = range(len(units))
+    units["village_code"] = units["code"]
+    units["workload_min"] = 1.0
+    unit_file = write_layers({"units": units}, d / "units.gpkg")
+    lines = read_layer(f"{s}:roads").head(3)
+    lines["grid_id"] = str(v["code"].iloc[0])
+    routes = write_layers({"routes": lines}, d / "routes.gpkg")
+    points = read_layer(f"{s}:entities").head(3).assign(kind="gap")
+    issues = write_layers({"issues": points}, d / "issues.gpkg")
+    previous = read_layer(f"{grids}:grids")
+    previous["grid_code"] = previous["code"] + "001"
+    prev = write_layers({"grids": previous}, d / "previous.gpkg")
+    values = {name: f"{s}:{name}" for name in
+              ("roads", "jurisdiction", "villages", "barriers", "buildings", "entities")}
+    values.update(sample=s, source=f"{s}:villages", layers=s, grids=f"{grids}:grids",
+                  old=f"{grids}:grids", new=f"{grids}:grids", staff=str(staff),
+                  policy=str(Path(__file__).resolve().parents[2] / "gridkit/assets/policy.toml"),
+                  requirements=str(requirements), units=f"{unit_file}:units",
+                  facilities=f"{s}:entities", routes=f"{routes}:routes",
+                  issues=f"{issues}:issues", assignment=f"{unit_file}:units",
+                  previous=f"{prev}:grids", features=f"{s}:entities")
+    return values
+
+
+def garbage(folder: Path, valid: str) -> Path:
+    """A file of the kind ``valid`` names (by extension) that holds no such thing."""
+    suffix = Path(valid.split(":")[0] if not valid[1:3] == ":\\" else valid).suffix or ".gpkg"
+    path = folder / f"garbage{suffix}"
+    path.write_bytes(b"\x00\x01 this is not what it should be \xff\xfe [[[ = = =\n")
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["missing", "garbage"])
+@pytest.mark.parametrize(("case", "name"), EVERY_CASE)
+def test_every_input_missing_or_garbage(case, name, kind, tmp_path, valid_inputs, capsys):
+    values = dict(valid_inputs)
+    bad = (tmp_path / f"missing{Path(values[name].split(':')[0]).suffix}" if kind == "missing"
+           else garbage(tmp_path, values[name]))
+    values[name] = str(bad)
+    values.update(out=str(tmp_path / "out.gpkg"), outdir=str(tmp_path / "outdir"),
+                  html=str(tmp_path / "map.html"))
+    argv = [a.format(**values) for a in EVERY_INPUT[case]]
+    before = snapshot(tmp_path)
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, (argv, err)
+    assert err.count("\n") == 1 and err.startswith(f"gridkit {argv[0]}: error: "), err
+    assert "Traceback" not in err and bad.name in err, err
+    assert snapshot(tmp_path) == before

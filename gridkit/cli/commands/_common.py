@@ -241,3 +241,22 @@ def layer_sources(args, names, *, required) -> dict[str, str | None]:
             "that holds such a layer"
         )
     return sources
+
+
+def check_text_file(path: str | os.PathLike | None, option: str) -> None:
+    """A text input (a policy, a requirements table) must be UTF-8: said naming the file.
+
+    The readers decode it themselves and a decoding error names no file; a
+    missing file is left to them (they say so).
+    """
+    from gridkit.errors import InvalidValueError
+
+    if path is None or not Path(path).is_file():
+        return
+    try:
+        Path(path).read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidValueError(
+            f"{option} {os.fspath(path)!r} is not UTF-8 text (byte {exc.start}): save it as "
+            "UTF-8 (TOML or CSV)"
+        ) from None

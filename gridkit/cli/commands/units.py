@@ -10,6 +10,7 @@ from gridkit.cli.commands._common import (
     add_crs_option,
     add_distributed_options,
     add_output_option,
+    check_text_file,
     distributed_requested,
     layer_sources,
     plain,
@@ -134,6 +135,7 @@ def run(args) -> int:
 
     sources = layer_sources(args, _INPUTS, required=("jurisdiction",))
     refuse_output_over_input(args.output, [*sources.values(), args.policy], writes=_WRITES)
+    check_text_file(args.policy, "--policy")
     road_classes = None
     if args.road_classes:
         road_classes = [c.strip() for c in args.road_classes.split(",") if c.strip()]

@@ -7,7 +7,7 @@ import logging
 import sys
 from typing import TYPE_CHECKING
 
-from gridkit.cli.commands._common import plain, refuse_output_over_input
+from gridkit.cli.commands._common import check_text_file, plain, refuse_output_over_input
 from gridkit.cli.commands._demo import DemoContext
 from gridkit.coverage.tolerances import DEFAULT_TOLERANCE
 
@@ -128,6 +128,7 @@ def run(args) -> int:
     refuse_output_over_input(
         args.output, [args.grids, args.jurisdiction, args.villages, args.entities,
                       args.buildings, args.staff, args.requirements], writes=("issues",))
+    check_text_file(args.requirements, "--requirements")
     distributed = bool(args.distributed or args.tiles is not None or args.scheduler)
     grids = read_layer(args.grids)
     layers = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -95,3 +96,21 @@ def test_an_input_error_is_the_only_line(tmp_path, sample_file, capsys):
                  "-o", str(tmp_path / "g.gpkg")])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and err.startswith("gridkit partition: error:")
+
+
+@pytest.mark.parametrize("crs", ["EPSG:32650", "EPSG:4490"])
+def test_json_report_names_its_crs_and_gives_points_in_it(crs, tmp_path, capsys):
+    """x/y of every issue in the grids' own CRS (metres or CGCS2000 degrees), named."""
+    from gridkit.synthetic.faults import inject, voronoi_grids
+
+    grids, jur = voronoi_grids(12, seed=4)
+    bad, _, _ = inject(grids, jur, "overlap", seed=4)
+    path = write_layers({"grids": bad.to_crs(crs), "jurisdiction": jur.to_crs(crs)},
+                        tmp_path / "g.gpkg")
+    code = main(["validate", f"{path}:grids", "--jurisdiction", f"{path}:jurisdiction",
+                 "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and report["crs"] == crs and report["issues"]
+    x0, y0, x1, y1 = bad.to_crs(crs).total_bounds
+    for issue in report["issues"]:
+        assert x0 <= issue["x"] <= x1 and y0 <= issue["y"] <= y1, issue

@@ -26,7 +26,7 @@ HEADER_STYLE = f"""
 }}
 .gridkit-popup {{ font: 12px {CJK_FONTS}; border-collapse: collapse; }}
 .gridkit-popup th {{ text-align: left; padding: 1px 8px 1px 0; color: #555; font-weight: normal; }}
-.gridkit-popup td {{ padding: 1px 0; font-weight: bold; }}
+.gridkit-popup td {{ padding: 1px 0; font-weight: bold; white-space: pre-line; }}
 .gridkit-legend, .gridkit-title {{
     background: rgba(255,255,255,0.92); padding: 6px 10px; border-radius: 4px;
     box-shadow: 0 1px 4px rgba(0,0,0,0.3); font: 12px {CJK_FONTS}; line-height: 18px;
@@ -37,8 +37,12 @@ HEADER_STYLE = f"""
     border: 1px solid #555;
 }}
 .gridkit-legend i.line {{ height: 0; border: none; border-top: 3px solid; }}
+.gridkit-legend i.dash {{ height: 0; border: none; border-top: 3px dashed; }}
 .gridkit-legend i.point {{ width: 10px; height: 10px; border-radius: 50%; margin: 0 9px 0 3px; }}
-.gridkit-legend-note {{ margin-top: 4px; font-size: 10px; color: #555; max-width: 260px; }}
+.gridkit-legend-note {{
+    margin-top: 4px; font-size: 10px; line-height: 14px; color: #555; max-width: 300px;
+    white-space: pre-line;
+}}
 </style>
 """
 
@@ -141,7 +145,8 @@ class Labels(MacroElement):
 class Legend(MacroElement):
     """A legend control: ``items`` is a list of ``[kind, colour, text, layer]``.
 
-    ``kind`` is fill, line or point; ``layer`` the JavaScript name of the map
+    ``kind`` is fill, line, dash (a dashed line) or point; ``note`` small print
+    under the entries (lines split at newlines); ``layer`` the JavaScript name of the map
     layer the entry stands for (``layer.get_name()``) or ``None``: an entry is
     shown while its layer is on the map, so the legend follows the layer list.
     """
@@ -162,8 +167,9 @@ class Legend(MacroElement):
                     var row = document.createElement('div');
                     var swatch = document.createElement('i');
                     swatch.className = it[0];
-                    if (it[0] === 'line') { swatch.style.borderTopColor = it[1]; }
-                    else { swatch.style.background = it[1]; }
+                    if (it[0] === 'line' || it[0] === 'dash') {
+                        swatch.style.borderTopColor = it[1];
+                    } else { swatch.style.background = it[1]; }
                     row.appendChild(swatch);
                     row.appendChild(document.createTextNode(it[2]));
                     div.appendChild(row);

@@ -100,6 +100,16 @@ def _keep(rows: list[tuple[str, str]]) -> list[list[str]]:
     return [[label, value] for label, value in rows if value]
 
 
+def _people(row: pd.Series) -> list[tuple[str, str]]:
+    """The persons with their phones, one a line (two rows when they do not pair up)."""
+    persons = [p for p in _text(row.get("persons")).split("; ") if p]
+    phones = [p for p in _text(row.get("phones")).split("; ") if p]
+    if persons and len(phones) == len(persons):
+        lines = [f"{p}  {t}" for p, t in zip(persons, phones, strict=True)]
+        return [("责任人 Persons", "\n".join(lines))]
+    return [("责任人 Persons", "\n".join(persons)), ("联系电话 Phones", "\n".join(phones))]
+
+
 def grid_rows(stats: pd.DataFrame, villages: pd.DataFrame | None = None) -> list[list[list[str]]]:
     """One popup per grid (``stats`` from :func:`gridkit.publish.tables.grid_stats`)."""
     codes = grid_codes(stats)
@@ -114,8 +124,7 @@ def grid_rows(stats: pd.DataFrame, villages: pd.DataFrame | None = None) -> list
             ("网格编码 Code", codes[i]),
             ("网格标识 Id", ids[i] if "grid_code" in stats.columns and ids[i] != codes[i] else ""),
             ("村/社区 Village", village_text(vnames[i], vcodes[i])),
-            ("责任人 Persons", _text(row.get("persons"))),
-            ("联系电话 Phones", _text(row.get("phones"))),
+            *_people(row),
             ("面积 Area", area_text(row.get("area_m2"))),
             ("户数 Households", _count(row.get("households"))),
             ("主体户数 Entities", _count(row.get("entities"))),

@@ -69,7 +69,7 @@ def _villages(m: folium.Map, villages: gpd.GeoDataFrame | None, legend: list) ->
     style = {"color": "#333333", "weight": 2, "fill": False, "dashArray": "6 4"}
     tips = _rows(villages, ["code", "name"])
     layer = _layer(villages, {"_tip": tips}, "村/社区 villages", lambda _: style).add_to(m)
-    legend.append(["line", "#333333", "村/社区界 village boundary", layer.get_name()])
+    legend.append(["dash", "#333333", "村/社区界 village boundary", layer.get_name()])
 
 
 def _finish(m: folium.Map, title: str, legend: list, *layers) -> folium.Map:

@@ -197,7 +197,7 @@ def _legend_note(optional, tiles, *layers) -> str:
         parts.append(f"在图层列表中打开 switch on in the layer list: {', '.join(optional)}")
     if tiles != "osm" and osm_based(*layers):  # OSM tiles carry the credit themselves
         parts.append(OSM_ATTRIBUTION)
-    return " · ".join(parts)
+    return "\n".join(parts)
 
 
 def grid_map(
@@ -298,21 +298,6 @@ def grid_map(
     legend: list[list[str]] = []
     bounds = shown.total_bounds
 
-    if villages is not None:
-        v = display(
-            display.wgs84(check_layer(villages, "villages", id_column=""), "villages"), "villages"
-        )
-        vlayer = folium.GeoJson(
-            _features(v, {"_popup": village_rows(v)}),
-            name="村/社区 villages",
-            style_function=lambda f: {
-                "color": "#444",
-                "weight": 2.5,
-                "dashArray": "6 4",
-                "fill": False,
-            },
-        ).add_to(m)
-        legend.append(["line", "#444", "村/社区界 village boundary", vlayer.get_name()])
     if roads is not None:
         r = display(display.wgs84(check_layer(roads, "roads"), "roads"), "roads")
         rlayer = folium.GeoJson(
@@ -359,6 +344,23 @@ def grid_map(
     label_group.add_child(Labels(items))
     label_group.add_to(m)
 
+    # over the grids, so that the boundary shows; only its line takes clicks
+    if villages is not None:
+        v = display(
+            display.wgs84(check_layer(villages, "villages", id_column=""), "villages"), "villages"
+        )
+        vlayer = folium.GeoJson(
+            _features(v, {"_popup": village_rows(v)}),
+            name="村/社区 villages",
+            style_function=lambda f: {
+                "color": "#1a1a1a",
+                "weight": 3.5,
+                "opacity": 0.9,
+                "dashArray": "10 6",
+                "fill": False,
+            },
+        ).add_to(m)
+        legend.append(["dash", "#1a1a1a", "村/社区界 village boundary", vlayer.get_name()])
     if entities is not None:
         e = display(
             display.wgs84(check_layer(entities, "entities", id_column=""), "entities"), "entities"

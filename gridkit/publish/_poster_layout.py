@@ -7,7 +7,8 @@ the overview) and a footer. The frame takes the grid's proportions, so a tall
 grid gets a tall frame and a wide one a wide frame instead of a big empty
 band; among the arrangements that fit the page (information below or beside
 the map, panel beside or below the frame, portrait or landscape when the
-caller leaves the orientation open) the one with the largest map wins. A
+caller leaves the orientation open) the one with the largest map wins, an
+arrangement that leaves room empty counting for less. A
 library such as matplotlib's constrained layout arranges axes on a grid of
 fixed proportions, not around a map whose shape is given, hence this module.
 """
@@ -43,6 +44,7 @@ class Layout:
     panel: Rect
     info: Rect | None
     panel_below: bool
+    slack: float = 0.0  # the share of the room for map and panel that stays empty
 
     @property
     def landscape(self) -> bool:
@@ -88,7 +90,17 @@ def _arrange(size, aspect: float, info: str | None, below: bool) -> Layout | Non
         by = y0 + (rh - fh) / 2
         frame = (bx, by, fw, fh)
         panel = (bx + fw + GAP, by, PANEL_W, fh)
-    return Layout(size, frame, panel, info_rect, below)
+    block = (
+        (frame[2] + panel[2] + GAP) * frame[3]
+        if not below
+        else (frame[2] * (frame[3] + panel[3] + GAP))
+    )
+    return Layout(size, frame, panel, info_rect, below, 1 - block / (rw * rh))
+
+
+def _score(layout: Layout) -> float:
+    """The map's area, less for room left empty (a band of nothing is what looks wrong)."""
+    return layout.map[2] * layout.map[3] * (1 - 0.5 * layout.slack)
 
 
 def poster_layout(
@@ -115,8 +127,7 @@ def poster_layout(
                 cand = _arrange(size, aspect, place, below)
                 if cand is None:
                     continue
-                area = cand.map[2] * cand.map[3]
-                if best is None or area > best.map[2] * best.map[3] * 1.02:
+                if best is None or _score(cand) > _score(best) * 1.02:
                     best = cand
     if best is None:  # a page too small for every arrangement: the map above the panel
         size = sizes[0]

@@ -38,9 +38,8 @@ def draw_panel(fig: Figure, layout: Layout, map_ax: Axes, handles: list, fonts) 
         legend = ax.legend(
             handles=handles,
             loc="upper left",
-            bbox_to_anchor=(0.0, 1.0, (w - tools) / w, 0.0),
-            mode="expand" if ncol > 1 else None,
             ncol=ncol,
+            columnspacing=1.2,
             frameon=False,
             prop=prop,
             title="图例 Legend",

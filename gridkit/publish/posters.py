@@ -405,15 +405,17 @@ def _info_box(fig, layout: Layout, facts, row: pd.Series, fonts) -> None:
     box.set_xlim(0, w)
     box.set_ylim(0, h)
     box.add_patch(Rectangle((0, 0), w, h, facecolor="#f7f7f7", edgecolor="#999", clip_on=False))
-    stacked = w < 2 * h
-    step = 0.26
-    value_x = 1.55
+    stacked = w < 2 * h  # a column beside the map: each value under its label
+    step = 0.44 if stacked else 0.26
+    value_x, value_dy = (0.15, 0.19) if stacked else (1.55, 0.0)
     for k, (label, value) in enumerate(facts):
         top = h - 0.22 - k * step
         box.text(0.15, top, label, fontsize=8.5, color="#555", va="top", family=fonts)
-        box.text(value_x, top, value, fontsize=9.5, weight="bold", va="top", family=fonts)
+        box.text(
+            value_x, top - value_dy, value, fontsize=9.5, weight="bold", va="top", family=fonts
+        )
     if stacked:
-        px, top = 0.15, h - 0.22 - len(facts) * step - 0.2
+        px, top = 0.15, h - 0.22 - len(facts) * step - 0.15
     else:
         px, top = w * 0.56, h - 0.22
     box.text(px, top, "责任人 Responsible", fontsize=10, color="#555", va="top", family=fonts)

@@ -26,8 +26,8 @@ INFO_H = 2.5
 INFO_W = 3.3
 PANEL_W = 2.0
 PANEL_H = 1.35
-MIN_SIDE_PANEL_H = 2.9  # the legend, arrow and scale bar stacked
-MIN_BELOW_PANEL_W = 4.2  # the same side by side
+MIN_SIDE_PANEL_H = 3.4  # the legend (up to 8 entries), arrow and scale bar stacked
+MIN_BELOW_PANEL_W = 4.4  # the same side by side (the legend in two columns)
 #: The frame's proportions are the grid's, kept within these (width / height):
 #: a sliver of a grid still gets a readable frame, showing more of its surroundings.
 ASPECT_RANGE = (0.45, 2.6)

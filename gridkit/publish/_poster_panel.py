@@ -34,7 +34,8 @@ def draw_panel(fig: Figure, layout: Layout, map_ax: Axes, handles: list, fonts) 
     title = {"family": fonts, "size": 8.5, "weight": "bold"}
     if layout.panel_below:  # legend on the left, arrow over the scale bar on the right
         tools = 1.7
-        ncol = max(1, min(3, int((w - tools) // 1.45)))
+        # five rows fit the panel's height; columns of ~1.35 in its width
+        ncol = max(-(-len(handles) // 5), min(3, int((w - tools) // 1.45)), 1)
         legend = ax.legend(
             handles=handles,
             loc="upper left",

@@ -5,17 +5,22 @@ from __future__ import annotations
 import errno
 import warnings
 from dataclasses import replace
+from itertools import combinations
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
 from browser import FONT_PACKAGES, ensure_debian_packages
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import cli
 import gridkit as gk
 from gridkit.publish import _poster_font
 from gridkit.publish._poster_draw import nice_length, scale_bar
+from gridkit.publish._poster_layout import ASPECT_RANGE, poster_layout
+from gridkit.publish.options import PAPER_SIZES
 from gridkit.publish.posters import grid_poster, jurisdiction_poster, prepare_posters, write_posters
 
 pypdf = pytest.importorskip("pypdf")
@@ -391,3 +396,29 @@ def test_unprojectable_coordinates_are_refused(grids, sample_file, tmp_path, cap
     )
     assert code == 2 and not out.exists()  # an error, not a blank page
     assert "longitude/latitude" in capsys.readouterr().err
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    aspect=st.floats(0.05, 20),
+    paper=st.sampled_from(sorted(PAPER_SIZES)),
+    landscape=st.sampled_from([None, True, False]),
+    info=st.sampled_from([("bottom", "right"), ("bottom",), ()]),
+)
+def test_layout_fits_the_page_and_keeps_frames_apart(aspect, paper, landscape, info):
+    lay = poster_layout(PAPER_SIZES[paper], aspect, landscape=landscape, info=info)
+    w, h = lay.size
+    if landscape is not None:
+        assert (w > h) == landscape
+    rects = [lay.map, lay.panel] + ([lay.info] if lay.info else [])
+    for x, y, rw, rh in rects:  # on the page, below the title band
+        assert x >= 0 and y >= 0 and x + rw <= w + 1e-9 and y + rh <= h - 1.0 + 1e-9
+    for a, b in combinations(rects, 2):  # no frame overlaps another
+        assert (
+            a[0] + a[2] <= b[0] + 1e-9
+            or b[0] + b[2] <= a[0] + 1e-9
+            or (a[1] + a[3] <= b[1] + 1e-9 or b[1] + b[3] <= a[1] + 1e-9)
+        )
+    lo, hi = ASPECT_RANGE
+    assert lay.map[2] / lay.map[3] == pytest.approx(min(max(aspect, lo), hi))
+    assert (lay.info is not None) == bool(info)

@@ -26,7 +26,7 @@ HEADER_STYLE = f"""
 }}
 .gridkit-popup {{ font: 12px {CJK_FONTS}; border-collapse: collapse; }}
 .gridkit-popup th {{ text-align: left; padding: 1px 8px 1px 0; color: #555; font-weight: normal; }}
-.gridkit-popup td {{ padding: 1px 0; font-weight: bold; }}
+.gridkit-popup td {{ padding: 1px 0; font-weight: bold; white-space: pre-line; }}
 .gridkit-legend, .gridkit-title {{
     background: rgba(255,255,255,0.92); padding: 6px 10px; border-radius: 4px;
     box-shadow: 0 1px 4px rgba(0,0,0,0.3); font: 12px {CJK_FONTS}; line-height: 18px;
@@ -37,7 +37,12 @@ HEADER_STYLE = f"""
     border: 1px solid #555;
 }}
 .gridkit-legend i.line {{ height: 0; border: none; border-top: 3px solid; }}
+.gridkit-legend i.dash {{ height: 0; border: none; border-top: 3px dashed; }}
 .gridkit-legend i.point {{ width: 10px; height: 10px; border-radius: 50%; margin: 0 9px 0 3px; }}
+.gridkit-legend-note {{
+    margin-top: 4px; font-size: 10px; line-height: 14px; color: #555; max-width: 300px;
+    white-space: pre-line;
+}}
 </style>
 """
 
@@ -138,43 +143,74 @@ class Labels(MacroElement):
 
 
 class Legend(MacroElement):
-    """A legend control: ``items`` is a list of ``[kind, colour, text]``, kind fill/line/point."""
+    """A legend control: ``items`` is a list of ``[kind, colour, text, layer]``.
+
+    ``kind`` is fill, line, dash (a dashed line) or point; ``note`` small print
+    under the entries (lines split at newlines); ``layer`` the JavaScript name of the map
+    layer the entry stands for (``layer.get_name()``) or ``None``: an entry is
+    shown while its layer is on the map, so the legend follows the layer list.
+    """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         (function () {
+            var map = {{ this._parent.get_name() }};
             var legend = L.control({position: {{ this.position|tojson }}});
+            var tied = [];
             legend.onAdd = function () {
                 var div = L.DomUtil.create('div', 'gridkit-legend');
                 var title = document.createElement('b');
                 title.textContent = {{ this.title|tojson }};
                 div.appendChild(title);
                 {{ this.items|tojson }}.forEach(function (it) {
-                    div.appendChild(document.createElement('br'));
+                    var row = document.createElement('div');
                     var swatch = document.createElement('i');
                     swatch.className = it[0];
-                    if (it[0] === 'line') { swatch.style.borderTopColor = it[1]; }
-                    else { swatch.style.background = it[1]; }
-                    div.appendChild(swatch);
-                    div.appendChild(document.createTextNode(it[2]));
+                    if (it[0] === 'line' || it[0] === 'dash') {
+                        swatch.style.borderTopColor = it[1];
+                    } else { swatch.style.background = it[1]; }
+                    row.appendChild(swatch);
+                    row.appendChild(document.createTextNode(it[2]));
+                    div.appendChild(row);
+                    if (it[3] && window[it[3]]) { tied.push([row, window[it[3]]]); }
                 });
+                var note = {{ this.note|tojson }};
+                if (note) {
+                    var small = document.createElement('div');
+                    small.className = 'gridkit-legend-note';
+                    small.textContent = note;
+                    div.appendChild(small);
+                }
                 return div;
             };
-            legend.addTo({{ this._parent.get_name() }});
+            legend.addTo(map);
+            function refresh() {
+                tied.forEach(function (t) {
+                    t[0].style.display = map.hasLayer(t[1]) ? '' : 'none';
+                });
+            }
+            map.on('overlayadd overlayremove', refresh);
+            map.whenReady(refresh);
         })();
         {% endmacro %}
         """
     )
 
     def __init__(
-        self, items: list[list], *, title: str = "图例 Legend", position: str = "bottomright"
+        self,
+        items: list[list],
+        *,
+        title: str = "图例 Legend",
+        position: str = "bottomright",
+        note: str = "",
     ):
         super().__init__()
         self._name = "Legend"
-        self.items = items
+        self.items = [list(it) + [None] * (4 - len(it)) for it in items]
         self.title = title
         self.position = position
+        self.note = note
 
 
 class Title(MacroElement):

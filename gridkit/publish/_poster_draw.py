@@ -1,4 +1,4 @@
-"""Map drawing for posters: geometries, north arrow, scale bar (axes in a metric CRS)."""
+"""Map drawing for posters: geometries (axes in a metric CRS), north arrow, scale bar."""
 
 from __future__ import annotations
 
@@ -22,32 +22,30 @@ def nice_length(span_m: float) -> float:
     return power
 
 
-def scale_bar(ax: Axes, *, fontsize: float = 8, family=None) -> float:
-    """Draw a two-segment scale bar at the lower left; returns its length in metres.
+def scale_bar(
+    ax: Axes,
+    *,
+    metres_per_unit: float,
+    left: float,
+    bottom: float,
+    max_width: float,
+    fontsize: float = 8,
+    family=None,
+) -> float:
+    """Draw a two-segment scale bar in ``ax``'s data units; returns its length in metres.
 
-    The axes must be in a projected CRS in metres and have an equal aspect.
+    ``metres_per_unit`` is how many metres of the map one unit of ``ax`` stands
+    for (the legend panel works in inches; the map in metres gives 1). The bar
+    is the roundest length (1, 2 or 5 x 10^k m) not longer than ``max_width``.
     """
-    x0, x1 = ax.get_xlim()
-    y0, y1 = ax.get_ylim()
-    length = nice_length(x1 - x0)
-    height = (y1 - y0) * 0.008
-    left, bottom = x0 + (x1 - x0) * 0.04, y0 + (y1 - y0) * 0.04
-    ax.add_patch(
-        Rectangle(
-            (left - (x1 - x0) * 0.01, bottom - height * 2),
-            length + (x1 - x0) * 0.02,
-            height * 6,
-            facecolor="white",
-            edgecolor="none",
-            alpha=0.8,
-            zorder=20,
-        )
-    )
+    length = nice_length(5 * max_width * metres_per_unit)
+    width = length / metres_per_unit
+    height = max_width * 0.045
     for i, colour in enumerate(("black", "white")):
         ax.add_patch(
             Rectangle(
-                (left + i * length / 2, bottom),
-                length / 2,
+                (left + i * width / 2, bottom),
+                width / 2,
                 height,
                 facecolor=colour,
                 edgecolor="black",
@@ -56,40 +54,18 @@ def scale_bar(ax: Axes, *, fontsize: float = 8, family=None) -> float:
             )
         )
     text = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
-    ax.text(
-        left + length / 2,
-        bottom + height * 1.6,
-        text,
-        ha="center",
-        va="bottom",
-        fontsize=fontsize,
-        family=family,
-        zorder=22,
-    )
-    ax.text(
-        left,
-        bottom + height * 1.6,
-        "0",
-        ha="center",
-        va="bottom",
-        fontsize=fontsize,
-        family=family,
-        zorder=22,
-    )
+    style = {"va": "bottom", "fontsize": fontsize, "family": family, "zorder": 22}
+    ax.text(left, bottom + height * 1.6, "0", ha="center", **style)
+    ax.text(left + width, bottom + height * 1.6, text, ha="center", **style)
     return length
 
 
-def north_arrow(ax: Axes, *, family=None) -> None:
-    """An arrow pointing to the top of the axes, marked N (北), at the upper right.
+def north_arrow(ax: Axes, *, cx: float, cy: float, size: float, family=None) -> None:
+    """An arrow pointing to the top of the page, marked N (北), centred at (cx, cy).
 
-    Up is grid north of the projected CRS; in a Gauss-Krüger or UTM zone it
-    is within a degree or two of true north across a town.
+    Up is grid north of the map's projected CRS; in a Gauss-Krüger or UTM zone
+    it is within a degree or two of true north across a town.
     """
-    x0, x1 = ax.get_xlim()
-    y0, y1 = ax.get_ylim()
-    w, h = x1 - x0, y1 - y0
-    size = min(w, h) * 0.05
-    cx, cy = x1 - w * 0.06, y1 - h * 0.12
     left = [(cx, cy + size), (cx - size * 0.45, cy - size * 0.6), (cx, cy - size * 0.25)]
     right = [(cx, cy + size), (cx + size * 0.45, cy - size * 0.6), (cx, cy - size * 0.25)]
     ax.add_patch(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["TILES", "PAPER_SIZES", "SCHEMES", "CodeScheme"]
+__all__ = ["TILES", "PAPER_SIZES", "SCHEMES", "CodeScheme", "OSM_ATTRIBUTION"]
 
 #: Tile servers for the web maps: URL template, attribution, display name.
 TILES = {
@@ -37,6 +37,10 @@ TILES = {
         "subdomains": "1234",
     },
 }
+
+#: The credit OpenStreetMap's licence (ODbL) asks of every map made from its data;
+#: posters and maps add it by themselves when a layer comes from OSM.
+OSM_ATTRIBUTION = "Map data © OpenStreetMap contributors (ODbL)"
 
 #: Poster paper sizes in inches, portrait.
 PAPER_SIZES = {"A4": (8.27, 11.69), "A3": (11.69, 16.54)}

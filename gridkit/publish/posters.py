@@ -1,11 +1,14 @@
 """Printable posters (公示图) per grid and for the whole jurisdiction (matplotlib).
 
-Each poster is a page of A4 or A3 with a title, the grid code, a map of the
-boundary over roads and buildings (and entities by risk class), a north
-arrow, a scale bar, a legend, the grid's figures and the persons
+Each poster is a page of A4 or A3 with a title (the grid's name: its village
+and sequence, and its code), a map of the boundary over roads and buildings
+(and entities by risk class) in a frame fitted to the grid's shape, a panel
+of its own with the legend, north arrow and scale bar (no data is drawn in
+it), the grid's figures with its village by name and code, and the persons
 responsible with their phones. Maps are drawn in the metric working CRS, so
-the scale bar is true. Chinese text needs a CJK font (Debian
-``fonts-noto-cjk`` or ``fonts-wqy-zenhei``); without one a
+the scale bar is true. When a layer comes from OpenStreetMap the ODbL credit
+is printed on every poster, whoever calls. Chinese text needs a CJK font
+(Debian ``fonts-noto-cjk`` or ``fonts-wqy-zenhei``); without one a
 :class:`~gridkit.errors.GridkitWarning` says so and the text shows as boxes.
 """
 
@@ -21,6 +24,7 @@ import geopandas as gpd
 import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
@@ -34,15 +38,12 @@ from gridkit.publish._bounds import check_drawable
 from gridkit.publish._colour import grid_colours
 from gridkit.publish._files import unique_stems
 from gridkit.publish._messages import plain
-from gridkit.publish._poster_draw import (
-    draw_lines,
-    draw_outlines,
-    draw_points,
-    draw_polygons,
-    north_arrow,
-    scale_bar,
-)
+from gridkit.publish._names import grid_titles, village_names, village_text, with_osm_credit
+from gridkit.publish._popups import area_text, hours_text
+from gridkit.publish._poster_draw import draw_lines, draw_outlines, draw_points, draw_polygons
 from gridkit.publish._poster_font import font_families
+from gridkit.publish._poster_layout import Layout, poster_layout
+from gridkit.publish._poster_panel import draw_panel
 from gridkit.publish.options import PAPER_SIZES
 from gridkit.publish.tables import grid_keys, grid_stats, staff_by_grid
 
@@ -75,6 +76,8 @@ class PosterSet:
     fonts: list[str]
     attribution: str | None
     title: str | None
+    names: list[str] | None = None
+    villages: list[str] | None = None
 
 
 def prepare_posters(
@@ -88,8 +91,17 @@ def prepare_posters(
     assignment: pd.DataFrame | None = None,
     attribution: str | None = None,
     title: str | None = None,
+    villages: gpd.GeoDataFrame | None = None,
 ) -> PosterSet:
-    """Check the layers, bring them into the working CRS and compute the figures once."""
+    """Check the layers, bring them into the working CRS and compute the figures once.
+
+    ``villages`` (``code``, ``name``) gives each grid's village name (matched
+    on ``village_code``) when the grids carry no ``village_name``: titles
+    read "<village> 第N网格" (N = ``grid_seq``) unless a grid has its own
+    ``name``. ``attribution`` is printed at the foot of every poster; when
+    a layer comes from OpenStreetMap (an ``osm_id`` column, as in the
+    sample), the OpenStreetMap credit is added to it (ODbL).
+    """
     grids = check_layer(grids, "grids", id_column="", required=())
     check_drawable(grids, "grids")  # a layer off the Earth would give a blank poster
     crs = working_crs(grids)
@@ -119,6 +131,13 @@ def prepare_posters(
     def layer(gdf, kind):
         return None if gdf is None else to_crs(check_layer(gdf, kind, id_column=""), crs)
 
+    vnames = village_names(metric, villages)
+    vcodes = [
+        str(v) if pd.notna(v) else ""
+        for v in metric.get("village_code", pd.Series([None] * len(metric)))
+    ]
+    credit = with_osm_credit(attribution, grids, roads, buildings, entities, jurisdiction, villages)
+
     return PosterSet(
         grids=metric,
         stats=stats,
@@ -129,22 +148,40 @@ def prepare_posters(
         entities=layer(entities, "entities"),
         jurisdiction=layer(jurisdiction, "jurisdiction"),
         fonts=font_families(),
-        attribution=attribution,
+        attribution=credit,
         title=title,
+        names=grid_titles(metric, villages),
+        villages=[village_text(n, c) for n, c in zip(vnames, vcodes, strict=True)],
     )
 
 
-def _figure(paper: str, landscape: bool) -> Figure:
+def _layout(ps: PosterSet, bounds, paper: str, landscape, info, pad: float) -> Layout:
     if paper not in PAPER_SIZES:
         raise InvalidValueError(
             f"unknown `paper` {plain(paper)!r}; use one of {sorted(PAPER_SIZES)}"
         )
-    w, h = PAPER_SIZES[paper]
+    x0, y0, x1, y1 = bounds
+    aspect = max(x1 - x0, 1.0) / max(y1 - y0, 1.0)
+    return poster_layout(PAPER_SIZES[paper], aspect, landscape=landscape, info=info)
+
+
+def _page(layout: Layout) -> Figure:
     # a bare Figure, not pyplot: posters never open a window, never change the
     # caller's backend, and are freed with their last reference
-    fig = Figure(figsize=(h, w) if landscape else (w, h))
+    fig = Figure(figsize=layout.size)
     fig.patch.set_facecolor("white")
     return fig
+
+
+def _map_axes(fig: Figure, layout: Layout) -> Axes:
+    ax = fig.add_axes(layout.frac(layout.map), label="map")
+    ax.set_axis_off()
+    frame = Rectangle(
+        (0, 0), 1, 1, transform=ax.transAxes, fill=False, edgecolor="#999", lw=0.8, zorder=30
+    )
+    frame.set_clip_on(False)
+    ax.add_patch(frame)
+    return ax
 
 
 def _extent(ax, bounds, pad: float = 0.12) -> None:
@@ -240,22 +277,23 @@ def _fmt(value, unit: str = "") -> str:
     )
 
 
-def _facts(stats: pd.Series) -> list[tuple[str, str]]:
-    out = [("网格编码 Code", str(stats.get("grid_code", stats.get("grid_id", "-"))))]
-    if "village_code" in stats:
-        out.append(("村/社区 Village", str(stats["village_code"])))
-    out.append(("面积 Area", f"{_fmt(stats.get('area_m2'))} m²"))
+def _facts(stats: pd.Series, code: str, village: str) -> list[tuple[str, str]]:
+    out = [("网格编码 Code", code)]
+    if village:
+        out.append(("村/社区 Village", village))
+    area = stats.get("area_m2")
+    out.append(("面积 Area", f"{_fmt(area)} m² ({area_text(area)})"))
     for col, label in (("households", "户数 Households"), ("entities", "主体户数 Entities")):
         if col in stats:
             out.append((label, _fmt(stats[col])))
     risks = [c for c in ("entities_risk1", "entities_risk2", "entities_risk3") if c in stats]
     if risks:
-        out.append(("风险 一/二/三类", " / ".join(_fmt(stats[c]) for c in risks)))
+        out.append(("一/二/三类风险 Risk", " / ".join(_fmt(stats[c]) for c in risks)))
     regimes = [c for c in ("entities_key", "entities_general", "entities_exempt") if c in stats]
     if regimes:
         out.append(("重点/一般/免检", " / ".join(_fmt(stats[c]) for c in regimes)))
     if "workload_min" in stats:
-        out.append(("月工作量 Workload", f"{_fmt(stats['workload_min'])} min"))
+        out.append(("月工作量 Workload", hours_text(stats["workload_min"])))
     return out
 
 
@@ -264,6 +302,14 @@ def _footer(fig, ps: PosterSet) -> None:
     if ps.attribution:
         text += f" · {ps.attribution}"
     fig.text(0.5, 0.012, text, ha="center", va="bottom", fontsize=7, color="#555", family=ps.fonts)
+
+
+def _heading(fig, layout: Layout, title: str, subtitle: str, fonts) -> None:
+    h = layout.size[1]
+    fig.text(
+        0.5, 1 - 0.3 / h, title, ha="center", va="top", fontsize=19, weight="bold", family=fonts
+    )
+    fig.text(0.5, 1 - 0.78 / h, subtitle, ha="center", va="top", fontsize=11, family=fonts)
 
 
 def _locate(ps: PosterSet, grid) -> int:
@@ -281,7 +327,16 @@ def _locate(ps: PosterSet, grid) -> int:
     raise InvalidValueError(f"no grid with code or id {plain(grid)!r}")
 
 
-def grid_poster(ps: PosterSet, grid, *, paper: str = "A4", landscape: bool = False) -> Figure:
+def _name(ps: PosterSet, i: int) -> str:
+    name = ps.names[i] if ps.names else ""
+    return "" if name == ps.labels[i] else name
+
+
+def _village(ps: PosterSet, i: int) -> str:
+    return ps.villages[i] if ps.villages else ""
+
+
+def grid_poster(ps: PosterSet, grid, *, paper: str = "A4", landscape: bool | None = None) -> Figure:
     """The poster of one grid (a matplotlib Figure, not registered with pyplot).
 
     Parameters
@@ -293,7 +348,9 @@ def grid_poster(ps: PosterSet, grid, *, paper: str = "A4", landscape: bool = Fal
     paper
         ``"A4"`` or ``"A3"``.
     landscape
-        Landscape instead of portrait.
+        ``True`` or ``False`` for landscape or portrait; ``None`` (default)
+        takes whichever gives the grid's map the most room (a wide grid is
+        printed landscape).
 
     Examples
     --------
@@ -304,31 +361,18 @@ def grid_poster(ps: PosterSet, grid, *, paper: str = "A4", landscape: bool = Fal
     """
     i = _locate(ps, grid)
     row = ps.stats.iloc[i]
-    fig = _figure(paper, landscape)
+    bounds = ps.grids.geometry.iloc[i].bounds
+    layout = _layout(ps, bounds, paper, landscape, ("bottom", "right"), 0.12)
+    fig = _page(layout)
     fonts = ps.fonts
-    name = str(row["name"]) if "name" in row and pd.notna(row["name"]) else ""
+    name, code, village = _name(ps, i), ps.labels[i], _village(ps, i)
     heading = ps.title or "网格公示"
-    fig.text(
-        0.5,
-        0.965,
-        f"{heading}  {name}".strip(),
-        ha="center",
-        va="top",
-        fontsize=20,
-        weight="bold",
-        family=fonts,
-    )
-    fig.text(
-        0.5,
-        0.925,
-        f"网格编码 Grid code {ps.labels[i]}",
-        ha="center",
-        va="top",
-        fontsize=12,
-        family=fonts,
-    )
-    ax = fig.add_axes([0.06, 0.31, 0.88, 0.59])
-    _extent(ax, ps.grids.geometry.iloc[i].bounds)
+    subtitle = f"网格编码 Grid code {code}"
+    if village:
+        subtitle += f"  ·  村/社区 {village}"
+    _heading(fig, layout, f"{heading}  {name}".strip(), subtitle, fonts)
+    ax = _map_axes(fig, layout)
+    _extent(ax, bounds)
     handles: list = []
     _base_layers(ax, ps, handles)
     others = _clip(ps.grids.drop(index=i), ax)
@@ -347,90 +391,77 @@ def grid_poster(ps: PosterSet, grid, *, paper: str = "A4", landscape: bool = Fal
     )
     handles.insert(1, Line2D([], [], color="#555", ls="--", lw=1, label="相邻网格 neighbours"))
     _entities(ax, ps, handles)
-    ax.set_axis_off()
-    north_arrow(ax, family=fonts)
-    scale_bar(ax, family=fonts)
-    ax.legend(
-        handles=handles,
-        loc="lower right",
-        fontsize=7,
-        prop={"family": fonts, "size": 7},
-        framealpha=0.9,
-    )
-    _info_box(fig, row, fonts)
+    draw_panel(fig, layout, ax, handles, fonts)
+    _info_box(fig, layout, _facts(row, code, village), row, fonts)
     _footer(fig, ps)
     return fig
 
 
-def _info_box(fig, row: pd.Series, fonts) -> None:
-    box = fig.add_axes([0.06, 0.04, 0.88, 0.24])
+def _info_box(fig, layout: Layout, facts, row: pd.Series, fonts) -> None:
+    """The grid's figures and its persons: side by side below the map, stacked beside it."""
+    x, y, w, h = layout.info
+    box = fig.add_axes(layout.frac(layout.info), label="info")
     box.set_axis_off()
-    box.add_patch(
-        Rectangle(
-            (0, 0),
-            1,
-            1,
-            transform=box.transAxes,
-            facecolor="#f7f7f7",
-            edgecolor="#999",
-            clip_on=False,
-        )
-    )
-    facts = _facts(row)
-    step = 0.9 / max(len(facts), 1)
+    box.set_xlim(0, w)
+    box.set_ylim(0, h)
+    box.add_patch(Rectangle((0, 0), w, h, facecolor="#f7f7f7", edgecolor="#999", clip_on=False))
+    stacked = w < 2 * h  # a column beside the map: each value under its label
+    step = 0.44 if stacked else 0.26
+    value_x, value_dy = (0.15, 0.19) if stacked else (1.55, 0.0)
     for k, (label, value) in enumerate(facts):
-        y = 0.93 - k * step
-        box.text(0.03, y, label, fontsize=9, color="#555", va="top", family=fonts)
-        box.text(0.26, y, value, fontsize=10, weight="bold", va="top", family=fonts)
-    box.text(0.56, 0.93, "责任人 Responsible", fontsize=10, color="#555", va="top", family=fonts)
+        top = h - 0.22 - k * step
+        box.text(0.15, top, label, fontsize=8.5, color="#555", va="top", family=fonts)
+        box.text(
+            value_x, top - value_dy, value, fontsize=9.5, weight="bold", va="top", family=fonts
+        )
+    if stacked:
+        px, top = 0.15, h - 0.22 - len(facts) * step - 0.15
+    else:
+        px, top = w * 0.56, h - 0.22
+    box.text(px, top, "责任人 Responsible", fontsize=10, color="#555", va="top", family=fonts)
     persons = [p for p in str(row.get("persons", "")).split("; ") if p]
     phones = str(row.get("phones", "")).split("; ")
+    room = max(int((top - 0.45) // 0.3), 1)
     if not persons:
-        box.text(0.56, 0.78, "(未指定 not assigned)", fontsize=10, va="top", family=fonts)
-    for k, person in enumerate(persons[:7]):
+        box.text(px, top - 0.32, "(未指定 not assigned)", fontsize=10, va="top", family=fonts)
+    for k, person in enumerate(persons[:room]):
         phone = phones[k] if k < len(phones) else ""
         box.text(
-            0.56,
-            0.78 - k * 0.11,
+            px,
+            top - 0.32 - k * 0.3,
             f"{person}   {phone}",
             fontsize=11,
             weight="bold",
             va="top",
             family=fonts,
         )
-    if len(persons) > 7:
+    if len(persons) > room:
         box.text(
-            0.56, 0.78 - 7 * 0.11, f"… +{len(persons) - 7}", fontsize=9, va="top", family=fonts
+            px,
+            top - 0.32 - room * 0.3,
+            f"… +{len(persons) - room}",
+            fontsize=9,
+            va="top",
+            family=fonts,
         )
 
 
-def jurisdiction_poster(ps: PosterSet, *, paper: str = "A4", landscape: bool = False) -> Figure:
-    """The overview poster: every grid coloured and labelled, with the list of codes."""
-    fig = _figure(paper, landscape)
+def jurisdiction_poster(
+    ps: PosterSet, *, paper: str = "A4", landscape: bool | None = None
+) -> Figure:
+    """The overview poster: every grid coloured and labelled, with the list of codes.
+
+    ``landscape=None`` (default) takes the orientation that gives the map the most room.
+    """
     fonts = ps.fonts
-    fig.text(
-        0.5,
-        0.965,
-        ps.title or "网格划分总图",
-        ha="center",
-        va="top",
-        fontsize=20,
-        weight="bold",
-        family=fonts,
-    )
-    fig.text(
-        0.5,
-        0.925,
-        f"{len(ps.grids)} 个网格 grids",
-        ha="center",
-        va="top",
-        fontsize=12,
-        family=fonts,
-    )
     listing = len(ps.grids) <= 40
-    ax = fig.add_axes([0.06, 0.31, 0.88, 0.59] if listing else [0.06, 0.06, 0.88, 0.84])
     outline = ps.jurisdiction if ps.jurisdiction is not None else ps.grids
-    _extent(ax, outline.total_bounds, pad=0.04)
+    bounds = outline.total_bounds
+    layout = _layout(ps, bounds, paper, landscape, ("bottom",) if listing else (), 0.04)
+    fig = _page(layout)
+    _heading(fig, layout, ps.title or "网格划分总图", f"{len(ps.grids)} 个网格 grids", fonts)
+    ax = _map_axes(fig, layout)
+    _extent(ax, bounds, pad=0.04)
     handles: list = []
     _base_layers(ax, ps, handles)
     for colour in sorted(set(ps.colours)):
@@ -446,6 +477,7 @@ def jurisdiction_poster(ps: PosterSet, *, paper: str = "A4", landscape: bool = F
     draw_outlines(ax, ps.grids.geometry.values, color="#333", linewidth=1.0, zorder=5)
     if ps.jurisdiction is not None:
         draw_outlines(ax, ps.jurisdiction.geometry.values, color="black", linewidth=2, zorder=5)
+        handles.append(Line2D([], [], color="black", lw=2, label="辖区 jurisdiction"))
     handles.insert(
         0,
         Patch(
@@ -465,14 +497,12 @@ def jurisdiction_poster(ps: PosterSet, *, paper: str = "A4", landscape: bool = F
             weight="bold",
             family=fonts,
             zorder=7,
+            clip_on=True,
             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7},
         )
-    ax.set_axis_off()
-    north_arrow(ax, family=fonts)
-    scale_bar(ax, family=fonts)
-    ax.legend(handles=handles, loc="lower right", prop={"family": fonts, "size": 7}, framealpha=0.9)
+    draw_panel(fig, layout, ax, handles, fonts)
     if listing:
-        _listing(fig, ps, fonts)
+        _listing(fig, layout, ps, fonts)
     _footer(fig, ps)
     return fig
 
@@ -482,8 +512,8 @@ def _short(code: str) -> str:
     return f"{code[-6:-3]}-{code[-3:]}" if len(code) >= 12 and code.isdigit() else code
 
 
-def _listing(fig, ps: PosterSet, fonts) -> None:
-    box = fig.add_axes([0.06, 0.04, 0.88, 0.24])
+def _listing(fig, layout: Layout, ps: PosterSet, fonts) -> None:
+    box = fig.add_axes(layout.frac(layout.info), label="info")
     box.set_axis_off()
     order = np.argsort(ps.labels, kind="stable")
     cols = 2 if len(order) > 10 else 1
@@ -535,7 +565,7 @@ def write_posters(
     *,
     formats: tuple[str, ...] = ("png", "pdf"),
     paper: str = "A4",
-    landscape: bool = False,
+    landscape: bool | None = None,
     dpi: int = 150,
     per_grid: bool = True,
     only=None,

@@ -2,9 +2,11 @@
 
 :func:`grid_map` draws the grids, each neighbour in another colour (greedy
 graph colouring of the adjacency), labelled at a point inside the grid, with a
-popup of its attributes and the persons responsible; optional layers
-(villages, roads, entities by risk class, patrol routes, validation issues)
-sit in a layer control; a legend and the view fitted to the data.
+popup in Chinese and English (code, village, persons and phones, entities by
+regime, workload in hours, area in km² or ha); grids, labels, village
+boundaries and roads are on when the page opens, entities by risk class,
+patrol routes and validation issues are layers the user switches on; a title,
+a legend that follows the layer list, and the view fitted to the data.
 
 Base maps: OpenStreetMap (default), Tianditu (CGCS2000, needs your key) or
 AMap/Gaode, whose tiles are drawn in GCJ-02: with ``tiles="amap"`` every
@@ -43,8 +45,10 @@ from gridkit.publish._bounds import lonlat_bounds
 from gridkit.publish._colour import grid_colours
 from gridkit.publish._elements import DetailsPopup, Labels, Legend, Title, add_header
 from gridkit.publish._files import unique_stems
-from gridkit.publish.options import TILES
-from gridkit.publish.tables import STAT_COLUMNS, TABLE_HEADERS, grid_keys, grid_stats, staff_by_grid
+from gridkit.publish._names import grid_codes, grid_titles, osm_based
+from gridkit.publish._popups import entity_rows, grid_rows, issue_rows, route_rows, village_rows
+from gridkit.publish.options import OSM_ATTRIBUTION, TILES
+from gridkit.publish.tables import TABLE_HEADERS, grid_keys, grid_stats, staff_by_grid
 
 __all__ = ["TILES", "RISK_COLOURS", "base_map", "grid_map", "save_map", "write_grid_maps"]
 
@@ -52,7 +56,6 @@ log = logging.getLogger(__name__)
 
 RISK_COLOURS = {1: "#d7191c", 2: "#fdae61", 3: "#1a9641"}
 _RISK_NAMES = {1: "一类风险 risk 1", 2: "二类风险 risk 2", 3: "三类风险 risk 3"}
-_FIRST = ["grid_code", "grid_id", "name", "village_code", "village_name", *STAT_COLUMNS]
 _LABELS = {
     **TABLE_HEADERS,
     "name": "名称",
@@ -83,19 +86,8 @@ def _text(value) -> str | None:
 
 
 def _popup_rows(df: pd.DataFrame, fields) -> list[list[list[str]]]:
-    if fields is None:
-        cols = [c for c in _FIRST if c in df.columns]
-        cols += [
-            c
-            for c in df.columns
-            if c not in cols
-            and not str(c).startswith("_")
-            and c not in ("persons", "phones")
-            and c != df.geometry.name
-        ]
-        cols += [c for c in ("persons", "phones") if c in df.columns]
-        labels = {c: _LABELS.get(c, str(c)) for c in cols}
-    elif isinstance(fields, dict):
+    """Popups of the columns the caller chose (a list, or a dict column -> label)."""
+    if isinstance(fields, dict):
         cols, labels = list(fields), {str(k): str(v) for k, v in fields.items()}
     else:
         cols = list(fields)
@@ -198,6 +190,16 @@ def _label_column(grids: gpd.GeoDataFrame, label_column: str | None) -> pd.Serie
     return grid_keys(grids)
 
 
+def _legend_note(optional, tiles, *layers) -> str:
+    """The legend's small print: the layers to switch on, the OSM credit when needed."""
+    parts = []
+    if optional:
+        parts.append(f"在图层列表中打开 switch on in the layer list: {', '.join(optional)}")
+    if tiles != "osm" and osm_based(*layers):  # OSM tiles carry the credit themselves
+        parts.append(OSM_ATTRIBUTION)
+    return "\n".join(parts)
+
+
 def grid_map(
     grids: gpd.GeoDataFrame,
     *,
@@ -224,9 +226,10 @@ def grid_map(
         Grid polygons (any CRS). Never modified.
     villages, roads, entities, routes, issues
         Optional layers, each drawn in its own toggleable layer: village
-        outlines, roads, entities coloured by ``risk`` (1-3), patrol routes,
-        validation issues (e.g. ``report.issues`` of
-        :func:`gridkit.validate_coverage`).
+        outlines (``code``, ``name``: popups give each grid's village by name
+        and code) and roads, shown on opening; entities coloured by ``risk``
+        (1-3), patrol routes, validation issues (e.g. ``report.issues`` of
+        :func:`gridkit.validate_coverage`), off until switched on.
     staff
         Staff table (``name``, ``phone``, ``grid_id``): persons and phones
         are added to each grid's popup.
@@ -237,13 +240,14 @@ def grid_map(
         ``"osm"`` (default), ``"tianditu"`` (needs ``tianditu_key``),
         ``"amap"`` (geometries shifted into GCJ-02) or ``None`` (no base map).
     fields
-        The grid columns shown in popups (a list, or a dict column -> label).
-        Default: every attribute column, known ones first with Chinese labels.
+        The grid columns shown in popups (a list, or a dict column -> label),
+        as they are. Default: the published figures only, in Chinese and
+        English (no partition internals such as weight or deviation).
     label_column
         The column written on each grid (default ``grid_code``, else
         ``grid_id``, ``name``, ``code``).
     title
-        A title box on the map.
+        The title box (default "网格图 Grid map · N 个网格 grids").
     input_gcj02
         The layers' coordinates are GCJ-02 (digitised on AMap tiles): shift
         them back to WGS84 first.
@@ -280,7 +284,12 @@ def grid_map(
         people = staff_by_grid(staff, grid_keys(stats))
         stats["persons"] = people["persons"].to_numpy()
         stats["phones"] = people["phones"].to_numpy()
-    popups = _popup_rows(stats, fields)
+    if fields is None:
+        popups = grid_rows(stats, villages)
+    else:
+        popups = _popup_rows(stats, fields)
+    code_of = dict(zip(grid_keys(grids), grid_codes(grids), strict=True))
+    optional: list[str] = []
     labels = _label_column(grids, label_column).to_numpy()
     shown = display(grids, "grids")
     points = display(
@@ -289,31 +298,15 @@ def grid_map(
     legend: list[list[str]] = []
     bounds = shown.total_bounds
 
-    if villages is not None:
-        v = display(
-            display.wgs84(check_layer(villages, "villages", id_column=""), "villages"), "villages"
-        )
-        vpop = _popup_rows(v, [c for c in ("code", "name") if c in v.columns] or None)
-        folium.GeoJson(
-            _features(v, {"_popup": vpop}),
-            name="村/社区 villages",
-            style_function=lambda f: {
-                "color": "#444",
-                "weight": 2.5,
-                "dashArray": "6 4",
-                "fill": False,
-            },
-        ).add_to(m)
-        legend.append(["line", "#444", "村/社区界 village boundary"])
     if roads is not None:
         r = display(display.wgs84(check_layer(roads, "roads"), "roads"), "roads")
-        folium.GeoJson(
+        rlayer = folium.GeoJson(
             _features(r, {}),
             name="道路 roads",
             interactive=False,
             style_function=lambda f: {"color": "#777", "weight": 1.2, "opacity": 0.7},
         ).add_to(m)
-        legend.append(["line", "#777", "道路 roads"])
+        legend.append(["line", "#777", "道路 roads", rlayer.get_name()])
 
     props = {
         "_popup": popups,
@@ -334,8 +327,15 @@ def grid_map(
     layer.add_child(DetailsPopup("_popup"))
     layer.add_to(m)
     legend.append(
-        ["fill", colours[0] if colours else "#8dd3c7", "网格 grid (neighbours in other colours)"]
+        [
+            "fill",
+            colours[0] if colours else "#8dd3c7",
+            "网格 grid (neighbours in other colours)",
+            layer.get_name(),
+        ]
     )
+    if highlight is not None:
+        legend.append(["line", "#b2182b", "本网格 this grid", layer.get_name()])
     label_group = folium.FeatureGroup(name="网格编码 labels")
     items = [
         [round(p.y, _DIGITS), round(p.x, _DIGITS), str(t)]
@@ -344,6 +344,23 @@ def grid_map(
     label_group.add_child(Labels(items))
     label_group.add_to(m)
 
+    # over the grids, so that the boundary shows; only its line takes clicks
+    if villages is not None:
+        v = display(
+            display.wgs84(check_layer(villages, "villages", id_column=""), "villages"), "villages"
+        )
+        vlayer = folium.GeoJson(
+            _features(v, {"_popup": village_rows(v)}),
+            name="村/社区 villages",
+            style_function=lambda f: {
+                "color": "#1a1a1a",
+                "weight": 3.5,
+                "opacity": 0.9,
+                "dashArray": "10 6",
+                "fill": False,
+            },
+        ).add_to(m)
+        legend.append(["dash", "#1a1a1a", "村/社区界 village boundary", vlayer.get_name()])
     if entities is not None:
         e = display(
             display.wgs84(check_layer(entities, "entities", id_column=""), "entities"), "entities"
@@ -354,34 +371,36 @@ def grid_map(
             else pd.Series(np.nan, index=e.index)
         )
         colour = [RISK_COLOURS.get(int(r), "#666") if pd.notna(r) else "#666" for r in risk]
-        efields = [
-            c
-            for c in ("entity_id", "name", "category", "risk", "credit", "regime")
-            if c in e.columns
-        ]
-        folium.GeoJson(
-            _features(e, {"_popup": _popup_rows(e, efields or None), "_c": colour}),
+        elayer = folium.GeoJson(
+            _features(e, {"_popup": entity_rows(e), "_c": colour}),
             name="主体 entities",
+            show=False,
             marker=folium.CircleMarker(radius=4, weight=1, fill=True, fill_opacity=0.9),
             style_function=lambda f: {"color": "#222", "fillColor": f["properties"]["_c"]},
-        ).add_child(DetailsPopup("_popup")).add_to(m)
-        legend += [["point", RISK_COLOURS[k], _RISK_NAMES[k]] for k in (1, 2, 3)]
+        )
+        elayer.add_child(DetailsPopup("_popup")).add_to(m)
+        legend += [["point", RISK_COLOURS[k], _RISK_NAMES[k], elayer.get_name()] for k in (1, 2, 3)]
+        optional.append("主体 entities")
     if routes is not None:
         rt = display(display.wgs84(check_layer(routes, "roads", name="routes"), "routes"), "routes")
-        folium.GeoJson(
-            _features(rt, {"_popup": _popup_rows(rt, None)}),
+        tlayer = folium.GeoJson(
+            _features(rt, {"_popup": route_rows(rt, code_of)}),
             name="巡查路线 routes",
-            style_function=lambda f: {"color": "#2c7bb6", "weight": 4, "opacity": 0.85},
-        ).add_child(DetailsPopup("_popup")).add_to(m)
-        legend.append(["line", "#2c7bb6", "巡查路线 patrol routes"])
+            show=False,
+            style_function=lambda f: {"color": "#2c7bb6", "weight": 3, "opacity": 0.8},
+        )
+        tlayer.add_child(DetailsPopup("_popup")).add_to(m)
+        legend.append(["line", "#2c7bb6", "巡查路线 patrol routes", tlayer.get_name()])
+        optional.append("巡查路线 routes")
     if issues is not None and len(issues):
         if issues.crs is None:
             raise MissingCRSError("issues: the layer has no CRS; set it with gdf.set_crs(...)")
         iss = display(display.wgs84(issues.copy(), "issues"), "issues")
         iss = iss[~(iss.geometry.isna() | iss.geometry.is_empty)]
-        folium.GeoJson(
-            _features(iss, {"_popup": _popup_rows(iss, None)}),
+        ilayer = folium.GeoJson(
+            _features(iss, {"_popup": issue_rows(iss, code_of)}),
             name="问题 issues",
+            show=False,
             marker=folium.CircleMarker(radius=7, weight=2, fill=True),
             style_function=lambda f: {
                 "color": "#e31a1c",
@@ -389,13 +408,15 @@ def grid_map(
                 "fillOpacity": 0.5,
                 "weight": 3,
             },
-        ).add_child(DetailsPopup("_popup")).add_to(m)
-        legend.append(["fill", "#e31a1c", "问题 validation issues"])
+        )
+        ilayer.add_child(DetailsPopup("_popup")).add_to(m)
+        legend.append(["fill", "#e31a1c", "问题 validation issues", ilayer.get_name()])
+        optional.append("问题 issues")
 
     folium.LayerControl(collapsed=False).add_to(m)
-    m.add_child(Legend(legend))
-    if title:
-        m.add_child(Title(title))
+    note = _legend_note(optional, tiles, grids, villages, roads, entities)
+    m.add_child(Legend(legend, note=note))
+    m.add_child(Title(title or f"网格图 Grid map · {len(grids)} 个网格 grids"))
     m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     return m
 
@@ -456,19 +477,31 @@ def write_grid_maps(
     folder = Path(folder)
     labels = _label_column(grids, kwargs.get("label_column"))
     names = unique_stems(labels, what="grid")
+    titles = grid_titles(grids, kwargs.get("villages"))
+    codes = grid_codes(grids)
     crs = working_crs(grids)
     metric = to_crs(grids, crs)
     with staged():  # all the maps, or none
         return [
             save_map(
-                _one_grid_map(grids, metric, pos, labels.iloc[pos], margin, kwargs),
+                _one_grid_map(
+                    grids, metric, pos, _grid_title(titles[pos], codes[pos]), margin, kwargs
+                ),
                 folder / f"{names[pos]}.html",
             )
             for pos in progress(range(len(grids)), desc="grid maps", unit="map")
         ]
 
 
-def _one_grid_map(grids, metric, pos: int, label: str, margin: float, kwargs) -> folium.Map:
+def _grid_title(name: str, code: str) -> str:
+    return (
+        f"网格示意图 Grid map · {name} {code}"
+        if name and name != code
+        else (f"网格示意图 Grid map · {code}")
+    )
+
+
+def _one_grid_map(grids, metric, pos: int, title: str, margin: float, kwargs) -> folium.Map:
     """The map of grid ``pos`` among its neighbours, the other layers clipped around it."""
     crs = metric.crs
     layer_keys = ("villages", "roads", "entities", "routes", "issues")
@@ -489,7 +522,7 @@ def _one_grid_map(grids, metric, pos: int, label: str, margin: float, kwargs) ->
     if staff is not None:  # only the persons of the grids on this map
         keep = staff["grid_id"].astype(str).isin(near["grid_id"].astype(str))
         local["staff"] = staff[keep] if keep.any() else None
-    local.setdefault("title", f"网格示意图 {label}")
+    local.setdefault("title", title)
     m = grid_map(near, highlight=int(np.flatnonzero(near.index == grids.index[pos])[0]), **local)
     bounds = area.to_crs(4326).total_bounds
     m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])

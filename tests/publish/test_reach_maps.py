@@ -6,7 +6,7 @@ import pytest
 from browser import chromium  # noqa: F401  (pytest fixture)
 
 import gridkit as gk
-from gridkit.publish.reach_maps import checkpoints_map, reach_map
+from gridkit.publish.reach_maps import _STATUS_NAMES, checkpoints_map, reach_map
 from gridkit.publish.webmap import save_map
 from gridkit.reach.reach import network_reach
 from gridkit.routing.checkpoints import find_checkpoints
@@ -51,6 +51,16 @@ def _tooltips_js():
     """
 
 
+def _title_and_legend(driver) -> tuple[str, list[str]]:
+    return driver.execute_script("""
+        var title = document.querySelector('.gridkit-title');
+        var rows = Array.from(document.querySelectorAll('.gridkit-legend div'))
+            .filter(function (d) { return d.style.display !== 'none'; })
+            .map(function (d) { return d.textContent; });
+        return [title ? title.textContent : null, rows];
+    """)
+
+
 def _open(driver, path):
     driver.get(path.as_uri())
     driver.execute_script("return 1")
@@ -74,6 +84,14 @@ def test_reach_map_values_stay_text(chromium, hostile, tmp_path):  # noqa: F811
         assert name in shown  # the names are shown, as text
     assert sum(HOSTILE_IMG in t for t in texts) >= len(hostile["villages"])
     assert len(texts) > len(result.points)  # every point, area, village and facility has one
+    title, legend = _title_and_legend(chromium)
+    assert title == "服务可达范围 Service reach"
+    statuses = set(result.points["status"])
+    assert {"reached", "out_of_reach"} <= statuses
+    expected = {"村/社区界 village boundary", "服务区 service area", "设施 facility"}
+    expected |= {_STATUS_NAMES[s] for s in statuses}
+    assert expected <= set(legend)
+    assert "Map data © OpenStreetMap contributors (ODbL)" in legend  # OSM data: the credit
 
 
 @pytest.mark.browser
@@ -88,6 +106,10 @@ def test_checkpoints_map_values_stay_text(chromium, hostile, tmp_path):  # noqa:
     for name in NAMES:
         assert name in shown
     assert len(texts) >= len(cp.points) + len(cp.per_village)
+    title, legend = _title_and_legend(chromium)
+    assert title == "村/社区出入口卡口 Checkpoints"
+    assert "村/社区界 village boundary" in legend
+    assert "主要道路卡口 on a main road (motorway .. tertiary)" in legend
 
 
 def test_checkpoints_off_the_earth_are_refused(sample):

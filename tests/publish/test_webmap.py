@@ -22,7 +22,7 @@ from shapely.geometry import box
 import gridkit as gk
 from gridkit.publish._assets import ExternalResourceError
 from gridkit.publish._colour import PALETTE, grid_colours, neighbour_pairs
-from gridkit.publish.webmap import grid_map, save_map, write_grid_maps
+from gridkit.publish.webmap import RISK_COLOURS, grid_map, save_map, write_grid_maps
 
 HOSTILE = "<script>alert(1)</script>"
 HOSTILE_IMG = '<img src=x onerror="alert(2)">'
@@ -137,13 +137,13 @@ def test_map_has_layers_popups_and_never_mutates(grids, sample, staff):
     feats = layers["网格 grids"].data["features"]
     assert len(feats) == len(grids)
     popup = dict(map(tuple, feats[0]["properties"]["_popup"]))
-    assert popup["网格编码"] == grids["grid_code"].iloc[0]
-    assert popup["责任人"] == "示例人员 01" and popup["联系电话"] == "000-0000-0001"
-    assert int(popup["主体户数"].replace(",", "")) > 0
-    assert "面积(平方米)" in popup
+    assert popup["网格编码 Code"] == grids["grid_code"].iloc[0]
+    assert popup["责任人 Persons"] == "示例人员 01  000-0000-0001"  # each with their phone
+    assert int(popup["主体户数 Entities"].replace(",", "")) > 0
     # entity counts per grid add up to the entities inside the jurisdiction
     total = sum(
-        int(dict(map(tuple, f["properties"]["_popup"]))["主体户数"].replace(",", "")) for f in feats
+        int(dict(map(tuple, f["properties"]["_popup"]))["主体户数 Entities"].replace(",", ""))
+        for f in feats
     )
     assert total == len(sample["entities"])
     pd.testing.assert_frame_equal(pd.DataFrame(grids), pd.DataFrame(before))
@@ -156,6 +156,164 @@ def test_fields_choose_popup_rows(grids):
     assert [r[0] for r in rows] == ["名称", "编码"]
     with pytest.raises(ValueError, match="does_not_exist"):
         grid_map(grids, tiles=None, fields=["does_not_exist"])
+
+
+# --- what opens by default, and what the popups say --------------------------
+
+INTERNAL = (
+    "weight",
+    "target",
+    "deviation",
+    "polsby_popper",
+    "contiguous",
+    "deadhead_m",
+    "lower_bound_m",
+    "gap",
+    "method",
+    "ratio",
+    "components",
+    "rural",
+)
+
+
+@pytest.fixture(scope="module")
+def patrol(_sample_layers):
+    """Real patrol routes of two sample villages (the router's own columns)."""
+    s = _sample_layers
+    g = s["villages"].rename(columns={"code": "village_code"}).iloc[:2]
+    g["grid_id"] = ["G0", "G1"]
+    return gk.patrol_routes(None, g, graph=gk.road_graph(s["roads"])).routes
+
+
+def _popups(layer) -> list[dict[str, str]]:
+    return [dict(map(tuple, f["properties"]["_popup"])) for f in layer.data["features"]]
+
+
+def _all_layers(grids, sample, staff, patrol, **kwargs):
+    issues = gk.validate_coverage(
+        grids.iloc[1:], jurisdiction=sample["jurisdiction"], villages=sample["villages"]
+    ).issues
+    assert len(issues)  # the missing first grid leaves a gap
+    m = grid_map(
+        grids,
+        villages=sample["villages"],
+        roads=sample["roads"],
+        entities=sample["entities"],
+        routes=patrol,
+        issues=issues,
+        staff=staff,
+        tiles=None,
+        **kwargs,
+    )
+    return m, issues
+
+
+def test_default_layers_grids_labels_villages_on_the_rest_switched_on(grids, sample, staff, patrol):
+    m, _ = _all_layers(grids, sample, staff, patrol)
+    shown = {
+        ch.layer_name: ch.show
+        for ch in m._children.values()
+        if isinstance(ch, (folium.GeoJson, folium.FeatureGroup))
+    }
+    assert shown == {
+        "村/社区 villages": True,
+        "道路 roads": True,
+        "网格 grids": True,
+        "网格编码 labels": True,
+        "主体 entities": False,
+        "巡查路线 routes": False,
+        "问题 issues": False,
+    }
+    html = m.get_root().render()
+    for ch in m._children.values():  # a layer not shown is never added to the map
+        if isinstance(ch, folium.GeoJson):
+            added = f"{ch.get_name()}.addTo({m.get_name()})" in html
+            assert added == ch.show, ch.layer_name
+    # the legend tells where to switch the others on, and stands for every layer
+    legend = next(ch for ch in m._children.values() if type(ch).__name__ == "Legend")
+    assert "主体 entities" in legend.note and "巡查路线 routes" in legend.note
+    assert "OpenStreetMap" in legend.note  # OSM data without OSM tiles: the credit
+    tied = {it[3] for it in legend.items}
+    assert tied == {ch.get_name() for ch in m._children.values() if isinstance(ch, folium.GeoJson)}
+
+
+def test_grid_popups_are_human_figures_only(grids, sample, staff, patrol):
+    internal = grids.assign(
+        weight=1234.5,
+        target=1200.0,
+        deviation=0.03,
+        polsby_popper=0.4,
+        contiguous=True,
+        workload_min=[90.0, 600.0, 30.0, 6000.0, 0.0],
+    )
+    m, _ = _all_layers(internal, sample, staff, patrol)
+    popups = _popups(_geojson_layers(m)["网格 grids"])
+    metric = grids.to_crs(grids.estimate_utm_crs())
+    villages = dict(zip(sample["villages"]["code"], sample["villages"]["name"], strict=True))
+    for i, popup in enumerate(popups):
+        assert set(popup) <= {
+            "网格 Grid",
+            "网格编码 Code",
+            "网格标识 Id",
+            "村/社区 Village",
+            "责任人 Persons",
+            "联系电话 Phones",
+            "面积 Area",
+            "户数 Households",
+            "主体户数 Entities",
+            "重点/一般/免检 Key/general/exempt",
+            "一/二/三类风险 Risk 1/2/3",
+            "月工作量 Workload",
+        }
+        text = " ".join(popup) + " " + " ".join(popup.values())
+        assert not any(word in text for word in INTERNAL), text
+        code = grids["village_code"].iloc[i]
+        assert popup["村/社区 Village"] == f"{villages[code]} ({code})"
+        assert popup["网格 Grid"] == grids["name"].iloc[i]
+        assert popup["网格标识 Id"] == grids["grid_id"].iloc[i]
+        ha = float(popup["面积 Area"].removesuffix(" ha").replace(",", ""))
+        assert ha == pytest.approx(metric.area.iloc[i] / 1e4, abs=0.1)
+        risks = [int(x.replace(",", "")) for x in popup["一/二/三类风险 Risk 1/2/3"].split(" / ")]
+        assert sum(risks) <= int(popup["主体户数 Entities"].replace(",", ""))
+    assert popups[0]["月工作量 Workload"] == "1.5 小时/月 h per month"
+    assert popups[3]["月工作量 Workload"] == "100.0 小时/月 h per month"
+
+
+def test_route_and_issue_popups_are_humanised(grids, sample, staff, patrol):
+    m, issues = _all_layers(grids, sample, staff, patrol)
+    layers = _geojson_layers(m)
+    routes = _popups(layers["巡查路线 routes"])
+    assert len(routes) == len(patrol)
+    for popup, (_, row) in zip(routes, patrol.iterrows(), strict=True):
+        text = " ".join(popup) + " " + " ".join(popup.values())
+        assert not any(word in text for word in INTERNAL), text
+        # the grid by the code the map shows, not by its internal id
+        assert popup["网格 Grid"] == grids.set_index("grid_id").loc[row["grid_id"], "grid_code"]
+        assert popup["路线长度 Length"] == f"{row['length_m'] / 1000:,.2f} km"
+        minutes = round(row["minutes"])
+        h, mm = divmod(minutes, 60)
+        expected = (
+            f"{minutes} 分钟 min" if minutes < 60 else f"{h} 小时 {mm} 分钟 ({h} h {mm:02d} min)"
+        )
+        assert popup["用时 Time"] == expected
+        assert ("无法到达 Not reachable" in popup) == (row["unreachable_m"] >= 1)
+    first = _popups(layers["问题 issues"])[0]
+    assert first["问题 Issue"] == "缝隙 gap" and issues["kind"].iloc[0] == "gap"
+    assert set(first) <= {"问题 Issue", "网格 Grids", "面积 Area", "说明 Detail"}
+    ent = _popups(layers["主体 entities"])[0]
+    assert ent["名称 Name"] == sample["entities"]["name"].iloc[0]
+    assert ent["风险度 Risk"].startswith(("一类", "二类", "三类"))
+
+
+def test_every_grid_map_has_a_title_and_a_legend(grids, sample, tmp_path):
+    m = grid_map(grids, villages=sample["villages"], tiles=None)
+    html = m.get_root().render()
+    assert json.dumps(f"网格图 Grid map · {len(grids)} 个网格 grids") in html
+    assert "gridkit-legend" in html and "gridkit-title" in html
+    for path in write_grid_maps(grids, tmp_path, villages=sample["villages"], tiles=None):
+        page = path.read_text(encoding="utf-8")
+        assert "gridkit-legend" in page and "gridkit-title" in page
+        assert json.dumps("本网格 this grid") in page  # the emphasised grid in the legend
 
 
 def test_tianditu_needs_key(grids):
@@ -243,7 +401,8 @@ def test_per_grid_maps(grids, sample, staff, tmp_path):
     assert [p.stem for p in paths] == grids["grid_code"].tolist()
     html = paths[2].read_text(encoding="utf-8")
     assert _external_loads(html) == []
-    assert json.dumps(f"网格示意图 {grids['grid_code'].iloc[2]}") in html  # its title
+    # its title: the grid's name and code
+    assert json.dumps(f"网格示意图 Grid map · 和平社区 {grids['grid_code'].iloc[2]}") in html
 
 
 # --- in a real browser --------------------------------------------------------
@@ -284,6 +443,30 @@ def test_map_in_headless_chromium(chromium, grids, sample, staff, tmp_path):  # 
     )
     grid_paths = [f for f in fills if f[0] and f[0].lower() in PALETTE]
     assert len(grid_paths) == len(grids) and all(n > 20 for _, n in grid_paths)
+    # entities are a layer the user switches on: none drawn, none in the legend yet
+    risk_fills = {c.lower() for c in RISK_COLOURS.values()} | {"#666"}
+    assert not [f for f in fills if f[0] and f[0].lower() in risk_fills]
+    legend_js = (
+        "return Array.from(document.querySelectorAll('.gridkit-legend div'))"
+        ".filter(function (d) { return d.style.display !== 'none'; })"
+        ".map(function (d) { return d.textContent; });"
+    )
+    legend = driver.execute_script(legend_js)
+    assert "网格 grid (neighbours in other colours)" in legend
+    assert "村/社区界 village boundary" in legend and "一类风险 risk 1" not in legend
+    assert "主体 entities" in driver.find_element("css selector", ".gridkit-legend").text
+    driver.execute_script("""
+        Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))
+            .filter(function (l) { return l.textContent.indexOf('主体 entities') >= 0; })
+            .forEach(function (l) { l.querySelector('input').click(); });
+    """)
+    fills = driver.execute_script(
+        "return Array.from(document.querySelectorAll('path.leaflet-interactive'))"
+        ".map(function (p) { return [p.getAttribute('fill'), p.getAttribute('d').length]; });"
+    )
+    dots = [f for f in fills if f[0] and f[0].lower() in risk_fills]
+    assert len(dots) == len(sample["entities"])
+    assert "一类风险 risk 1" in driver.execute_script(legend_js)
     labels = driver.execute_script(
         "return Array.from(document.querySelectorAll('.gridkit-label span'))"
         ".map(function (s) { return s.textContent; });"

@@ -148,6 +148,8 @@ _EXPORTS = {
     "base_map": "gridkit.publish.webmap",
     "grid_map": "gridkit.publish.webmap",
     "save_map": "gridkit.publish.webmap",
+    "reach_map": "gridkit.publish.reach_maps",
+    "checkpoints_map": "gridkit.publish.reach_maps",
     "write_grid_maps": "gridkit.publish.webmap",
     # gridkit.publish.posters
     "PosterSet": "gridkit.publish.posters",

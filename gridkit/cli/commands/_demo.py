@@ -19,7 +19,6 @@ DEMO_STAFF_PER_GRID = 3
 #: In the demo, no basic unit may weigh more than this share of a grid's target.
 DEMO_MAX_UNIT_SHARE = 0.25
 #: The sample's map data licence, printed on what the demo publishes.
-OSM_ATTRIBUTION = "Map data © OpenStreetMap contributors (ODbL)"
 
 
 @dataclass

@@ -54,6 +54,8 @@ def register(subparsers) -> None:
         metavar="FILE",
         help="also write the checkpoint table as CSV (with longitude/latitude)",
     )
+    p.add_argument("--map", metavar="HTML",
+                   help="also write a web map of the checkpoints and the villages (offline)")
     add_crs_option(p)
     add_output_option(p, help="output file: layers checkpoints and villages (with counts)")
     p.set_defaults(func=run)
@@ -80,7 +82,7 @@ def run(args) -> int:
     sources = layer_sources(args, ("roads", "villages", "jurisdiction"),
                             required=("roads", "villages"))
     refuse_output_over_input(args.output, sources.values(), writes=("checkpoints", "villages"),
-                             also=[args.csv] if args.csv else [])
+                             also=[f for f in (args.csv, args.map) if f])
     layers = load_layers(crs=args.crs, strict=args.strict, **sources)
     cp = find_checkpoints(
         layers["roads"],
@@ -97,10 +99,15 @@ def run(args) -> int:
         path = write_layers({k: v for k, v in out.items() if len(v)}, args.output)
         if args.csv:
             write_csv(checkpoint_table(cp.points), args.csv)
+        if args.map:
+            from gridkit.publish.reach_maps import checkpoints_map
+            from gridkit.publish.webmap import save_map
+
+            save_map(checkpoints_map(cp), args.map)
     print(plain(str(cp.summary)))
     cols = [c for c in cp.per_village.columns if c != cp.per_village.geometry.name]
     print(frame_text(cp.per_village[cols]))
-    print(f"\nwritten: {path}" + (f", {args.csv}" if args.csv else ""))
+    print("\nwritten: " + ", ".join(str(f) for f in (path, args.csv, args.map) if f))
     return 0
 
 

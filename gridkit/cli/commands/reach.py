@@ -100,6 +100,8 @@ def register(subparsers) -> None:
         metavar="S",
         help="solver time limit for --new-sites (default: %(default)s s; the gap is reported)",
     )
+    p.add_argument("--map", metavar="HTML",
+                   help="also write a web map of the service areas and the points (offline)")
     add_crs_option(p)
     add_output_option(
         p,
@@ -177,6 +179,13 @@ def _new_sites(args, points, fac, G, budget):
     )
 
 
+def _write_map(result, villages, html) -> None:
+    from gridkit.publish.reach_maps import reach_map
+    from gridkit.publish.webmap import save_map
+
+    save_map(reach_map(result, villages=villages), html)
+
+
 def run(args) -> int:
     from gridkit.io.atomic import staged
     from gridkit.io.files import write_layers
@@ -187,7 +196,7 @@ def run(args) -> int:
     kind = "buildings" if args.buildings else "entities"
     refuse_output_over_input(args.output, [args.facilities, args.roads, args.buildings,
                                            args.entities, args.grids, args.villages],
-                             writes=_WRITES)
+                             writes=_WRITES, also=[args.map] if args.map else [])
     layers = load_layers(
         crs=args.crs,
         strict=args.strict,
@@ -225,8 +234,10 @@ def run(args) -> int:
     if siting is not None:
         out["new_sites"] = siting.sites
     out = {k: back_to_input_crs(v, layers) for k, v in out.items() if len(v) or k == "points"}
-    with staged():
+    with staged():  # the layers and the map, or neither
         path = write_layers(out, args.output)
+        if args.map:
+            _write_map(result, layers.get("villages"), args.map)
     print(plain(str(result.summary)))
     if siting is not None:
         print(f"new sites: {plain(str(siting.summary))}")
@@ -234,7 +245,7 @@ def run(args) -> int:
         if table is not None:
             cols = [c for c in table.columns if c != table.geometry.name]
             print(f"\n{name}:\n{frame_text(table[cols].round(3))}")
-    print(f"\nwritten: {path}")
+    print(f"\nwritten: {path}" + (f", {args.map}" if args.map else ""))
     if args.min_share is not None and result.share < args.min_share:
         raise CheckFailed(
             f"only {result.share:.1%} of the points are within reach "

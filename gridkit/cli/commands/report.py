@@ -6,8 +6,8 @@ import logging
 from pathlib import Path
 
 from gridkit.cli.commands._common import refuse_output_over_input
-from gridkit.cli.commands._demo import OSM_ATTRIBUTION, DemoContext, published_grids
-from gridkit.publish.options import PAPER_SIZES, SCHEMES
+from gridkit.cli.commands._demo import DemoContext, published_grids
+from gridkit.publish.options import OSM_ATTRIBUTION, PAPER_SIZES, SCHEMES
 
 log = logging.getLogger("gridkit.cli")
 
@@ -38,7 +38,11 @@ def register(subparsers) -> None:
     p.add_argument("--scheme", default="gb15", choices=sorted(SCHEMES), help="code scheme")
     p.add_argument("--object-class", help="6-digit object class (scheme cjt349)")
     p.add_argument("--paper", default="A4", choices=sorted(PAPER_SIZES))
-    p.add_argument("--landscape", action="store_true")
+    orient = p.add_mutually_exclusive_group()
+    orient.add_argument("--landscape", dest="landscape", action="store_const", const=True,
+                        help="landscape pages (default: the orientation that fits each grid)")
+    orient.add_argument("--portrait", dest="landscape", action="store_const", const=False,
+                        help="portrait pages")
     p.add_argument("--formats", default="png,pdf", help="poster formats (default: %(default)s)")
     p.add_argument("--no-per-grid", action="store_true", help="only the jurisdiction poster")
     p.add_argument(
@@ -102,6 +106,7 @@ def run(args) -> int:
         assignment=assignment,
         title=args.title,
         attribution=args.attribution,
+        villages=_read(args.villages),
         **layers,
     )
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
@@ -152,6 +157,7 @@ def demo_step(ctx: DemoContext) -> None:
         jurisdiction=layers["jurisdiction"],
         staff=staff,
         assignment=assignment,
+        villages=layers["villages"],
         attribution=OSM_ATTRIBUTION + "; persons are fake demo data",
     )
     # the demo keeps its run short: the overview and the first DEMO_POSTERS grids (by

@@ -382,9 +382,9 @@ def write_layers(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike
         The path written.
     """
     if postgis.is_database(path):
-        postgis.write_tables(layers, path)
-        log.info("wrote %s (%s)", postgis.parse_database(path).label, ", ".join(layers))
-        return path
+        written = postgis.write_tables(layers, path)
+        log.info("wrote %s (%s)", written, ", ".join(layers))
+        return written
     path = Path(path)
     if path.suffix == "":
         path = path.with_suffix(".gpkg")
@@ -434,6 +434,8 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike, **options) -> Path:
     >>> p.read_text().split()
     ['a', '1']
     """
+    if postgis.is_database(path):  # a table beside a table: T.changes.csv -> T_changes
+        return postgis.write_tables({"table": df}, postgis.companion_table(path))
     path = Path(path)
     options.setdefault("index", False)
     options.setdefault("lineterminator", "\r\n")

@@ -36,7 +36,7 @@ from gridkit.io.atomic import staged
 from gridkit.io.formats import DATABASE_URL
 
 __all__ = ["is_database", "DatabaseSource", "parse_database", "read_postgis_table",
-           "list_tables", "write_tables", "GEOMETRY_COLUMN"]
+           "list_tables", "write_tables", "GEOMETRY_COLUMN", "DatabaseTarget", "companion_table"]
 
 GEOMETRY_COLUMN = "geom"
 _SCHEME = DATABASE_URL
@@ -301,15 +301,69 @@ def _targets(layers: Mapping, src: DatabaseSource) -> dict[str, DatabaseSource]:
     if len(layers) == 1:
         name = next(iter(layers))
         return {name: src if src.table else src.with_table(str(name))}
-    prefix = f"{src.table}_" if src.table else ""
-    return {name: src.with_table(f"{src.schema}.{prefix}{name}") for name in layers}
+    out = {}
+    for name in layers:
+        table = name if not src.table else src.table if name == src.table else \
+            f"{src.table}_{name}"
+        out[name] = src.with_table(f"{src.schema}.{table}")
+    return out
 
 
-def write_tables(layers: Mapping[str, gpd.GeoDataFrame], target) -> DatabaseSource:
+class DatabaseTarget(os.PathLike):
+    """A written table: ``os.fspath`` gives the URL, ``str`` the URL with the password masked.
+
+    What a writer returns, so that a command can print it (never the password)
+    and still hand it on (``write_csv`` of a change table beside it).
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = _SCHEME.sub("postgresql://", os.fspath(url), count=1)
+
+    def __fspath__(self) -> str:
+        return self.url
+
+    def __str__(self) -> str:
+        return parse_database(self.url).label
+
+    __repr__ = __str__
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, DatabaseTarget) and other.url == self.url
+
+    def __hash__(self) -> int:
+        return hash(self.url)
+
+
+def companion_table(url) -> str:
+    """The table for a file a command writes beside a table (``T.changes.csv`` -> ``T_changes``).
+
+    Examples
+    --------
+    >>> companion_table("postgresql:/gis@h/city?table=grids.changes.csv")
+    'postgresql://gis@h/city?table=grids_changes'
+    >>> companion_table("postgresql://gis@h/city?table=work.grids.gpkg.changes.csv")
+    'postgresql://gis@h/city?table=work.grids_changes'
+    """
+    text = _SCHEME.sub("postgresql://", os.fspath(url), count=1)
+    head, sep, table = text.rpartition("table=")
+    if not sep:
+        return text
+    table, amp, rest = table.partition("&")
+    parts = [p for p in table.split(".") if p not in ("csv", "gpkg")]
+    name = "_".join(parts[1:]) if len(parts) > 2 else "_".join(parts)
+    schema = f"{parts[0]}." if len(parts) > 2 else ""
+    return f"{head}table={schema}{name}{amp}{rest}"
+
+
+def write_tables(layers: Mapping[str, gpd.GeoDataFrame], target) -> DatabaseTarget:
     """Write layers as tables, each replacing its table only when the command succeeds.
 
     One layer goes to the URL's ``table=`` (or a table named after the
-    layer); several go to ``TABLE_LAYER`` (or ``LAYER``) in the URL's schema.
+    layer). Of several, the one named like ``table=`` goes there, the others
+    to ``TABLE_LAYER`` (without ``table=``: ``LAYER``) in the URL's schema.
     Inside a ``with staged():`` block the tables are swapped in when the
     block ends, together with the files.
     """
@@ -329,4 +383,4 @@ def write_tables(layers: Mapping[str, gpd.GeoDataFrame], target) -> DatabaseSour
                 raise _connect_error(dest, exc, "write") from exc
             out.external(lambda d=dest, s=staging: _swap(d, s),
                          lambda d=dest, s=staging: _drop(d, s))
-    return src
+    return DatabaseTarget(target)

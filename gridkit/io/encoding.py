@@ -6,7 +6,8 @@ as Latin-1 and 名称 comes out as ``Ãû³Æ``. :func:`shapefile_encoding` look
 the raw bytes of the ``.dbf`` (its field names and records; the rest of the
 file is binary) with an incremental decoder: when they are not valid UTF-8 it
 answers ``GB18030``, which also decodes GBK and GB2312 text unchanged.
-GDAL has no such guess (only the ``.cpg`` and the DBF's language driver byte).
+Valid non-ASCII UTF-8 is read as UTF-8 (GDAL would take it as Latin-1). GDAL
+has no such guess (only the ``.cpg`` and the DBF's language driver byte).
 """
 
 from __future__ import annotations
@@ -42,10 +43,12 @@ def _utf8(data: bytes, decoder) -> bool:
 
 
 def shapefile_encoding(path: str | os.PathLike) -> str | None:
-    """``GB18030`` for a shapefile without ``.cpg`` whose text is not UTF-8, else ``None``.
+    """How to decode a shapefile without ``.cpg``: ``GB18030``, ``UTF-8`` or ``None``.
 
-    ``None`` means "let GDAL decide" (a ``.cpg``, the DBF's language driver
-    byte, or plain ASCII/UTF-8 text, all of which GDAL reads right).
+    ``GB18030`` when its text is not valid UTF-8; ``UTF-8`` when it is and
+    holds non-ASCII text (GDAL alone would take it as Latin-1); ``None``
+    means "let GDAL decide" (a ``.cpg``, the DBF's language driver byte, or
+    plain ASCII, all of which GDAL reads right).
 
     Examples
     --------
@@ -69,8 +72,10 @@ def shapefile_encoding(path: str | os.PathLike) -> str | None:
         decoder = codecs.getincrementaldecoder("utf-8")()
         if not _utf8(names, decoder):
             return FALLBACK_ENCODING
+        ascii_only = names.isascii()
         decoder = codecs.getincrementaldecoder("utf-8")()
         while chunk := fh.read(_CHUNK):
             if not _utf8(chunk, decoder):
                 return FALLBACK_ENCODING
-    return None
+            ascii_only = ascii_only and chunk.isascii()
+    return None if ascii_only else "UTF-8"

@@ -264,7 +264,7 @@ def read_layer(source: str | os.PathLike, *, layer: str | None = None,
     encoding = encoding or defaults.encoding
     if encoding is None:
         encoding = shapefile_encoding(path)
-        if encoding is not None:
+        if encoding == "GB18030":
             log.warning("%s has no .cpg and its text is not UTF-8: read as %s "
                         "(give --encoding / encoding= to override)", path.name, encoding)
     try:

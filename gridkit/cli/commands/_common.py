@@ -258,11 +258,22 @@ def _set_read_defaults(args: argparse.Namespace) -> None:
     func = getattr(args, "func", None)
     if func is None or getattr(func, "_reads_with_options", False):
         return
+    has_option = hasattr(args, "source_crs")
 
     @functools.wraps(func)
     def run(*a, **kw):
+        from gridkit.errors import MissingCRSError
+
         with reading(**vars(options)):
-            return func(*a, **kw)
+            try:
+                return func(*a, **kw)
+            except MissingCRSError as exc:
+                if not has_option:
+                    raise
+                raise MissingCRSError(
+                    f"{exc}; on the command line, declare it with --source-crs "
+                    "LAYER=EPSG:4490 (LAYER: the option, e.g. jurisdiction, or the file name; "
+                    "the CRS the coordinates are really in)") from exc
 
     run._reads_with_options = True
     args.func = run

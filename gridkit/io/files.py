@@ -310,8 +310,10 @@ def read_table(source: str | os.PathLike, *, layer: str | None = None,
     damaged or unreadable file raises :class:`~gridkit.errors.LayerError`.
     """
     if postgis.is_database(source):
-        return pd.DataFrame(read_layer(source, layer=layer)).drop(
-            columns=postgis.GEOMETRY_COLUMN, errors="ignore")
+        df = postgis.read_postgis_table(_db_with_layer(source, layer))
+        if isinstance(df, gpd.GeoDataFrame):
+            df = pd.DataFrame(df.drop(columns=df.geometry.name))
+        return df
     path, spec_layer = parse_source(source)
     suffix = path.suffix.lower()
     if suffix in TABLE_SUFFIXES:

@@ -320,7 +320,13 @@ class DatabaseTarget(os.PathLike):
         self.url = _SCHEME.sub("postgresql://", os.fspath(url), count=1)
 
     def __fspath__(self) -> str:
-        return self.url
+        # the table's dots quoted (%2E, which the URL parser decodes): a caller that
+        # derives a file beside it (Path(t).with_suffix(...)) keeps the table whole
+        head, sep, rest = self.url.partition("table=")
+        if not sep:
+            return self.url
+        table, amp, tail = rest.partition("&")
+        return f"{head}table={table.replace('.', '%2E')}{amp}{tail}"
 
     def __str__(self) -> str:
         return parse_database(self.url).label
@@ -342,9 +348,11 @@ def companion_table(url) -> str:
 
     Examples
     --------
+    The table is the one of a :class:`DatabaseTarget` (its dots quoted as ``%2E``).
+
     >>> companion_table("postgresql:/gis@h/city?table=grids.changes.csv")
     'postgresql://gis@h/city?table=grids_changes'
-    >>> companion_table("postgresql://gis@h/city?table=work.grids.gpkg.changes.csv")
+    >>> companion_table("postgresql://gis@h/city?table=work%2Egrids.gpkg.changes.csv")
     'postgresql://gis@h/city?table=work.grids_changes'
     """
     text = _SCHEME.sub("postgresql://", os.fspath(url), count=1)
@@ -353,9 +361,8 @@ def companion_table(url) -> str:
         return text
     table, amp, rest = table.partition("&")
     parts = [p for p in table.split(".") if p not in ("csv", "gpkg")]
-    name = "_".join(parts[1:]) if len(parts) > 2 else "_".join(parts)
-    schema = f"{parts[0]}." if len(parts) > 2 else ""
-    return f"{head}table={schema}{name}{amp}{rest}"
+    name = "_".join([unquote(parts[0]), *parts[1:]])
+    return f"{head}table={name}{amp}{rest}"
 
 
 def write_tables(layers: Mapping[str, gpd.GeoDataFrame], target) -> DatabaseTarget:

@@ -19,8 +19,8 @@ and the rest in ``other_tags``. From them, all in EPSG:4326 as OSM gives them:
   street furniture left out; an area becomes a point inside it) with
   ``category_key``, ``category``, ``risk`` (1-3) and ``name``.
 
-With ``clip``, lines are cut at its edge, and buildings and entities are kept
-when a point inside them is inside it (a footprint is never cut).
+Lines are cut at the jurisdiction's edge; buildings and entities are kept when
+a point inside them is inside it (a footprint is never cut).
 """
 
 from __future__ import annotations
@@ -236,6 +236,8 @@ def osm_layers(path: str | os.PathLike, *, clip: gpd.GeoDataFrame | None = None
     polys = _read(path, "multipolygons")
     jurisdiction = _jurisdiction(polys, roads, area)
     metric = working_crs(jurisdiction)
+    area = jurisdiction.geometry.iloc[0]  # nothing outside the jurisdiction
+    roads = _lines(roads, area)
     return {
         "jurisdiction": jurisdiction,
         "roads": roads,

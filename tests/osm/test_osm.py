@@ -64,6 +64,9 @@ def test_risk_mapping(helsinki):
     assert (ent.loc[~high & near, "risk"] == 2).all()
     assert (ent.loc[~high & ~near, "risk"] == 3).all()
     assert "bench" not in set(ent["category"])
+    area = helsinki["jurisdiction"].geometry.iloc[0]
+    assert ent.within(area).all()
+    assert helsinki["buildings"].representative_point().within(area).all()
 
 
 def test_same_entities_and_risks_as_the_sample(helsinki):

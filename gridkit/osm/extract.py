@@ -61,7 +61,13 @@ def _read(path, layer: str) -> gpd.GeoDataFrame:
             gdf = pyogrio.read_dataframe(path, layer=layer, on_invalid="ignore")
         except (RuntimeError, ValueError) as exc:  # pyogrio's DataSourceError...
             text = " ".join(str(exc).split())
-            raise LayerError(f"cannot read {os.fspath(path)!r} as OpenStreetMap: {text}") from exc
+            if os.path.getsize(path) == 0:
+                text = "the file is empty"
+            elif "not recognized" in text or "not recognised" in text:
+                text = "not an OpenStreetMap extract (.osm XML or .osm.pbf)"
+            else:
+                text = text.replace(os.fspath(path), "the file")
+            raise LayerError(f"cannot read {os.fspath(path)!r}: {text}") from exc
     gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
     if gdf.crs is None:
         gdf = gdf.set_crs(4326)
@@ -224,6 +230,8 @@ def osm_layers(path: str | os.PathLike, *, clip: gpd.GeoDataFrame | None = None
     if not os.path.isfile(path):
         from gridkit.errors import LayerNotFoundError
 
+        if os.path.isdir(path):
+            raise LayerError(f"{os.fspath(path)!r} is a folder, not an OpenStreetMap extract")
         raise LayerNotFoundError(f"{os.fspath(path)!r} does not exist: check the path")
     area = None
     if clip is not None:

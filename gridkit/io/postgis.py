@@ -116,11 +116,15 @@ def parse_database(source) -> DatabaseSource:
     >>> s = parse_database("postgresql://gis:secret@db.local:5433/city?table=work.grids")
     >>> s.user, s.host, s.port, s.database, s.schema, s.table, s.label
     ('gis', 'db.local', 5433, 'city', 'work', 'grids', 'postgresql://gis:***@db.local:5433/city?table=work.grids')
+    >>> s = parse_database("postgresql://gis@db.local:5433/city?schema=work:roads")
+    >>> s.port, s.schema, s.table
+    (5433, 'work', 'roads')
     """
     text = _SCHEME.sub("postgresql://", os.fspath(source), count=1)
     suffix = None
-    if "table=" not in text and re.search(r"/[^/?]*:[\w.]+$", text):
-        text, suffix = text.rsplit(":", 1)
+    rest = text[len("postgresql://"):]
+    if "table=" not in text and "/" in rest and re.search(r":[\w.]+$", rest.rsplit("/", 1)[1]):
+        text, suffix = text.rsplit(":", 1)  # URL:NAME, as --layers URL gives each layer
     parts = urlsplit(text)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
     table = next((v for k, v in query if k == "table"), None) or suffix

@@ -9,7 +9,7 @@ from geopandas.testing import assert_geodataframe_equal
 from gridkit import LayerError, LayerNotFoundError, load_sample, read_layer, write_layer
 from gridkit.cli.main import main
 from gridkit.io.atomic import staged
-from gridkit.io.files import list_layers, read_table
+from gridkit.io.files import list_layers, read_table, write_layers
 
 
 def _rows(server, sql, *params):
@@ -96,3 +96,17 @@ def test_round_trip_partition_validate_repair(postgis_server, sample_file, tmp_p
     # the output may not be the input
     assert main(["repair", grids, "-o", grids]) == 2
     assert "is also the input" in capsys.readouterr().err
+
+
+def test_units_from_a_database_of_layers(postgis_server, tmp_path, sample_file):
+    from gridkit.io.sample import SAMPLE_LAYERS
+
+    sample = load_sample()
+    office = postgis_server.url() + "?schema=work"
+    write_layers({name: sample[name] for name in SAMPLE_LAYERS}, office)
+    assert set(SAMPLE_LAYERS) <= set(list_layers(office))
+    units = tmp_path / "units.gpkg"
+    assert main(["units", "--layers", office, "-o", str(units)]) == 0
+    from_files = tmp_path / "units_files.gpkg"
+    assert main(["units", "--layers", str(sample_file), "-o", str(from_files)]) == 0
+    assert len(read_layer(f"{units}:units")) == len(read_layer(f"{from_files}:units"))

@@ -45,6 +45,7 @@ __all__ = [
     "bd09_to_gcj02",
     "bd09_to_wgs84",
     "lonlat_to_wgs84",
+    "layer_to_wgs84",
     "COORDS",
 ]
 
@@ -285,21 +286,51 @@ def to_gcj02(gdf: gpd.GeoDataFrame, *, name: str = "layer") -> gpd.GeoDataFrame:
     return _shift(_geographic(gdf, name), wgs84_to_gcj02)
 
 
+def _lonlat_layer(gdf: gpd.GeoDataFrame, name: str, system: str) -> None:
+    """Refuse a layer that cannot hold shifted longitude/latitude."""
+    if gdf.crs is None:
+        raise MissingCRSError(
+            f"{name}: the layer has no CRS; {system} input is longitude/latitude: "
+            "gdf.set_crs(4326) first"
+        )
+    if not CRS.from_user_input(gdf.crs).is_geographic:
+        raise CRSError(
+            f"{name}: {system} coordinates are longitude/latitude but the layer's CRS is "
+            f"projected ({CRS.from_user_input(gdf.crs).name}); give the {system} "
+            "longitude/latitude with gdf.set_crs(4326, allow_override=True)"
+        )
+
+
 def from_gcj02(gdf: gpd.GeoDataFrame, *, name: str = "layer") -> gpd.GeoDataFrame:
     """A copy of a layer digitised in GCJ-02 shifted back to WGS84 (EPSG:4326).
 
     ``gdf`` must be in geographic coordinates (its CRS usually says
     EPSG:4326 although the numbers are GCJ-02); accuracy well under a metre.
     """
-    if gdf.crs is None:
-        raise MissingCRSError(
-            f"{name}: the layer has no CRS; GCJ-02 input is longitude/latitude: "
-            "gdf.set_crs(4326) first"
-        )
-    if not CRS.from_user_input(gdf.crs).is_geographic:
-        raise CRSError(
-            f"{name}: GCJ-02 coordinates are longitude/latitude but the layer's CRS is "
-            f"projected ({CRS.from_user_input(gdf.crs).name}); give the GCJ-02 "
-            "longitude/latitude with gdf.set_crs(4326, allow_override=True)"
-        )
+    _lonlat_layer(gdf, name, "GCJ-02")
     return _shift(gdf.copy(), gcj02_to_wgs84)
+
+
+def layer_to_wgs84(gdf: gpd.GeoDataFrame, coords: str, *, name: str = "layer") -> gpd.GeoDataFrame:
+    """A copy of a longitude/latitude layer whose numbers are in ``coords``, in WGS84.
+
+    For a layer digitised on AMap/Tencent (``gcj02``) or Baidu (``bd09``)
+    tiles; ``wgs84`` and ``cgcs2000`` layers are returned as copies.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import Point
+    >>> g = gpd.GeoDataFrame(geometry=[Point(116.41036949371029, 39.92133699351021)], crs=4326)
+    >>> p = layer_to_wgs84(g, "bd09").geometry.iloc[0]
+    >>> round(p.x, 4), round(p.y, 4)
+    (116.3978, 39.9136)
+    """
+    key = str(coords).lower().replace("-", "").replace("_", "")
+    if key in ("wgs84", "cgcs2000"):
+        return gdf.copy()
+    if key not in COORDS:
+        raise InvalidValueError(f"unknown coordinate system {coords!r}: use one of "
+                                f"{list(COORDS)}")
+    _lonlat_layer(gdf, name, key.upper())
+    return _shift(gdf.copy(), gcj02_to_wgs84 if key == "gcj02" else bd09_to_wgs84)

@@ -36,6 +36,7 @@ import pandas as pd
 import pyogrio
 
 from gridkit.errors import GridkitWarning, LayerError, LayerNotFoundError
+from gridkit.gcj02 import layer_to_wgs84
 from gridkit.io import postgis
 from gridkit.io.atomic import staged
 from gridkit.io.encoding import shapefile_encoding
@@ -208,7 +209,9 @@ def read_layer(source: str | os.PathLike, *, layer: str | None = None,
     coords
         A table's longitude/latitude system: ``wgs84`` (default),
         ``cgcs2000``, ``gcj02`` (AMap/Gaode, Tencent) or ``bd09`` (Baidu);
-        GCJ-02 and BD-09 are shifted back to WGS84 inside China.
+        GCJ-02 and BD-09 are shifted back to WGS84 inside China. Given here
+        for a layer file (digitised on such tiles), its geometries are
+        shifted back too (the command line's ``--coords`` is for tables only).
     crs
         The CRS the coordinates are in when the source does not say: a
         table's projected x/y (e.g. ``EPSG:4547``), a shapefile without
@@ -231,7 +234,7 @@ def read_layer(source: str | os.PathLike, *, layer: str | None = None,
         if not isinstance(gdf, gpd.GeoDataFrame):
             raise LayerError(f"{postgis.parse_database(source).label}: the table has no "
                              "geometry column")
-        return _declare(gdf, crs or declared_crs(source, layer), source)
+        return _finish(gdf, crs or declared_crs(source, layer), source, coords)
     if is_table(source):
         table = read_table(source, layer=layer, encoding=encoding or defaults.encoding)
         path, spec_layer = parse_source(source)
@@ -249,7 +252,7 @@ def read_layer(source: str | os.PathLike, *, layer: str | None = None,
                 raise _unreadable(path, exc) from exc
             text = " ".join(str(exc).split())
             raise LayerError(f"{os.fspath(path)!r} is not a GeoParquet file: {text}") from exc
-        return _declare(gdf, crs or declared_crs(source, layer), source)
+        return _finish(gdf, crs or declared_crs(source, layer), source, coords)
     names = list_layers(path)
     if layer is None:
         if len(names) > 1:
@@ -271,7 +274,14 @@ def read_layer(source: str | os.PathLike, *, layer: str | None = None,
         gdf = pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
     except (RuntimeError, LookupError) as exc:  # pyogrio's DataSourceError...; bad encoding
         raise _unreadable(path, exc) from exc
-    return _declare(gdf, crs or declared_crs(source, layer), source)
+    return _finish(gdf, crs or declared_crs(source, layer), source, coords)
+
+
+def _finish(gdf: gpd.GeoDataFrame, crs, source, coords: str | None) -> gpd.GeoDataFrame:
+    """The declared CRS; ``coords=`` given to ``read_layer`` itself (not the command
+    line's, which is for tables) shifts a layer digitised on AMap/Baidu tiles back."""
+    gdf = _declare(gdf, crs, source)
+    return gdf if coords is None else layer_to_wgs84(gdf, coords, name=os.fspath(source))
 
 
 def _db_with_layer(source, layer: str | None) -> str:

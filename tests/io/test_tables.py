@@ -198,3 +198,22 @@ def test_staff_xlsx_in_chinese_is_read_as_staff(tmp_path):
     pd.DataFrame({"姓名": ["张三", "李四"], "手机": ["1", "2"], "网格编码": ["G1", "G2"]}).to_excel(
         tmp_path / "staff.xlsx", index=False)
     assert len(check_staff(read_table(tmp_path / "staff.xlsx"))) == 2
+
+
+def test_coords_shifts_a_layer_digitised_on_baidu_tiles(china, tmp_path):
+    from gridkit.gcj02 import layer_to_wgs84
+
+    villages, _ = china
+
+    def to_bd09(xy):
+        lon, lat = wgs84_to_gcj02(xy[:, 0], xy[:, 1])
+        return np.column_stack(gcj02_to_bd09(lon, lat))
+
+    drawn = villages.set_geometry(shapely.transform(villages.geometry.values, to_bd09))
+    path = tmp_path / "drawn.gpkg"
+    drawn.to_file(path)
+    back = read_layer(path, coords="bd09")
+    assert back.geom_equals_exact(villages.geometry, tolerance=1e-7).all()  # ~1 cm
+    assert not read_layer(path).geom_equals_exact(villages.geometry, tolerance=1e-4).any()
+    with pytest.raises(CRSError, match="longitude/latitude"):
+        layer_to_wgs84(villages.to_crs(4549), "gcj02")

@@ -314,7 +314,9 @@ def read_table(source: str | os.PathLike, *, layer: str | None = None,
                encoding: str | None = None) -> pd.DataFrame:
     """Read a table (CSV, XLSX, or a layer whose geometry is ignored), e.g. staff.
 
-    A CSV or XLSX has its Chinese headers renamed (姓名 -> ``name``, 联系电话 ->
+    A CSV is UTF-8, else GB18030 (as Excel saves it on Chinese Windows; a
+    one-line note says so), unless ``encoding`` says otherwise. A CSV or XLSX
+    has its Chinese headers renamed (姓名 -> ``name``, 联系电话 ->
     ``phone``, 网格编码 -> ``grid_id``, 风险等级 -> ``risk``...: see
     :mod:`gridkit.io.headers`); every cell is read as text. An empty,
     damaged or unreadable file raises :class:`~gridkit.errors.LayerError`.
@@ -330,8 +332,7 @@ def read_table(source: str | os.PathLike, *, layer: str | None = None,
         encoding = encoding or read_defaults().encoding
         try:
             if suffix == ".csv":
-                df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
-                                 encoding=encoding or "utf-8-sig")
+                df = _read_csv(path, encoding)
             else:
                 df = pd.read_excel(path, dtype=str, sheet_name=layer or spec_layer or 0)
         except (ValueError, OSError, RuntimeError, LookupError, zipfile.BadZipFile) as exc:
@@ -340,6 +341,20 @@ def read_table(source: str | os.PathLike, *, layer: str | None = None,
         return apply_aliases(df, label=os.fspath(path))
     df = read_layer(source, layer=layer)
     return pd.DataFrame(df.drop(columns=df.geometry.name, errors="ignore"))
+
+
+def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
+    """A CSV as text cells: UTF-8 (with or without BOM), else GB18030, as Excel in China saves."""
+    options = dict(dtype=str, keep_default_na=False, na_values=[""])
+    if encoding is not None:
+        return pd.read_csv(path, encoding=encoding, **options)
+    try:
+        return pd.read_csv(path, encoding="utf-8-sig", **options)
+    except UnicodeDecodeError:
+        df = pd.read_csv(path, encoding="gb18030", **options)
+        log.warning("%s is not UTF-8: read as GB18030 (give --encoding / encoding= to "
+                    "override)", path.name)
+        return df
 
 
 def _write_error(exc: BaseException, path: Path, out) -> Exception:

@@ -217,3 +217,17 @@ def test_coords_shifts_a_layer_digitised_on_baidu_tiles(china, tmp_path):
     assert not read_layer(path).geom_equals_exact(villages.geometry, tolerance=1e-4).any()
     with pytest.raises(CRSError, match="longitude/latitude"):
         layer_to_wgs84(villages.to_crs(4549), "gcj02")
+
+
+def test_csv_saved_by_excel_in_gb18030(china, tmp_path, caplog):
+    import logging
+
+    _, entities = china
+    lon, lat = entities.geometry.x.to_numpy(), entities.geometry.y.to_numpy()
+    path = tmp_path / "register.csv"
+    _register(entities, lon, lat).to_csv(path, index=False, encoding="gb18030")
+    with caplog.at_level(logging.WARNING):
+        points = read_layer(path)
+    assert "read as GB18030" in caplog.text
+    assert {"name", "category", "risk", "credit", "address"} <= set(points.columns)
+    assert len(points) == len(entities)

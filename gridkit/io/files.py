@@ -244,15 +244,20 @@ def read_layer(source: str | os.PathLike, *, layer: str | None = None,
                                label=os.fspath(path))
     path, spec_layer = parse_source(source)
     layer = layer or spec_layer
+    gdf = _read_file(path, layer, encoding or defaults.encoding)
+    return _finish(gdf, crs or declared_crs(source, layer), source, coords)
+
+
+def _read_file(path: Path, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:
+    """A GeoParquet file or folder, or a layer of a file GDAL reads."""
     if is_parquet(path):
         try:
-            gdf = gpd.read_parquet(path)
+            return gpd.read_parquet(path)
         except (ValueError, OSError, RuntimeError) as exc:  # not (Geo)Parquet, damaged
             if path.is_file() and path.stat().st_size == 0:
                 raise _unreadable(path, exc) from exc
             text = " ".join(str(exc).split())
             raise LayerError(f"{os.fspath(path)!r} is not a GeoParquet file: {text}") from exc
-        return _finish(gdf, crs or declared_crs(source, layer), source, coords)
     names = list_layers(path)
     if layer is None:
         if len(names) > 1:
@@ -264,24 +269,29 @@ def read_layer(source: str | os.PathLike, *, layer: str | None = None,
         raise LayerNotFoundError(
             f"{os.fspath(path)!r} has no layer {layer!r}; its layers are {names}"
         )
-    encoding = encoding or defaults.encoding
     if encoding is None:
         encoding = shapefile_encoding(path)
         if encoding == "GB18030":
             log.warning("%s has no .cpg and its text is not UTF-8: read as %s "
                         "(give --encoding / encoding= to override)", path.name, encoding)
     try:
-        gdf = pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
+        return pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
     except (RuntimeError, LookupError) as exc:  # pyogrio's DataSourceError...; bad encoding
         raise _unreadable(path, exc) from exc
-    return _finish(gdf, crs or declared_crs(source, layer), source, coords)
+
+
+def _label(source) -> str:
+    """``source`` for messages: a database URL with its password masked."""
+    if postgis.is_database(source):
+        return postgis.parse_database(source).label
+    return os.fspath(source)
 
 
 def _finish(gdf: gpd.GeoDataFrame, crs, source, coords: str | None) -> gpd.GeoDataFrame:
     """The declared CRS; ``coords=`` given to ``read_layer`` itself (not the command
     line's, which is for tables) shifts a layer digitised on AMap/Baidu tiles back."""
-    gdf = _declare(gdf, crs, source)
-    return gdf if coords is None else layer_to_wgs84(gdf, coords, name=os.fspath(source))
+    gdf = _declare(gdf, crs, _label(source))
+    return gdf if coords is None else layer_to_wgs84(gdf, coords, name=_label(source))
 
 
 def _db_with_layer(source, layer: str | None) -> str:
@@ -291,7 +301,7 @@ def _db_with_layer(source, layer: str | None) -> str:
     return os.fspath(source).split("?", 1)[0].rstrip(":") + f"?table={layer}"
 
 
-def _declare(gdf: gpd.GeoDataFrame, crs, source) -> gpd.GeoDataFrame:
+def _declare(gdf: gpd.GeoDataFrame, crs, source: str) -> gpd.GeoDataFrame:
     """``gdf`` in the declared CRS: set when it has none; replaced, with a warning, when not."""
     if crs is None:
         return gdf
@@ -301,10 +311,10 @@ def _declare(gdf: gpd.GeoDataFrame, crs, source) -> gpd.GeoDataFrame:
     try:
         wanted = CRS.from_user_input(crs)
     except ProjError as exc:
-        raise LayerError(f"{crs!r} (declared for {os.fspath(source)!r}) is not a CRS pyproj "
+        raise LayerError(f"{crs!r} (declared for {source!r}) is not a CRS pyproj "
                          "knows: give e.g. EPSG:4547") from exc
     if gdf.crs is not None and CRS.from_user_input(gdf.crs) != wanted:
-        warnings.warn(f"{os.fspath(source)!r} says its CRS is {gdf.crs.name} but "
+        warnings.warn(f"{source!r} says its CRS is {gdf.crs.name} but "
                       f"{wanted.name} was declared: using {wanted.name}", GridkitWarning,
                       stacklevel=3)
     return gdf.set_crs(wanted, allow_override=True)

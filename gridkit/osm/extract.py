@@ -4,9 +4,14 @@ GDAL's OSM driver (in the pyogrio wheels) gives the file as the layers
 ``points``, ``lines`` and ``multipolygons`` with the common tags as columns
 and the rest in ``other_tags``. From them, all in EPSG:4326 as OSM gives them:
 
-- ``jurisdiction``: the union of ``clip`` when given, else the extract's
-  administrative boundary of the lowest ``admin_level`` that contains the
-  roads' extent, else the roads' bounding rectangle;
+- ``jurisdiction``: the union of ``clip`` when given, else the smallest
+  administrative area (deepest ``admin_level``) holding
+  :data:`JURISDICTION_SHARE` of the roads' length, else the roads' bounding
+  rectangle;
+- ``villages``, when the extract has them: the administrative areas of the
+  deepest level below the jurisdiction that together cover
+  :data:`VILLAGE_COVER` of it, clipped to it, with ``code`` (the ``ref`` tag,
+  else the OSM id), ``name`` and ``admin_level``;
 - ``roads``: ``highway`` lines (not :data:`~gridkit.osm.tags.NOT_ROADS`, not
   areas) with ``road_class`` (the ``highway`` value), ``oneway``, ``bridge``,
   ``tunnel`` (``yes``/``no``...), ``layer``, ``name``, ``osm_id``;
@@ -48,10 +53,14 @@ from gridkit.osm.tags import (
     risk_classes,
 )
 
-__all__ = ["osm_layers", "OSM_LAYERS"]
+__all__ = ["osm_layers", "OSM_LAYERS", "JURISDICTION_SHARE", "VILLAGE_COVER"]
 
 OSM_LAYERS = ("jurisdiction", "roads", "barriers", "buildings", "entities")
-"""The layers :func:`osm_layers` returns, in order."""
+"""The layers :func:`osm_layers` always returns, in order (``villages`` when found)."""
+JURISDICTION_SHARE = 0.95
+"""Share of the road length an administrative area must hold to be the jurisdiction."""
+VILLAGE_COVER = 0.99
+"""Share of the jurisdiction the administrative areas of one level must cover as villages."""
 
 
 def _read(path, layer: str) -> gpd.GeoDataFrame:
@@ -195,20 +204,65 @@ def _entities(points, polys, roads, area, metric) -> gpd.GeoDataFrame:
     return ent
 
 
-def _jurisdiction(polys, roads_lines, clip) -> gpd.GeoDataFrame:
-    if clip is not None:
-        return gpd.GeoDataFrame({"name": ["clip"]}, geometry=[clip], crs=4326)
-    extent = box(*roads_lines.total_bounds)
+def _admin(polys: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Administrative boundaries with a numeric ``level``, their code and name."""
     if not {"boundary", "admin_level"} <= set(polys.columns):
-        return gpd.GeoDataFrame({"name": ["extract"]}, geometry=[extent], crs=4326)
-    admin = polys[(polys["boundary"] == "administrative") & polys["admin_level"].notna()]
-    if len(admin):
-        admin = admin[admin.geometry.contains(extent)]
-        if len(admin):
-            level = pd.to_numeric(admin["admin_level"], errors="coerce")
-            best = admin.loc[level.idxmax()]
-            return gpd.GeoDataFrame({"name": [best["name"]]}, geometry=[best.geometry], crs=4326)
-    return gpd.GeoDataFrame({"name": ["extract"]}, geometry=[extent], crs=4326)
+        return polys.iloc[:0].assign(level=pd.Series(dtype=float))
+    admin = polys[(polys["boundary"] == "administrative")].copy()
+    admin["level"] = pd.to_numeric(admin["admin_level"], errors="coerce")
+    admin = admin[admin["level"].notna()]
+    tags = _tags(admin)
+    refs = [t.get("ref") or t.get("ref:GB") for t in tags]
+    admin["code"] = [r if r else str(i) for r, i in zip(refs, _osm_id(admin), strict=True)]
+    admin["geometry"] = [_polygonal(g) for g in shapely.make_valid(admin.geometry.values)]
+    return admin[admin.geometry.notna()]
+
+
+def _jurisdiction(admin, roads, clip, metric) -> tuple[gpd.GeoDataFrame, float | None]:
+    """The jurisdiction and, when it is an administrative area, its level."""
+    if clip is not None:
+        return gpd.GeoDataFrame({"name": ["clip"]}, geometry=[clip], crs=4326), None
+    lines = roads.to_crs(metric).geometry
+    total = lines.length.sum()
+    best = None
+    mids = shapely.line_interpolate_point(roads.geometry.values, 0.5, normalized=True)
+    x, y = shapely.get_x(mids), shapely.get_y(mids)
+    weight = lines.length.to_numpy()
+    for _, row in admin.sort_values("level", ascending=False).iterrows():
+        # cheap first: the length share of the roads whose midpoint is inside
+        if weight[shapely.contains_xy(row.geometry, x, y)].sum() < 0.9 * total:
+            continue
+        polygon = gpd.GeoSeries([row.geometry], crs=4326).to_crs(metric).iloc[0]
+        if lines.intersection(polygon).length.sum() >= JURISDICTION_SHARE * total:
+            best = row
+            break
+    if best is None:
+        extent = box(*roads.total_bounds)
+        return gpd.GeoDataFrame({"name": ["extract"]}, geometry=[extent], crs=4326), None
+    return (gpd.GeoDataFrame({"name": [best["name"]], "code": [best["code"]]},
+                             geometry=[best.geometry], crs=4326), float(best["level"]))
+
+
+def _villages(admin, area, level: float | None, metric) -> gpd.GeoDataFrame | None:
+    """The deepest level of administrative areas below the jurisdiction that tiles it."""
+    if not len(admin):
+        return None
+    total = gpd.GeoSeries([area], crs=4326).to_crs(metric).area.iloc[0]
+    below = admin if level is None else admin[admin["level"] > level]
+    for lvl in sorted(below["level"].unique(), reverse=True):
+        parts = below[below["level"] == lvl].copy()
+        parts["geometry"] = parts.geometry.intersection(area)
+        parts = parts[~parts.geometry.is_empty]
+        parts["geometry"] = [_polygonal(g) for g in parts.geometry]
+        parts = parts[parts.geometry.notna()]
+        areas = parts.to_crs(metric).area
+        parts = parts[areas > 1e-4 * total]  # slivers of a neighbour's edge
+        if len(parts) >= 2 and parts.to_crs(metric).area.sum() >= VILLAGE_COVER * total:
+            return gpd.GeoDataFrame(
+                {"code": parts["code"].to_numpy(), "name": parts["name"].to_numpy(),
+                 "admin_level": parts["level"].astype(int).to_numpy()},
+                geometry=parts.geometry.to_numpy(), crs=4326).reset_index(drop=True)
+    return None
 
 
 def osm_layers(path: str | os.PathLike, *, clip: gpd.GeoDataFrame | None = None
@@ -242,12 +296,15 @@ def osm_layers(path: str | os.PathLike, *, clip: gpd.GeoDataFrame | None = None
         raise EmptyLayerError(f"{os.fspath(path)!r} holds no roads (highway=*) "
                               f"{'inside the clip polygons' if area is not None else ''}")
     polys = _read(path, "multipolygons")
-    jurisdiction = _jurisdiction(polys, roads, area)
-    metric = working_crs(jurisdiction)
+    metric = working_crs(roads)
+    admin = _admin(polys)
+    jurisdiction, level = _jurisdiction(admin, roads, area, metric)
     area = jurisdiction.geometry.iloc[0]  # nothing outside the jurisdiction
     roads = _lines(roads, area)
+    villages = _villages(admin, area, level, metric)
     return {
         "jurisdiction": jurisdiction,
+        **({"villages": villages} if villages is not None else {}),
         "roads": roads,
         "barriers": _barriers(lines, area),
         "buildings": _buildings(polys, area, metric),

@@ -143,3 +143,49 @@ def test_not_an_extract(tmp_path):
     bad.write_text("not xml")
     with pytest.raises(LayerError, match="x.osm"):
         osm_layers(bad)
+
+
+ADMIN_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<osm version="0.6" generator="gridkit test">
+  <node id="1" lat="30.000" lon="120.000"/>
+  <node id="2" lat="30.000" lon="120.010"/>
+  <node id="3" lat="30.000" lon="120.020"/>
+  <node id="4" lat="30.010" lon="120.000"/>
+  <node id="5" lat="30.010" lon="120.010"/>
+  <node id="6" lat="30.010" lon="120.020"/>
+  <node id="7" lat="30.005" lon="119.9995"/>
+  <node id="8" lat="30.005" lon="120.0205"/>
+  <node id="9" lat="30.002" lon="120.005"/>
+  <node id="10" lat="30.008" lon="120.015"/>
+  <node id="11" lat="30.003" lon="120.004"><tag k="shop" v="convenience"/></node>
+  <way id="201"><nd ref="1"/><nd ref="2"/><nd ref="5"/><nd ref="4"/><nd ref="1"/></way>
+  <way id="202"><nd ref="2"/><nd ref="3"/><nd ref="6"/><nd ref="5"/><nd ref="2"/></way>
+  <way id="203"><nd ref="1"/><nd ref="3"/><nd ref="6"/><nd ref="4"/><nd ref="1"/></way>
+  <way id="210"><nd ref="7"/><nd ref="8"/><tag k="highway" v="secondary"/></way>
+  <way id="211"><nd ref="9"/><nd ref="10"/><tag k="highway" v="residential"/></way>
+  <relation id="300"><member type="way" ref="203" role="outer"/>
+    <tag k="type" v="boundary"/><tag k="boundary" v="administrative"/>
+    <tag k="admin_level" v="8"/><tag k="name" v="某镇"/></relation>
+  <relation id="301"><member type="way" ref="201" role="outer"/>
+    <tag k="type" v="boundary"/><tag k="boundary" v="administrative"/>
+    <tag k="admin_level" v="10"/><tag k="name" v="东村"/><tag k="ref" v="330100001001"/></relation>
+  <relation id="302"><member type="way" ref="202" role="outer"/>
+    <tag k="type" v="boundary"/><tag k="boundary" v="administrative"/>
+    <tag k="admin_level" v="10"/><tag k="name" v="西村"/></relation>
+</osm>
+"""
+
+
+def test_jurisdiction_and_villages_from_administrative_boundaries(tmp_path):
+    path = tmp_path / "town.osm"
+    path.write_text(ADMIN_XML, encoding="utf-8")
+    layers = osm_layers(path)
+    town = layers["jurisdiction"]
+    assert town["name"].tolist() == ["某镇"]
+    villages = layers["villages"].set_index("name")
+    assert sorted(villages.index) == ["东村", "西村"]
+    assert villages.loc["东村", "code"] == "330100001001"  # the ref tag
+    assert villages.loc["西村", "code"] == "302"  # else the OSM id
+    assert abs(villages.union_all().symmetric_difference(town.geometry.iloc[0]).area) < 1e-12
+    # the secondary road runs past the town's edge: cut there
+    assert layers["roads"].within(town.geometry.iloc[0].buffer(1e-9)).all()

@@ -5,10 +5,11 @@ in Chinese; gridkit's layers use English names (``name``, ``category``,
 ``risk``, ``credit``, ``households``; staff ``name``, ``phone``, ``grid_id``).
 :func:`apply_aliases` renames the recognised headers of a table (only when the
 English column is not there already) and writes the risk and credit grades as
-gridkit does: ``一类/二类/三类``, ``1-3``, ``高/中/低`` -> 1, 2, 3 and ``A级``,
-``a`` ... -> ``A``/``B``/``C``. A value it does not recognise is reported
-with its rows (a :class:`~gridkit.errors.GridkitWarning`) and left empty, which
-gridkit treats as unknown.
+gridkit does: ``一类/二类/三类``, ``1-3``, ``高/中/低`` -> 1, 2, 3, ``A级``,
+``a`` ... -> ``A``/``B``/``C`` and households (``12户``) as whole numbers. A
+value it does not recognise is reported with its rows (a
+:class:`~gridkit.errors.GridkitWarning`) and left empty, which gridkit treats
+as unknown.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import pandas as pd
 
 from gridkit.errors import GridkitWarning
 
-__all__ = ["HEADER_ALIASES", "apply_aliases", "risk_class", "credit_grade", "sheet_rows"]
+__all__ = ["HEADER_ALIASES", "apply_aliases", "risk_class", "credit_grade", "household_count",
+           "sheet_rows"]
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,8 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
 
 _RISK = {"一": 1, "二": 2, "三": 3, "1": 1, "2": 2, "3": 3, "高": 1, "中": 2, "低": 3,
          "I": 1, "II": 2, "III": 3}
-_ALLOWED = {"risk": "risk is 1-3, 一类/二类/三类 or 高/中/低", "credit": "credit is A/B/C"}
+_ALLOWED = {"risk": "risk is 1-3, 一类/二类/三类 or 高/中/低", "credit": "credit is A/B/C",
+            "households": "households is a whole number (e.g. 12 or 12户)"}
 _RISK_SUFFIX = re.compile(r"(风险|类|级|等)+$")
 
 
@@ -81,7 +84,7 @@ def _normalise(out: pd.DataFrame, column: str, func, label: str) -> None:
     values = [func(v) if ok else None for v, ok in zip(out[column], present, strict=True)]
     bad = present & pd.Series([v is None for v in values], index=out.index)
     found = sorted(set(map(str, out.loc[bad, column])))[:5]
-    out[column] = pd.array(values, dtype="Int64" if column == "risk" else "string")
+    out[column] = pd.array(values, dtype="string" if column == "credit" else "Int64")
     if bad.any():
         rows = sheet_rows(out.index[bad])
         warnings.warn(
@@ -90,6 +93,22 @@ def _normalise(out: pd.DataFrame, column: str, func, label: str) -> None:
             + _ALLOWED[column],
             GridkitWarning, stacklevel=3,
         )
+
+
+def household_count(value) -> int | None:
+    """A household count from a register cell (``12``, ``12户``, ``12.0``); ``None`` if not one.
+
+    Examples
+    --------
+    >>> [household_count(v) for v in ("12", "12户", " 3.0 ", "-1", "多")]
+    [12, 12, 3, None, None]
+    """
+    text = re.sub(r"户$", "", str(value).strip()).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return int(number) if number >= 0 and number == int(number) else None
 
 
 def apply_aliases(df: pd.DataFrame, *, label: str = "table") -> pd.DataFrame:
@@ -115,7 +134,8 @@ def apply_aliases(df: pd.DataFrame, *, label: str = "table") -> pd.DataFrame:
     out = df.rename(columns=renames)
     if renames:
         log.info("%s: columns %s", label, ", ".join(f"{a} -> {b}" for a, b in renames.items()))
-    for column, func in (("risk", risk_class), ("credit", credit_grade)):
+    for column, func in (("risk", risk_class), ("credit", credit_grade),
+                         ("households", household_count)):
         if column in out.columns and not pd.api.types.is_integer_dtype(out[column]):
             _normalise(out, column, func, label)
     return out

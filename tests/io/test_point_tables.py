@@ -231,3 +231,16 @@ def test_csv_saved_by_excel_in_gb18030(china, tmp_path, caplog):
     assert "read as GB18030" in caplog.text
     assert {"name", "category", "risk", "credit", "address"} <= set(points.columns)
     assert len(points) == len(entities)
+
+
+def test_buildings_as_points_with_households(tmp_path):
+    from gridkit.layers import check_layer
+
+    sample = load_sample()["buildings"].head(5)
+    point = sample.representative_point()
+    pd.DataFrame({"名称": ["甲", "乙", "丙", "丁", "戊"], "户数": ["12", "8户", "", "多", "3"],
+                  "lng": point.x, "lat": point.y}).to_csv(tmp_path / "b.csv", index=False)
+    with pytest.warns(GridkitWarning, match=r"unknown households value\(s\) \['多'\].*\[5\]"):
+        buildings = check_layer(read_layer(tmp_path / "b.csv"), "buildings")
+    assert buildings["households"].tolist()[:2] == [12, 8]
+    assert buildings["households"].isna().sum() == 2

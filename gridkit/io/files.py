@@ -80,7 +80,13 @@ def parse_source(source: str | os.PathLike) -> tuple[Path, str | None]:
     --------
     >>> parse_source("data/sample.gpkg:roads")
     (PosixPath('data/sample.gpkg'), 'roads')
+
+    A ``postgresql://`` URL gives the database (a path-like
+    :class:`~gridkit.io.postgis.DatabaseTarget`) and its ``table=``.
     """
+    if postgis.is_database(source):
+        db = postgis.parse_database(source)
+        return postgis.DatabaseTarget(db.without_table().url()), db.table
     text = os.fspath(source)
     if os.path.exists(text) or ":" not in text:
         path, layer = Path(text), None
@@ -295,10 +301,10 @@ def _finish(gdf: gpd.GeoDataFrame, crs, source, coords: str | None) -> gpd.GeoDa
 
 
 def _db_with_layer(source, layer: str | None) -> str:
-    """The database source with ``layer`` as its table, when given."""
+    """The database source with ``layer`` as its table (in the URL's schema), when given."""
     if layer is None:
         return os.fspath(source)
-    return os.fspath(source).split("?", 1)[0].rstrip(":") + f"?table={layer}"
+    return postgis.parse_database(source).with_table(layer).url()
 
 
 def _declare(gdf: gpd.GeoDataFrame, crs, source: str) -> gpd.GeoDataFrame:

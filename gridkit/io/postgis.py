@@ -23,8 +23,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from urllib.parse import parse_qsl, unquote, urlsplit
+from dataclasses import dataclass, replace
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 import geopandas as gpd
 import numpy as np
@@ -40,6 +40,18 @@ __all__ = ["is_database", "DatabaseSource", "parse_database", "read_postgis_tabl
 
 GEOMETRY_COLUMN = "geom"
 _SCHEME = DATABASE_URL
+
+
+def _normal(source) -> str:
+    """``source`` with the scheme written ``postgresql://`` (pathlib leaves one slash).
+
+    >>> _normal("postgres:/gis@h/city"), _normal("postgresql:///city")
+    ('postgresql://gis@h/city', 'postgresql:///city')
+    """
+    text = os.fspath(source)
+    head = _SCHEME.match(text).group(0)
+    slashes = len(head) - len(head.rstrip("/"))
+    return "postgresql:" + ("//" if slashes == 1 else "/" * slashes) + text[len(head):]
 
 
 def is_database(source) -> bool:
@@ -77,10 +89,32 @@ class DatabaseSource:
         table = f"?table={self.schema}.{self.table}" if self.table else ""
         return f"postgresql://{where}/{self.database or ''}{table}"
 
+    def url(self) -> str:
+        """The source as a URL again, password included (never print it: see :attr:`label`)."""
+        auth = quote(self.user or "", safe="")
+        if self.password is not None:
+            auth += ":" + quote(self.password, safe="")
+        host = (self.host or "") + (f":{self.port}" if self.port else "")
+        query = list(self.params)
+        if self.table:
+            query.append(("table", f"{self.schema}.{self.table}"))
+        elif self.schema != "public":
+            query.append(("schema", self.schema))
+        tail = f"?{urlencode(query, safe='.')}" if query else ""
+        return f"postgresql://{auth + '@' if auth else ''}{host}/{quote(self.database or '')}{tail}"
+
+    @property
+    def name(self) -> str:
+        """What ``gridkit info`` shows as the file: the database, password masked."""
+        return self.without_table().label
+
+    def without_table(self) -> DatabaseSource:
+        """The database and schema alone (what ``--layers URL`` lists the tables of)."""
+        return replace(self, table=None)
+
     def with_table(self, table: str) -> DatabaseSource:
         schema, name = _split_table(table, self.schema)
-        return DatabaseSource(self.user, self.password, self.host, self.port, self.database,
-                              schema, name, self.params)
+        return replace(self, schema=schema, table=name)
 
     def engine(self):
         """A SQLAlchemy engine (psycopg); libpq fills what the URL leaves out."""
@@ -120,7 +154,7 @@ def parse_database(source) -> DatabaseSource:
     >>> s.port, s.schema, s.table
     (5433, 'work', 'roads')
     """
-    text = _SCHEME.sub("postgresql://", os.fspath(source), count=1)
+    text = _normal(source)
     suffix = None
     rest = text[len("postgresql://"):]
     if "table=" not in text and "/" in rest and re.search(r":[\w.]+$", rest.rsplit("/", 1)[1]):
@@ -321,7 +355,12 @@ class DatabaseTarget(os.PathLike):
     """
 
     def __init__(self, url: str) -> None:
-        self.url = _SCHEME.sub("postgresql://", os.fspath(url), count=1)
+        self.url = _normal(url)
+
+    @property
+    def name(self) -> str:
+        """The database, password masked (as ``Path.name`` names a file)."""
+        return parse_database(self.url).name
 
     def __fspath__(self) -> str:
         # the table's dots quoted (%2E, which the URL parser decodes): a caller that
@@ -359,7 +398,7 @@ def companion_table(url) -> str:
     >>> companion_table("postgresql://gis@h/city?table=work%2Egrids.gpkg.changes.csv")
     'postgresql://gis@h/city?table=work.grids_changes'
     """
-    text = _SCHEME.sub("postgresql://", os.fspath(url), count=1)
+    text = _normal(url)
     head, sep, table = text.rpartition("table=")
     if not sep:
         return text

@@ -110,3 +110,12 @@ def test_units_from_a_database_of_layers(postgis_server, tmp_path, sample_file):
     from_files = tmp_path / "units_files.gpkg"
     assert main(["units", "--layers", str(sample_file), "-o", str(from_files)]) == 0
     assert len(read_layer(f"{units}:units")) == len(read_layer(f"{from_files}:units"))
+
+
+def test_info_lists_the_tables(postgis_server, capsys):
+    write_layer(load_sample()["villages"], postgis_server.url("work.info_villages"))
+    assert main(["info", postgis_server.url("work.info_villages")]) == 0
+    out = capsys.readouterr().out
+    assert "info_villages" in out and "EPSG:4326" in out and postgis_server.password not in out
+    assert main(["info", postgis_server.url() + "?schema=work"]) == 0
+    assert "info_villages" in capsys.readouterr().out

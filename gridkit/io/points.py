@@ -97,6 +97,16 @@ def _source_crs(coords: str | None, crs) -> tuple[CRS, bool]:
     return crs, bool(crs.is_geographic)
 
 
+def _refuse_swapped(xs: np.ndarray, ys: np.ndarray, xcol: str, ycol: str, label: str) -> None:
+    """Every latitude column value a longitude of China and the reverse: a swap, not data."""
+    swapped = len(xs) > 0 and np.all((ys >= 73) & (ys <= 136)) and np.all((xs >= 3) & (xs <= 54))
+    if swapped:
+        raise CRSError(
+            f"{label}: {xcol!r} holds latitudes and {ycol!r} longitudes of China (e.g. "
+            f"{xs[0]:g}, {ys[0]:g}): name them the other way round (--x {ycol} --y {xcol} on the "
+            "command line, x=, y= in Python)")
+
+
 def table_to_points(df: pd.DataFrame, *, x: str | None = None, y: str | None = None,
                     coords: str | None = None, crs=None,
                     label: str = "table") -> gpd.GeoDataFrame:
@@ -136,6 +146,8 @@ def table_to_points(df: pd.DataFrame, *, x: str | None = None, y: str | None = N
                 f"{label}: the coordinates in {xcol!r}/{ycol!r} are not longitude/latitude "
                 f"(e.g. {xs[np.isfinite(xs)][0]:g}): give the table's projected CRS "
                 "(--crs-of-table EPSG:4547 on the command line, crs= in Python)")
+        finite = np.isfinite(xs) & np.isfinite(ys)
+        _refuse_swapped(xs[finite], ys[finite], xcol, ycol, label)
     blank = df.isna().all(axis=1).to_numpy()  # an empty spreadsheet line is no record
     out = pd.DataFrame(df[usable]).copy()
     lon, lat = xs[usable], ys[usable]

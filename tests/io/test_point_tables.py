@@ -244,3 +244,11 @@ def test_buildings_as_points_with_households(tmp_path):
         buildings = check_layer(read_layer(tmp_path / "b.csv"), "buildings")
     assert buildings["households"].tolist()[:2] == [12, 8]
     assert buildings["households"].isna().sum() == 2
+
+
+def test_swapped_columns_are_named(tmp_path):
+    pd.DataFrame({"经度": ["30.27", "30.28"], "纬度": ["120.15", "120.16"]}).to_csv(
+        tmp_path / "t.csv", index=False)
+    with pytest.raises(CRSError, match="other way round.*--x 纬度 --y 经度"):
+        read_layer(tmp_path / "t.csv")
+    assert len(read_layer(tmp_path / "t.csv", x="纬度", y="经度")) == 2

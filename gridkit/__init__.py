@@ -67,6 +67,9 @@ _EXPORTS = {
     "out_of_china": "gridkit.gcj02",
     "to_gcj02": "gridkit.gcj02",
     "from_gcj02": "gridkit.gcj02",
+    "bd09_to_wgs84": "gridkit.gcj02",
+    "lonlat_to_wgs84": "gridkit.gcj02",
+    "osm_layers": "gridkit.osm.extract",
     # gridkit.layers
     "check_layer": "gridkit.layers",
     "check_staff": "gridkit.layers",

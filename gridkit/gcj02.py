@@ -11,6 +11,13 @@ iteration ``w <- w - (gcj(w) - g)``: the shift varies slowly (its derivative
 is ~1e-5), so each step gains about five decimal digits and three steps are
 below a millimetre; we iterate to ``tol`` degrees (default 1e-9, ~0.1 mm).
 
+BD-09 (Baidu) is GCJ-02 shifted again (a rotation and scaling around a
+fixed offset, again a few hundred metres); :func:`gcj02_to_bd09` is Baidu's
+published formula and :func:`bd09_to_gcj02` its inverse by the same
+fixed-point iteration (the widely copied closed-form "inverse" is only an
+approximation, off by up to a metre). :func:`lonlat_to_wgs84` brings numbers in
+any of ``wgs84``, ``cgcs2000``, ``gcj02``, ``bd09`` to WGS84.
+
 Outside China no shift applies: points outside the box used by every public
 implementation (longitude 72.004-137.8347, latitude 0.8293-55.8271) are
 returned unchanged. Everything is vectorised numpy; coordinates are
@@ -26,7 +33,7 @@ import numpy as np
 import shapely
 from pyproj import CRS
 
-from gridkit.errors import CRSError, MissingCRSError
+from gridkit.errors import CRSError, InvalidValueError, MissingCRSError
 
 __all__ = [
     "wgs84_to_gcj02",
@@ -34,6 +41,12 @@ __all__ = [
     "out_of_china",
     "to_gcj02",
     "from_gcj02",
+    "gcj02_to_bd09",
+    "bd09_to_gcj02",
+    "bd09_to_wgs84",
+    "lonlat_to_wgs84",
+    "layer_to_wgs84",
+    "COORDS",
 ]
 
 log = logging.getLogger(__name__)
@@ -41,6 +54,9 @@ log = logging.getLogger(__name__)
 _A = 6378245.0  # Krasovsky 1940 semi-major axis, as the GCJ-02 formula uses
 _EE = 0.00669342162296594323  # its first eccentricity squared
 _BOX = (72.004, 0.8293, 137.8347, 55.8271)
+_X_PI = np.pi * 3000.0 / 180.0  # Baidu's constant
+COORDS = ("wgs84", "cgcs2000", "gcj02", "bd09")
+"""The longitude/latitude systems :func:`lonlat_to_wgs84` converts from."""
 
 
 def out_of_china(lon, lat) -> np.ndarray:
@@ -151,17 +167,82 @@ def gcj02_to_wgs84(
     >>> round(float(lon), 5), round(float(lat), 5)
     (116.37782, 39.91195)
     """
+    return _invert(wgs84_to_gcj02, lon, lat, tol, max_iter)
+
+
+def _invert(func, lon, lat, tol: float, max_iter: int) -> tuple[np.ndarray, np.ndarray]:
+    """Solve ``func(w) = g`` by the fixed-point iteration ``w <- w - (func(w) - g)``."""
     g_lon, g_lat = _arrays(lon, lat)
     w_lon, w_lat = g_lon.copy(), g_lat.copy()
     for _ in range(max_iter):
-        f_lon, f_lat = wgs84_to_gcj02(w_lon, w_lat)
+        f_lon, f_lat = func(w_lon, w_lat)
         step_lon, step_lat = f_lon - g_lon, f_lat - g_lat
         w_lon, w_lat = w_lon - step_lon, w_lat - step_lat
-        if max(np.max(np.abs(step_lon), initial=0.0), np.max(np.abs(step_lat), initial=0.0)) < tol:
+        if max(np.nanmax(np.abs(step_lon), initial=0.0),
+               np.nanmax(np.abs(step_lat), initial=0.0)) < tol:
             break
-    else:  # pragma: no cover - the map is a contraction, this does not happen in China
-        log.warning("gcj02_to_wgs84 did not converge to %g° in %d iterations", tol, max_iter)
+    else:  # pragma: no cover - both maps are contractions, this does not happen in China
+        log.warning("inverse shift did not converge to %g° in %d iterations", tol, max_iter)
     return w_lon, w_lat
+
+
+def gcj02_to_bd09(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """Shift GCJ-02 longitude/latitude into BD-09 (Baidu); unchanged outside China.
+
+    Examples
+    --------
+    >>> lon, lat = gcj02_to_bd09(116.404, 39.915)   # Tiananmen, GCJ-02
+    >>> round(float(lon), 5), round(float(lat), 5)
+    (116.41037, 39.92134)
+    """
+    lon, lat = _arrays(lon, lat)
+    z = np.sqrt(lon * lon + lat * lat) + 0.00002 * np.sin(lat * _X_PI)
+    theta = np.arctan2(lat, lon) + 0.000003 * np.cos(lon * _X_PI)
+    b_lon, b_lat = z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
+    outside = out_of_china(lon, lat)
+    return np.where(outside, lon, b_lon), np.where(outside, lat, b_lat)
+
+
+def bd09_to_gcj02(lon, lat, *, tol: float = 1e-9, max_iter: int = 30):
+    """Shift BD-09 longitude/latitude back to GCJ-02 (iterated inverse of :func:`gcj02_to_bd09`).
+
+    Examples
+    --------
+    >>> lon, lat = bd09_to_gcj02(116.41036949371029, 39.92133699351021)
+    >>> round(float(lon), 4), round(float(lat), 4)
+    (116.404, 39.915)
+    """
+    return _invert(gcj02_to_bd09, lon, lat, tol, max_iter)
+
+
+def bd09_to_wgs84(lon, lat, *, tol: float = 1e-9) -> tuple[np.ndarray, np.ndarray]:
+    """Shift BD-09 (Baidu) longitude/latitude back to WGS84: BD-09 -> GCJ-02 -> WGS84."""
+    g_lon, g_lat = bd09_to_gcj02(lon, lat, tol=tol)
+    return gcj02_to_wgs84(g_lon, g_lat, tol=tol)
+
+
+def lonlat_to_wgs84(lon, lat, coords: str = "wgs84") -> tuple[np.ndarray, np.ndarray]:
+    """Longitude/latitude in ``coords`` (one of :data:`COORDS`) as WGS84.
+
+    ``wgs84`` and ``cgcs2000`` are returned as they are (the two differ by
+    centimetres); ``gcj02`` (AMap/Gaode, Tencent) and ``bd09`` (Baidu) are
+    shifted back inside China, to under a centimetre.
+
+    Examples
+    --------
+    >>> lon, lat = lonlat_to_wgs84([116.38404722455657], [39.91334545536069], "gcj02")
+    >>> round(float(lon[0]), 5), round(float(lat[0]), 5)
+    (116.37782, 39.91195)
+    """
+    lon, lat = _arrays(lon, lat)
+    key = str(coords).lower().replace("-", "").replace("_", "")
+    if key in ("wgs84", "cgcs2000"):
+        return lon.copy(), lat.copy()
+    if key == "gcj02":
+        return gcj02_to_wgs84(lon, lat)
+    if key == "bd09":
+        return bd09_to_wgs84(lon, lat)
+    raise InvalidValueError(f"unknown coordinate system {coords!r}: use one of {list(COORDS)}")
 
 
 def _geographic(gdf: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
@@ -205,21 +286,51 @@ def to_gcj02(gdf: gpd.GeoDataFrame, *, name: str = "layer") -> gpd.GeoDataFrame:
     return _shift(_geographic(gdf, name), wgs84_to_gcj02)
 
 
+def _lonlat_layer(gdf: gpd.GeoDataFrame, name: str, system: str) -> None:
+    """Refuse a layer that cannot hold shifted longitude/latitude."""
+    if gdf.crs is None:
+        raise MissingCRSError(
+            f"{name}: the layer has no CRS; {system} input is longitude/latitude: "
+            "gdf.set_crs(4326) first"
+        )
+    if not CRS.from_user_input(gdf.crs).is_geographic:
+        raise CRSError(
+            f"{name}: {system} coordinates are longitude/latitude but the layer's CRS is "
+            f"projected ({CRS.from_user_input(gdf.crs).name}); give the {system} "
+            "longitude/latitude with gdf.set_crs(4326, allow_override=True)"
+        )
+
+
 def from_gcj02(gdf: gpd.GeoDataFrame, *, name: str = "layer") -> gpd.GeoDataFrame:
     """A copy of a layer digitised in GCJ-02 shifted back to WGS84 (EPSG:4326).
 
     ``gdf`` must be in geographic coordinates (its CRS usually says
     EPSG:4326 although the numbers are GCJ-02); accuracy well under a metre.
     """
-    if gdf.crs is None:
-        raise MissingCRSError(
-            f"{name}: the layer has no CRS; GCJ-02 input is longitude/latitude: "
-            "gdf.set_crs(4326) first"
-        )
-    if not CRS.from_user_input(gdf.crs).is_geographic:
-        raise CRSError(
-            f"{name}: GCJ-02 coordinates are longitude/latitude but the layer's CRS is "
-            f"projected ({CRS.from_user_input(gdf.crs).name}); give the GCJ-02 "
-            "longitude/latitude with gdf.set_crs(4326, allow_override=True)"
-        )
+    _lonlat_layer(gdf, name, "GCJ-02")
     return _shift(gdf.copy(), gcj02_to_wgs84)
+
+
+def layer_to_wgs84(gdf: gpd.GeoDataFrame, coords: str, *, name: str = "layer") -> gpd.GeoDataFrame:
+    """A copy of a longitude/latitude layer whose numbers are in ``coords``, in WGS84.
+
+    For a layer digitised on AMap/Tencent (``gcj02``) or Baidu (``bd09``)
+    tiles; ``wgs84`` and ``cgcs2000`` layers are returned as copies.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import Point
+    >>> g = gpd.GeoDataFrame(geometry=[Point(116.41036949371029, 39.92133699351021)], crs=4326)
+    >>> p = layer_to_wgs84(g, "bd09").geometry.iloc[0]
+    >>> round(p.x, 4), round(p.y, 4)
+    (116.3978, 39.9136)
+    """
+    key = str(coords).lower().replace("-", "").replace("_", "")
+    if key in ("wgs84", "cgcs2000"):
+        return gdf.copy()
+    if key not in COORDS:
+        raise InvalidValueError(f"unknown coordinate system {coords!r}: use one of "
+                                f"{list(COORDS)}")
+    _lonlat_layer(gdf, name, key.upper())
+    return _shift(gdf.copy(), gcj02_to_wgs84 if key == "gcj02" else bd09_to_wgs84)

@@ -12,7 +12,16 @@ from pyproj import Geod
 from shapely.geometry import Point, box
 
 import gridkit as gk
-from gridkit.gcj02 import from_gcj02, gcj02_to_wgs84, out_of_china, to_gcj02, wgs84_to_gcj02
+from gridkit.gcj02 import (
+    bd09_to_gcj02,
+    from_gcj02,
+    gcj02_to_bd09,
+    gcj02_to_wgs84,
+    lonlat_to_wgs84,
+    out_of_china,
+    to_gcj02,
+    wgs84_to_gcj02,
+)
 
 GEOD = Geod(ellps="WGS84")
 
@@ -114,3 +123,38 @@ def test_from_gcj02_errors():
         from_gcj02(g)
     with pytest.raises(gk.MissingCRSError, match="set_crs"):
         from_gcj02(gpd.GeoDataFrame(geometry=[Point(116, 39)]))
+
+
+# BD-09: the reference pair of the coordtransform project's README (wandergis/coordtransform),
+# computed independently of gridkit: GCJ-02 (116.404, 39.915) -> BD-09
+BD_KNOWN = (116.404, 39.915, 116.41036949371029, 39.92133699351021)
+
+
+def test_bd09_reference_forward_and_inverse():
+    glon, glat, blon, blat = BD_KNOWN
+    lon, lat = gcj02_to_bd09(glon, glat)
+    assert metres(lon, lat, blon, blat) < 0.01
+    assert metres(glon, glat, blon, blat) > 500  # BD-09 is another shift on top of GCJ-02
+    back_lon, back_lat = bd09_to_gcj02(blon, blat)
+    assert metres(back_lon, back_lat, glon, glat) < 0.01
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(73.7, 134.9), st.floats(18.2, 53.4))
+def test_bd09_round_trip_below_a_centimetre(lon, lat):
+    g_lon, g_lat = wgs84_to_gcj02(lon, lat)
+    b_lon, b_lat = gcj02_to_bd09(g_lon, g_lat)
+    w_lon, w_lat = lonlat_to_wgs84(np.atleast_1d(b_lon), np.atleast_1d(b_lat), "bd09")
+    assert metres(w_lon, w_lat, lon, lat).max() < 0.01
+    w_lon, w_lat = lonlat_to_wgs84(np.atleast_1d(g_lon), np.atleast_1d(g_lat), "GCJ-02")
+    assert metres(w_lon, w_lat, lon, lat).max() < 0.01
+
+
+def test_bd09_no_shift_outside_china_and_unknown_system():
+    lon, lat = np.array([24.94, -74.0]), np.array([60.17, 40.7])
+    np.testing.assert_array_equal(np.stack(lonlat_to_wgs84(lon, lat, "bd09")),
+                                  np.stack([lon, lat]))
+    np.testing.assert_array_equal(np.stack(lonlat_to_wgs84(lon, lat, "cgcs2000")),
+                                  np.stack([lon, lat]))
+    with pytest.raises(gk.InvalidValueError, match="wgs84"):
+        lonlat_to_wgs84(lon, lat, "xian80")

@@ -43,6 +43,7 @@ class OutputSet:
         self._sidecars: dict[Path, tuple[str, ...]] = {}  # target -> suffixes
         self._dirs: list[Path] = []
         self._made: list[Path] = []  # folders created for targets, removed on discard
+        self._external: list[tuple[object, object]] = []  # (commit, discard) of non-files
 
     def path(self, target: str | os.PathLike, *, keep_existing: bool = False,
              sidecars: tuple[str, ...] = ()) -> Path:
@@ -102,6 +103,14 @@ class OutputSet:
         except OSError as exc:
             raise self.write_error(exc, target) from exc
 
+    def external(self, commit, discard) -> None:
+        """Join a target that is not a file (a database table) to the set.
+
+        ``commit()`` is called when the set commits, after the files moved in;
+        ``discard()`` when the set is discarded (and never after ``commit``).
+        """
+        self._external.append((commit, discard))
+
     def targets(self) -> list[Path]:
         """The files this set will write, in the order they were asked for."""
         return list(self._moves)
@@ -120,11 +129,18 @@ class OutputSet:
                         os.replace(produced, old)
                     elif old.exists():
                         old.unlink()
+            while self._external:
+                commit, _ = self._external.pop(0)
+                commit()
         finally:
             self.discard()
 
     def discard(self) -> None:
         """Remove every temporary file; targets stay untouched."""
+        while self._external:
+            _, discard = self._external.pop()
+            with contextlib.suppress(Exception):  # the first error is the one to report
+                discard()
         for tmpdir in self._dirs:
             shutil.rmtree(tmpdir, ignore_errors=True)
         # folders made for targets and left empty, deepest first

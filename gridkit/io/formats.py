@@ -7,11 +7,13 @@ before any heavy work; :mod:`gridkit.io.files` writes with the same table.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from gridkit.errors import LayerError
 
-__all__ = ["PARQUET_SUFFIXES", "LAYER_SUFFIXES", "SINGLE_LAYER_DRIVERS", "output_driver"]
+__all__ = ["PARQUET_SUFFIXES", "LAYER_SUFFIXES", "SINGLE_LAYER_DRIVERS", "DATABASE_URL",
+           "output_driver"]
 
 PARQUET_SUFFIXES = {".parquet", ".geoparquet", ".pq"}
 """File name suffixes (lower case) read and written as GeoParquet."""
@@ -24,6 +26,9 @@ LAYER_SUFFIXES = {
     ".fgb": "FlatGeobuf",
 }
 """File name suffixes (lower case) written through GDAL, with their driver."""
+
+DATABASE_URL = re.compile(r"^postgres(?:ql)?(?:\+psycopg)?:/+", re.IGNORECASE)
+"""A ``postgresql://`` URL (also as ``pathlib`` leaves it, one slash): a PostGIS table."""
 
 SINGLE_LAYER_DRIVERS = {"GeoJSON", "ESRI Shapefile", "FlatGeobuf", "Parquet"}
 """Drivers whose files hold exactly one layer."""
@@ -39,7 +44,11 @@ def output_driver(path: str | os.PathLike) -> str:
     --------
     >>> output_driver("grids.gpkg"), output_driver("grids"), output_driver("a.geojson")
     ('GPKG', 'GPKG', 'GeoJSON')
+    >>> output_driver("postgresql://gis@localhost/city?table=grids")
+    'PostGIS'
     """
+    if DATABASE_URL.match(os.fspath(path)):
+        return "PostGIS"
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in PARQUET_SUFFIXES:

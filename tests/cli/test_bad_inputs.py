@@ -26,6 +26,8 @@ KINDS = ("missing", "empty", "truncated", "folder", "text", "txt", "geojson")
 # {sample} the bundled sample, {grids} the sample's villages as grids, {staff} a table
 CASES = {
     "info": ["info", "{bad}"],
+    "osm": ["osm", "{bad}", "-o", "{out}"],
+    "osm-clip": ["osm", "{sample}", "--clip", "{bad}", "-o", "{out}"],
     "units": ["units", "--layers", "{bad}", "-o", "{out}"],
     "units-roads": ["units", "--roads", "{bad}", "--jurisdiction", "{sample}:jurisdiction",
                     "-o", "{out}"],

@@ -7,6 +7,7 @@ Each module defines ``register(subparsers)`` (adds its parser and sets
 
 ORDER = (
     "info",
+    "osm",
     "units",
     "partition",
     "validate",

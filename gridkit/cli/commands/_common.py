@@ -56,6 +56,7 @@ def check_options(args: argparse.Namespace) -> None:
                 f"--crs {crs!r} is not a coordinate reference system: give e.g. EPSG:4547 "
                 "(a CGCS2000 Gauss-Krüger zone) or EPSG:32650 (a UTM zone)"
             ) from None
+    _set_read_defaults(args)
     output = getattr(args, "output", None)
     kind = getattr(args, "output_kind", None)
     if output and (kind == "layers" or kind == "layers-or-folder" and Path(output).suffix):
@@ -65,7 +66,14 @@ def check_options(args: argparse.Namespace) -> None:
 
 
 def layer_file(path: str | os.PathLike) -> Path:
-    """The file ``write_layers`` writes for ``path`` (``.gpkg`` added without extension)."""
+    """The file ``write_layers`` writes for ``path`` (``.gpkg`` added without extension).
+
+    A ``postgresql://`` URL is returned as it is (a table, not a file).
+    """
+    from gridkit.io.formats import DATABASE_URL
+
+    if DATABASE_URL.match(os.fspath(path)):
+        return path
     path = Path(path)
     return path.with_suffix(".gpkg") if path.suffix == "" else path
 
@@ -97,11 +105,14 @@ def refuse_output_over_input(output: str | os.PathLike | None,
     """
     from gridkit.errors import InvalidValueError, LayerNotFoundError
     from gridkit.io.files import list_layers, parse_source
-    from gridkit.io.formats import output_driver
+    from gridkit.io.formats import DATABASE_URL, output_driver
 
+    if output is not None and DATABASE_URL.match(os.fspath(output)):
+        _refuse_table_over_input(output, inputs)
+        output = None
     sources = []
     for source in inputs:
-        if source is None:
+        if source is None or DATABASE_URL.match(os.fspath(source)):
             continue
         try:
             sources.append((source, *parse_source(source)))
@@ -142,6 +153,23 @@ def refuse_output_over_input(output: str | os.PathLike | None,
 
 
 
+def _refuse_table_over_input(output, inputs) -> None:
+    """A PostGIS output must not be a table the command reads."""
+    from gridkit.errors import InvalidValueError
+    from gridkit.io.formats import DATABASE_URL
+    from gridkit.io.postgis import parse_database
+
+    target = parse_database(output)
+    for source in inputs:
+        if source is None or not DATABASE_URL.match(os.fspath(source)):
+            continue
+        src = parse_database(source)
+        if (src.host, src.port, src.database, src.schema, src.table) == \
+                (target.host, target.port, target.database, target.schema, target.table):
+            raise InvalidValueError(f"-o {target.label} is also the input {src.label}: "
+                                    "write to another table")
+
+
 def refuse_folder_over_input(folder: str | os.PathLike,
                              inputs: Iterable[str | os.PathLike | None]) -> None:
     """An output folder whose files are replaced must not hold an input.
@@ -174,6 +202,81 @@ def add_crs_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--strict", action="store_true", help="refuse invalid geometries instead of repairing them"
     )
+    add_source_options(parser)
+
+
+COORDS = ("wgs84", "cgcs2000", "gcj02", "bd09")  # gridkit.gcj02.COORDS (no geo stack here)
+
+
+def add_source_options(parser: argparse.ArgumentParser) -> None:
+    """How the command reads its sources: tables of points, encodings, declared CRSs."""
+    g = parser.add_argument_group(
+        "sources", "CSV/XLSX tables where points are expected, shapefile text, layers without "
+        "a CRS; a source may also be postgresql://USER@HOST/DB?table=[SCHEMA.]TABLE")
+    g.add_argument("--coords", choices=COORDS,
+                   help="longitude/latitude system of the tables' coordinates: wgs84 "
+                   "(default), cgcs2000, gcj02 (AMap, Tencent) or bd09 (Baidu), shifted to WGS84")
+    g.add_argument("--x", metavar="COL", help="the tables' x/longitude column (default: "
+                   "lon/lng/longitude/x/经度/东经)")
+    g.add_argument("--y", metavar="COL", help="the tables' y/latitude column (default: "
+                   "lat/latitude/y/纬度/北纬)")
+    g.add_argument("--crs-of-table", metavar="CRS",
+                   help="the CRS of the tables' x/y when projected (e.g. EPSG:4547, a CGCS2000 "
+                   "Gauss-Krüger zone); not the working CRS (--crs)")
+    g.add_argument("--encoding", help="text encoding of the shapefiles and CSVs (default: the "
+                   ".cpg, else UTF-8, else GB18030)")
+    g.add_argument("--source-crs", metavar="LAYER=CRS", action="append", default=[],
+                   help="declare the CRS of an input that has none (LAYER: the option name, "
+                   "e.g. villages, or a file/layer name); repeatable")
+
+
+def _set_read_defaults(args: argparse.Namespace) -> None:
+    """The run's source options as the defaults of :func:`gridkit.io.files.read_layer`.
+
+    They hold while the command runs (``args.func`` is wrapped), not after: a
+    program that calls ``main`` and then reads layers itself gets no leftovers.
+    """
+    import functools
+
+    from gridkit.errors import InvalidValueError
+    from gridkit.io.options import ReadOptions, reading
+
+    declared: dict[str, str] = {}
+    for item in getattr(args, "source_crs", None) or ():
+        name, sep, crs = item.partition("=")
+        if not sep or not name or not crs:
+            raise InvalidValueError(f"--source-crs {item!r}: give LAYER=CRS, e.g. "
+                                    "villages=EPSG:4547")
+        declared[name] = crs
+        value = getattr(args, name.replace("-", "_"), None)
+        if isinstance(value, str):  # the option's source, e.g. --villages v.shp
+            declared[value] = crs
+    options = ReadOptions(
+        coords=getattr(args, "coords", None), x=getattr(args, "x", None),
+        y=getattr(args, "y", None), table_crs=getattr(args, "crs_of_table", None),
+        encoding=getattr(args, "encoding", None), source_crs=declared)
+    func = getattr(args, "func", None)
+    if func is None or getattr(func, "_reads_with_options", False):
+        return
+    has_option = hasattr(args, "source_crs")
+
+    @functools.wraps(func)
+    def run(*a, **kw):
+        from gridkit.errors import MissingCRSError
+
+        with reading(**vars(options)):
+            try:
+                return func(*a, **kw)
+            except MissingCRSError as exc:
+                if not has_option:
+                    raise
+                raise MissingCRSError(
+                    f"{exc}; on the command line, declare it with --source-crs "
+                    "LAYER=EPSG:4490 (LAYER: the option, e.g. jurisdiction, or the file name; "
+                    "the CRS the coordinates are really in)") from exc
+
+    run._reads_with_options = True
+    args.func = run
 
 
 def add_output_option(parser: argparse.ArgumentParser, *, default: str | None = None,

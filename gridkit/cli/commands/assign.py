@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 from gridkit.cli.commands._common import (
+    add_source_options,
     layer_file,
     refuse_folder_over_input,
     refuse_output_over_input,
@@ -29,7 +30,9 @@ def register(subparsers) -> None:
         "output directory (no extension) the result is written there as GeoParquet, one file "
         "per partition.",
     )
-    p.add_argument("features", metavar="FEATURES", help="points or footprints: PATH or PATH:LAYER")
+    p.add_argument("features", metavar="FEATURES",
+                   help="points or footprints: PATH or PATH:LAYER; a CSV/XLSX register is read "
+                   "as points from its coordinate columns (see --coords, --x, --y)")
     p.add_argument("grids", metavar="GRIDS", help="grid polygons: PATH or PATH:LAYER")
     p.add_argument("--id-column", default="grid_id", help="the grids' id column (default grid_id)")
     p.add_argument("--column", help="name of the new column (default: the id column's name)")
@@ -40,24 +43,28 @@ def register(subparsers) -> None:
                    help="dask scheduler of an existing cluster (e.g. tcp://host:8786)")
     p.add_argument("-o", "--output", required=True,
                    help="output layer (GeoPackage, GeoParquet...) or, without an extension, a "
-                   "directory of GeoParquet files")
+                   "directory of GeoParquet files; or postgresql://USER@HOST/DB?table=TABLE")
+    add_source_options(p)
     p.set_defaults(func=run, output_kind="layers-or-folder")
 
 
 def run(args) -> int:
     from gridkit.io.atomic import staged
     from gridkit.io.files import read_layer, write_layer
+    from gridkit.io.formats import DATABASE_URL
+    from gridkit.io.points import UNLOCATED
     from gridkit.scale.coverage import assign_to_grids_distributed
     from gridkit.scale.parquet import is_lazy
 
     scheduler = args.scheduler or (None if args.distributed else "threads")
-    as_dir = "." not in args.output.rsplit("/", 1)[-1]
+    as_dir = not DATABASE_URL.match(args.output) and "." not in args.output.rsplit("/", 1)[-1]
     if as_dir:
         refuse_folder_over_input(args.output, [args.features, args.grids])
     else:
         refuse_output_over_input(args.output, [args.features, args.grids],
                                  writes=(layer_file(args.output).stem,))
     features = args.features if is_lazy(args.features) else read_layer(args.features)
+    unlocated = [] if isinstance(features, str) else features.attrs.get(UNLOCATED, [])
     grids = read_layer(args.grids)
     result = assign_to_grids_distributed(
         features, grids, id_column=args.id_column, column=args.column, crs=args.crs,
@@ -72,6 +79,10 @@ def run(args) -> int:
     missing = int(result[column].isna().sum())
     print(f"{len(result)} feature(s), {len(result) - missing} in a grid, {missing} in none: "
           f"{path}")
+    if unlocated:
+        more = " ..." if len(unlocated) > 20 else ""
+        print(f"{len(unlocated)} row(s) of {args.features} without usable coordinates, not "
+              f"assigned: row(s) {', '.join(map(str, unlocated[:20]))}{more}")
     return 0
 
 

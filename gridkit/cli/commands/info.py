@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gridkit.cli.commands._common import frame_text
+from gridkit.cli.commands._common import add_source_options, frame_text
 
 if TYPE_CHECKING:  # annotations only: the geo stack loads when a command runs
     import pandas as pd
@@ -17,6 +17,7 @@ def register(subparsers) -> None:
         description="Summarise PATH or PATH:LAYER sources (any format pyogrio reads, GeoParquet).",
     )
     p.add_argument("sources", nargs="+", metavar="SOURCE", help="PATH or PATH:LAYER")
+    add_source_options(p)
     p.set_defaults(func=run)
 
 
@@ -25,12 +26,16 @@ def describe(source: str) -> pd.DataFrame:
     import geopandas as gpd
     import pandas as pd
 
-    from gridkit.io.files import list_layers, parse_source, read_layer
+    from gridkit.errors import MissingColumnError
+    from gridkit.io.files import list_layers, parse_source, read_layer, read_table
 
     path, layer = parse_source(source)
     rows = []
     for name in [layer] if layer else list_layers(path):
-        gdf = read_layer(path, layer=name)
+        try:
+            gdf = read_layer(path, layer=name)
+        except MissingColumnError:  # a CSV/XLSX without coordinate columns: a plain table
+            gdf = read_table(path, layer=name)
         spatial = isinstance(gdf, gpd.GeoDataFrame) and gdf._geometry_column_name in gdf
         if not spatial:
             crs, geom = "-", "table"

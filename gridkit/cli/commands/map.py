@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gridkit.cli.commands._common import refuse_output_over_input
+from gridkit.cli.commands._common import add_source_options, refuse_output_over_input
 from gridkit.cli.commands._demo import DemoContext, published_grids
 from gridkit.publish.options import TILES
 
@@ -55,6 +55,7 @@ def register(subparsers) -> None:
         "--per-grid", metavar="DIR", help="also write one map per grid (网格示意图) here"
     )
     p.add_argument("-o", "--output", required=True, help="the HTML file to write")
+    add_source_options(p)
     p.set_defaults(func=run)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gridkit.cli.commands._common import plain, refuse_output_over_input
+from gridkit.cli.commands._common import add_source_options, plain, refuse_output_over_input
 from gridkit.cli.commands._demo import DemoContext
 from gridkit.coverage.tolerances import DEFAULT_TOLERANCE
 
@@ -41,6 +41,7 @@ def register(subparsers) -> None:
         help="output file (layer grids; other layers of a GeoPackage are kept); the change "
         "table goes beside it as <name>.changes.csv",
     )
+    add_source_options(p)
     p.set_defaults(func=run, output_kind="layers")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from gridkit.cli.commands._common import refuse_output_over_input
+from gridkit.cli.commands._common import add_source_options, refuse_output_over_input
 from gridkit.cli.commands._demo import DemoContext, published_grids
 from gridkit.publish.options import OSM_ATTRIBUTION, PAPER_SIZES, SCHEMES
 
@@ -54,6 +54,7 @@ def register(subparsers) -> None:
     p.add_argument("--title", help="poster title (default 网格公示 / 网格划分总图)")
     p.add_argument("--attribution", help="data credit printed on every poster")
     p.add_argument("-o", "--output", required=True, help="output folder")
+    add_source_options(p)
     p.set_defaults(func=run)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gridkit.cli.commands._common import refuse_folder_over_input
+from gridkit.cli.commands._common import add_source_options, refuse_folder_over_input
 
 
 def register(subparsers) -> None:
@@ -24,6 +24,7 @@ def register(subparsers) -> None:
                    help="sort GeoParquet input on a local dask cluster (default: threads)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="dask scheduler of an existing cluster (e.g. tcp://host:8786)")
+    add_source_options(p)
     p.set_defaults(func=run)
 
 

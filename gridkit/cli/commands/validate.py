@@ -7,7 +7,12 @@ import logging
 import sys
 from typing import TYPE_CHECKING
 
-from gridkit.cli.commands._common import check_text_file, plain, refuse_output_over_input
+from gridkit.cli.commands._common import (
+    add_source_options,
+    check_text_file,
+    plain,
+    refuse_output_over_input,
+)
 from gridkit.cli.commands._demo import DemoContext
 from gridkit.coverage.tolerances import DEFAULT_TOLERANCE
 
@@ -88,6 +93,7 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", metavar="REPORT.gpkg",
                    help="write the issues as layer `issues` (an empty layer when there is none, "
                    "so no earlier run's issues stay); the file's other layers are kept")
+    add_source_options(p)
     p.set_defaults(func=run, output_kind="layers")
 
 

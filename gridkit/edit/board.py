@@ -148,10 +148,12 @@ class Board:
             return pos
         self._check_move(pos, g)
         old = self.labels[pos].copy()
+        colours, version = self.colours.copy(), self.version
         self._set(pos, np.full(len(pos), g))
         broken = [s for s in {g, *old.tolist()} if not self.contiguous[s] and self._was_whole(s)]
-        if broken and not force:
+        if broken and not force:  # put everything back as it was, colours too
             self._set(pos, old)
+            self.colours, self.version = colours, version
             names = ", ".join(repr(self.names[s]) for s in sorted(broken))
             raise PartitionError(f"the move would break grid(s) {names} into pieces: move "
                                  "other units too, or send \"force\": true to move anyway")

@@ -67,6 +67,11 @@ class EditServer:
         finally:
             self.httpd.server_close()
 
+    def wait(self) -> None:
+        """Block until the server stops (an interrupt still reaches this thread)."""
+        while self._thread is not None and self._thread.is_alive():
+            self._thread.join(timeout=0.5)
+
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()

@@ -173,6 +173,10 @@ class Editor:
     def stop(self) -> None:
         self._server.stop()
 
+    def wait(self) -> None:
+        """Block until :meth:`stop` (or an interrupt)."""
+        self._server.wait()
+
     def show(self, *, width: str = "100%", height: int = 640):
         """Show the page in a notebook's output cell (an IFrame served by the local server)."""
         from IPython.display import IFrame, display

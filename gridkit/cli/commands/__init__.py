@@ -9,6 +9,7 @@ ORDER = (
     "info",
     "units",
     "partition",
+    "edit",
     "validate",
     "shard",
     "assign",

@@ -188,8 +188,7 @@
     if (on) { ed.map.dragging.disable(); } else { ed.map.dragging.enable(); }
   }
 
-  function drawUnits(units) {
-    var renderer = L.canvas({ padding: 0.3, tolerance: 0 });
+  function drawUnits(units, renderer) {
     ed.unitIds = []; ed.villages = []; ed.points = [];
     var layer = L.geoJSON(units, {
       renderer: renderer,
@@ -211,8 +210,7 @@
     return layer;
   }
 
-  function drawContext(context) {
-    var renderer = L.canvas({ padding: 0.3 });
+  function drawContext(context, renderer) {  // one canvas: a second one would catch the clicks
     if (context.buildings) {
       L.geoJSON(context.buildings, { renderer: renderer, interactive: false,
         style: { color: "#9a7b4f", weight: 0.5, fillColor: "#d8c3a5", fillOpacity: 0.6 } }).addTo(ed.map);
@@ -240,8 +238,9 @@
       if (bad.length) { status("加载失败 loading failed: " + bad[0].data.error, true); return; }
       ed.gridOf = r[2].data.grid_ids.slice();
       r[3].data.grids.forEach(function (g) { ed.colours[g.grid_id] = g.colour; });
-      var units = drawUnits(r[0].data);
-      drawContext(r[1].data);
+      var renderer = L.canvas({ padding: 0.3, tolerance: 0 });
+      var units = drawUnits(r[0].data, renderer);
+      drawContext(r[1].data, renderer);
       ed.map.fitBounds(units.getBounds());
       apply(r[3].data);
       status("就绪 ready: 点击或用画笔选择单元，再选网格并移动 click or brush units, " +

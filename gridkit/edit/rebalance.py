@@ -4,7 +4,8 @@ The units of the locked grids stay where they are: the partition sees only
 the units of the unlocked grids (and their adjacency among themselves),
 with their current grid ids as ``existing`` (so as few units move as
 possible and every village keeps its number of grids), the session's
-nesting, tolerance and road preference.
+tolerance and road preference, nested in the villages' connected pieces of
+free units (see :func:`_parts`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from gridkit.edit.inputs import Plan
 from gridkit.errors import GridkitWarning, PartitionError
@@ -21,6 +24,23 @@ from gridkit.grids.partition import partition
 __all__ = ["rebalance"]
 
 _CURRENT = "edit_grid_id"
+_PART = "edit_part"
+
+
+def _parts(board, free: np.ndarray) -> np.ndarray:
+    """Village and connected piece of each free unit, as one nesting code.
+
+    Locked grids can cut a village's free units into pieces; nesting by
+    piece keeps every piece's current grids (the partition would otherwise
+    share a village's grids among its pieces by weight, and merge or split
+    grids to get there).
+    """
+    nest = board.graph.nest[free]
+    sub = board.graph.matrix[free][:, free].tocoo()
+    same = nest[sub.row] == nest[sub.col]
+    inside = coo_matrix((sub.data[same], (sub.row[same], sub.col[same])), shape=sub.shape)
+    _, piece = connected_components(inside, directed=False)
+    return np.array([f"{v}#{p}" for v, p in zip(nest, piece, strict=True)], dtype=object)
 
 
 def rebalance(plan: Plan) -> tuple[np.ndarray, list[str]]:
@@ -31,11 +51,12 @@ def rebalance(plan: Plan) -> tuple[np.ndarray, list[str]]:
         raise PartitionError("every grid is locked: unlock the grids to rebalance")
     units = plan.metric.iloc[free].copy()
     units[_CURRENT] = np.asarray(board.names, dtype=object)[board.labels[free]]
+    units[_PART] = _parts(board, free)
     ids = set(units[plan.id_column].tolist())
     adj = plan.adjacency
     adj = adj[adj["unit_a"].isin(ids) & adj["unit_b"].isin(ids)]
     weight = pd.Series(board.graph.weight[free], index=units.index)
-    options = dict(nest_by=plan.nest_by, existing=_CURRENT, tolerance=board.tolerance,
+    options = dict(nest_by=_PART, existing=_CURRENT, tolerance=board.tolerance,
                    adjacency=adj, road_weight=plan.road_weight, id_column=plan.id_column)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", GridkitWarning)

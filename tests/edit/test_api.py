@@ -281,3 +281,20 @@ def test_page_is_self_contained(editor):
 def test_binds_loopback_only(editor):
     assert editor.url.startswith("http://127.0.0.1:")
     assert editor._server.httpd.server_address[0] == "127.0.0.1"
+
+
+def test_rebalance_with_every_other_grid_locked(editor, edit_plan, graph):
+    """Locked grids cut villages into pieces of free units; each piece keeps its grids."""
+    for unit, _, dst in border_moves(edit_plan.assignment, graph, breaking=False):
+        request(editor, "POST", "/api/move", {"units": [unit], "grid_id": dst})
+    names = [g["grid_id"] for g in request(editor, "GET", "/api/state")[1]["grids"]]
+    for gid in names[::2]:
+        request(editor, "POST", "/api/lock", {"grid_id": gid, "locked": True})
+    before = editor.result().assignment.set_index("unit_id")["grid_id"]
+    status, state = request(editor, "POST", "/api/rebalance", {})
+    assert status == 200, state
+    after = editor.result().assignment.set_index("unit_id")["grid_id"]
+    locked = before.isin(names[::2])
+    assert (after[locked] == before[locked]).all()
+    assert sorted(_grids(state)) == sorted(names)
+    assert all(g["contiguous"] for g in state["grids"])

@@ -101,6 +101,7 @@ class Board:
         self.colours = self._initial_colours()
         self.version = 0
         self._whole_before: dict[int, bool] = {}
+        self.last_touched = np.empty(0, dtype=np.int64)  # grids the last change re-measured
 
     # --- looking up -----------------------------------------------------------
 
@@ -239,6 +240,7 @@ class Board:
         w = self.graph.weight[pos]
         old = self.labels[pos]
         touched = np.unique(np.concatenate([old, new]))
+        self.last_touched = touched
         self._whole_before = {int(t): bool(self.contiguous[t]) for t in touched}
         np.subtract.at(self.weights, old, w)
         np.add.at(self.weights, new, w)

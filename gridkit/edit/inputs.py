@@ -26,7 +26,7 @@ from gridkit.grids.core.inputs import resolve_weight
 from gridkit.layers import check_layer
 from gridkit.units.adjacency import unit_adjacency
 
-__all__ = ["Plan", "prepare", "units_geojson", "context_geojson"]
+__all__ = ["Plan", "prepare", "units_geojson", "context_geojson", "grid_outlines"]
 
 
 @dataclass
@@ -143,3 +143,25 @@ def context_geojson(plan: Plan) -> dict:
         out[name] = {"type": "FeatureCollection",
                      "features": _features(layer_geoms, [{} for _ in layer_geoms])}
     return out
+
+
+def grid_outlines(plan: Plan, grids) -> dict:
+    """The outline (boundary lines) of each of ``grids`` (labels); ``null`` for an empty grid."""
+    board = plan.board
+    geoms = np.asarray(plan.metric.geometry.values)
+    grids = [int(g) for g in grids]
+    lines = []
+    for g in grids:
+        members = geoms[board.labels == g]
+        if len(members) == 0:
+            lines.append(None)
+            continue
+        merged = shapely.coverage_union_all(members)
+        lines.append(shapely.boundary(merged if shapely.is_valid(merged)
+                                      else shapely.union_all(members)))
+    live = [i for i, line in enumerate(lines) if line is not None]
+    drawn = _lonlat(np.asarray([lines[i] for i in live], dtype=object), plan.metric.crs)
+    features = _features(drawn, [{"g": board.names[grids[i]]} for i in live])
+    features += [{"type": "Feature", "properties": {"g": board.names[grids[i]]},
+                  "geometry": None} for i, line in enumerate(lines) if line is None]
+    return {"type": "FeatureCollection", "features": features}

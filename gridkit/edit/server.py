@@ -9,7 +9,8 @@ otherwise 403. A request the plan refuses by its rules gets 409 with the
 reason, a malformed one 400.
 
 Routes: ``GET /`` (the page), ``GET /api/state``, ``/api/units`` (GeoJSON),
-``/api/context`` (village boundaries, roads, buildings), ``/api/assignment``;
+``/api/context`` (village boundaries, roads, buildings), ``/api/assignment``,
+``/api/outlines`` (every grid's outline);
 ``POST /api/move``, ``/api/lock``, ``/api/rebalance``, ``/api/undo``,
 ``/api/redo``, ``/api/save``.
 """
@@ -156,7 +157,8 @@ class _Handler(BaseHTTPRequestHandler):
                        {"Content-Security-Policy": PAGE_CSP})
             return
         routes = {"/api/state": session.state, "/api/units": session.units,
-                  "/api/context": session.context, "/api/assignment": session.assignment}
+                  "/api/context": session.context, "/api/assignment": session.assignment,
+                  "/api/outlines": session.outlines}
         if path not in routes:
             self._send_json(HTTPStatus.NOT_FOUND, {"error": f"no such resource {path}"})
             return

@@ -16,7 +16,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
-from gridkit.edit.inputs import Plan, context_geojson, prepare, units_geojson
+from gridkit.edit.inputs import Plan, context_geojson, grid_outlines, prepare, units_geojson
 from gridkit.edit.output import issues, plan_result, save_plan
 from gridkit.edit.rebalance import rebalance
 from gridkit.errors import InvalidValueError
@@ -63,6 +63,8 @@ class Session:
         if changed is not None:
             ids, names = board.graph.ids, board.names
             out["changes"] = [[_plain(ids[i]), names[board.labels[i]]] for i in changed]
+            if len(changed):  # the new outlines of the grids that changed
+                out["outlines"] = grid_outlines(self.plan, board.last_touched)
         out.update(extra)
         return out
 
@@ -78,6 +80,12 @@ class Session:
             if self._units_json is None:
                 self._units_json = units_geojson(self.plan)
             return self._units_json
+
+    def outlines(self) -> dict:
+        """Every grid's outline (GeoJSON lines); a change's state carries the touched ones."""
+        with self._lock:
+            board = self.plan.board
+            return grid_outlines(self.plan, np.flatnonzero(board.counts > 0))
 
     def context(self) -> dict:
         with self._lock:

@@ -88,6 +88,9 @@ def test_move_updates_the_touched_grids(editor, edit_plan, edit_units, graph):
                                                           before[dst]["units"] + 1)
     assert after[src]["contiguous"] and after[dst]["contiguous"]
     assert state["changes"] == [[unit, dst]]
+    outlines = {f["properties"]["g"]: f["geometry"] for f in state["outlines"]["features"]}
+    assert set(outlines) == {src, dst}  # the page redraws only these two
+    assert all(g["type"] in ("LineString", "MultiLineString") for g in outlines.values())
     for gid in set(after) - {src, dst}:
         assert after[gid] == {**before[gid], "colour": after[gid]["colour"]}
     _check_state_against_recount(editor, state)

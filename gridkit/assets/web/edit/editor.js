@@ -4,7 +4,7 @@
   "use strict";
   var token = new URLSearchParams(window.location.search).get("token") || "";
   var ed = { ready: false, gridOf: [], layers: [], index: {}, colours: {}, selected: new Set(),
-             state: null, map: null };
+             state: null, map: null, outlines: {} };
   window.gridkitEditor = ed;
   var el = function (id) { return document.getElementById(id); };
   var painting = false;
@@ -156,6 +156,7 @@
       }
     }
     touched.forEach(restyle);
+    if (state.outlines) { drawOutlines(state.outlines); }
     ed.state = state;
     renderChoices(state);
     renderTable(state);
@@ -217,10 +218,21 @@
     }
     if (context.roads) {
       L.geoJSON(context.roads, { renderer: renderer, interactive: false,
-        style: { color: "#777777", weight: 1 } }).addTo(ed.map);
+        style: { color: "#8a8a8a", weight: 0.7, opacity: 0.6 } }).addTo(ed.map);
     }
     L.geoJSON(context.villages, { renderer: renderer, interactive: false,
-      style: { color: "#111111", weight: 2.5, fill: false } }).addTo(ed.map);
+      style: { color: "#000000", weight: 3.5, fill: false } }).addTo(ed.map);
+  }
+
+  function drawOutlines(collection) {  // replace the outlines of the grids it names
+    collection.features.forEach(function (f) {
+      var gid = f.properties.g;
+      if (ed.outlines[gid]) { ed.map.removeLayer(ed.outlines[gid]); delete ed.outlines[gid]; }
+      if (f.geometry) {
+        ed.outlines[gid] = L.geoJSON(f, { renderer: ed.renderer, interactive: false,
+          style: { color: "#202020", weight: 1.6, opacity: 0.9 } }).addTo(ed.map);
+      }
+    });
   }
 
   ed.pointOf = function (unitId) {  // the container pixel of a point inside the unit
@@ -233,14 +245,17 @@
   function start() {
     ed.map = L.map("map", { preferCanvas: true, zoomSnap: 0.25 });
     Promise.all([api("GET", "/api/units"), api("GET", "/api/context"),
-                 api("GET", "/api/assignment"), api("GET", "/api/state")]).then(function (r) {
+                 api("GET", "/api/assignment"), api("GET", "/api/state"),
+                 api("GET", "/api/outlines")]).then(function (r) {
       var bad = r.filter(function (x) { return !x.ok; });
       if (bad.length) { status("加载失败 loading failed: " + bad[0].data.error, true); return; }
       ed.gridOf = r[2].data.grid_ids.slice();
       r[3].data.grids.forEach(function (g) { ed.colours[g.grid_id] = g.colour; });
       var renderer = L.canvas({ padding: 0.3, tolerance: 0 });
+      ed.renderer = renderer;
       var units = drawUnits(r[0].data, renderer);
       drawContext(r[1].data, renderer);
+      drawOutlines(r[4].data);
       ed.map.fitBounds(units.getBounds());
       apply(r[3].data);
       status("就绪 ready: 点击或用画笔选择单元，再选网格并移动 click or brush units, " +

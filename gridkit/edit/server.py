@@ -171,8 +171,8 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         routes = {
             "/api/move": lambda b: session.move(_field(b, "units"), _field(b, "grid_id"),
-                                                force=bool(b.get("force", False))),
-            "/api/lock": lambda b: session.lock(_field(b, "grid_id"), bool(b.get("locked", True))),
+                                                force=_flag(b, "force", False)),
+            "/api/lock": lambda b: session.lock(_field(b, "grid_id"), _flag(b, "locked", True)),
             "/api/rebalance": lambda b: session.rebalance(),
             "/api/undo": lambda b: session.undo(),
             "/api/redo": lambda b: session.redo(),
@@ -188,3 +188,10 @@ def _field(body: dict, name: str):
     if name not in body:
         raise InvalidValueError(f"the body needs {name!r}")
     return body[name]
+
+
+def _flag(body: dict, name: str, default: bool) -> bool:
+    value = body.get(name, default)
+    if not isinstance(value, bool):
+        raise InvalidValueError(f"{name!r} must be true or false, got {value!r}")
+    return value

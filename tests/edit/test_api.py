@@ -157,6 +157,11 @@ def test_bad_requests(editor):
     assert status == 400 and "no-such" in answer["error"]
     assert request(editor, "POST", "/api/move", {"units": [1], "grid_id": "nope"})[0] == 400
     assert request(editor, "POST", "/api/lock", {"grid_id": "nope"})[0] == 400
+    status, answer = request(editor, "POST", "/api/lock", {"grid_id": grid, "locked": "false"})
+    assert status == 400 and "true or false" in answer["error"]
+    assert request(editor, "POST", "/api/move",
+                   {"units": [1], "grid_id": grid, "force": "no"})[0] == 400
+    assert request(editor, "GET", "/api/state")[1]["grids"][0]["locked"] is False
     assert request(editor, "GET", "/api/nothing")[0] == 404
     assert request(editor, "POST", "/api/nothing", {})[0] == 404
 

@@ -306,3 +306,14 @@ def test_rebalance_with_every_other_grid_locked(editor, edit_plan, graph):
     assert (after[locked] == before[locked]).all()
     assert sorted(_grids(state)) == sorted(names)
     assert all(g["contiguous"] for g in state["grids"])
+
+
+def test_gk_edit_stays_the_function_whatever_is_imported_first():
+    import subprocess
+    import sys
+
+    code = ("import gridkit.editor.server, gridkit.editor.board\n"
+            "import gridkit as gk\nprint(callable(gk.edit), gk.edit.__module__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["True", "gridkit.editor.session"]

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gridkit.edit.board import Board, UnitGraph
+from gridkit.editor.board import Board, UnitGraph
 from gridkit.errors import PartitionError
 
 SIDE = 8  # an 8 x 8 lattice of units, two villages (left and right half), four grids each

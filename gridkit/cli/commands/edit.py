@@ -76,7 +76,7 @@ def _start_ids(units, args):
 def run(args: argparse.Namespace) -> int:
     import webbrowser
 
-    from gridkit.edit.session import edit
+    from gridkit.editor.session import edit
     from gridkit.errors import InvalidValueError
     from gridkit.layers import load_layers
 

@@ -1,4 +1,4 @@
-/* gridkit grid editor: the page side of the JSON API (see gridkit/edit/server.py).
+/* gridkit grid editor: the page side of the JSON API (see gridkit/editor/server.py).
    Every value from the data is written with textContent, never as HTML. */
 (function () {
   "use strict";

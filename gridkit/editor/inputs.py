@@ -4,7 +4,7 @@
 (a grid id per unit) into a :class:`Plan`: the checked units in their own CRS
 and in a metric CRS, the unit weights, the village of each unit, the unit
 adjacency (computed once, with the road length along shared borders when
-roads are given) and a :class:`~gridkit.edit.board.Board`. It also makes the
+roads are given) and a :class:`~gridkit.editor.board.Board`. It also makes the
 map's GeoJSON (longitude/latitude) of the units, their villages' boundaries
 and the optional roads and buildings.
 """
@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS, Transformer
 
 from gridkit.crs import is_metric, to_crs, working_crs
-from gridkit.edit.board import Board, UnitGraph
+from gridkit.editor.board import Board, UnitGraph
 from gridkit.errors import InvalidValueError, MissingColumnError
 from gridkit.grids.core.inputs import resolve_weight
 from gridkit.layers import check_layer
@@ -112,8 +114,20 @@ def _features(geoms, props: list[dict]) -> list[dict]:
             for g, p in zip(rounded, props, strict=True)]
 
 
+@lru_cache(maxsize=8)
+def _to_lonlat(crs) -> Transformer:
+    return Transformer.from_crs(crs, 4326, always_xy=True)
+
+
 def _lonlat(geoms: np.ndarray, crs) -> np.ndarray:
-    return np.asarray(gpd.GeoSeries(geoms, crs=crs).to_crs(4326).values)
+    """Geometries in longitude/latitude; the transformer is made once per CRS (making one
+    costs tens of milliseconds, more than the rest of a move)."""
+    transformer = _to_lonlat(CRS.from_user_input(crs))
+
+    def shift(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+
+    return shapely.transform(np.asarray(geoms, dtype=object), shift)
 
 
 def units_geojson(plan: Plan) -> dict:

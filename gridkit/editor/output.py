@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridkit.edit.inputs import Plan
+from gridkit.editor.inputs import Plan
 from gridkit.grids.partition import Partition, PartitionReport
 from gridkit.grids.shape import inertia_values, polsby_popper_values
 from gridkit.io.atomic import staged

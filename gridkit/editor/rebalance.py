@@ -17,7 +17,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from gridkit.edit.inputs import Plan
+from gridkit.editor.inputs import Plan
 from gridkit.errors import GridkitWarning, PartitionError
 from gridkit.grids.partition import partition
 

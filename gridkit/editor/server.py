@@ -26,8 +26,8 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from gridkit.edit.page import page_html
-from gridkit.edit.session import Session
+from gridkit.editor.page import page_html
+from gridkit.editor.session import Session
 from gridkit.errors import GridkitError, InvalidValueError, PartitionError
 
 __all__ = ["EditServer", "HOST"]
@@ -84,6 +84,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_state: EditServer
     server_version = "gridkit-edit"
     sys_version = ""
+    disable_nagle_algorithm = True  # headers and body go out at once, no 40 ms delayed-ACK wait
 
     def log_message(self, format, *args) -> None:  # noqa: A002  (the base class's name)
         log.debug("%s %s", self.address_string(), format % args)

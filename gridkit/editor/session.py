@@ -1,6 +1,6 @@
 """An editing session: the operations of the JSON API, and :func:`edit` for notebooks.
 
-:class:`Session` holds one :class:`~gridkit.edit.inputs.Plan` behind a lock
+:class:`Session` holds one :class:`~gridkit.editor.inputs.Plan` behind a lock
 and offers exactly what the API offers (state, move, lock, rebalance, undo,
 redo, save); the server calls these methods, and so does :class:`Editor`,
 the object :func:`edit` returns, so a script moves units the same way the
@@ -16,9 +16,9 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
-from gridkit.edit.inputs import Plan, context_geojson, grid_outlines, prepare, units_geojson
-from gridkit.edit.output import issues, plan_result, save_plan
-from gridkit.edit.rebalance import rebalance
+from gridkit.editor.inputs import Plan, context_geojson, grid_outlines, prepare, units_geojson
+from gridkit.editor.output import issues, plan_result, save_plan
+from gridkit.editor.rebalance import rebalance
 from gridkit.errors import InvalidValueError
 from gridkit.grids.partition import Partition, partition
 
@@ -135,7 +135,7 @@ def _plain(value):
 
 
 def _colour(index: int) -> str:
-    from gridkit.edit.board import PALETTE
+    from gridkit.editor.board import PALETTE
 
     return PALETTE[index % len(PALETTE)]
 
@@ -235,7 +235,7 @@ def edit(plan: Partition | gpd.GeoDataFrame, weight=None, *, grid_column: str | 
         ``ed.move(units, grid_id)``, ``ed.lock(grid_id)``, ``ed.rebalance()``,
         ``ed.undo()``, ``ed.save(path)``, ``ed.result()``, ``ed.stop()``.
     """
-    from gridkit.edit.server import EditServer
+    from gridkit.editor.server import EditServer
 
     if weight is None:
         raise InvalidValueError("edit: give weight=, the column (or weighted sum) the grids "

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
 
 import geopandas as gpd
 import numpy as np
@@ -44,6 +43,7 @@ class Plan:
     road_weight: object
     board: Board
     context: dict  # extra layers for the map: roads, buildings (metric)
+    lonlat: np.ndarray  # the units in longitude/latitude, for the map (made once)
 
 
 def prepare(units: gpd.GeoDataFrame, weight, grid_ids, *, id_column: str = "unit_id",
@@ -76,8 +76,9 @@ def prepare(units: gpd.GeoDataFrame, weight, grid_ids, *, id_column: str = "unit
                    adjacency, tolerance=tolerance, targets=targets)
     context = {name: to_crs(layer, metric.crs) for name, layer in
                (("roads", roads), ("buildings", buildings)) if layer is not None}
+    lonlat = _lonlat(np.asarray(metric.geometry.values), metric.crs)
     return Plan(checked, metric, weight, id_column, nest_by, adjacency, road_weight, board,
-                context)
+                context, lonlat)
 
 
 def _board(ids, w, nest, grid_ids, adjacency, *, tolerance, targets) -> Board:
@@ -114,15 +115,9 @@ def _features(geoms, props: list[dict]) -> list[dict]:
             for g, p in zip(rounded, props, strict=True)]
 
 
-@lru_cache(maxsize=8)
-def _to_lonlat(crs) -> Transformer:
-    return Transformer.from_crs(crs, 4326, always_xy=True)
-
-
 def _lonlat(geoms: np.ndarray, crs) -> np.ndarray:
-    """Geometries in longitude/latitude; the transformer is made once per CRS (making one
-    costs tens of milliseconds, more than the rest of a move)."""
-    transformer = _to_lonlat(CRS.from_user_input(crs))
+    """Geometries in longitude/latitude."""
+    transformer = Transformer.from_crs(CRS.from_user_input(crs), 4326, always_xy=True)
 
     def shift(xy: np.ndarray) -> np.ndarray:
         return np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
@@ -134,7 +129,7 @@ def units_geojson(plan: Plan) -> dict:
     """The units for the map: ``{"i": position, "id": unit id (text), "v": village,
     "p": [lat, lon] of a point inside}``."""
     metric = plan.metric
-    geoms = _lonlat(np.asarray(metric.geometry.values), metric.crs)
+    geoms = plan.lonlat
     ids = metric[plan.id_column].astype(str).tolist()
     nest = plan.board.graph.nest
     inside = np.round(shapely.get_coordinates(shapely.point_on_surface(geoms)), 7)
@@ -160,22 +155,25 @@ def context_geojson(plan: Plan) -> dict:
 
 
 def grid_outlines(plan: Plan, grids) -> dict:
-    """The outline (boundary lines) of each of ``grids`` (labels); ``null`` for an empty grid."""
+    """The outline (boundary lines) of each of ``grids`` (labels); ``null`` for an empty grid.
+
+    Dissolved from the units' longitude/latitude copy: the union does not depend on the
+    coordinates' CRS, and a move then needs no reprojection (a pyproj transformer is
+    rebuilt in every new thread, tens of milliseconds, and the server runs each request in
+    its own thread).
+    """
     board = plan.board
-    geoms = np.asarray(plan.metric.geometry.values)
     grids = [int(g) for g in grids]
-    lines = []
+    features = []
     for g in grids:
-        members = geoms[board.labels == g]
+        members = plan.lonlat[board.labels == g]
         if len(members) == 0:
-            lines.append(None)
+            features.append({"type": "Feature", "properties": {"g": board.names[g]},
+                             "geometry": None})
             continue
         merged = shapely.coverage_union_all(members)
-        lines.append(shapely.boundary(merged if shapely.is_valid(merged)
-                                      else shapely.union_all(members)))
-    live = [i for i, line in enumerate(lines) if line is not None]
-    drawn = _lonlat(np.asarray([lines[i] for i in live], dtype=object), plan.metric.crs)
-    features = _features(drawn, [{"g": board.names[grids[i]]} for i in live])
-    features += [{"type": "Feature", "properties": {"g": board.names[grids[i]]},
-                  "geometry": None} for i, line in enumerate(lines) if line is None]
+        if not shapely.is_valid(merged):
+            merged = shapely.union_all(members)
+        features += _features(np.array([shapely.boundary(merged)], dtype=object),
+                              [{"g": board.names[g]}])
     return {"type": "FeatureCollection", "features": features}

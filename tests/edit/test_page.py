@@ -136,3 +136,37 @@ def test_refused_move_is_said_on_the_page(chromium, page_editor, hostile_plan): 
     status = _wait(chromium, "var s = document.getElementById('status');"
                              "return s.className === 'error' && s.textContent")
     assert "409" in status and "village" in status
+
+
+def test_brush_selects_the_units_dragged_over(chromium, page_editor, hostile_plan,  # noqa: F811
+                                              edit_units):
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    units, _ = hostile_plan
+    graph = unit_graph(edit_units)
+    a, b = next((u, v) for u, v in sorted(graph.edges, key=str))
+    _open(chromium, page_editor)
+    chromium.execute_script(
+        "var ed = window.gridkitEditor, i = ed.index[arguments[0]], j = ed.index[arguments[1]];"
+        "ed.map.fitBounds(L.latLngBounds([ed.points[i], ed.points[j]]).pad(1), "
+        "{animate: false});", str(a), str(b))
+    time.sleep(0.5)
+    chromium.find_element("id", "brush").click()
+    box = chromium.find_element("id", "map")
+    size = box.size
+    pa, pb = (chromium.execute_script("return window.gridkitEditor.pointOf(arguments[0])",
+                                      str(u)) for u in (a, b))
+    steps = 8
+    chain = ActionChains(chromium).move_to_element_with_offset(
+        box, int(pa["x"] - size["width"] / 2), int(pa["y"] - size["height"] / 2)).click_and_hold()
+    for _ in range(steps):  # drag along the straight line from a to b
+        chain.move_by_offset(int((pb["x"] - pa["x"]) / steps), int((pb["y"] - pa["y"]) / steps))
+    chain.release().perform()
+    selected = set(chromium.execute_script(
+        "var ed = window.gridkitEditor; return Array.from(ed.selected).map("
+        "function (i) { return ed.unitIds[i]; });"))
+    assert {str(a), str(b)} <= selected
+    # the map did not pan while brushing: the first unit is still where it was
+    assert chromium.execute_script("return window.gridkitEditor.pointOf(arguments[0])",
+                                   str(a)) == pa
+    assert chromium.execute_script("return window.__gridkitErrors") == []

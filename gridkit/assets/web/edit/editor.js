@@ -4,7 +4,7 @@
   "use strict";
   var token = new URLSearchParams(window.location.search).get("token") || "";
   var ed = { ready: false, gridOf: [], layers: [], index: {}, colours: {}, selected: new Set(),
-             state: null, map: null, outlines: {} };
+             state: null, map: null, outlines: {}, rows: {}, rowIds: null, choicesKey: null };
   window.gridkitEditor = ed;
   var el = function (id) { return document.getElementById(id); };
   var painting = false;
@@ -68,42 +68,56 @@
 
   function fmt(x) { return Number(x).toLocaleString("en-US", { maximumFractionDigits: 1 }); }
 
-  function renderTable(state) {
+  function gridRow(g, tolerance, chosen) {
+    var tr = document.createElement("tr");
+    tr.dataset.grid = g.grid_id;
+    if (g.grid_id === chosen) { tr.className = "chosen"; }
+    var name = document.createElement("td");
+    var swatch = text("span", "", "swatch");
+    swatch.style.background = g.colour;
+    name.appendChild(swatch);
+    name.appendChild(document.createTextNode(g.grid_id));
+    tr.appendChild(name);
+    tr.appendChild(text("td", fmt(g.weight)));
+    tr.appendChild(text("td", fmt(g.target)));
+    var off = Math.abs(g.deviation) > tolerance + 1e-9;
+    tr.appendChild(text("td", (g.deviation >= 0 ? "+" : "") + (100 * g.deviation).toFixed(1) + "%",
+                        off ? "off" : ""));
+    tr.appendChild(text("td", String(g.units)));
+    tr.appendChild(text("td", g.contiguous ? "是 yes" : "否 no", g.contiguous ? "" : "broken"));
+    var lockCell = document.createElement("td");
+    var box = document.createElement("input");
+    box.type = "checkbox";
+    box.checked = g.locked;
+    box.className = "lock";
+    box.title = "锁定 lock";
+    box.addEventListener("click", function (e) {
+      e.stopPropagation();
+      act("/api/lock", { grid_id: g.grid_id, locked: box.checked });
+    });
+    lockCell.appendChild(box);
+    lockCell.appendChild(document.createTextNode(g.locked ? " 是 yes" : " 否 no"));
+    tr.appendChild(lockCell);
+    tr.addEventListener("click", function () { chooseGrid(g.grid_id); });
+    return tr;
+  }
+
+  function renderTable(state) {  // rebuild only the rows whose grid changed
     var body = document.querySelector("#grids tbody");
     var chosen = el("target").value;
-    body.textContent = "";
+    var ids = state.grids.map(function (g) { return g.grid_id; }).join("\n");
+    if (ids !== ed.rowIds) {
+      body.textContent = "";
+      ed.rows = {};
+      ed.rowIds = ids;
+    }
     state.grids.forEach(function (g) {
-      var tr = document.createElement("tr");
-      tr.dataset.grid = g.grid_id;
-      if (g.grid_id === chosen) { tr.className = "chosen"; }
-      var name = document.createElement("td");
-      var swatch = text("span", "", "swatch");
-      swatch.style.background = g.colour;
-      name.appendChild(swatch);
-      name.appendChild(document.createTextNode(g.grid_id));
-      tr.appendChild(name);
-      tr.appendChild(text("td", fmt(g.weight)));
-      tr.appendChild(text("td", fmt(g.target)));
-      var off = Math.abs(g.deviation) > state.tolerance + 1e-9;
-      tr.appendChild(text("td", (g.deviation >= 0 ? "+" : "") + (100 * g.deviation).toFixed(1) + "%",
-                          off ? "off" : ""));
-      tr.appendChild(text("td", String(g.units)));
-      tr.appendChild(text("td", g.contiguous ? "是 yes" : "否 no", g.contiguous ? "" : "broken"));
-      var lockCell = document.createElement("td");
-      var box = document.createElement("input");
-      box.type = "checkbox";
-      box.checked = g.locked;
-      box.className = "lock";
-      box.title = "锁定 lock";
-      box.addEventListener("click", function (e) {
-        e.stopPropagation();
-        act("/api/lock", { grid_id: g.grid_id, locked: box.checked });
-      });
-      lockCell.appendChild(box);
-      lockCell.appendChild(document.createTextNode(g.locked ? " 是 yes" : " 否 no"));
-      tr.appendChild(lockCell);
-      tr.addEventListener("click", function () { chooseGrid(g.grid_id); });
-      body.appendChild(tr);
+      var key = JSON.stringify(g);
+      var row = ed.rows[g.grid_id];
+      if (row && row.key === key) { return; }
+      var tr = gridRow(g, state.tolerance, chosen);
+      if (row) { body.replaceChild(tr, row.tr); } else { body.appendChild(tr); }
+      ed.rows[g.grid_id] = { tr: tr, key: key };
     });
   }
 
@@ -114,7 +128,10 @@
     });
   }
 
-  function renderChoices(state) {
+  function renderChoices(state) {  // the grid list changes only with grids or locks
+    var key = state.grids.map(function (g) { return g.grid_id + (g.locked ? "*" : ""); }).join("\n");
+    if (key === ed.choicesKey) { return; }
+    ed.choicesKey = key;
     var select = el("target");
     var chosen = select.value;
     select.textContent = "";
@@ -167,7 +184,7 @@
     return api("POST", path, body || {}).then(function (res) {
       if (!res.ok) {
         status("未执行 refused (" + res.status + "): " + (res.data.reason || res.data.error), true);
-        if (ed.state) { renderTable(ed.state); }
+        if (ed.state) { ed.rowIds = null; renderTable(ed.state); }  // undo a clicked lock box
         return res;
       }
       apply(res.data);

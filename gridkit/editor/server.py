@@ -48,7 +48,11 @@ class EditServer:
         self.session = session
         self.token = secrets.token_urlsafe(24)
         handler = type("Handler", (_Handler,), {"server_state": self})
-        self.httpd = ThreadingHTTPServer((HOST, port), handler)
+        try:
+            self.httpd = ThreadingHTTPServer((HOST, port), handler)
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot serve on {HOST}:{port} ({exc.strerror}): give "
+                          "another port, or 0 (the default) for any free one") from None
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.base_url = f"http://{HOST}:{self.port}/"

@@ -317,3 +317,23 @@ def test_gk_edit_stays_the_function_whatever_is_imported_first():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["True", "gridkit.editor.session"]
+
+
+def test_context_layers_for_the_map(edit_plan, sample_layers):
+    ed = gk.edit(edit_plan, WEIGHT, roads=sample_layers["roads"],
+                 buildings=sample_layers["buildings"], show=False)
+    try:
+        status, context = request(ed, "GET", "/api/context")
+        units = request(ed, "GET", "/api/units")[1]
+        outlines = request(ed, "GET", "/api/outlines")[1]
+    finally:
+        ed.stop()
+    assert status == 200
+    assert len(context["roads"]["features"]) == len(sample_layers["roads"])
+    assert len(context["buildings"]["features"]) == len(sample_layers["buildings"])
+    assert len(context["villages"]["features"]) == edit_plan.grids["village_code"].nunique()
+    assert len(units["features"]) == len(edit_plan.assignment)
+    lon, lat = units["features"][0]["properties"]["p"][::-1]
+    assert 24 < lon < 26 and 60 < lat < 61  # Helsinki, in longitude/latitude
+    assert sorted(f["properties"]["g"] for f in outlines["features"]) == \
+        sorted(edit_plan.grids["grid_id"])

@@ -99,3 +99,18 @@ def test_edit_needs_a_start(units_file, tmp_path, capsys):
     assert "--assignment" in capsys.readouterr().err
     assert not (tmp_path / "x.gpkg").exists()
 
+
+
+def test_edit_says_when_the_port_is_taken(units_file, tmp_path, capsys):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code = main(["-q", "edit", "--units", f"{units_file}:units", "--weight", "workload_min",
+                     "--grids", "8", "--port", str(port), "--no-browser",
+                     "-o", str(tmp_path / "x.gpkg")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert f"127.0.0.1:{port}" in err and "another port" in err

@@ -120,7 +120,10 @@ class Board:
         pos, unknown = [], []
         for u in unit_ids:
             i = self._unit_index.get(_key(u))
-            (unknown.append(u) if i is None else pos.append(i))
+            if i is None:
+                unknown.append(u)
+            else:
+                pos.append(i)
         if unknown:
             raise InvalidValueError(f"no unit(s) {unknown[:5]} in the plan: give unit ids "
                                     "from the units' id column")

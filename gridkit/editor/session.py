@@ -16,6 +16,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
+from gridkit.editor.board import PALETTE
 from gridkit.editor.inputs import Plan, context_geojson, grid_outlines, prepare, units_geojson
 from gridkit.editor.output import issues, plan_result, save_plan
 from gridkit.editor.rebalance import rebalance
@@ -135,8 +136,6 @@ def _plain(value):
 
 
 def _colour(index: int) -> str:
-    from gridkit.editor.board import PALETTE
-
     return PALETTE[index % len(PALETTE)]
 
 

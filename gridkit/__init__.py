@@ -105,6 +105,9 @@ _EXPORTS = {
     "PartitionReport": "gridkit.grids.partition",
     "polsby_popper": "gridkit.grids.partition",
     "inertia_index": "gridkit.grids.partition",
+    # gridkit.editor.session
+    "edit": "gridkit.editor.session",
+    "Editor": "gridkit.editor.session",
     # gridkit.coverage.validate
     "validate_coverage": "gridkit.coverage.validate",
     "CoverageReport": "gridkit.coverage.validate",

@@ -10,6 +10,7 @@ ORDER = (
     "osm",
     "units",
     "partition",
+    "edit",
     "validate",
     "shard",
     "assign",

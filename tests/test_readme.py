@@ -75,7 +75,39 @@ def workdir(tmp_path, monkeypatch):
     return tmp_path, env
 
 
+#: Commands that serve until interrupted: started, driven through their API, then stopped.
+SERVERS = ("edit",)
+
+
+def run_server(command: str, cwd: Path, env: dict) -> None:
+    """Start ``gridkit edit`` as written (without opening a browser), save through its
+    API, stop it with Ctrl+C: it must print its one line, write its output and exit 0."""
+    import json
+    import signal
+    import urllib.request
+
+    proc = subprocess.Popen(["bash", "-c", f"exec {command} --no-browser"], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("gridkit edit: serving http://127.0.0.1:"), (
+            line + proc.stderr.read() if proc.poll() is not None else line)
+        url = line.split()[-1]
+        base, token = url.split("/?token=")
+        request = urllib.request.Request(f"{base}/api/save", data=b"{}", method="POST",
+                                         headers={"X-Gridkit-Token": token})
+        with urllib.request.urlopen(request, timeout=120) as response:
+            assert json.load(response)["path"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=60)
+    assert code == 0, proc.stderr.read()
+    assert (cwd / output_of(command)).exists(), f"{command} did not write its output"
+
+
 def run_shell(command: str, cwd: Path, env: dict) -> None:
+    if command.split()[1] in SERVERS:
+        return run_server(command, cwd, env)
     res = subprocess.run(["bash", "-c", command], cwd=cwd, env=env, capture_output=True,
                          text=True, timeout=900)
     allowed = (0, 1) if command.split()[1] in CHECKS else (0,)

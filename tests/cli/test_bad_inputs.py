@@ -28,6 +28,10 @@ CASES = {
     "info": ["info", "{bad}"],
     "osm": ["osm", "{bad}", "-o", "{out}"],
     "osm-clip": ["osm", "{sample}", "--clip", "{bad}", "-o", "{out}"],
+    "edit": ["edit", "--units", "{bad}", "--weight", "workload_min", "--grids", "3",
+             "--no-browser", "-o", "{out}"],
+    "edit-assignment": ["edit", "--units", "{sample}:villages", "--weight", "workload_min",
+                        "--assignment", "{bad}", "--no-browser", "-o", "{out}"],
     "units": ["units", "--layers", "{bad}", "-o", "{out}"],
     "units-roads": ["units", "--roads", "{bad}", "--jurisdiction", "{sample}:jurisdiction",
                     "-o", "{out}"],
@@ -151,6 +155,9 @@ def test_the_real_process_behaves_the_same(case, kind, tmp_path, sample_file, gr
 EVERY_INPUT = {
     "info": ["info", "{sample}", "{source}"],
     "osm": ["osm", "{extract}", "--clip", "{jurisdiction}", "-o", "{out}"],
+    "edit": ["edit", "--units", "{units}", "--weight", "workload_min", "--assignment",
+             "{plan}", "--roads", "{roads}", "--buildings", "{buildings}",
+             "--no-browser", "-o", "{out}"],
     "units": ["units", "--roads", "{roads}", "--jurisdiction", "{jurisdiction}",
               "--villages", "{villages}", "--barriers", "{barriers}", "--buildings",
               "{buildings}", "--entities", "{entities}", "--policy", "{policy}", "-o", "{out}"],
@@ -214,6 +221,7 @@ def valid_inputs(tmp_path_factory, sample_file, grids):
     units["village_code"] = units["code"]
     units["workload_min"] = 1.0
     unit_file = write_layers({"units": units}, d / "units.gpkg")
+    plan = write_layers({"assignment": units.assign(grid_id=units["code"])}, d / "plan.gpkg")
     lines = read_layer(f"{s}:roads").head(3)
     lines["grid_id"] = str(v["code"].iloc[0])
     routes = write_layers({"routes": lines}, d / "routes.gpkg")
@@ -231,7 +239,7 @@ def valid_inputs(tmp_path_factory, sample_file, grids):
                   facilities=f"{s}:entities", routes=f"{routes}:routes",
                   issues=f"{issues}:issues", assignment=f"{unit_file}:units",
                   previous=f"{prev}:grids", features=f"{s}:entities",
-                  extract=osm_extract())
+                  extract=osm_extract(), plan=f"{plan}:assignment")
     return values
 
 

@@ -363,3 +363,29 @@ def check_text_file(path: str | os.PathLike | None, option: str) -> None:
             f"{option} {os.fspath(path)!r} is not UTF-8 text (byte {exc.start}): save it as "
             "UTF-8 (TOML or CSV)"
         ) from None
+
+
+def parse_weight(text: str):
+    """``COL`` or ``COL*F+COL*F`` -> a column name or a dict of column -> factor.
+
+    Examples
+    --------
+    >>> parse_weight("entities")
+    'entities'
+    >>> parse_weight("entities_risk1*3+entities")
+    {'entities_risk1': 3.0, 'entities': 1.0}
+    """
+    from gridkit.errors import InvalidValueError
+
+    if "+" not in text and "*" not in text:
+        return text.strip()
+    terms = {}
+    for term in text.split("+"):
+        name, _, factor = term.partition("*")
+        try:
+            terms[name.strip()] = float(factor) if factor else 1.0
+        except ValueError:
+            raise InvalidValueError(
+                f"--weight: cannot read {term!r}; write COL or COL*FACTOR+COL*FACTOR"
+            ) from None
+    return terms

@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 
-from gridkit.cli.commands._common import add_output_option, refuse_output_over_input
+from gridkit.cli.commands._common import (
+    add_output_option,
+    parse_weight,
+    refuse_output_over_input,
+)
 
 log = logging.getLogger("gridkit.cli")
 
@@ -85,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     layers = load_layers(units=args.units, roads=args.roads, buildings=args.buildings)
     units = layers["units"].to_crs(layers.input_crs)  # saved back in the input's CRS
     nest_by = None if str(args.nest_by).lower() == "none" else args.nest_by
-    weight = _weight(args.weight)
+    weight = parse_weight(args.weight)
     options = dict(id_column=args.id_column, nest_by=nest_by, tolerance=args.tolerance,
                    roads=layers.get("roads"), buildings=layers.get("buildings"),
                    road_weight=args.road_weight if args.roads else None,
@@ -110,18 +114,3 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _weight(text: str):
-    """``COL`` or ``COL*F+COL*F`` (as `gridkit partition --weight`)."""
-    from gridkit.errors import InvalidValueError
-
-    if "+" not in text and "*" not in text:
-        return text.strip()
-    terms = {}
-    for term in text.split("+"):
-        name, _, factor = term.partition("*")
-        try:
-            terms[name.strip()] = float(factor) if factor else 1.0
-        except ValueError:
-            raise InvalidValueError(f"--weight: cannot read {term!r}; write COL or "
-                                    "COL*FACTOR+COL*FACTOR") from None
-    return terms

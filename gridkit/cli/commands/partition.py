@@ -13,6 +13,7 @@ from gridkit.cli.commands._common import (
     add_output_option,
     back_to_input_crs,
     distributed_requested,
+    parse_weight,
     plain,
     refuse_output_over_input,
 )
@@ -58,30 +59,6 @@ def register(subparsers) -> None:
     add_crs_option(p)
     add_output_option(p)
     p.set_defaults(func=run)
-
-
-def parse_weight(text: str):
-    """``COL`` or ``COL*F+COL*F`` -> a column name or a dict of column -> factor.
-
-    Examples
-    --------
-    >>> parse_weight("entities")
-    'entities'
-    >>> parse_weight("entities_risk1*3+entities")
-    {'entities_risk1': 3.0, 'entities': 1.0}
-    """
-    if "+" not in text and "*" not in text:
-        return text.strip()
-    terms = {}
-    for term in text.split("+"):
-        name, _, factor = term.partition("*")
-        try:
-            terms[name.strip()] = float(factor) if factor else 1.0
-        except ValueError:
-            raise InvalidValueError(
-                f"--weight: cannot read {term!r}; write COL or COL*FACTOR+COL*FACTOR"
-            ) from None
-    return terms
 
 
 @contextlib.contextmanager

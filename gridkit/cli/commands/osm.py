@@ -42,3 +42,20 @@ def run(args) -> int:
     counts = ", ".join(f"{name} {len(gdf)}" for name, gdf in layers.items())
     print(f"wrote {path}: {counts}")
     return 0
+
+
+def demo_step(ctx) -> None:
+    """The sample's own OpenStreetMap extract read into layers, clipped to its jurisdiction."""
+    from gridkit.io.files import write_layers
+    from gridkit.io.sample import sample_path
+    from gridkit.osm.extract import osm_layers
+
+    extract = sample_path().with_name("helsinki.osm.pbf")
+    if not extract.exists():
+        ctx.add(f"osm: skipped ({extract} is missing)")
+        return
+    layers = osm_layers(extract, clip=ctx.layers["jurisdiction"])
+    path = write_layers(layers, ctx.outdir / "osm_layers.gpkg")
+    counts = ", ".join(f"{name} {len(gdf)}" for name, gdf in layers.items())
+    ctx.add(f"osm: {extract.name} read into {counts} (the layers `gridkit units --layers` "
+            "takes)", path)

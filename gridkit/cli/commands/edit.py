@@ -114,3 +114,48 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+
+
+def demo_step(ctx) -> None:
+    """What a planner does in the editor, through its API: move a unit out of the heaviest
+    grid, lock that grid as it now is, rebalance the others (the one that took the unit
+    first of all), save."""
+    from gridkit.editor.session import edit
+    from gridkit.errors import PartitionError
+
+    assignment, adjacency = ctx.results.get("assignment"), ctx.results.get("adjacency")
+    if assignment is None or adjacency is None:
+        ctx.add("edit: skipped (no partition to edit)")
+        return
+    weight = next(c for c in ("workload_min", "entities", "households") if c in assignment)
+    ed = edit(assignment, weight, grid_column="grid_id", adjacency=adjacency,
+              roads=ctx.layers.get("roads"), road_weight=0.5, show=False)
+    try:
+        grid_of = assignment.set_index("unit_id")["grid_id"]
+        assignment_weight = assignment.set_index("unit_id")[weight]
+        heaviest = max(ed.state()["grids"], key=lambda g: g["deviation"])["grid_id"]
+        refused, moved = 0, None
+        pairs = adjacency[["unit_a", "unit_b"]].to_numpy()
+        pairs = [(u, o) for a, b in pairs for u, o in ((a, b), (b, a))
+                 if grid_of[u] == heaviest and grid_of[o] != heaviest]
+        for unit, other in sorted(pairs, key=lambda p: assignment_weight[p[0]]):
+            try:
+                ed.move([unit], grid_of[other])
+                moved = (unit, grid_of[other])
+                break
+            except PartitionError:  # nesting or contiguity: the editor says no
+                refused += 1
+        if moved is None:
+            ctx.add(f"edit: no unit of {heaviest} can move without breaking a rule")
+            return
+        after = {g["grid_id"]: g["deviation"] for g in ed.state()["grids"]}[moved[1]]
+        ed.lock(heaviest)
+        state = ed.rebalance()
+        path = ed.save(ctx.outdir / "edited.gpkg")
+    finally:
+        ed.stop()
+    worst = max(abs(g["deviation"]) for g in state["grids"])
+    ctx.add(f"edit: unit {moved[0]} moved from {heaviest} to {moved[1]} ({refused} move(s) "
+            f"refused first; {moved[1]} then {after:+.1%}), {heaviest} locked, the other grids "
+            f"rebalanced: worst deviation {worst:.1%}, plan "
+            f"{'valid' if state['valid'] else 'NOT valid'}", path)

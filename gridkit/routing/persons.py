@@ -1,0 +1,109 @@
+"""Several persons per grid: the grid's tour shared into N closed routes from one start.
+
+:func:`split_tour` cuts the grid's (optimal) tour into N consecutive pieces minimising the
+longest route (:func:`gridkit.routing._kpostman.min_max_split`), then re-solves every
+piece as its own exact tour from the start (:func:`gridkit.routing.postman.postman_tour`
+with ``start``), and reports a lower bound on the longest route. :func:`central_node` picks
+the start when the grid has no base point: the street node with the smallest distance to
+the farthest street node (the network centre of the grid's streets).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+from scipy.sparse.csgraph import dijkstra
+
+from gridkit.errors import InvalidValueError
+from gridkit.routing._kpostman import min_max_split, persons_bound
+from gridkit.routing._postman_core import _sparse
+from gridkit.routing.network import EdgeTable, edge_table
+from gridkit.routing.postman import PostmanTour, _tour_frame, postman_tour
+
+__all__ = ["SharedTour", "split_tour", "central_node"]
+
+#: candidate centres looked at (the street nodes nearest the streets' mean point)
+_CANDIDATES = 48
+
+
+@dataclass
+class SharedTour:
+    """``routes``: one closed tour per person (every street on exactly one of them);
+    ``bound``: a lower bound on the longest route (``max(tour bound / N, farthest street's
+    round trip)``); ``gap`` of the longest route to it."""
+
+    routes: list[PostmanTour]
+    bound: float
+
+    @property
+    def longest_m(self) -> float:
+        return max((r.length_m for r in self.routes), default=0.0)
+
+    @property
+    def gap(self) -> float:
+        return self.longest_m / self.bound - 1 if self.bound > 0 else 0.0
+
+
+def _arrays(frame, tour: PostmanTour):
+    ca = np.array([c[0] for c in tour.connectors.values()], dtype=np.int64)
+    cb = np.array([c[1] for c in tour.connectors.values()], dtype=np.int64)
+    cw = np.array([c[2] for c in tour.connectors.values()], dtype=float)
+    u = np.r_[frame["u"].to_numpy(), ca]
+    v = np.r_[frame["v"].to_numpy(), cb]
+    w = np.r_[frame["w"].to_numpy(float), cw]
+    return u, v, w
+
+
+def split_tour(
+    G: nx.MultiGraph,
+    tour: PostmanTour,
+    persons: int,
+    *,
+    start: int,
+    network: EdgeTable | None = None,
+    time_limit: float = 10.0,
+) -> SharedTour:
+    """Share a closed tour among ``persons`` people, all starting and ending at ``start``."""
+    if int(persons) != persons or persons < 1:
+        raise InvalidValueError(f"`persons` must be a whole number >= 1, got {persons!r}")
+    table = network if network is not None else edge_table(G, need_xy=False)
+    frame = _tour_frame(table)
+    u, v, w = _arrays(frame, tour)
+    n = int(table.nodes.max()) + 1
+    d0 = dijkstra(_sparse(n, u, v, w), indices=int(start))
+    length_of = dict(zip(frame.index.tolist(), frame["w"].to_numpy(float).tolist(), strict=True))
+    length_of.update({e: c[2] for e, c in tour.connectors.items()})
+    lens = np.array([length_of[e] for e, *_ in tour.steps])
+    cum = np.r_[0.0, np.cumsum(lens)]
+    req = [i for i, s in enumerate(tour.steps) if not s[3]]
+    a = np.array([tour.steps[i][1] for i in req])
+    b = np.array([tour.steps[i][2] for i in req])
+    round_trips = d0[a] + lens[req] + d0[b]
+    bound = persons_bound(tour.lower_bound_m, int(persons), round_trips)
+    pieces = min_max_split(d0[a], d0[b], cum[req], cum[np.asarray(req) + 1], int(persons))
+    routes = []
+    for p, r in pieces:
+        ids = [tour.steps[req[j]][0] for j in range(p, r + 1)]
+        routes.append(
+            postman_tour(G, ids, start=int(start), network=table, time_limit=time_limit)
+        )
+    return SharedTour(routes=routes, bound=bound)
+
+
+def central_node(G: nx.MultiGraph, edges, *, network: EdgeTable | None = None) -> int:
+    """The node of the ``edges`` (ids) nearest, along the network, to the farthest of them."""
+    table = network if network is not None else edge_table(G)
+    frame = _tour_frame(table)
+    sel = frame.loc[np.asarray(list(edges))]
+    nodes = np.unique(sel[["u", "v"]].to_numpy())
+    xy = np.full((int(table.nodes.max()) + 1, 2), np.nan)
+    xy[table.nodes.astype(int)] = table.node_xy
+    mid = np.nanmean(xy[nodes], axis=0)
+    near = nodes[np.argsort(np.hypot(*(xy[nodes] - mid).T))[:_CANDIDATES]]
+    u, v, w = frame["u"].to_numpy(), frame["v"].to_numpy(), frame["w"].to_numpy(float)
+    D = dijkstra(_sparse(len(xy), u, v, w), indices=near)[:, nodes]
+    lost = (~np.isfinite(D)).sum(axis=1)
+    far = np.where(np.isfinite(D), D, 0).max(axis=1)
+    return int(near[np.lexsort((far, lost))[0]])

@@ -28,8 +28,8 @@ def min_max_split(start_cost, end_cost, before, after, persons: int) -> list[tup
     begins, ``end_cost[i]`` the way back from where it ends, ``before[i]``/``after[i]`` the
     tour's length before / after walking it. Piece ``p..r`` costs
     ``start_cost[p] + after[r] - before[p] + end_cost[r]``. Returns ``(p, r)`` index
-    ranges (inclusive) minimising the largest cost; fewer than ``persons`` pieces only when
-    there are fewer streets.
+    ranges (inclusive) minimising the largest cost, one piece per person (fewer only when
+    there are fewer streets).
     """
     a = np.asarray(start_cost, float) - np.asarray(before, float)
     b = np.asarray(end_cost, float) + np.asarray(after, float)

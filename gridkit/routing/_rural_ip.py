@@ -136,7 +136,8 @@ def _heuristic(R: _Reduced, odd) -> np.ndarray:
     if len(terminals):
         for e in min_t_join(len(R.nodes), R.a, R.b, R.d, terminals):
             y[e] += 1
-    return np.where(y > 2, y - 2, y)
+    y = np.where(y > 2, y - 2, y)
+    return np.where((y == 2) & (pa == pb), 0, y)  # a double walk inside a piece is not needed
 
 
 def _contracted(R: _Reduced, y: np.ndarray, eps: float) -> nx.Graph:
@@ -193,38 +194,100 @@ _BANNER_DONE = False
 
 
 class _Model:
-    """The programme in HiGHS: columns ``y`` (reduced edges) then ``z`` (reduced nodes)."""
+    """The programme in HiGHS. Each reduced edge is two binary columns (its first and second
+    deadhead walk, ``y1 >= y2``), then one integer ``z`` per reduced node (half its degree).
+    Binary copies allow the co-circuit inequalities of Ghiani and Laporte, which give the
+    parity constraints a tight LP relaxation (without them HiGHS branches for seconds)."""
 
     def __init__(self, R: _Reduced, odd: np.ndarray):
         self.h, self.hs = _highs()
         self.R, m, p = R, len(R.a), len(R.nodes)
-        self.m = m
+        self.m, self.odd = m, odd
         h = self.h
-        cost = np.concatenate([R.d, np.zeros(p)])
-        upper = np.concatenate([np.full(m, 2.0), np.full(p, float(m))])
-        h.addCols(m + p, cost, np.zeros(m + p), upper, 0, np.zeros(0, np.int32),
+        cost = np.concatenate([R.d, R.d, np.zeros(p)])
+        # a second walk only between pieces: doubling an edge inside a piece is never needed
+        # (dropping both walks keeps every degree's parity and the piece stays connected)
+        between = (R.piece[R.a] != R.piece[R.b]).astype(float)
+        upper = np.concatenate([np.ones(m), between, np.full(p, float(2 * m))])
+        h.addCols(2 * m + p, cost, np.zeros(2 * m + p), upper, 0, np.zeros(0, np.int32),
                   np.zeros(0, np.int32), np.zeros(0))
-        # parity: y(delta(v)) - 2 z_v = odd_v
-        idx, starts, vals = [], [], []
         inc = [[] for _ in range(p)]
         for e, (a, b) in enumerate(zip(R.a.tolist(), R.b.tolist(), strict=True)):
-            inc[a].append(e)
-            inc[b].append(e)
+            inc[a] += [e, m + e]
+            inc[b] += [e, m + e]
+        self.inc = [np.asarray(c, dtype=np.int32) for c in inc]
+        # parity: y(delta(v)) - 2 z_v = odd_v
+        idx, starts, vals = [], [], []
         for x in range(p):
             starts.append(len(idx))
-            idx += inc[x] + [m + x]
+            idx += inc[x] + [2 * m + x]
             vals += [1.0] * len(inc[x]) + [-2.0]
         h.addRows(p, odd.astype(float), odd.astype(float), len(idx),
                   np.asarray(starts, np.int32), np.asarray(idx, np.int32), np.asarray(vals))
+        # the second walk only after the first: y1 - y2 >= 0
+        rows = np.arange(m, dtype=np.int32)
+        idx = np.stack([rows, rows + m], axis=1).ravel()
+        h.addRows(m, np.zeros(m), np.full(m, self.hs.kHighsInf), 2 * m,
+                  (2 * rows).astype(np.int32), idx.astype(np.int32),
+                  np.tile([1.0, -1.0], m))
         for c in range(R.k):  # every piece is left and entered
             self.cut(np.array([c]))
 
     def cut(self, pieces: np.ndarray) -> None:
-        cols = _cut_row(self.R, pieces).astype(np.int32)
+        e = _cut_row(self.R, pieces)
+        cols = np.concatenate([e, e + self.m]).astype(np.int32)
         self.h.addRow(2.0, self.hs.kHighsInf, len(cols), cols, np.ones(len(cols)))
 
+    def cocircuits(self, x: np.ndarray) -> int:
+        """Add the violated co-circuit inequalities ``x(delta(v) - F) - x(F) >= 1 - |F|``
+        (``|F|`` of the wrong parity at ``v``); exact separation per node."""
+        added = 0
+        for v, cols in enumerate(self.inc):
+            if not len(cols):
+                continue
+            xv = x[cols]
+            F = xv > 0.5
+            if F.sum() % 2 == self.odd[v]:  # F must have the parity the node may not have
+                j = int(np.argmin(np.abs(xv - 0.5)))
+                F[j] = ~F[j]
+            if xv[~F].sum() - xv[F].sum() < 1 - F.sum() - 1e-6:
+                coef = np.where(F, -1.0, 1.0)
+                self.h.addRow(float(1 - F.sum()), self.hs.kHighsInf, len(cols), cols, coef)
+                added += 1
+        return added
+
+    def odd_sets(self, x: np.ndarray) -> int:
+        """The same inequality on node sets (a heuristic separation of the blossom-type
+        cuts): the connected parts of the fractional edges, each tried as ``S``."""
+        R, m = self.R, self.m
+        y = x[:m] + x[m: 2 * m]
+        frac = np.flatnonzero(np.abs(y - np.round(y)) > 1e-6)
+        if not len(frac):
+            return 0
+        p = len(R.nodes)
+        M = coo_matrix((np.ones(len(frac)), (R.a[frac], R.b[frac])), shape=(p, p))
+        k, label = connected_components(M, directed=False)
+        touched = np.unique(np.concatenate([R.a[frac], R.b[frac]]))
+        added = 0
+        for c in np.unique(label[touched]):
+            inside = label == c
+            cross = np.flatnonzero(inside[R.a] != inside[R.b])
+            cols = np.concatenate([cross, cross + m]).astype(np.int32)
+            xv = x[cols]
+            F = xv > 0.5
+            if F.sum() % 2 == self.odd[inside].sum() % 2:
+                if not len(xv):
+                    continue
+                j = int(np.argmin(np.abs(xv - 0.5)))
+                F[j] = ~F[j]
+            if xv[~F].sum() - xv[F].sum() < 1 - F.sum() - 1e-6:
+                coef = np.where(F, -1.0, 1.0)
+                self.h.addRow(float(1 - F.sum()), self.hs.kHighsInf, len(cols), cols, coef)
+                added += 1
+        return added
+
     def integral(self) -> None:
-        n = self.m + len(self.R.nodes)
+        n = 2 * self.m + len(self.R.nodes)
         self.h.changeColsIntegrality(
             n, np.arange(n, dtype=np.int32), np.array([self.hs.HighsVarType.kInteger] * n)
         )
@@ -235,13 +298,15 @@ class _Model:
         h.run()
         info, status = h.getInfo(), h.getModelStatus()
         x = np.asarray(h.getSolution().col_value)
-        return status, x[: self.m] if len(x) else None, info
+        if not len(x):
+            return status, None, None, info
+        return status, x[: self.m] + x[self.m: 2 * self.m], x, info
 
 
 def _warm(model: _Model, y: np.ndarray, odd: np.ndarray) -> None:
     z = (np.bincount(np.concatenate([model.R.a, model.R.b]), weights=np.concatenate([y, y]),
                      minlength=len(odd)) - odd) / 2
-    vals = np.concatenate([y.astype(float), z])
+    vals = np.concatenate([(y >= 1).astype(float), (y >= 2).astype(float), z])
     model.h.setSolution(len(vals), np.arange(len(vals), dtype=np.int32), vals)
 
 
@@ -289,22 +354,22 @@ def rural_postman(
     for _ in range(200):
         if time.perf_counter() - t0 > time_limit / 2:
             break
-        status, y, info = model.run(time_limit - (time.perf_counter() - t0))
+        status, y, x, info = model.run(time_limit - (time.perf_counter() - t0))
         if y is None or str(status) != "HighsModelStatus.kOptimal":
             break
         bound = max(bound, float(info.objective_function_value))
         cuts = _violated(R, y, integral=False)
-        if not cuts:
-            break
         for c in cuts:
             model.cut(c)
+        if not model.cocircuits(x) + model.odd_sets(x) and not cuts:
+            break
     lp_bound = bound
     model.integral()
     model.h.setOptionValue("mip_rel_gap", 1e-7)
     optimal = False
     while time.perf_counter() - t0 < time_limit:
         _warm(model, best_y, odd)
-        status, y, info = model.run(time_limit - (time.perf_counter() - t0))
+        status, y, _, info = model.run(time_limit - (time.perf_counter() - t0))
         dual = float(getattr(info, "mip_dual_bound", -np.inf))
         if np.isfinite(dual):
             bound = max(bound, dual)

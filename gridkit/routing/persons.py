@@ -24,6 +24,8 @@ from gridkit.routing.postman import PostmanTour, _tour_frame, postman_tour
 
 __all__ = ["SharedTour", "split_tour", "central_node"]
 
+#: starting streets tried when cutting the closed tour
+_ROTATIONS = 24
 #: candidate centres looked at (the street nodes nearest the streets' mean point)
 _CANDIDATES = 48
 
@@ -76,20 +78,41 @@ def split_tour(
     length_of = dict(zip(frame.index.tolist(), frame["w"].to_numpy(float).tolist(), strict=True))
     length_of.update({e: c[2] for e, c in tour.connectors.items()})
     lens = np.array([length_of[e] for e, *_ in tour.steps])
-    cum = np.r_[0.0, np.cumsum(lens)]
-    req = [i for i, s in enumerate(tour.steps) if not s[3]]
-    a = np.array([tour.steps[i][1] for i in req])
-    b = np.array([tour.steps[i][2] for i in req])
+    req = np.array([i for i, s in enumerate(tour.steps) if not s[3]], dtype=int)
+    a = np.array([tour.steps[i][1] for i in req], dtype=int)
+    b = np.array([tour.steps[i][2] for i in req], dtype=int)
     round_trips = d0[a] + lens[req] + d0[b]
     bound = persons_bound(tour.lower_bound_m, int(persons), round_trips)
-    pieces = min_max_split(d0[a], d0[b], cum[req], cum[np.asarray(req) + 1], int(persons))
+    pieces = _best_rotation(d0[a], d0[b], lens, req, int(persons))
+    joins = sorted({x for a_, b_, _ in tour.connectors.values() for x in (a_, b_)})
     routes = []
     for p, r in pieces:
-        ids = [tour.steps[req[j]][0] for j in range(p, r + 1)]
+        ids = [tour.steps[req[j % len(req)]][0] for j in range(p, r + 1)]
         routes.append(
-            postman_tour(G, ids, start=int(start), network=table, time_limit=time_limit)
+            postman_tour(G, ids, start=int(start), network=table, time_limit=time_limit,
+                         join_nodes=joins)
         )
     return SharedTour(routes=routes, bound=bound)
+
+
+def _best_rotation(start_cost, end_cost, lens, req, persons: int) -> list[tuple[int, int]]:
+    """The split of the closed tour, read from one of ``_ROTATIONS`` starting streets, with
+    the smallest longest route. Pieces index ``req`` cyclically (``j % len(req)``)."""
+    q = len(req)
+    total = float(lens.sum())
+    cum = np.r_[0.0, np.cumsum(lens)]
+    best, best_cost = None, np.inf
+    for s in np.unique(np.linspace(0, q, _ROTATIONS, endpoint=False).astype(int)):
+        order = np.r_[np.arange(s, q), np.arange(0, s)]
+        before = cum[req[order]] - cum[req[s]]
+        before = np.where(before < 0, before + total, before)
+        after = before + lens[req[order]]
+        pieces = min_max_split(start_cost[order], end_cost[order], before, after, persons)
+        cost = max(start_cost[order][p] + after[r] - before[p] + end_cost[order][r]
+                   for p, r in pieces)
+        if cost < best_cost - 1e-9:
+            best_cost, best = cost, [(int(p + s), int(r + s)) for p, r in pieces]
+    return best
 
 
 def central_node(G: nx.MultiGraph, edges, *, network: EdgeTable | None = None) -> int:

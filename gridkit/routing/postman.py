@@ -163,6 +163,7 @@ def postman_tour(
     end: int | None = None,
     time_limit: float = 10.0,
     network: EdgeTable | None = None,
+    join_nodes=(),
 ) -> PostmanTour:
     """The shortest tour over the required ``edges`` of a road graph.
 
@@ -183,6 +184,10 @@ def postman_tour(
     network
         ``gridkit.routing.network.edge_table(G, need_xy=False)``, to reuse it
         over many tours on the same graph (default: built here).
+    join_nodes
+        Nodes whose network components the walking connectors also join (besides
+        those of the streets and the start), e.g. all of a grid's when touring one
+        person's share of it.
 
     Examples
     --------
@@ -214,9 +219,8 @@ def postman_tour(
     walkable = not bool(df["oneway"].to_numpy().any()) and bool(np.isfinite(xy).all())
     if walkable:
         # nothing dropped: pieces no street joins get straight walking connectors
-        ca, cb, cw = walking_connectors(
-            n, u_all, v_all, xy, req_pos, [] if start is None or end is not None else [start]
-        )
+        join = list(join_nodes) + ([] if start is None or end is not None else [start])
+        ca, cb, cw = walking_connectors(n, u_all, v_all, xy, req_pos, join)
         unreachable: list[int] = []
         in_comp = np.arange(len(df))
         req_local = req_pos

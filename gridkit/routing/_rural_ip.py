@@ -32,7 +32,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra, minimum_spannin
 
 from gridkit.routing._postman_core import _pair_index, _sparse, min_t_join
 
-__all__ = ["RuralSolution", "rural_postman"]
+__all__ = ["RuralSolution", "rural_postman", "shared_bound"]
 
 _EPS = 1e-6
 
@@ -199,23 +199,38 @@ class _Model:
     Binary copies allow the co-circuit inequalities of Ghiani and Laporte, which give the
     parity constraints a tight LP relaxation (without them HiGHS branches for seconds)."""
 
-    def __init__(self, R: _Reduced, odd: np.ndarray):
+    def __init__(self, R: _Reduced, odd: np.ndarray, depot_degree: tuple | None = None):
         self.h, self.hs = _highs()
         self.R, m, p = R, len(R.a), len(R.nodes)
         self.m, self.odd = m, odd
         h = self.h
-        cost = np.concatenate([R.d, R.d, np.zeros(p)])
+        # with a depot degree (several persons leave the start): more walks on its edges
+        self.more = (
+            np.flatnonzero((R.a == depot_degree[0]) | (R.b == depot_degree[0]))
+            if depot_degree is not None
+            else np.zeros(0, dtype=int)
+        )
+        q = len(self.more)
+        cost = np.concatenate([R.d, R.d, np.zeros(p), R.d[self.more]])
         # a second walk only between pieces: doubling an edge inside a piece is never needed
         # (dropping both walks keeps every degree's parity and the piece stays connected)
         between = (R.piece[R.a] != R.piece[R.b]).astype(float)
-        upper = np.concatenate([np.ones(m), between, np.full(p, float(2 * m))])
-        h.addCols(2 * m + p, cost, np.zeros(2 * m + p), upper, 0, np.zeros(0, np.int32),
-                  np.zeros(0, np.int32), np.zeros(0))
+        more_ub = 2.0 * depot_degree[1] if depot_degree is not None else 0.0
+        upper = np.concatenate([np.ones(m), between, np.full(p, float(2 * m + 2 * q * more_ub)),
+                                np.full(q, more_ub)])
+        h.addCols(2 * m + p + q, cost, np.zeros(2 * m + p + q), upper, 0,
+                  np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
         inc = [[] for _ in range(p)]
         for e, (a, b) in enumerate(zip(R.a.tolist(), R.b.tolist(), strict=True)):
             inc[a] += [e, m + e]
             inc[b] += [e, m + e]
         self.inc = [np.asarray(c, dtype=np.int32) for c in inc]
+        # co-circuits hold for binary walks only: not at the ends of the depot's edges
+        self.skip = set(R.a[self.more].tolist()) | set(R.b[self.more].tolist())
+        self.extra_col = {int(e): 2 * m + p + j for j, e in enumerate(self.more)}
+        for e, c in self.extra_col.items():
+            inc[R.a[e]].append(c)
+            inc[R.b[e]].append(c)
         # parity: y(delta(v)) - 2 z_v = odd_v
         idx, starts, vals = [], [], []
         for x in range(p):
@@ -224,6 +239,11 @@ class _Model:
             vals += [1.0] * len(inc[x]) + [-2.0]
         h.addRows(p, odd.astype(float), odd.astype(float), len(idx),
                   np.asarray(starts, np.int32), np.asarray(idx, np.int32), np.asarray(vals))
+        if depot_degree is not None:  # the start's degree: at least 2 per person
+            d, persons, deg = depot_degree
+            cols = np.asarray(inc[d], dtype=np.int32)
+            h.addRow(float(2 * persons - deg), self.hs.kHighsInf,
+                     len(cols), cols, np.ones(len(cols)))
         # the second walk only after the first: y1 - y2 >= 0
         rows = np.arange(m, dtype=np.int32)
         idx = np.stack([rows, rows + m], axis=1).ravel()
@@ -235,7 +255,8 @@ class _Model:
 
     def cut(self, pieces: np.ndarray) -> None:
         e = _cut_row(self.R, pieces)
-        cols = np.concatenate([e, e + self.m]).astype(np.int32)
+        more = [self.extra_col[int(x)] for x in e if int(x) in self.extra_col]
+        cols = np.concatenate([e, e + self.m, more]).astype(np.int32)
         self.h.addRow(2.0, self.hs.kHighsInf, len(cols), cols, np.ones(len(cols)))
 
     def cocircuits(self, x: np.ndarray) -> int:
@@ -243,7 +264,7 @@ class _Model:
         (``|F|`` of the wrong parity at ``v``); exact separation per node."""
         added = 0
         for v, cols in enumerate(self.inc):
-            if not len(cols):
+            if not len(cols) or v in self.skip:
                 continue
             xv = x[cols]
             F = xv > 0.5
@@ -272,6 +293,8 @@ class _Model:
         for c in np.unique(label[touched]):
             inside = label == c
             cross = np.flatnonzero(inside[R.a] != inside[R.b])
+            if np.isin(cross, self.more).any():
+                continue
             cols = np.concatenate([cross, cross + m]).astype(np.int32)
             xv = x[cols]
             F = xv > 0.5
@@ -287,7 +310,7 @@ class _Model:
         return added
 
     def integral(self) -> None:
-        n = 2 * self.m + len(self.R.nodes)
+        n = 2 * self.m + len(self.R.nodes) + len(self.more)
         self.h.changeColsIntegrality(
             n, np.arange(n, dtype=np.int32), np.array([self.hs.HighsVarType.kInteger] * n)
         )
@@ -300,7 +323,11 @@ class _Model:
         x = np.asarray(h.getSolution().col_value)
         if not len(x):
             return status, None, None, info
-        return status, x[: self.m] + x[self.m: 2 * self.m], x, info
+        y = x[: self.m] + x[self.m: 2 * self.m]
+        if len(self.more):
+            y = y + np.bincount(self.more, weights=x[2 * self.m + len(self.R.nodes):],
+                                minlength=self.m)
+        return status, y, x, info
 
 
 def _warm(model: _Model, y: np.ndarray, odd: np.ndarray) -> None:
@@ -327,6 +354,55 @@ def _repair(R: _Reduced, y: np.ndarray) -> np.ndarray:
         y = np.where(y > 2, y - 2, y)
 
 
+def _lp_rounds(model: _Model, R: _Reduced, t0: float, time_limit: float) -> float:
+    """The LP relaxation with violated cuts added until none is left: its bound."""
+    bound = 0.0
+    for _ in range(200):
+        if time.perf_counter() - t0 > time_limit / 2:
+            break
+        status, y, x, info = model.run(time_limit - (time.perf_counter() - t0))
+        if y is None or str(status) != "HighsModelStatus.kOptimal":
+            break
+        bound = max(bound, float(info.objective_function_value))
+        cuts = _violated(R, y, integral=False)
+        for c in cuts:
+            model.cut(c)
+        if not model.cocircuits(x) + model.odd_sets(x) and not cuts:
+            break
+    return bound
+
+
+def shared_bound(n: int, u, v, w, required, *, depot: int, persons: int,
+                 time_limit: float = 3.0) -> float:
+    """A lower bound on the total length of ``persons`` closed routes from ``depot`` that
+    together walk every required edge: the rural postman whose start has degree at least
+    ``2 * persons`` (every person leaves it and comes back), LP and integer bound."""
+    t0 = time.perf_counter()
+    u, v, w = np.asarray(u), np.asarray(v), np.asarray(w, dtype=float)
+    required = np.asarray(required, dtype=int)
+    street = float(w[required].sum())
+    R = _reduce(n, u, v, w, required, depot, np.inf)
+    deg = np.bincount(np.concatenate([u[required], v[required]]), minlength=n)[R.nodes]
+    d = int(np.flatnonzero(R.nodes == depot)[0])
+    model = _Model(R, deg % 2, (d, int(persons), int(deg[d])))
+    bound = _lp_rounds(model, R, t0, time_limit)
+    model.integral()
+    while time.perf_counter() - t0 < time_limit:
+        status, y, _, info = model.run(time_limit - (time.perf_counter() - t0))
+        dual = float(getattr(info, "mip_dual_bound", -np.inf))
+        if np.isfinite(dual):
+            bound = max(bound, dual)
+        if y is None or not len(y) or str(status) != "HighsModelStatus.kOptimal":
+            break
+        cuts = _violated(R, np.round(y).astype(int), integral=True)
+        if not cuts:
+            bound = max(bound, float(info.objective_function_value))
+            break
+        for c in cuts:
+            model.cut(c)
+    return street + bound
+
+
 def rural_postman(
     n: int, u, v, w, required, *, depot: int | None = None, upper: float | None = None,
     time_limit: float = 5.0,
@@ -349,21 +425,7 @@ def rural_postman(
     if R.k <= 1:  # one piece: the minimum T-join is the optimum (Edmonds and Johnson)
         return _expand(R, n, u, v, w, best_y, street, street + best, street + best, True)
     model = _Model(R, odd)
-    bound = 0.0
-    # LP relaxation: add violated cuts until none is left (the tight bound)
-    for _ in range(200):
-        if time.perf_counter() - t0 > time_limit / 2:
-            break
-        status, y, x, info = model.run(time_limit - (time.perf_counter() - t0))
-        if y is None or str(status) != "HighsModelStatus.kOptimal":
-            break
-        bound = max(bound, float(info.objective_function_value))
-        cuts = _violated(R, y, integral=False)
-        for c in cuts:
-            model.cut(c)
-        if not model.cocircuits(x) + model.odd_sets(x) and not cuts:
-            break
-    lp_bound = bound
+    bound = lp_bound = _lp_rounds(model, R, t0, time_limit)
     model.integral()
     model.h.setOptionValue("mip_rel_gap", 1e-7)
     optimal = False

@@ -19,6 +19,7 @@ from scipy.sparse.csgraph import dijkstra
 from gridkit.errors import InvalidValueError
 from gridkit.routing._kpostman import min_max_split, persons_bound
 from gridkit.routing._postman_core import _sparse
+from gridkit.routing._rural_ip import shared_bound
 from gridkit.routing.network import EdgeTable, edge_table
 from gridkit.routing.postman import PostmanTour, _tour_frame, postman_tour
 
@@ -26,6 +27,8 @@ __all__ = ["SharedTour", "split_tour", "central_node"]
 
 #: starting streets tried when cutting the closed tour
 _ROTATIONS = 24
+#: rounds of re-cutting the persons' routes (stops when the longest no longer shrinks)
+_ROUNDS = 1
 #: candidate centres looked at (the street nodes nearest the streets' mean point)
 _CANDIDATES = 48
 
@@ -33,8 +36,9 @@ _CANDIDATES = 48
 @dataclass
 class SharedTour:
     """``routes``: one closed tour per person (every street on exactly one of them);
-    ``bound``: a lower bound on the longest route (``max(tour bound / N, farthest street's
-    round trip)``); ``gap`` of the longest route to it."""
+    ``bound``: a lower bound on the longest route: the largest of the tour's bound / N,
+    the farthest street's round trip, and the bound of the tour whose start has degree
+    ``2 N`` (every person leaves and comes back) / N; ``gap`` of the longest route to it."""
 
     routes: list[PostmanTour]
     bound: float
@@ -83,16 +87,53 @@ def split_tour(
     b = np.array([tour.steps[i][2] for i in req], dtype=int)
     round_trips = d0[a] + lens[req] + d0[b]
     bound = persons_bound(tour.lower_bound_m, int(persons), round_trips)
-    pieces = _best_rotation(d0[a], d0[b], lens, req, int(persons))
+    if persons > 1:  # stronger: the start's degree is at least 2 per person
+        at = {e: i for i, e in enumerate(frame.index.tolist())}
+        req_pos = [at[tour.steps[i][0]] for i in req]
+        total = shared_bound(n, u, v, w, req_pos, depot=int(start), persons=int(persons),
+                             time_limit=min(time_limit, 3.0))
+        bound = max(bound, total / int(persons))
     joins = sorted({x for a_, b_, _ in tour.connectors.values() for x in (a_, b_)})
-    routes = []
-    for p, r in pieces:
-        ids = [tour.steps[req[j % len(req)]][0] for j in range(p, r + 1)]
-        routes.append(
-            postman_tour(G, ids, start=int(start), network=table, time_limit=time_limit,
+
+    def cut(steps, lens):
+        req = np.array([i for i, s in enumerate(steps) if not s[3]], dtype=int)
+        a = np.array([steps[i][1] for i in req], dtype=int)
+        b = np.array([steps[i][2] for i in req], dtype=int)
+        pieces = _best_rotation(d0[a], d0[b], lens, req, int(persons))
+        return [
+            postman_tour(G, [steps[req[j % len(req)]][0] for j in range(p, r + 1)],
+                         start=int(start), network=table, time_limit=time_limit,
                          join_nodes=joins)
-        )
-    return SharedTour(routes=routes, bound=bound)
+            for p, r in pieces
+        ]
+
+    best = cut(tour.steps, lens)
+    xy = np.full((n, 2), np.nan)
+    xy[table.nodes.astype(int)] = table.node_xy
+    for _ in range(_ROUNDS):  # re-cut the persons' own routes, joined in turn round the start
+        steps, seq_lens = _joined(best, xy, int(start), length_of)
+        new = cut(steps, seq_lens)
+        if max(r.length_m for r in new) >= max(r.length_m for r in best) - 1e-6:
+            break
+        best = new
+    return SharedTour(routes=best, bound=bound)
+
+
+def _joined(routes, xy, start: int, length_of) -> tuple[list, np.ndarray]:
+    """The routes one after the other, in the order of their direction from the start, as
+    one closed walk: neighbouring persons can then trade the streets between them."""
+    def angle(r):
+        pts = np.array([xy[s[1]] for s in r.steps if not s[3]] or [xy[start]])
+        if not np.isfinite(pts).all() or not np.isfinite(xy[start]).all():
+            return 0.0  # no coordinates: keep the order
+        d = pts.mean(axis=0) - xy[start]
+        return float(np.arctan2(d[1], d[0]))
+
+    steps, lens = [], []
+    for r in sorted(routes, key=angle):
+        steps += r.steps
+        lens += [r.connectors[e][2] if e < 0 else length_of[e] for e, *_ in r.steps]
+    return steps, np.asarray(lens, dtype=float)
 
 
 def _best_rotation(start_cost, end_cost, lens, req, persons: int) -> list[tuple[int, int]]:

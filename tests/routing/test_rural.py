@@ -246,3 +246,36 @@ def test_min_max_split_matches_brute_force(seq, k):
     assert len(got) == min(k, q) and got[0][0] == 0 and got[-1][1] == q - 1
     assert all(b + 1 == c for (_, b), (c, _) in itertools.pairwise(got))
     assert max(cost(p, r) for p, r in got) == pytest.approx(best)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_persons_bound_never_exceeds_the_min_max_optimum(seed):
+    from gridkit.routing.persons import split_tour
+
+    rng = np.random.default_rng(seed)
+    n = 6
+    edges = [(i, i + 1, int(rng.integers(1, 9))) for i in range(n - 1)]
+    edges += [(int(a), int(b), int(rng.integers(1, 9)))
+              for a, b in rng.integers(0, n, size=(3, 2)) if a != b]
+    required = sorted(rng.choice(len(edges), size=4, replace=False).tolist())
+    G = _graph(edges)
+    tour = postman_tour(G, edges=required, start=0)
+    shared = split_tour(G, tour, 2, start=0)
+    # the optimum by brute force: every way to give the streets to two persons
+    cache = {}
+
+    def route(sub):
+        if not sub:
+            return 0.0
+        if sub not in cache:
+            cache[sub] = _brute_rpp(n, edges, list(sub), depot=0)
+        return cache[sub]
+
+    opt = min(max(route(tuple(r for r, m in zip(required, mask, strict=True) if m)),
+                  route(tuple(r for r, m in zip(required, mask, strict=True) if not m)))
+              for mask in itertools.product([0, 1], repeat=len(required)))
+    assert shared.bound <= opt + 1e-6 <= shared.longest_m + 2e-6
+    walked = sorted(s[0] for r in shared.routes for s in r.steps if not s[3])
+    assert walked == required
+    for r in shared.routes:
+        assert r.steps[0][1] == 0 and r.steps[-1][2] == 0

@@ -276,6 +276,12 @@ def postman_tour(
         t = t_join_cost(n, sub_u, sub_v, sub_w, odd_nodes(n, sub_u[req_local], sub_v[req_local]))
         return street + max(t, mst_w)
 
+    def lb_directed() -> float:
+        """One-way streets in pieces: ignoring the directions is a relaxation, so the exact
+        undirected rural postman's bound (time-limited) is a bound here."""
+        sol = rural_postman(n, sub_u, sub_v, sub_w, req_local, time_limit=time_limit / 2)
+        return max(lb_undirected(), sol.bound)
+
     ids = np.r_[df.index.to_numpy()[in_comp], -1 - np.arange(len(ca))]
     frm_all, to_all = df["frm"].to_numpy()[in_comp], df["to"].to_numpy()[in_comp]
     steps: list[tuple[int, int, int, bool]] = []
@@ -320,7 +326,12 @@ def postman_tour(
             steps += [(p, a, b, True) for p, a, b in extra]
             method = "directed"
             length = float(sub_w[[s[0] for s in steps]].sum())
-            lower = length if k <= 1 else max(lb_undirected(), street)
+            if k <= 1:
+                lower = length
+            else:  # the pieces without joining them (min-cost flow) is a relaxation too
+                flow = directed_flow(n, a_from, a_to, a_w, a_pos, frm_all[req_local],
+                                     to_all[req_local])
+                lower = max(lb_directed(), street + float(sum(sub_w[p] for p, _, _ in flow)))
         else:
             counts, length, bound = mixed_milp(
                 n, a_from, a_to, a_w, a_pos, must, must[oneway[must]], time_limit=time_limit
@@ -336,7 +347,7 @@ def postman_tour(
             method = "mixed"
             length = float(sub_w[[s[0] for s in steps]].sum())
             # with connectors forced in, the programme's bound is not a bound for the grid
-            lower = min(length, bound) if k <= 1 else lb_undirected()
+            lower = min(length, bound) if k <= 1 else lb_directed()
             optimal = optimal and lower >= length - 1e-6
         if k > 1:
             method = "rural/" + method

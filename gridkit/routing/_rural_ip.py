@@ -423,7 +423,7 @@ def rural_postman(
     y_heur = _heuristic(R, odd)
     best_y, best = y_heur, float(R.d @ y_heur)
     if R.k <= 1:  # one piece: the minimum T-join is the optimum (Edmonds and Johnson)
-        return _expand(R, n, u, v, w, best_y, street, street + best, street + best, True)
+        return _expand(R, u, v, w, best_y, street, bound=street + best, optimal=True)
     model = _Model(R, odd)
     bound = lp_bound = _lp_rounds(model, R, t0, time_limit)
     model.integral()
@@ -454,12 +454,12 @@ def rural_postman(
         if str(status) != "HighsModelStatus.kOptimal":
             break  # out of time with a disconnected incumbent: keep the bound
     bound = max(bound, lp_bound)
-    sol = _expand(R, n, u, v, w, best_y, street, street + best, street + min(bound, best),
-                  optimal or bound >= best - 1e-6 * max(best, 1.0))
+    sol = _expand(R, u, v, w, best_y, street, bound=street + min(bound, best),
+                  optimal=optimal or bound >= best - 1e-6 * max(best, 1.0))
     return sol
 
 
-def _expand(R, n, u, v, w, y, street, length, bound, optimal) -> RuralSolution:
+def _expand(R, u, v, w, y, street, *, bound, optimal) -> RuralSolution:
     pairs = _pair_index(u, v, w)
     extra: list[int] = []
     for e in np.flatnonzero(y):

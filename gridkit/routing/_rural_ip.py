@@ -35,6 +35,10 @@ from gridkit.routing._postman_core import _pair_index, _sparse, min_t_join
 __all__ = ["RuralSolution", "rural_postman", "shared_bound"]
 
 _EPS = 1e-6
+#: most rounds of LP cuts before the integer programme starts
+_LP_ROUNDS = 60
+#: relative gap (of the whole tour) at which HiGHS may stop
+_MIP_GAP = 1e-6
 
 
 @dataclass
@@ -357,8 +361,8 @@ def _repair(R: _Reduced, y: np.ndarray) -> np.ndarray:
 def _lp_rounds(model: _Model, R: _Reduced, t0: float, time_limit: float) -> float:
     """The LP relaxation with violated cuts added until none is left: its bound."""
     bound = 0.0
-    for _ in range(200):
-        if time.perf_counter() - t0 > time_limit / 2:
+    for _ in range(_LP_ROUNDS):
+        if time.perf_counter() - t0 > time_limit / 4:
             break
         status, y, x, info = model.run(time_limit - (time.perf_counter() - t0))
         if y is None or str(status) != "HighsModelStatus.kOptimal":
@@ -427,12 +431,12 @@ def rural_postman(
     model = _Model(R, odd)
     bound = lp_bound = _lp_rounds(model, R, t0, time_limit)
     model.integral()
-    model.h.setOptionValue("mip_rel_gap", 1e-7)
-    optimal = False
+    model.h.changeObjectiveOffset(street)  # HiGHS's relative gap: of the whole tour
+    model.h.setOptionValue("mip_rel_gap", _MIP_GAP)
     while time.perf_counter() - t0 < time_limit:
         _warm(model, best_y, odd)
         status, y, _, info = model.run(time_limit - (time.perf_counter() - t0))
-        dual = float(getattr(info, "mip_dual_bound", -np.inf))
+        dual = float(getattr(info, "mip_dual_bound", -np.inf)) - street
         if np.isfinite(dual):
             bound = max(bound, dual)
         if y is None or not len(y):
@@ -442,9 +446,6 @@ def rural_postman(
         if not cuts:
             if float(R.d @ y) < best:
                 best_y, best = y, float(R.d @ y)
-            if str(status) == "HighsModelStatus.kOptimal":
-                optimal = True
-                bound = max(bound, best)
             break
         fixed = _repair(R, y)
         if float(R.d @ fixed) < best:
@@ -455,7 +456,7 @@ def rural_postman(
             break  # out of time with a disconnected incumbent: keep the bound
     bound = max(bound, lp_bound)
     sol = _expand(R, u, v, w, best_y, street, bound=street + min(bound, best),
-                  optimal=optimal or bound >= best - 1e-6 * max(best, 1.0))
+                  optimal=bound >= best - _MIP_GAP * (street + best))
     return sol
 
 

@@ -13,13 +13,17 @@ inside the grid at least once, as short as possible:
 - **mixed** (one-way and two-way streets): an integer programme solved by
   scipy's HiGHS (exact unless the time limit stops it; the gap is reported).
 - **rural** (the grid's streets are not connected inside the grid): the
-  components are joined by the shortest connecting streets (a minimum
-  spanning tree over component-to-component distances, Frederickson's
-  heuristic), then made Eulerian as above. NP-hard in general: the result
-  reports a lower bound (street length + max(minimum T-join of the odd
-  nodes, the spanning tree)) and the gap to it.
+  exact rural postman, an integer programme with connectivity cuts solved by
+  HiGHS (:mod:`gridkit.routing._rural_ip`), warm-started by Frederickson's
+  heuristic (spanning tree of the pieces + minimum T-join); when the time
+  limit stops it, the best tour and a proven lower bound (``gap``). Pieces in
+  network components that no street joins get straight walking connectors
+  (:mod:`gridkit.routing._connectors`, needs node coordinates): no street is
+  dropped. One-way streets in pieces: Frederickson's tour, bounded by the
+  undirected programme and the unjoined min-cost flow.
 
-Also an open route from a given start to a given end (undirected only).
+Also an open route from a given start to a given end (undirected only), and
+(:mod:`gridkit.routing.persons`) a grid's tour shared among several persons.
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ class SharedTour:
 
     @property
     def gap(self) -> float:
-        return self.longest_m / self.bound - 1 if self.bound > 0 else 0.0
+        return max(self.longest_m / self.bound - 1, 0.0) if self.bound > 0 else 0.0
 
 
 def _arrays(frame, tour: PostmanTour):

@@ -6,8 +6,9 @@ optimal tour, read as a sequence of street traversals, is cut into N consecutive
 (each starting and ending at a patrolled street) so that the longest of
 ``way there + piece + way back`` is as small as possible, by dynamic programming over the
 cut points (O(N q^2) for q streets; own code, no library splits a sequence this way).
-The caller then re-solves every piece as its own exact tour from the start, which can only
-make it shorter.
+The caller tries several Euler orders of the same tour and several starting streets, cuts
+the one whose longest piece is shortest, then re-solves every piece as its own exact tour
+from the start, which can only make it shorter.
 
 A lower bound on the longest route: the N routes together are one closed walk through the
 start over every street, so the longest is at least the single tour's bound / N; and some

@@ -18,15 +18,17 @@ from scipy.sparse.csgraph import dijkstra
 
 from gridkit.errors import InvalidValueError
 from gridkit.routing._kpostman import min_max_split, persons_bound
-from gridkit.routing._postman_core import _sparse
+from gridkit.routing._postman_core import _sparse, euler_order
 from gridkit.routing._rural_ip import shared_bound
 from gridkit.routing.network import EdgeTable, edge_table
 from gridkit.routing.postman import PostmanTour, _tour_frame, postman_tour
 
 __all__ = ["SharedTour", "split_tour", "central_node"]
 
-#: starting streets tried when cutting the closed tour
-_ROTATIONS = 24
+#: starting streets tried when cutting the closed tour (per Euler order)
+_ROTATIONS = 8
+#: other Euler orders of the tour tried for the cut
+_ORDERS = 16
 #: rounds of re-cutting the persons' routes (stops when the longest no longer shrinks)
 _ROUNDS = 1
 #: candidate centres looked at (the street nodes nearest the streets' mean point)
@@ -95,11 +97,14 @@ def split_tour(
         bound = max(bound, total / int(persons))
     joins = sorted({x for a_, b_, _ in tour.connectors.values() for x in (a_, b_)})
 
-    def cut(steps, lens):
+    def plan(steps, lens):
         req = np.array([i for i, s in enumerate(steps) if not s[3]], dtype=int)
         a = np.array([steps[i][1] for i in req], dtype=int)
         b = np.array([steps[i][2] for i in req], dtype=int)
-        pieces = _best_rotation(d0[a], d0[b], lens, req, int(persons))
+        pieces, cost = _best_rotation(d0[a], d0[b], lens, req, int(persons))
+        return cost, steps, req, pieces
+
+    def solve(steps, req, pieces):
         return [
             postman_tour(G, [steps[req[j % len(req)]][0] for j in range(p, r + 1)],
                          start=int(start), network=table, time_limit=time_limit,
@@ -107,7 +112,12 @@ def split_tour(
             for p, r in pieces
         ]
 
-    best = cut(tour.steps, lens)
+    def cut(steps, lens):
+        return solve(*plan(steps, lens)[1:])
+
+    # the same tour in other Euler orders: which one cuts best is a matter of luck
+    plans = [plan(st, ln) for st, ln in [(tour.steps, lens), *_orders(tour, length_of, start)]]
+    best = solve(*min(plans, key=lambda x: x[0])[1:])
     xy = np.full((n, 2), np.nan)
     xy[table.nodes.astype(int)] = table.node_xy
     for _ in range(_ROUNDS):  # re-cut the persons' own routes, joined in turn round the start
@@ -117,6 +127,19 @@ def split_tour(
             break
         best = new
     return SharedTour(routes=best, bound=bound)
+
+
+def _orders(tour: PostmanTour, length_of, start: int):
+    """``_ORDERS`` other Euler orders of the tour's walks from the start (seeded shuffles of
+    Hierholzer's adjacency lists)."""
+    rng = np.random.default_rng(0)
+    for _ in range(_ORDERS):
+        walks = [tour.steps[i] for i in rng.permutation(len(tour.steps))]
+        order = euler_order([(i, a, b) for i, (_, a, b, _) in enumerate(walks)], directed=False,
+                            start=int(start))
+        steps = [(walks[i][0], a, b, walks[i][3]) for i, a, b in order]
+        lens = [tour.connectors[e][2] if e < 0 else length_of[e] for e, *_ in steps]
+        yield steps, np.asarray(lens, dtype=float)
 
 
 def _joined(routes, xy, start: int, length_of) -> tuple[list, np.ndarray]:
@@ -136,9 +159,10 @@ def _joined(routes, xy, start: int, length_of) -> tuple[list, np.ndarray]:
     return steps, np.asarray(lens, dtype=float)
 
 
-def _best_rotation(start_cost, end_cost, lens, req, persons: int) -> list[tuple[int, int]]:
+def _best_rotation(start_cost, end_cost, lens, req, persons: int):
     """The split of the closed tour, read from one of ``_ROTATIONS`` starting streets, with
-    the smallest longest route. Pieces index ``req`` cyclically (``j % len(req)``)."""
+    the smallest longest route: ``(pieces, longest)``. Pieces index ``req`` cyclically
+    (``j % len(req)``)."""
     q = len(req)
     total = float(lens.sum())
     cum = np.r_[0.0, np.cumsum(lens)]
@@ -153,7 +177,7 @@ def _best_rotation(start_cost, end_cost, lens, req, persons: int) -> list[tuple[
                    for p, r in pieces)
         if cost < best_cost - 1e-9:
             best_cost, best = cost, [(int(p + s), int(r + s)) for p, r in pieces]
-    return best
+    return best, best_cost
 
 
 def central_node(G: nx.MultiGraph, edges, *, network: EdgeTable | None = None) -> int:

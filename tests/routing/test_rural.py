@@ -4,6 +4,7 @@ several persons."""
 import itertools
 import warnings
 
+import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from shapely.geometry import LineString
+from shapely.geometry import LineString, Point
 
 from gridkit.errors import GridkitWarning, InvalidValueError
 from gridkit.routing._kpostman import min_max_split
@@ -279,3 +280,23 @@ def test_persons_bound_never_exceeds_the_min_max_optimum(seed):
     assert walked == required
     for r in shared.routes:
         assert r.steps[0][1] == 0 and r.steps[-1][2] == 0
+
+
+def test_persons_start_at_the_base_point_or_the_central_street_node(graph, demo_grids):
+    from gridkit.routing.persons import central_node
+
+    grid = demo_grids.iloc[[2]]
+    gid = grid["grid_id"].iloc[0]
+    owner = edges_by_grid(graph, grid, "grid_id")
+    mine = owner.index[owner == gid]
+    res = patrol_routes(None, grid, graph=graph, persons=2)
+    assert set(res.steps.groupby("person")["from_node"].first()) == {
+        central_node(graph, mine)
+    }
+    # a base point: everyone starts at the grid's street node nearest to it
+    base = grid.to_crs(graph.graph["crs"]).geometry.iloc[0].exterior.coords[0]
+    pt = gpd.GeoSeries([Point(base)], crs=graph.graph["crs"]).to_crs(grid.crs).iloc[0]
+    res = patrol_routes(None, grid, graph=graph, persons=2, start=pt)
+    ends = {x for e in mine for x in _edges(graph)[e][:2]}
+    d = {x: np.hypot(graph.nodes[x]["x"] - base[0], graph.nodes[x]["y"] - base[1]) for x in ends}
+    assert set(res.steps.groupby("person")["from_node"].first()) == {min(d, key=d.get)}

@@ -21,6 +21,8 @@ import numpy as np
 
 __all__ = ["min_max_split", "persons_bound"]
 
+_BLOCK = 1024
+
 
 def min_max_split(start_cost, end_cost, before, after, persons: int) -> list[tuple[int, int]]:
     """Cut a sequence of q streets into at most ``persons`` consecutive pieces.
@@ -39,12 +41,16 @@ def min_max_split(start_cost, end_cost, before, after, persons: int) -> list[tup
     F = np.full((k, q), np.inf)
     arg = np.zeros((k, q), dtype=int)
     F[0] = a[0] + b
+    p = np.arange(q)
     for t in range(1, k):
-        for r in range(t, q):
-            p = np.arange(t, r + 1)
-            cand = np.maximum(F[t - 1, p - 1], a[p] + b[r])
-            j = int(np.argmin(cand))
-            F[t, r], arg[t, r] = cand[j], p[j]
+        prev = np.r_[np.inf, F[t - 1, :-1]]
+        for lo in range(0, q, _BLOCK):  # blocks of end streets r: memory q x _BLOCK
+            r = p[lo: lo + _BLOCK]
+            # M[p, r]: the longest so far with piece t running from street p to r (p <= r)
+            M = np.maximum(prev[:, None], a[:, None] + b[None, r])
+            M[(p[:, None] > r[None, :]) | (p[:, None] < t)] = np.inf
+            arg[t, r] = np.argmin(M, axis=0)
+            F[t, r] = M[arg[t, r], np.arange(len(r))]
     pieces, r = [], q - 1
     for t in range(k - 1, -1, -1):
         p = arg[t, r] if t > 0 else 0

@@ -26,9 +26,9 @@ from gridkit.routing.postman import PostmanTour, _tour_frame, postman_tour
 __all__ = ["SharedTour", "split_tour", "central_node"]
 
 #: starting streets tried when cutting the closed tour (per Euler order)
-_ROTATIONS = 8
+_ROTATIONS = 12
 #: other Euler orders of the tour tried for the cut
-_ORDERS = 16
+_ORDERS = 40
 #: rounds of re-cutting the persons' routes (stops when the longest no longer shrinks)
 _ROUNDS = 1
 #: candidate centres looked at (the street nodes nearest the streets' mean point)

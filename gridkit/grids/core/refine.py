@@ -106,6 +106,7 @@ class Refiner:
         self.W = np.bincount(labels, weights=self.w, minlength=self.k).tolist()
         self.size = np.bincount(labels, minlength=self.k).tolist()
         self.min_size = None  # optional per-label floor on the unit count
+        self.frozen = None  # optional bool per unit: units that never move
         self.moves = 0
 
     @property
@@ -209,9 +210,10 @@ class Refiner:
         made = 0
         touched = set()
         floor = [1] * self.k if self.min_size is None else [int(x) for x in self.min_size]
+        frozen = self.frozen
         for u, b in zip(us.tolist(), bs.tolist(), strict=True):
             a = lab[u]
-            if a == b or size[a] <= floor[a]:
+            if a == b or size[a] <= floor[a] or (frozen is not None and frozen[u]):
                 continue
             if mode == "shape" and u in touched:
                 continue
@@ -333,7 +335,7 @@ class Refiner:
             best, best_err = None, None
             for u in self._frontier(x, y, cu, cv):
                 wu = wl[u]
-                if wu <= 0 or size[x] <= 1:
+                if wu <= 0 or size[x] <= 1 or (self.frozen is not None and self.frozen[u]):
                     continue
                 err = abs(wu - amount)
                 if best is not None and err >= best_err:

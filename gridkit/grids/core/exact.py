@@ -1,0 +1,314 @@
+"""Exact polish: the optimal contiguous, balanced split of one part, by integer programming.
+
+The programme (solved with HiGHS through ``highspy``):
+
+- ``x[i, j]`` = 1 when unit ``i`` is in grid ``j``; each unit in one grid;
+- ``lo <= sum_i w[i] x[i, j] <= hi`` for every grid (two-sided balance);
+- ``y[e] >= |x[u, j] - x[v, j]|`` for every edge ``e = (u, v)`` and grid ``j``:
+  ``y[e]`` is 1 when the edge is cut; the objective is ``sum_e cost[e] y[e]``;
+- symmetry: grid ``j`` holds no unit below position ``j`` (grids are numbered by
+  their first unit), which leaves one labelling per plan;
+- contiguity by cut constraints added lazily: the programme is solved, each
+  grid in several pieces gives the separator inequality
+  ``x[a, j] + x[b, j] - sum(x[c, j] for c in N(S)) <= 1`` (``S`` the piece of
+  ``a``, ``N(S)`` its outside neighbours, ``b`` in another piece) for every
+  grid ``j``, and the programme is solved again, until the optimum is
+  contiguous or the time is up.
+
+Every round's dual bound is a lower bound on the contiguous optimum (the
+rounds relax it), so the gap reported against the best contiguous plan is
+valid even when time runs out. The heuristic's plan is passed as a start.
+HiGHS has no lazy-constraint callback in Python, hence the rounds.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from gridkit.grids.core.graph import Graph
+
+
+@dataclass
+class ExactResult:
+    """``labels`` (None: no contiguous plan found), ``cost``, lower ``bound``,
+    ``optimal`` (proved), ``infeasible`` (no plan within the bounds exists)."""
+
+    labels: np.ndarray | None
+    cost: float
+    bound: float
+    optimal: bool
+    infeasible: bool
+    rounds: int
+    seconds: float
+
+    @property
+    def gap(self) -> float | None:
+        if self.labels is None or not np.isfinite(self.bound):
+            return None
+        if self.cost <= 0:
+            return 0.0
+        return max(0.0, (self.cost - self.bound) / self.cost)
+
+
+def canonical(labels: np.ndarray) -> np.ndarray:
+    """Relabel grids by their first unit (the programme's symmetry rule)."""
+    _, first = np.unique(labels, return_index=True)
+    order = np.argsort(first)
+    remap = np.empty(len(order), dtype=np.int64)
+    remap[np.unique(labels)[order]] = np.arange(len(order))
+    return remap[np.searchsorted(np.unique(labels), labels)]
+
+
+def cut_cost(graph: Graph, labels: np.ndarray) -> float:
+    return float(graph.cost[labels[graph.eu] != labels[graph.ev]].sum())
+
+
+_BANNER_DONE = False
+
+
+def _quiet_banner(highspy) -> None:
+    """HiGHS prints a banner when its first instance is made, before any option
+    can silence it; make that instance once with stdout sent to /dev/null."""
+    global _BANNER_DONE
+    if _BANNER_DONE:
+        return
+    _BANNER_DONE = True
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            try:
+                highspy.Highs()
+            finally:
+                os.dup2(saved, 1)
+                os.close(saved)
+    except OSError:  # no real stdout (e.g. some notebooks): leave it
+        pass
+
+
+class _Model:
+    """The programme in HiGHS, rows added round by round."""
+
+    def __init__(self, graph: Graph, weight: np.ndarray, k: int, lo: float, hi: float):
+        import highspy
+
+        self.hs = highspy
+        _quiet_banner(highspy)
+        n, m = graph.n, len(graph.eu)
+        self.n, self.k, self.m = n, k, m
+        h = self.h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("random_seed", 0)
+        h.setOptionValue("threads", 1)
+        nx_ = n * k
+        ub = np.ones(nx_ + m)
+        for j in range(1, k):  # symmetry: no unit below position j in grid j
+            ub[np.arange(min(j, n)) * k + j] = 0.0
+        h.addVars(nx_ + m, np.zeros(nx_ + m), ub)
+        h.changeColsIntegrality(nx_, np.arange(nx_, dtype=np.int32),
+                                np.full(nx_, highspy.HighsVarType.kInteger))
+        h.changeColsCost(m, nx_ + np.arange(m, dtype=np.int32), graph.cost.astype(float))
+        rows = [(np.arange(i * k, (i + 1) * k), np.ones(k), 1.0, 1.0) for i in range(n)]
+        rows += [(np.arange(n) * k + j, weight.astype(float), lo, hi) for j in range(k)]
+        self._add(rows)
+        inf = highspy.kHighsInf
+        eu, ev = graph.eu, graph.ev
+        for j in range(k):  # y_e - x_uj + x_vj >= 0 and y_e + x_uj - x_vj >= 0
+            for sign in (1.0, -1.0):
+                idx = np.stack([nx_ + np.arange(m), eu * k + j, ev * k + j], axis=1)
+                val = np.tile([1.0, -sign, sign], (m, 1))
+                self._add_block(idx, val, 0.0, inf)
+
+    def x(self, i, j):
+        return i * self.k + j
+
+    def _add_block(self, idx, val, lo, hi):
+        r = len(idx)
+        if r == 0:
+            return
+        starts = np.arange(r, dtype=np.int32) * idx.shape[1]
+        self.h.addRows(r, np.full(r, lo), np.full(r, hi), idx.size, starts,
+                       idx.ravel().astype(np.int32), val.ravel().astype(float))
+
+    def _add(self, rows):
+        for idx, val, lo, hi in rows:
+            self.h.addRow(lo, hi, len(idx), np.asarray(idx, dtype=np.int32),
+                          np.asarray(val, dtype=float))
+
+    def start(self, labels: np.ndarray, graph: Graph) -> None:
+        n, k = self.n, self.k
+        col = np.zeros(n * k + self.m)
+        col[np.arange(n) * k + labels] = 1.0
+        col[n * k:] = (labels[graph.eu] != labels[graph.ev]).astype(float)
+        sol = self.hs.HighsSolution()
+        sol.col_value = col.tolist()
+        self.h.setSolution(sol)
+
+    def solve(self, seconds: float):
+        h = self.h
+        h.setOptionValue("time_limit", max(0.05, float(seconds)))
+        h.run()
+        status = h.getModelStatus()
+        info = h.getInfo()
+        ms = self.hs.HighsModelStatus
+        labels = None
+        if info.primal_solution_status == 2 or status == ms.kOptimal:
+            val = np.asarray(h.getSolution().col_value[: self.n * self.k]).reshape(self.n, self.k)
+            labels = np.argmax(val, axis=1)
+        bound = float(info.mip_dual_bound)
+        return status == ms.kOptimal, status == ms.kInfeasible, labels, bound
+
+
+def _separators(graph: Graph, labels: np.ndarray, k: int):
+    """Separator rows for every grid in pieces (for every grid index, by symmetry)."""
+    ncomp, comp = graph.components(labels)
+    rows = []
+    nbrs = graph.neighbour_lists()
+    for j in np.unique(labels):
+        pieces = np.unique(comp[labels == j])
+        if len(pieces) < 2:
+            continue
+        sizes = [(int((comp == c).sum()), int(c)) for c in pieces]
+        main = max(sizes)[1]
+        b = int(np.flatnonzero(comp == main)[0])
+        for _, c in sizes:
+            if c == main:
+                continue
+            piece = np.flatnonzero(comp == c)
+            a = int(piece[0])
+            inside = set(piece.tolist())
+            border = sorted({v for u in piece.tolist() for v in nbrs[u] if v not in inside})
+            rows.append((a, b, border))
+    return rows
+
+
+def solve_part(graph: Graph, weight: np.ndarray, k: int, lo: float, hi: float, *,
+               start: np.ndarray | None, time_limit: float) -> ExactResult:
+    """Optimal contiguous split of a connected ``graph`` into ``k`` grids of weight in
+    ``[lo, hi]``, within ``time_limit`` seconds (best plan and bound otherwise)."""
+    began = time.perf_counter()
+    model = _Model(graph, weight, k, lo, hi)
+    best, best_cost = None, np.inf
+    if start is not None:
+        start = canonical(np.asarray(start))
+        sw = np.bincount(start, weights=weight, minlength=k)
+        if (sw >= lo - 1e-9).all() and (sw <= hi + 1e-9).all():
+            best, best_cost = start, cut_cost(graph, start)
+    bound, rounds, optimal, infeasible = -np.inf, 0, False, False
+    while True:
+        left = time_limit - (time.perf_counter() - began)
+        if left <= 0.05:
+            break
+        if best is not None:
+            model.start(best, graph)
+        done, infeasible, labels, round_bound = model.solve(left)
+        rounds += 1
+        if infeasible:
+            break
+        if np.isfinite(round_bound):
+            bound = max(bound, round_bound)
+        if labels is None:
+            break
+        seps = _separators(graph, labels, k)
+        if not seps:
+            cost = cut_cost(graph, labels)
+            if cost < best_cost - 1e-9:
+                best, best_cost = labels, cost
+            optimal = done
+            if done:
+                bound = max(bound, best_cost)
+            break
+        if not done and best is not None and bound >= best_cost - 1e-9:
+            optimal = True
+            break
+        for a, b, border in seps:
+            for j in range(k):
+                idx = [model.x(a, j), model.x(b, j)] + [model.x(c, j) for c in border]
+                val = [1.0, 1.0] + [-1.0] * len(border)
+                model.h.addRow(-model.hs.kHighsInf, 1.0, len(idx), np.asarray(idx, np.int32),
+                               np.asarray(val, float))
+    if best is not None and bound >= best_cost - 1e-6 * max(1.0, best_cost):
+        optimal = True
+    return ExactResult(best, float(best_cost), float(bound), optimal, infeasible and best is None,
+                       rounds, time.perf_counter() - began)
+
+
+@dataclass
+class Polish:
+    """What the exact polish did: ``ran`` (some part was solved), ``optimal``
+    (every part proved), ``gap`` (relative, over the parts solved)."""
+
+    ran: bool = False
+    optimal: bool = False
+    gap: float | None = None
+    infeasible: bool = False
+
+
+def polish(graph: Graph, labels: np.ndarray, weight: np.ndarray, target: np.ndarray,
+           band: np.ndarray, parts: np.ndarray, *, max_units: int, max_k: int,
+           time_limit: float) -> Polish:
+    """Solve every part of at most ``max_units`` units and ``max_k`` grids exactly
+    (in place on ``labels``), sharing ``time_limit`` seconds among them.
+
+    A part is solved only when its grids share one target (the usual case;
+    not when heavy units give some grids targets of their own). The plan is
+    replaced only by a better one (inside the windows, lower cut).
+    """
+    began = time.perf_counter()
+    todo = []
+    for p in np.unique(parts):
+        nodes = np.flatnonzero(parts == p)
+        labs = np.unique(labels[nodes])
+        if 2 <= len(labs) <= max_k and len(nodes) <= max_units \
+                and np.allclose(target[labs], target[labs[0]]) \
+                and np.allclose(band[labs], band[labs[0]]):
+            todo.append((nodes, labs))
+    if not todo:
+        return Polish()
+    out = Polish(ran=True, optimal=True)
+    cost_sum = bound_sum = 0.0
+    total_units = sum(len(n) for n, _ in todo)
+    for nodes, labs in todo:
+        left = time_limit - (time.perf_counter() - began)
+        share = left * len(nodes) / max(total_units, 1)
+        total_units -= len(nodes)
+        sub = graph.subgraph(nodes)
+        sub = Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
+        local = np.searchsorted(labs, labels[nodes])
+        t, b = float(target[labs[0]]), float(band[labs[0]])
+        res = solve_part(sub, weight[nodes], len(labs), t - b, t + b, start=local,
+                         time_limit=max(share, 0.1))
+        if res.labels is not None:
+            # keep the grids' labels where they were: match new grids to old by overlap
+            new = _match_labels(local, res.labels, len(labs))
+            labels[nodes] = labs[new]
+        out.optimal &= res.optimal
+        out.infeasible |= res.infeasible
+        if res.labels is None or not np.isfinite(res.bound):
+            out.gap = None
+            out.optimal = False
+            cost_sum = np.nan
+        else:
+            cost_sum += res.cost
+            bound_sum += min(res.bound, res.cost)
+    if np.isfinite(cost_sum):
+        out.gap = 0.0 if cost_sum <= 0 else max(0.0, (cost_sum - bound_sum) / cost_sum)
+    return out
+
+
+def _match_labels(old: np.ndarray, new: np.ndarray, k: int) -> np.ndarray:
+    """Renumber ``new`` so that each grid takes the old label it overlaps most."""
+    from scipy.optimize import linear_sum_assignment
+
+    overlap = np.zeros((k, k))
+    np.add.at(overlap, (new, old), 1.0)
+    rows, cols = linear_sum_assignment(-overlap)
+    remap = np.empty(k, dtype=np.int64)
+    remap[rows] = cols
+    return remap[new]

@@ -46,7 +46,7 @@ from gridkit.grids.core.coarsen import coarsen
 from gridkit.grids.core.exact import Polish, polish
 from gridkit.grids.core.graph import Graph, components_per_label, repair
 from gridkit.grids.core.inputs import PartitionError, check_counts, cut_costs, resolve_weight
-from gridkit.grids.core.kway import improve
+from gridkit.grids.core.kway import improve, plan_key
 from gridkit.grids.core.recom import recombine
 from gridkit.grids.core.refine import Refiner
 from gridkit.grids.core.split import bisect_split
@@ -323,12 +323,15 @@ def partition(
         ``existing``; fixed units never move and the free units are balanced
         around them (e.g. rebalance the unlocked grids of a plan).
     exact
-        Exact polish by integer programming (HiGHS) of each village part:
-        ``"auto"`` (default) for parts of at most 80 units and 8 grids, ``True``
-        for parts of at most 1,000 units and 10 grids, ``False`` never. Warm
-        started from the heuristic plan; only a better plan replaces it.
-        ``report.optimal`` / ``report.gap`` say what it proved. Not used with
-        ``existing`` (rebalancing keeps moves few instead).
+        Exact polish by integer programming (HiGHS) of each village part of
+        at most 10 grids: ``"auto"`` (default, parts of at most 300 units)
+        re-splits pairs of neighbouring grids optimally while that shortens
+        the border, and solves two-grid parts whole; ``True`` (parts of at
+        most 1,000 units) does that and then solves the whole part, proving
+        optimality or bounding the gap; ``False`` never. Warm started from the
+        heuristic plan; only a better plan replaces it. ``report.optimal`` /
+        ``report.gap`` say what was proved. Not used with ``existing``
+        (rebalancing keeps moves few instead).
     time_limit
         Seconds the exact polish may take in all (default 1 with ``"auto"``,
         10 with ``True``); the best plan and bound so far are kept.
@@ -393,14 +396,14 @@ def partition(
         labels, names = _existing_labels(plan, ex, messages, code_of_part)
         label_part = np.zeros(len(names), dtype=int)
         label_part[labels[labels >= 0]] = plan.parts[labels >= 0]
+        frozen = None if frozen_ids is None else ~pd.isna(frozen_ids)
+        grid_target, has, polished, _ = _refine(plan, labels, label_part, tolerance=tolerance,
+                                                fresh=False, frozen=frozen, rng=plan.rng)
     else:
-        labels, label_part = _initial_labels(plan, shapely.area(geoms), tolerance)
+        labels, grid_target, has, polished = _fresh(plan, shapely.area(geoms), tolerance,
+                                                    polish_opts, seed)
         names = None
-    frozen = None if frozen_ids is None else ~pd.isna(frozen_ids)
-    grid_target, has, polished = _refine(plan, labels, label_part, tolerance=tolerance,
-                                         fresh=existing is None, frozen=frozen,
-                                         polish_opts=polish_opts)
-    if frozen is not None:
+    if frozen_ids is not None:
         _check_fixed(np.asarray(names, dtype=object)[labels], frozen_ids, frozen,
                      job.checked[id_column])
     attached = _attach_parts(plan, labels, has, geoms, job.group)
@@ -505,16 +508,51 @@ def _part_counts(plan: _Plan, codes, group_k, messages: list[str]) -> None:
             _warn(messages, text)
 
 
-def _refine(plan: _Plan, labels, label_part, *, tolerance, fresh: bool, frozen=None,
-            polish_opts=None):
+def _tries(n: int) -> int:
+    """Independent starts (bisection axes turned) kept by objective: more on small graphs."""
+    return 6 if n <= 300 else 2 if n <= 2000 else 1
+
+
+def _fresh(plan: _Plan, area, tolerance, polish_opts, seed):
+    """Several starts (split, refine, search), the best by (weight outside the
+    windows, border cost), then the exact polish. Returns (labels, targets,
+    mask of units with a grid, polish)."""
+    tries = _tries(plan.graph.n)
+    best = None
+    for t in range(tries):
+        rng = plan.rng if t == 0 else np.random.default_rng([seed, t])
+        labels, label_part = _initial_labels(plan, area, tolerance, rng=rng,
+                                             turn=t * np.pi / tries)
+        grid_target, has, _, key = _refine(plan, labels, label_part, tolerance=tolerance,
+                                           fresh=True, rng=rng)
+        if best is None or key < best[0]:
+            best = (key, labels, grid_target, has)
+    _, labels, grid_target, has = best
+    polished = Polish()
+    if polish_opts is not None:
+        sub = _sub_graph(plan.graph, has)
+        max_units, max_k, limit, full = polish_opts
+        out = labels[has]
+        polished = polish(sub, out, plan.w[has], grid_target, tolerance * grid_target,
+                          plan.parts[has], max_units=max_units, max_k=max_k, time_limit=limit,
+                          full=full)
+        labels[has] = out
+    return labels, grid_target, has, polished
+
+
+def _sub_graph(graph: Graph, has) -> Graph:
+    sub = graph.subgraph(np.flatnonzero(has))
+    return Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
+
+
+def _refine(plan: _Plan, labels, label_part, *, tolerance, fresh: bool, rng, frozen=None):
     """Refine the units that have a grid (attached parts are left out), in place.
 
-    Returns the grids' targets, the mask of the units that have a grid and
-    what the exact polish did.
+    Returns the grids' targets, the mask of the units that have a grid, an
+    empty polish and the plan's key (weight outside the windows, border cost).
     """
     has = labels >= 0
-    sub = plan.graph.subgraph(np.flatnonzero(has))
-    sub = Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
+    sub = _sub_graph(plan.graph, has)
     grid_target = _targets(labels, label_part, plan.parts, plan.part_w, plan.part_k, plan.w)
     ref = Refiner(sub, labels[has], plan.w[has], grid_target, tolerance)
     polished = Polish()
@@ -527,17 +565,11 @@ def _refine(plan: _Plan, labels, label_part, *, tolerance, fresh: bool, frozen=N
         ref.balance(allow_zero=True, only_out_of_band=True)
         ref.balance()
         ref.chains()
-        if recombine(ref, plan.xy[has], plan.rng, tolerance):
+        if recombine(ref, plan.xy[has], rng, tolerance):
             ref.balance()
             ref.chains()
         ref.shape()
-        out = _search(sub, ref, plan.rng)
-        if polish_opts is not None:
-            max_units, max_k, limit = polish_opts
-            polished = polish(sub, out, ref.w, ref.target, np.asarray(ref.band),
-                              plan.parts[has], max_units=max_units, max_k=max_k,
-                              time_limit=limit)
-        labels[has] = out
+        labels[has] = _search(sub, ref, rng)
     else:
         ref.balance(only_out_of_band=True)
         ref.balance(allow_zero=True, only_out_of_band=True)
@@ -549,7 +581,8 @@ def _refine(plan: _Plan, labels, label_part, *, tolerance, fresh: bool, frozen=N
         log.warning("refinement left %d grid(s) in pieces; repairing", int((broken > 1).sum()))
         fixed, _ = repair(sub, labels[has])
         labels[has] = fixed
-    return grid_target, has, polished
+    key = plan_key(sub, labels[has], ref.w, grid_target, np.asarray(ref.band))
+    return grid_target, has, polished, key
 
 
 # above this many units the tabu search's per-move scoring (numpy over all
@@ -562,13 +595,13 @@ def _search(sub: Graph, ref: Refiner, rng) -> np.ndarray:
     labels = ref.labels
     if sub.n > _SEARCH_MAX_UNITS or ref.k < 2:
         return labels
-    rounds = 8 if sub.n <= 2000 else 2
+    rounds = 8 if sub.n <= 300 else 3 if sub.n <= 2000 else 1
     return improve(sub, labels, ref.w, ref.target, np.asarray(ref.band), rng=rng,
                    rounds=rounds, iterations=400)
 
 
 def _exact_options(exact, time_limit, existing):
-    """(max units, max grids, seconds) of the exact polish, or None when it is off."""
+    """(max units, max grids, seconds, whole programme) of the exact polish, or None."""
     if exact not in ("auto", True, False):
         raise PartitionError(f"exact must be 'auto', True or False, got {exact!r}")
     if time_limit is not None and not (isinstance(time_limit, (int, float))
@@ -577,8 +610,8 @@ def _exact_options(exact, time_limit, existing):
     if exact is False or existing is not None:
         return None
     if exact == "auto":
-        return 80, 8, float(time_limit or 1.0)
-    return 1000, 10, float(time_limit or 10.0)
+        return 300, 10, float(time_limit or 1.0), False
+    return 1000, 10, float(time_limit or 10.0), True
 
 
 def _fixed_ids(units: gpd.GeoDataFrame, fixed) -> np.ndarray:
@@ -628,7 +661,7 @@ def _attach_parts(plan: _Plan, labels, has, geoms, group) -> set:
     return attached_labels
 
 
-def _initial_labels(plan: _Plan, area, tolerance):
+def _initial_labels(plan: _Plan, area, tolerance, *, rng, turn: float = 0.0):
     """Split every part on the coarsened graph, refine there, project to the units."""
     part_k = plan.part_k
     member, cg, cw, cxy, _, cparts = coarsen(plan.graph, plan.w, plan.xy, area, plan.parts,
@@ -638,8 +671,8 @@ def _initial_labels(plan: _Plan, area, tolerance):
     label_part = []
     for p in np.flatnonzero(part_k > 0):
         nodes = np.flatnonzero(cparts == p)
-        coarse[nodes] = bisect_split(cg, nodes, int(part_k[p]), cxy, cw, plan.rng,
-                                     tolerance=tolerance) + next_label
+        coarse[nodes] = bisect_split(cg, nodes, int(part_k[p]), cxy, cw, rng,
+                                     tolerance=tolerance, turn=turn) + next_label
         next_label += int(part_k[p])
         label_part += [p] * int(part_k[p])
     label_part = np.asarray(label_part, dtype=int)

@@ -118,6 +118,13 @@ class _Model:
         rows += [(np.arange(n) * k + j, weight.astype(float), lo, hi) for j in range(k)]
         self._add(rows)
         inf = highspy.kHighsInf
+        # grids numbered by their first unit: unit i in grid j needs an
+        # earlier unit in grid j - 1 (orbitope column inequalities)
+        for j in range(1, k):
+            for i in range(j, n):
+                idx = np.r_[i * k + j, np.arange(i) * k + j - 1]
+                self.h.addRow(-inf, 0.0, len(idx), idx.astype(np.int32),
+                              np.r_[1.0, -np.ones(i)])
         eu, ev = graph.eu, graph.ev
         for j in range(k):  # y_e - x_uj + x_vj >= 0 and y_e + x_uj - x_vj >= 0
             for sign in (1.0, -1.0):
@@ -252,13 +259,16 @@ class Polish:
 
 def polish(graph: Graph, labels: np.ndarray, weight: np.ndarray, target: np.ndarray,
            band: np.ndarray, parts: np.ndarray, *, max_units: int, max_k: int,
-           time_limit: float) -> Polish:
+           time_limit: float, full: bool = True) -> Polish:
     """Solve every part of at most ``max_units`` units and ``max_k`` grids exactly
     (in place on ``labels``), sharing ``time_limit`` seconds among them.
 
     A part is solved only when its grids share one target (the usual case;
     not when heavy units give some grids targets of their own). The plan is
-    replaced only by a better one (inside the windows, lower cut).
+    replaced only by a better one (inside the windows, lower cut). Parts of
+    more than two grids are first recombined pair by pair
+    (:func:`pair_polish`); with ``full=False`` only that is done for them
+    (no proof, but no time spent once no pair improves).
     """
     began = time.perf_counter()
     todo = []
@@ -282,7 +292,19 @@ def polish(graph: Graph, labels: np.ndarray, weight: np.ndarray, target: np.ndar
         sub = Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
         local = np.searchsorted(labs, labels[nodes])
         t, b = float(target[labs[0]]), float(band[labs[0]])
-        res = solve_part(sub, weight[nodes], len(labs), t - b, t + b, start=local,
+        w = weight[nodes]
+        sw = np.bincount(local, weights=w, minlength=len(labs))
+        if len(labs) > 2 and ((sw >= t - b - 1e-9) & (sw <= t + b + 1e-9)).all():
+            # the whole programme is hard beyond two grids: recombine pairs exactly first
+            t0 = time.perf_counter()
+            local = pair_polish(sub, local, w, t - b, t + b,
+                                time_limit=share / 2 if full else share)
+            share -= time.perf_counter() - t0
+            if not full:
+                labels[nodes] = labs[local]
+                out.optimal, out.gap, cost_sum = False, None, np.nan
+                continue
+        res = solve_part(sub, w, len(labs), t - b, t + b, start=local,
                          time_limit=max(share, 0.1))
         if res.labels is not None:
             # keep the grids' labels where they were: match new grids to old by overlap
@@ -312,3 +334,48 @@ def _match_labels(old: np.ndarray, new: np.ndarray, k: int) -> np.ndarray:
     remap = np.empty(k, dtype=np.int64)
     remap[rows] = cols
     return remap[new]
+
+
+def pair_polish(graph: Graph, labels: np.ndarray, weight: np.ndarray, lo: float, hi: float, *,
+                time_limit: float, max_units: int = 250) -> np.ndarray:
+    """Optimal recombination: for pairs of neighbouring grids (longest shared
+    border first), the union is split again exactly in two (``k = 2``
+    programme, warm-started), while that shortens the border and time is left.
+
+    Edges from the pair to other grids are cut whatever the split, so the
+    pair's optimal split is a move to a better plan. Returns new labels.
+    """
+    began = time.perf_counter()
+    labels = np.asarray(labels, dtype=np.int64).copy()
+    improved, tried = True, set()
+    while improved:
+        improved = False
+        cross = labels[graph.eu] != labels[graph.ev]
+        a, b = labels[graph.eu[cross]], labels[graph.ev[cross]]
+        lo_l, hi_l = np.minimum(a, b), np.maximum(a, b)
+        k = int(labels.max()) + 1
+        border = np.bincount(lo_l * k + hi_l, weights=graph.cost[cross], minlength=k * k)
+        for key in np.argsort(-border, kind="stable").tolist():
+            if border[key] <= 0:
+                break
+            left = time_limit - (time.perf_counter() - began)
+            if left <= 0.05:
+                return labels
+            ga, gb = divmod(key, k)
+            nodes = np.flatnonzero((labels == ga) | (labels == gb))
+            state = (ga, gb, hash(labels[nodes].tobytes()))
+            if len(nodes) > max_units or state in tried:
+                continue
+            tried.add(state)
+            sub = graph.subgraph(nodes)
+            sub = Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
+            local = (labels[nodes] == gb).astype(np.int64)
+            before = cut_cost(sub, local)
+            res = solve_part(sub, weight[nodes], 2, lo, hi, start=local,
+                             time_limit=min(left, 2.0))
+            if res.labels is not None and res.cost < before - 1e-6 * max(before, 1.0):
+                new = _match_labels(local, res.labels, 2)
+                labels[nodes] = np.where(new == 1, gb, ga)
+                improved = True
+                break
+    return labels

@@ -66,10 +66,14 @@ class _State:
         cross = lab[src] != lab[dst]
         if not cross.any():
             return None
+        # only the edges of boundary units: their cost to each grid around them
+        boundary = np.zeros(self.g.n, dtype=bool)
+        boundary[src[cross]] = True
+        sel = boundary[src]
+        src, dst, cross = src[sel], dst[sel], cross[sel]
         key = src * k + lab[dst]
-        # cost between each unit and each grid around it (own grid included)
         ukeys, inv = np.unique(key, return_inverse=True)
-        conn = np.bincount(inv, weights=self.g.ecost)
+        conn = np.bincount(inv, weights=self.g.ecost[sel])
         cand = np.unique(key[cross])
         u, b = cand // k, cand % k
         ok = self.movable[u]
@@ -150,7 +154,8 @@ def tabu_search(graph: Graph, labels, weight, target, band, *, iterations: int,
     return best_lab
 
 
-def _key(graph: Graph, labels, weight, target, band) -> tuple[float, float]:
+def plan_key(graph: Graph, labels, weight, target, band) -> tuple[float, float]:
+    """(weight outside the windows, border cost): lower is better, in that order."""
     k = len(target)
     W = np.bincount(labels, weights=weight, minlength=k)
     ex = float(np.maximum(np.abs(W - target) - band, 0.0).sum())
@@ -187,16 +192,16 @@ def improve(graph: Graph, labels, weight, target, band, *, rng: np.random.Genera
     labels = np.asarray(labels, dtype=np.int64)
     best = tabu_search(graph, labels, weight, target, band, iterations=iterations,
                        movable=movable)
-    best_key = min(_key(graph, best, weight, target, band),
-                   _key(graph, labels, weight, target, band))
-    if best_key == _key(graph, labels, weight, target, band):
+    best_key = min(plan_key(graph, best, weight, target, band),
+                   plan_key(graph, labels, weight, target, band))
+    if best_key == plan_key(graph, labels, weight, target, band):
         best = labels.copy()
     n_boundary = int((best[graph.eu] != best[graph.ev]).sum())
     for _ in range(rounds):
         kicked = _perturb(graph, best, movable, rng, max(3, n_boundary // 10))
         cand = tabu_search(graph, kicked, weight, target, band, iterations=iterations,
                            movable=movable)
-        key = _key(graph, cand, weight, target, band)
+        key = plan_key(graph, cand, weight, target, band)
         if key < best_key:
             best, best_key = cand, key
     return best

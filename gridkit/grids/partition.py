@@ -557,7 +557,8 @@ def _refine(plan: _Plan, labels, label_part, *, tolerance, fresh: bool, rng, fro
     ref = Refiner(sub, labels[has], plan.w[has], grid_target, tolerance)
     polished = Polish()
     if frozen is not None:
-        ref.frozen = frozen[has].tolist()
+        _close_fixed_grids(ref, frozen[has], plan.parts[has])
+        grid_target = ref.target
     if fresh:
         ref.balance()
         ref.shape()
@@ -583,6 +584,31 @@ def _refine(plan: _Plan, labels, label_part, *, tolerance, fresh: bool, rng, fro
         labels[has] = fixed
     key = plan_key(sub, labels[has], ref.w, grid_target, np.asarray(ref.band))
     return grid_target, has, polished, key
+
+
+def _close_fixed_grids(ref: Refiner, frozen, parts) -> None:
+    """Fixed units stay; a grid made only of fixed units takes no unit either, and
+    the other grids of its part share what is left of the part's weight."""
+    ref.frozen = frozen.tolist()
+    labels = ref.labels
+    all_fixed = np.bincount(labels, weights=~frozen, minlength=ref.k) == 0
+    closed = np.flatnonzero(all_fixed)
+    ref.closed = frozenset(closed.tolist())
+    W = np.asarray(ref.W)
+    grid_part = np.zeros(ref.k, dtype=int)
+    grid_part[labels] = parts
+    target = ref.target.copy()
+    for p in np.unique(grid_part[closed]):
+        mine = grid_part == p
+        open_ = mine & ~all_fixed
+        if open_.any():
+            target[open_] = (W[mine].sum() - W[mine & all_fixed].sum()) / open_.sum()
+    target[closed] = W[closed]
+    ref.target = target
+    ref.tl = target.tolist()
+    ref.band = (ref.tolerance * target).tolist()
+    ref.norm = np.maximum(target, ref.norm.min())
+    ref.nl = ref.norm.tolist()
 
 
 # above this many units the tabu search's per-move scoring (numpy over all

@@ -101,12 +101,14 @@ class Refiner:
         # scale for relative deviations; a zero target (a part with no weight) must not divide
         self.norm = np.maximum(self.target, 1e-9 * (positive.mean() if len(positive) else 1.0))
         self.nl = self.norm.tolist()
+        self.tolerance = tolerance
         self.band = (tolerance * self.target).tolist()
         self.tl = self.target.tolist()
         self.W = np.bincount(labels, weights=self.w, minlength=self.k).tolist()
         self.size = np.bincount(labels, minlength=self.k).tolist()
         self.min_size = None  # optional per-label floor on the unit count
         self.frozen = None  # optional bool per unit: units that never move
+        self.closed = frozenset()  # grids no unit may join (all their units fixed)
         self.moves = 0
 
     @property
@@ -213,7 +215,8 @@ class Refiner:
         frozen = self.frozen
         for u, b in zip(us.tolist(), bs.tolist(), strict=True):
             a = lab[u]
-            if a == b or size[a] <= floor[a] or (frozen is not None and frozen[u]):
+            if a == b or size[a] <= floor[a] or (frozen is not None and frozen[u]) \
+                    or b in self.closed:
                 continue
             if mode == "shape" and u in touched:
                 continue
@@ -330,6 +333,8 @@ class Refiner:
             return False
         before = self._ssq(path)
         done = []
+        if self.closed.intersection(path):
+            return False
         for x, y in zip(path[:-1], path[1:], strict=True):
             # boundary units of x touching y
             best, best_err = None, None

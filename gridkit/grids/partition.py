@@ -570,6 +570,7 @@ def _refine(plan: _Plan, labels, label_part, *, tolerance, fresh: bool, rng, fro
             ref.balance()
             ref.chains()
         ref.shape()
+        ref.shape(band=1.0)  # the whole window: the tolerance is the caller's, use it
         labels[has] = _search(sub, ref, rng)
     else:
         ref.balance(only_out_of_band=True)
@@ -613,7 +614,7 @@ def _close_fixed_grids(ref: Refiner, frozen, parts) -> None:
 
 # above this many units the tabu search's per-move scoring (numpy over all
 # edges) costs more than it gains; the boundary refinement's plan is kept
-_SEARCH_MAX_UNITS = 5000
+_SEARCH_MAX_UNITS = 20_000
 
 
 def _search(sub: Graph, ref: Refiner, rng) -> np.ndarray:
@@ -621,9 +622,9 @@ def _search(sub: Graph, ref: Refiner, rng) -> np.ndarray:
     labels = ref.labels
     if sub.n > _SEARCH_MAX_UNITS or ref.k < 2:
         return labels
-    rounds = 8 if sub.n <= 300 else 3 if sub.n <= 2000 else 1
+    rounds = 8 if sub.n <= 300 else 3 if sub.n <= 2000 else 1 if sub.n <= 5000 else 0
     return improve(sub, labels, ref.w, ref.target, np.asarray(ref.band), rng=rng,
-                   rounds=rounds, iterations=400)
+                   rounds=rounds, iterations=400 if sub.n <= 5000 else 300)
 
 
 def _exact_options(exact, time_limit, existing):

@@ -94,7 +94,11 @@ class _State:
 
 def tabu_search(graph: Graph, labels, weight, target, band, *, iterations: int,
                 movable=None, tenure: int = 7, patience: int | None = None) -> np.ndarray:
-    """Best labels found in ``iterations`` moves (the input when nothing is better).
+    """Best labels found in ``iterations`` steps (the input when nothing is better).
+
+    A step is the best allowed move, plus (with many grids) further improving
+    moves between other grids, away from the units already moved: their
+    gains do not interact, so one scoring serves them all.
 
     ``graph`` must have neighbour lists (:meth:`Graph.from_edges`); ``band``
     is the allowed absolute deviation of each grid from its ``target``;
@@ -114,6 +118,7 @@ def tabu_search(graph: Graph, labels, weight, target, band, *, iterations: int,
     tabu_until = np.zeros(graph.n, dtype=np.int64)
     patience = patience or max(50, iterations // 4)
     since_best = 0
+    batch = max(1, s.k // 4)
     for it in range(1, iterations + 1):
         c = s.candidates()
         if c is None:
@@ -135,6 +140,7 @@ def tabu_search(graph: Graph, labels, weight, target, band, *, iterations: int,
         for i in order[:64].tolist():
             uu, bb = int(u[i]), int(b[i])
             if removable(uu, s.ll[uu], s.ll, s.nbrs):
+                grids = {s.ll[uu], bb}
                 s.move(uu, bb)
                 cut, ex_total = new_cut[i], max(0.0, float(new_ex[i]))
                 tabu_until[uu] = it + tenure + (uu % 3)
@@ -142,6 +148,26 @@ def tabu_search(graph: Graph, labels, weight, target, band, *, iterations: int,
                 break
         if not done:
             break
+        if batch > 1:  # more improving moves that do not interact with it or each other
+            touched = {uu, *s.nbrs[uu]}
+            made = 1
+            for i in order.tolist():
+                if made >= batch or score[i] <= 1e-9:
+                    break
+                uu, bb = int(u[i]), int(b[i])
+                aa = s.ll[uu]
+                if uu in touched or aa in grids or bb in grids or not free[i]:
+                    continue
+                if s.size[aa] <= 1 or not removable(uu, aa, s.ll, s.nbrs):
+                    continue
+                s.move(uu, bb)
+                grids.update((aa, bb))
+                touched.add(uu)
+                touched.update(s.nbrs[uu])
+                cut -= gain[i]
+                ex_total = max(0.0, ex_total + float(d_ex[i]))
+                tabu_until[uu] = it + tenure + (uu % 3)
+                made += 1
         here = (round(ex_total, 9), cut)
         if here[0] < best[0] or (here[0] == best[0] and here[1] < best[1] - 1e-9):
             best, best_lab, since_best = here, s.lab.copy(), 0

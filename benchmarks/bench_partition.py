@@ -2,6 +2,10 @@
 
     python benchmarks/bench_partition.py [--sizes 1000 10000 50000] [--k 20 200]
         [--cap 240] [--no-sample] [--out benchmarks/results/partition.md]
+        [--no-districting | --districting-only] [--opt-seconds 20]
+
+The districting rows (real libpysal graphs at ±0.5%, with HiGHS's optimum)
+come first; see ``districting``.
 
 Every method gets the same units, weights, adjacency (shared boundary length,
 road length along it) and k, and runs in its own forked process with a time
@@ -13,6 +17,9 @@ graph, libpysal W, CSR arrays). Measured on the result, the same way for all:
 - grids: non-empty grids returned (asked: k);
 - max/mean, min/mean: grid weight against total/k (a missing grid weighs 0);
 - split: grids in more than one piece (units joined by shared boundaries);
+- in_tol: k grids, none split, every grid within ±2% of total/k (two-sided;
+  gridkit nested in villages balances to its village's mean instead, see note);
+- cut_km: total cut cost (shared border less half the road length along it), km;
 - cross: grids spanning more than one village;
 - PP: mean Polsby-Popper of the dissolved grids;
 - road: share of the border length between grids that runs along roads;
@@ -30,9 +37,11 @@ Data:
   ``workload_min``); ``--sample standin``: the STAND-IN street blocks used
   before build_units landed (``standin_units`` below, weight entities).
 
-Peers' settings: METIS (pymetis) with ``contiguous=True``, vertex weights =
-weights, edge weights = cut cost (shared length less half the road length,
-as gridkit's ``road_weight=0.5``); GerryChain ``recursive_tree_part`` with
+Peers' settings: METIS (pymetis) with ``contiguous=True`` and ufactor 20
+(2%, gridkit's default tolerance), vertex weights = weights, edge weights =
+cut cost (shared length less half the road length, as gridkit's
+``road_weight=0.5``); KaHIP (kaffpa, strong) and Mt-KaHyPar (default preset)
+at imbalance 0.02 (no contiguity option); GerryChain ``recursive_tree_part`` with
 epsilon 0.02 (the same tolerance); SKATER on the unit centroids (compact
 regions) with a floor of n/(2k) units; max-p on the centroids with a
 threshold of 0.9 x total/k (it decides k itself).
@@ -66,6 +75,7 @@ import gridkit as gk  # noqa: E402
 from gridkit.grids import shape  # noqa: E402
 
 ROAD_WEIGHT = 0.5
+TOLERANCE = 0.02  # gridkit's default; the peers get the same imbalance
 SLOW = ("gerrychain", "skater", "max-p")  # only these are skipped on a predicted time
 EXPONENT = {"gridkit": 1.2, "gridkit-flat": 1.2, "metis": 1.2, "kahip": 1.2, "mt-kahypar": 1.2,
             "gerrychain": 1.6,
@@ -209,7 +219,8 @@ def run_metis(units, adj, k, seed):
     ew = np.maximum(1, np.round(m.data)).astype(int)
     _, parts = pymetis.part_graph(
         k, xadj=m.indptr, adjncy=m.indices, vweights=units["weight"].astype(int).tolist(),
-        eweights=ew.tolist(), contiguous=True, options=pymetis.Options(seed=seed))
+        eweights=ew.tolist(), contiguous=True,
+        options=pymetis.Options(seed=seed, ufactor=round(TOLERANCE * 1000)))
     return np.asarray(parts), {}
 
 
@@ -220,7 +231,7 @@ def _peer_inputs(units, adj):
     return m, ew, vw
 
 
-def run_kahip(units, adj, k, seed, imbalance=0.02):
+def run_kahip(units, adj, k, seed, imbalance=TOLERANCE):
     import kahip
 
     m, ew, vw = _peer_inputs(units, adj)
@@ -229,7 +240,7 @@ def run_kahip(units, adj, k, seed, imbalance=0.02):
     return np.asarray(parts), {}
 
 
-def run_mtkahypar(units, adj, k, seed, imbalance=0.02):
+def run_mtkahypar(units, adj, k, seed, imbalance=TOLERANCE):
     import mtkahypar
 
     m, ew, vw = _peer_inputs(units, adj)
@@ -572,7 +583,10 @@ def measures(units, adj, labels, k):
     cut = ~same
     road = adj["road_m"].to_numpy()[cut].sum() / max(adj["shared_m"].to_numpy()[cut].sum(), 1e-9)
     cost = np.maximum(adj["shared_m"] - ROAD_WEIGHT * adj["road_m"], 0).to_numpy()
-    return {"cut_km": float(cost[cut].sum() / 1000), "grids": m,
+    in_tol = (m == k and int((pieces > 1).sum()) == 0 and weights_k.max() / mean <= 1 + TOLERANCE
+              and weights_k.min() / mean >= 1 - TOLERANCE)
+    return {"in_tol": "yes" if in_tol else "no", "cut_km": float(cost[cut].sum() / 1000),
+            "grids": m,
             "max/mean": weights_k.max() / mean, "min/mean": weights_k.min() / mean,
             "split": int((pieces > 1).sum()), "cross": int((crossings > 1).sum()),
             "PP": float(np.nanmean(pp)), "road": float(road)}
@@ -701,7 +715,7 @@ def combine(args) -> int:
 
 def render(table: pd.DataFrame, args, started, load_start, note: str = "") -> str:
     cols = ["data", "k", "method", "run", "status", "seconds", "rss_mb", "grids", "max/mean",
-            "min/mean", "split", "cross", "cut_km", "PP", "road", "note"]
+            "min/mean", "split", "cross", "in_tol", "cut_km", "PP", "road", "note"]
     t = table.reindex(columns=cols).copy()
     for c, f in (("seconds", "{:.2f}"), ("rss_mb", "{:.0f}"), ("max/mean", "{:.3f}"),
                  ("cut_km", "{:,.1f}"),

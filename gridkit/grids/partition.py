@@ -691,8 +691,9 @@ def _attach_parts(plan: _Plan, labels, has, geoms, group) -> set:
 def _initial_labels(plan: _Plan, area, tolerance, *, rng, turn: float = 0.0):
     """Split every part on the coarsened graph, refine there, project to the units."""
     part_k = plan.part_k
+    levels: list = []
     member, cg, cw, cxy, _, cparts = coarsen(plan.graph, plan.w, plan.xy, area, plan.parts,
-                                             part_k)
+                                             part_k, levels=levels)
     coarse = np.full(cg.n, -1)
     next_label = 0
     label_part = []
@@ -704,16 +705,29 @@ def _initial_labels(plan: _Plan, area, tolerance, *, rng, turn: float = 0.0):
         label_part += [p] * int(part_k[p])
     label_part = np.asarray(label_part, dtype=int)
     if cg.n < plan.graph.n:  # refine the clusters: whole blocks move, borders stay on roads
-        has = coarse >= 0
-        sub = cg.subgraph(np.flatnonzero(has))
-        sub = Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
-        target = _targets(coarse, label_part, cparts, plan.part_w, part_k, cw)
-        ref = Refiner(sub, coarse[has], cw[has], target, tolerance)
-        ref.balance()
-        ref.shape(band=2.0)  # clusters are coarse: allow twice the band, the units fix it
-        ref.balance()
-        coarse[has] = ref.labels
+        _refine_level(cg, coarse, cw, cparts, label_part, plan, tolerance, band=2.0)
+        # and on every finer level on the way back (multilevel uncoarsening, as in
+        # METIS): moves of mid-sized blocks fix what the coarsest level could not
+        for cluster, g, w, p in reversed(levels[1:]):
+            coarse = coarse[cluster]
+            _refine_level(g, coarse, w, p, label_part, plan, tolerance, band=1.0)
+        coarse = coarse[levels[0][0]] if levels else coarse[member]
+        return coarse, label_part
     return coarse[member], label_part
+
+
+def _refine_level(graph: Graph, labels, w, parts, label_part, plan: _Plan, tolerance, *,
+                  band: float) -> None:
+    """Balance and shape moves on one level of the coarsening (in place on ``labels``)."""
+    has = labels >= 0
+    sub = graph.subgraph(np.flatnonzero(has))
+    sub = Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
+    target = _targets(labels, label_part, parts, plan.part_w, plan.part_k, w)
+    ref = Refiner(sub, labels[has], w[has], target, tolerance)
+    ref.balance()
+    ref.shape(band=band)  # clusters are coarse: allow more band, the units fix it
+    ref.balance()
+    labels[has] = ref.labels
 
 
 def _existing_labels(plan: _Plan, ex, messages, code_of_part):

@@ -333,8 +333,9 @@ def partition(
         ``report.gap`` say what was proved. Not used with ``existing``
         (rebalancing keeps moves few instead).
     time_limit
-        Seconds the exact polish may take in all (default 1 with ``"auto"``,
-        10 with ``True``); the best plan and bound so far are kept.
+        Seconds the exact polish may take in all (default 2 with ``"auto"``,
+        10 with ``True``); the best plan and bound so far are kept. With
+        ``"auto"`` the time is only spent while pairs still improve.
 
     Returns
     -------
@@ -637,7 +638,7 @@ def _exact_options(exact, time_limit, existing):
     if exact is False or existing is not None:
         return None
     if exact == "auto":
-        return 300, 10, float(time_limit or 1.0), False
+        return 300, 10, float(time_limit or 2.0), False
     return 1000, 10, float(time_limit or 10.0), True
 
 

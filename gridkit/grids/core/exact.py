@@ -95,7 +95,8 @@ def _quiet_banner(highspy) -> None:
 class _Model:
     """The programme in HiGHS, rows added round by round."""
 
-    def __init__(self, graph: Graph, weight: np.ndarray, k: int, lo: float, hi: float):
+    def __init__(self, graph: Graph, weight: np.ndarray, k: int, lo: float, hi: float,
+                 fix: np.ndarray | None = None):
         import highspy
 
         self.hs = highspy
@@ -108,9 +109,16 @@ class _Model:
         h.setOptionValue("threads", 1)
         nx_ = n * k
         ub = np.ones(nx_ + m)
-        for j in range(1, k):  # symmetry: no unit below position j in grid j
-            ub[np.arange(min(j, n)) * k + j] = 0.0
-        h.addVars(nx_ + m, np.zeros(nx_ + m), ub)
+        lb = np.zeros(nx_ + m)
+        if fix is None:
+            for j in range(1, k):  # symmetry: no unit below position j in grid j
+                ub[np.arange(min(j, n)) * k + j] = 0.0
+        else:  # units fixed to a grid: no symmetry left to break
+            fixed = np.flatnonzero(fix >= 0)
+            ub[:nx_].reshape(n, k)[fixed] = 0.0
+            ub[fixed * k + fix[fixed]] = 1.0
+            lb[fixed * k + fix[fixed]] = 1.0
+        h.addVars(nx_ + m, lb, ub)
         h.changeColsIntegrality(nx_, np.arange(nx_, dtype=np.int32),
                                 np.full(nx_, highspy.HighsVarType.kInteger))
         h.changeColsCost(m, nx_ + np.arange(m, dtype=np.int32), graph.cost.astype(float))
@@ -120,7 +128,7 @@ class _Model:
         inf = highspy.kHighsInf
         # grids numbered by their first unit: unit i in grid j needs an
         # earlier unit in grid j - 1 (orbitope column inequalities)
-        for j in range(1, k):
+        for j in range(1, k if fix is None else 1):
             for i in range(j, n):
                 idx = np.r_[i * k + j, np.arange(i) * k + j - 1]
                 self.h.addRow(-inf, 0.0, len(idx), idx.astype(np.int32),
@@ -196,14 +204,19 @@ def _separators(graph: Graph, labels: np.ndarray, k: int):
 
 
 def solve_part(graph: Graph, weight: np.ndarray, k: int, lo: float, hi: float, *,
-               start: np.ndarray | None, time_limit: float) -> ExactResult:
+               start: np.ndarray | None, time_limit: float,
+               fix: np.ndarray | None = None) -> ExactResult:
     """Optimal contiguous split of a connected ``graph`` into ``k`` grids of weight in
-    ``[lo, hi]``, within ``time_limit`` seconds (best plan and bound otherwise)."""
+    ``[lo, hi]``, within ``time_limit`` seconds (best plan and bound otherwise).
+
+    ``fix`` (grid per unit, -1: free) keeps some units in their grid: the
+    optimum is then the best plan with them there (a neighbourhood search).
+    """
     began = time.perf_counter()
-    model = _Model(graph, weight, k, lo, hi)
+    model = _Model(graph, weight, k, lo, hi, fix)
     best, best_cost = None, np.inf
     if start is not None:
-        start = canonical(np.asarray(start))
+        start = canonical(np.asarray(start)) if fix is None else np.asarray(start)
         sw = np.bincount(start, weights=weight, minlength=k)
         if (sw >= lo - 1e-9).all() and (sw <= hi + 1e-9).all():
             best, best_cost = start, cut_cost(graph, start)
@@ -336,11 +349,31 @@ def _match_labels(old: np.ndarray, new: np.ndarray, k: int) -> np.ndarray:
     return remap[new]
 
 
+def _band(graph: Graph, side: np.ndarray, max_free: int) -> np.ndarray:
+    """Units within a few steps of the border between the two sides: all of them
+    when there are at most ``max_free``, else as many rings as fit."""
+    if graph.n <= max_free:
+        return np.ones(graph.n, dtype=bool)
+    cross = side[graph.eu] != side[graph.ev]
+    free = np.zeros(graph.n, dtype=bool)
+    free[graph.eu[cross]] = True
+    free[graph.ev[cross]] = True
+    while True:
+        grow = free.copy()
+        grow[graph.ev[free[graph.eu]]] = True
+        grow[graph.eu[free[graph.ev]]] = True
+        if grow.sum() > max_free or grow.sum() == free.sum():
+            return free
+        free = grow
+
+
 def pair_polish(graph: Graph, labels: np.ndarray, weight: np.ndarray, lo: float, hi: float, *,
-                time_limit: float, max_units: int = 250) -> np.ndarray:
-    """Optimal recombination: for pairs of neighbouring grids (longest shared
-    border first), the union is split again exactly in two (``k = 2``
-    programme, warm-started), while that shortens the border and time is left.
+                time_limit: float, max_units: int = 250, max_free: int = 40) -> np.ndarray:
+    """Exact recombination: for pairs of neighbouring grids (longest shared
+    border first), the union is split again in two by the ``k = 2`` programme
+    (warm-started) while that shortens the border and time is left; in a
+    large pair, only the units near the pair's border (at most ``max_free``)
+    may change side, which keeps each programme small.
 
     Edges from the pair to other grids are cut whatever the split, so the
     pair's optimal split is a move to a better plan. Returns new labels.
@@ -371,8 +404,10 @@ def pair_polish(graph: Graph, labels: np.ndarray, weight: np.ndarray, lo: float,
             sub = Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
             local = (labels[nodes] == gb).astype(np.int64)
             before = cut_cost(sub, local)
+            free = _band(sub, local, max_free)
             res = solve_part(sub, weight[nodes], 2, lo, hi, start=local,
-                             time_limit=min(left, 2.0))
+                             time_limit=min(left, 1.0),
+                             fix=None if free.all() else np.where(free, -1, local))
             if res.labels is not None and res.cost < before - 1e-6 * max(before, 1.0):
                 new = _match_labels(local, res.labels, 2)
                 labels[nodes] = np.where(new == 1, gb, ga)

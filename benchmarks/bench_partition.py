@@ -510,7 +510,7 @@ DISTRICT_METHODS = ("gridkit", "metis", "kahip", "mt-kahypar")
 def render_districting(t: pd.DataFrame, seconds: float) -> str:
     """The districting table and, per method, feasibility and cut vs the optimum."""
     t = t.copy()
-    t["vs_opt"] = t["cut_km"] / t["optimum_km"]
+    t["vs_opt"] = (t["cut_km"] / t["optimum_km"]).where(t["feasible"].astype(bool))
     cols = ["data", "k", "method", "feasible", "cut_km", "vs_opt", "max_dev", "split", "seconds",
             "note"]
     fmt = {"cut_km": "{:,.4g}", "vs_opt": "{:.3f}", "max_dev": "{:.2%}", "seconds": "{:.2f}"}

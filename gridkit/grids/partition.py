@@ -9,7 +9,7 @@
    village;
 2. :mod:`~gridkit.grids.core.coarsen`: units merged into small clusters by
    heavy-edge matching (clusters stop at roads), as in METIS's multilevel
-   scheme;
+   scheme; the split is refined on every level on the way back;
 3. :mod:`~gridkit.grids.core.split`: recursive bisection of every part along
    its principal axis, cut at the weight share, with contiguity repair and a
    two-way rebalance at each level; then refined on the clusters;
@@ -17,7 +17,14 @@
    balance the weights and then shorten borders / pull them onto roads, never
    breaking a grid apart; chains of moves along paths of grids;
 5. :mod:`~gridkit.grids.core.recom`: for grids still out of tolerance (coarse
-   or heavy units), the grid and a neighbour are merged and split again.
+   or heavy units), the grid and a neighbour are merged and split again;
+6. :mod:`~gridkit.grids.core.kway`: an iterated tabu search over boundary
+   moves (gain = border cost saved) that may step out of the two-sided window
+   and back (pair swaps, ejection chains); steps 2-6 run from several starts
+   on small graphs and the best plan is kept;
+7. :mod:`~gridkit.grids.core.exact`: for small village parts, pairs of grids
+   re-split by an integer programme (HiGHS) and, with ``exact=True``, the
+   whole part solved, proving optimality or bounding the gap.
 
 Hard rules: every unit in exactly one grid, every grid contiguous (units
 joined by shared boundaries of positive length) and inside one village,

@@ -19,6 +19,11 @@ Every round's dual bound is a lower bound on the contiguous optimum (the
 rounds relax it), so the gap reported against the best contiguous plan is
 valid even when time runs out. The heuristic's plan is passed as a start.
 HiGHS has no lazy-constraint callback in Python, hence the rounds.
+
+Beyond two grids the whole programme is hard (its relaxation is weak), so
+:func:`pair_polish` first re-splits pairs of neighbouring grids with the
+two-grid programme, only the units near their common border free: small
+programmes that prove fast, and each accepted one shortens the border.
 """
 
 from __future__ import annotations
@@ -278,10 +283,10 @@ def polish(graph: Graph, labels: np.ndarray, weight: np.ndarray, target: np.ndar
 
     A part is solved only when its grids share one target (the usual case;
     not when heavy units give some grids targets of their own). The plan is
-    replaced only by a better one (inside the windows, lower cut). Parts of
-    more than two grids are first recombined pair by pair
-    (:func:`pair_polish`); with ``full=False`` only that is done for them
-    (no proof, but no time spent once no pair improves).
+    replaced only by a better one (inside the windows, lower cut). Parts are
+    first recombined pair by pair (:func:`pair_polish`); with ``full=False``
+    only that is done for parts of more than two grids (no proof, but no time
+    spent once no pair improves).
     """
     began = time.perf_counter()
     todo = []
@@ -307,13 +312,15 @@ def polish(graph: Graph, labels: np.ndarray, weight: np.ndarray, target: np.ndar
         t, b = float(target[labs[0]]), float(band[labs[0]])
         w = weight[nodes]
         sw = np.bincount(local, weights=w, minlength=len(labs))
-        if len(labs) > 2 and ((sw >= t - b - 1e-9) & (sw <= t + b + 1e-9)).all():
-            # the whole programme is hard beyond two grids: recombine pairs exactly first
+        whole = full or len(labs) == 2  # the whole programme: proves for two grids
+        if ((sw >= t - b - 1e-9) & (sw <= t + b + 1e-9)).all():
+            # the whole programme is slow to improve a plan: recombine pairs
+            # exactly first, with only the units near their border free
             t0 = time.perf_counter()
             local = pair_polish(sub, local, w, t - b, t + b,
-                                time_limit=share / 2 if full else share)
+                                time_limit=share / 2 if whole else share)
             share -= time.perf_counter() - t0
-            if not full:
+            if not whole:
                 labels[nodes] = labs[local]
                 out.optimal, out.gap, cost_sum = False, None, np.nan
                 continue

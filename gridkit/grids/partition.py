@@ -340,9 +340,12 @@ def partition(
         ``report.gap`` say what was proved. Not used with ``existing``
         (rebalancing keeps moves few instead).
     time_limit
-        Seconds the exact polish may take in all (default 2 with ``"auto"``,
-        10 with ``True``); the best plan and bound so far are kept. With
-        ``"auto"`` the time is only spent while pairs still improve.
+        Seconds the exact polish may take in all (default 10); the best plan
+        and bound so far are kept. With ``"auto"`` the work is bounded by
+        counts (a few re-splits per grid, 500 branch-and-bound nodes each),
+        so the result is the same on any machine and this is only a safety
+        stop; with ``True`` the time decides (results may then differ
+        between machines).
 
     Returns
     -------
@@ -543,7 +546,7 @@ def _fresh(plan: _Plan, area, tolerance, polish_opts, seed):
         out = labels[has]
         polished = polish(sub, out, plan.w[has], grid_target, tolerance * grid_target,
                           plan.parts[has], max_units=max_units, max_k=max_k, time_limit=limit,
-                          full=full)
+                          full=full, node_limit=None if full else _AUTO_NODES)
         labels[has] = out
     return labels, grid_target, has, polished
 
@@ -635,6 +638,11 @@ def _search(sub: Graph, ref: Refiner, rng) -> np.ndarray:
                    rounds=rounds, iterations=400 if sub.n <= 5000 else 300)
 
 
+# work bound of each programme of the default polish (branch-and-bound nodes):
+# counts, not seconds, so that a seed gives the same grids on any machine
+_AUTO_NODES = 500
+
+
 def _exact_options(exact, time_limit, existing):
     """(max units, max grids, seconds, whole programme) of the exact polish, or None."""
     if exact not in ("auto", True, False):
@@ -645,7 +653,7 @@ def _exact_options(exact, time_limit, existing):
     if exact is False or existing is not None:
         return None
     if exact == "auto":
-        return 300, 10, float(time_limit or 2.0), False
+        return 300, 10, float(time_limit or 10.0), False
     return 1000, 10, float(time_limit or 10.0), True
 
 

@@ -185,6 +185,11 @@ class _Model:
         return status == ms.kOptimal, status == ms.kInfeasible, labels, bound
 
 
+def _border(piece: np.ndarray, nbrs) -> list[int]:
+    inside = set(piece.tolist())
+    return sorted({v for u in piece.tolist() for v in nbrs[u] if v not in inside})
+
+
 def _separators(graph: Graph, labels: np.ndarray, k: int):
     """Separator rows for every grid in pieces (for every grid index, by symmetry)."""
     ncomp, comp = graph.components(labels)
@@ -196,29 +201,36 @@ def _separators(graph: Graph, labels: np.ndarray, k: int):
             continue
         sizes = [(int((comp == c).sum()), int(c)) for c in pieces]
         main = max(sizes)[1]
-        b = int(np.flatnonzero(comp == main)[0])
+        main_units = np.flatnonzero(comp == main)
+        main_border = _border(main_units, nbrs)
         for _, c in sizes:
             if c == main:
                 continue
             piece = np.flatnonzero(comp == c)
-            a = int(piece[0])
-            inside = set(piece.tolist())
-            border = sorted({v for u in piece.tolist() for v in nbrs[u] if v not in inside})
-            rows.append((a, b, border))
+            border = _border(piece, nbrs)
+            # a few rows per piece, both ways round: fewer rounds of re-solving
+            for a in piece[:4].tolist():
+                for b in main_units[:2].tolist():
+                    rows.append((a, b, border))
+                    rows.append((b, a, main_border))
     return rows
 
 
 def solve_part(graph: Graph, weight: np.ndarray, k: int, lo: float, hi: float, *,
                start: np.ndarray | None, time_limit: float,
-               fix: np.ndarray | None = None) -> ExactResult:
+               fix: np.ndarray | None = None, node_limit: int | None = None) -> ExactResult:
     """Optimal contiguous split of a connected ``graph`` into ``k`` grids of weight in
     ``[lo, hi]``, within ``time_limit`` seconds (best plan and bound otherwise).
 
     ``fix`` (grid per unit, -1: free) keeps some units in their grid: the
     optimum is then the best plan with them there (a neighbourhood search).
+    ``node_limit`` bounds the branch-and-bound nodes of each round: a bound
+    on work, so the result does not depend on the machine's speed.
     """
     began = time.perf_counter()
     model = _Model(graph, weight, k, lo, hi, fix)
+    if node_limit is not None:
+        model.h.setOptionValue("mip_max_nodes", int(node_limit))
     best, best_cost = None, np.inf
     if start is not None:
         start = canonical(np.asarray(start)) if fix is None else np.asarray(start)
@@ -226,7 +238,8 @@ def solve_part(graph: Graph, weight: np.ndarray, k: int, lo: float, hi: float, *
         if (sw >= lo - 1e-9).all() and (sw <= hi + 1e-9).all():
             best, best_cost = start, cut_cost(graph, start)
     bound, rounds, optimal, infeasible = -np.inf, 0, False, False
-    while True:
+    max_rounds = None if node_limit is None else 4  # work bound: rounds too
+    while max_rounds is None or rounds < max_rounds:
         left = time_limit - (time.perf_counter() - began)
         if left <= 0.05:
             break
@@ -277,7 +290,7 @@ class Polish:
 
 def polish(graph: Graph, labels: np.ndarray, weight: np.ndarray, target: np.ndarray,
            band: np.ndarray, parts: np.ndarray, *, max_units: int, max_k: int,
-           time_limit: float, full: bool = True) -> Polish:
+           time_limit: float, full: bool = True, node_limit: int | None = None) -> Polish:
     """Solve every part of at most ``max_units`` units and ``max_k`` grids exactly
     (in place on ``labels``), sharing ``time_limit`` seconds among them.
 
@@ -318,14 +331,17 @@ def polish(graph: Graph, labels: np.ndarray, weight: np.ndarray, target: np.ndar
             # exactly first, with only the units near their border free
             t0 = time.perf_counter()
             local = pair_polish(sub, local, w, t - b, t + b,
-                                time_limit=share / 2 if whole else share)
+                                time_limit=share / 2 if whole else share,
+                                node_limit=node_limit,
+                                max_solves=None if node_limit is None else 6 * len(labs))
             share -= time.perf_counter() - t0
             if not whole:
                 labels[nodes] = labs[local]
                 out.optimal, out.gap, cost_sum = False, None, np.nan
                 continue
         res = solve_part(sub, w, len(labs), t - b, t + b, start=local,
-                         time_limit=max(share, 0.1))
+                         time_limit=max(share, 0.1),
+                         node_limit=None if node_limit is None else 4 * node_limit)
         if res.labels is not None:
             # keep the grids' labels where they were: match new grids to old by overlap
             new = _match_labels(local, res.labels, len(labs))
@@ -375,7 +391,8 @@ def _band(graph: Graph, side: np.ndarray, max_free: int) -> np.ndarray:
 
 
 def pair_polish(graph: Graph, labels: np.ndarray, weight: np.ndarray, lo: float, hi: float, *,
-                time_limit: float, max_units: int = 250, max_free: int = 40) -> np.ndarray:
+                time_limit: float, max_units: int = 250, max_free: int = 40,
+                node_limit: int | None = None, max_solves: int | None = None) -> np.ndarray:
     """Exact recombination: for pairs of neighbouring grids (longest shared
     border first), the union is split again in two by the ``k = 2`` programme
     (warm-started) while that shortens the border and time is left; in a
@@ -383,7 +400,9 @@ def pair_polish(graph: Graph, labels: np.ndarray, weight: np.ndarray, lo: float,
     may change side, which keeps each programme small.
 
     Edges from the pair to other grids are cut whatever the split, so the
-    pair's optimal split is a move to a better plan. Returns new labels.
+    pair's optimal split is a move to a better plan. With ``node_limit`` and
+    ``max_solves`` the work is bounded by counts (deterministic), the time
+    limit is then only a safety stop. Returns new labels.
     """
     began = time.perf_counter()
     labels = np.asarray(labels, dtype=np.int64).copy()
@@ -407,13 +426,18 @@ def pair_polish(graph: Graph, labels: np.ndarray, weight: np.ndarray, lo: float,
             if len(nodes) > max_units or state in tried:
                 continue
             tried.add(state)
+            if max_solves is not None:
+                if max_solves <= 0:
+                    return labels
+                max_solves -= 1
             sub = graph.subgraph(nodes)
             sub = Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
             local = (labels[nodes] == gb).astype(np.int64)
             before = cut_cost(sub, local)
             free = _band(sub, local, max_free)
             res = solve_part(sub, weight[nodes], 2, lo, hi, start=local,
-                             time_limit=min(left, 1.0),
+                             time_limit=min(left, 1.0 if node_limit is None else left),
+                             node_limit=node_limit,
                              fix=None if free.all() else np.where(free, -1, local))
             if res.labels is not None and res.cost < before - 1e-6 * max(before, 1.0):
                 new = _match_labels(local, res.labels, 2)

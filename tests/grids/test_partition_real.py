@@ -177,3 +177,14 @@ def test_deterministic_on_a_real_graph(sids2):
     one = run(units, adj, 4, 0.005, seed=3)
     two = run(units, adj, 4, 0.005, seed=3)
     assert one.assignment["grid_id"].tolist() == two.assignment["grid_id"].tolist()
+
+
+def test_exact_polish_keeps_every_grid_non_empty_with_zero_weights(stl):
+    units, adj = stl
+    empty = units.assign(w=0.0)  # any split balances: the programme must still fill k grids
+    result = run(empty, adj, 3, 0.005, exact=True, time_limit=5)
+    a = result.assignment
+    assert a["grid_id"].nunique() == 3 and len(result.grids) == 3
+    graph = graph_of(adj)
+    for _gid, members in a.groupby("grid_id")["unit_id"]:
+        assert nx.is_connected(graph.subgraph(members.tolist()))

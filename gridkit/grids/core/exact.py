@@ -3,7 +3,8 @@
 The programme (solved with HiGHS through ``highspy``):
 
 - ``x[i, j]`` = 1 when unit ``i`` is in grid ``j``; each unit in one grid;
-- ``lo <= sum_i w[i] x[i, j] <= hi`` for every grid (two-sided balance);
+- ``lo <= sum_i w[i] x[i, j] <= hi`` for every grid (two-sided balance), and
+  at least one unit in each;
 - ``y[e] >= |x[u, j] - x[v, j]|`` for every edge ``e = (u, v)`` and grid ``j``:
   ``y[e]`` is 1 when the edge is cut; the objective is ``sum_e cost[e] y[e]``;
 - symmetry: grid ``j`` holds no unit below position ``j`` (grids are numbered by
@@ -62,11 +63,10 @@ class ExactResult:
 
 def canonical(labels: np.ndarray) -> np.ndarray:
     """Relabel grids by their first unit (the programme's symmetry rule)."""
-    _, first = np.unique(labels, return_index=True)
-    order = np.argsort(first)
-    remap = np.empty(len(order), dtype=np.int64)
-    remap[np.unique(labels)[order]] = np.arange(len(order))
-    return remap[np.searchsorted(np.unique(labels), labels)]
+    uniq, first = np.unique(labels, return_index=True)
+    rank = np.empty(len(uniq), dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(len(uniq))
+    return rank[np.searchsorted(uniq, labels)]
 
 
 def cut_cost(graph: Graph, labels: np.ndarray) -> float:
@@ -129,6 +129,7 @@ class _Model:
         h.changeColsCost(m, nx_ + np.arange(m, dtype=np.int32), graph.cost.astype(float))
         rows = [(np.arange(i * k, (i + 1) * k), np.ones(k), 1.0, 1.0) for i in range(n)]
         rows += [(np.arange(n) * k + j, weight.astype(float), lo, hi) for j in range(k)]
+        rows += [(np.arange(n) * k + j, np.ones(n), 1.0, float(n)) for j in range(k)]  # none empty
         self._add(rows)
         inf = highspy.kHighsInf
         # grids numbered by their first unit: unit i in grid j needs an

@@ -2,6 +2,10 @@
 
     python benchmarks/bench_partition.py [--sizes 1000 10000 50000] [--k 20 200]
         [--cap 240] [--no-sample] [--out benchmarks/results/partition.md]
+        [--no-districting | --districting-only] [--opt-seconds 20]
+
+The districting rows (real libpysal graphs at ±0.5%, with HiGHS's optimum)
+come first; see ``districting``.
 
 Every method gets the same units, weights, adjacency (shared boundary length,
 road length along it) and k, and runs in its own forked process with a time
@@ -13,6 +17,9 @@ graph, libpysal W, CSR arrays). Measured on the result, the same way for all:
 - grids: non-empty grids returned (asked: k);
 - max/mean, min/mean: grid weight against total/k (a missing grid weighs 0);
 - split: grids in more than one piece (units joined by shared boundaries);
+- in_tol: k grids, none split, every grid within ±2% of total/k (two-sided;
+  gridkit nested in villages balances to its village's mean instead, see note);
+- cut_km: total cut cost (shared border less half the road length along it), km;
 - cross: grids spanning more than one village;
 - PP: mean Polsby-Popper of the dissolved grids;
 - road: share of the border length between grids that runs along roads;
@@ -30,9 +37,11 @@ Data:
   ``workload_min``); ``--sample standin``: the STAND-IN street blocks used
   before build_units landed (``standin_units`` below, weight entities).
 
-Peers' settings: METIS (pymetis) with ``contiguous=True``, vertex weights =
-weights, edge weights = cut cost (shared length less half the road length,
-as gridkit's ``road_weight=0.5``); GerryChain ``recursive_tree_part`` with
+Peers' settings: METIS (pymetis) with ``contiguous=True`` and ufactor 20
+(2%, gridkit's default tolerance), vertex weights = weights, edge weights =
+cut cost (shared length less half the road length, as gridkit's
+``road_weight=0.5``); KaHIP (kaffpa, strong) and Mt-KaHyPar (default preset)
+at imbalance 0.02 (no contiguity option); GerryChain ``recursive_tree_part`` with
 epsilon 0.02 (the same tolerance); SKATER on the unit centroids (compact
 regions) with a floor of n/(2k) units; max-p on the centroids with a
 threshold of 0.9 x total/k (it decides k itself).
@@ -66,8 +75,10 @@ import gridkit as gk  # noqa: E402
 from gridkit.grids import shape  # noqa: E402
 
 ROAD_WEIGHT = 0.5
+TOLERANCE = 0.02  # gridkit's default; the peers get the same imbalance
 SLOW = ("gerrychain", "skater", "max-p")  # only these are skipped on a predicted time
-EXPONENT = {"gridkit": 1.2, "gridkit-flat": 1.2, "metis": 1.2, "gerrychain": 1.6,
+EXPONENT = {"gridkit": 1.2, "gridkit-flat": 1.2, "metis": 1.2, "kahip": 1.2, "mt-kahypar": 1.2,
+            "gerrychain": 1.6,
             "skater": 2.0, "max-p": 2.0}
 
 
@@ -208,8 +219,41 @@ def run_metis(units, adj, k, seed):
     ew = np.maximum(1, np.round(m.data)).astype(int)
     _, parts = pymetis.part_graph(
         k, xadj=m.indptr, adjncy=m.indices, vweights=units["weight"].astype(int).tolist(),
-        eweights=ew.tolist(), contiguous=True, options=pymetis.Options(seed=seed))
+        eweights=ew.tolist(), contiguous=True,
+        options=pymetis.Options(seed=seed, ufactor=round(TOLERANCE * 1000)))
     return np.asarray(parts), {}
+
+
+def _peer_inputs(units, adj):
+    m = _csr(len(units), adj)
+    ew = np.maximum(1, np.round(m.data)).astype(int)
+    vw = np.maximum(0, np.round(units["weight"].to_numpy(dtype=float))).astype(int)
+    return m, ew, vw
+
+
+def run_kahip(units, adj, k, seed, imbalance=TOLERANCE):
+    import kahip
+
+    m, ew, vw = _peer_inputs(units, adj)
+    _, parts = kahip.kaffpa(vw.tolist(), m.indptr.tolist(), ew.tolist(), m.indices.tolist(), k,
+                            imbalance, True, seed, 2)  # mode 2: STRONG
+    return np.asarray(parts), {}
+
+
+def run_mtkahypar(units, adj, k, seed, imbalance=TOLERANCE):
+    import mtkahypar
+
+    m, ew, vw = _peer_inputs(units, adj)
+    coo = sp.triu(m, k=1).tocoo()
+    w = np.maximum(1, np.round(coo.data)).astype(int)
+    mk = mtkahypar.initialize(1, False)
+    ctx = mk.context_from_preset(mtkahypar.PresetType.DEFAULT)
+    ctx.set_partitioning_parameters(k, imbalance, mtkahypar.Objective.CUT)
+    ctx.logging = False
+    mtkahypar.set_seed(seed)
+    g = mk.create_graph(ctx, len(units), len(coo.row), list(zip(coo.row.tolist(),
+                        coo.col.tolist(), strict=True)), vw.tolist(), w.tolist())
+    return np.asarray(g.partition(ctx).get_partition()), {}
 
 
 def run_gerrychain(units, adj, k, seed):
@@ -274,6 +318,7 @@ def run_maxp(units, adj, k, seed):
 
 
 METHODS = {"gridkit": run_gridkit, "gridkit-flat": run_gridkit_flat, "metis": run_metis,
+           "kahip": run_kahip, "mt-kahypar": run_mtkahypar,
            "gerrychain": run_gerrychain, "skater": run_skater, "max-p": run_maxp}
 
 
@@ -311,6 +356,203 @@ def run_capped(name, units, adj, k, seed, cap):
         proc.join()
     return status, labels, secs, rss, extra
 
+# ------------------------------------------------------- districting (real graphs)
+# libpysal's bundled layers (offline): file, weight column (None: every unit
+# weighs 1, i.e. equal unit counts), metric CRS to assume when the file has none
+REAL = {
+    "columbus": ("columbus.shp", None, 3857),
+    "stl": ("stl_hom.shp", "PO8893", 4326),
+    "sids2": ("sids2.shp", "BIR74", 4326),
+    "georgia": ("G_utm.shp", "TotPop90", 32617),
+    "10740": ("10740.shp", None, 4326),
+    "tokyo": ("tokyomet262.shp", None, 30166),
+}
+INSTANCES = [("columbus", 7), ("stl", 2), ("stl", 3), ("stl", 4), ("sids2", 2), ("sids2", 3),
+             ("sids2", 4), ("georgia", 2), ("georgia", 3), ("georgia", 4), ("georgia", 5),
+             ("10740", 2), ("tokyo", 5)]
+DISTRICT_TOL = 0.005
+
+
+def real_graph(name: str):
+    """Units (largest connected piece of the rook graph) and their adjacency
+    (shared border length, m); ``weight`` is the population or 1 per unit."""
+    import libpysal.examples as ex
+
+    file, column, crs = REAL[name]
+    g = gpd.read_file(ex.get_path(file))
+    if g.crs is None:
+        g = g.set_crs(crs)
+    if not g.crs.is_projected:
+        g = g.to_crs(g.estimate_utm_crs())
+    g = g.assign(geometry=g.geometry.make_valid()).reset_index(drop=True)
+    g["unit_id"] = np.arange(len(g))
+    adj = gk.unit_adjacency(g)
+    n = len(g)
+    m = sp.coo_matrix((np.ones(len(adj)), (adj["unit_a"], adj["unit_b"])), shape=(n, n))
+    _, comp = connected_components(m, directed=False)
+    keep = comp == np.bincount(comp).argmax()
+    g = g[keep].reset_index(drop=True)
+    g["unit_id"] = np.arange(len(g))
+    g["weight"] = g[column].astype(float) if column else 1.0
+    g["village_code"] = "all"
+    adj = gk.unit_adjacency(g)
+    adj["road_m"] = 0.0
+    return g, adj
+
+
+def _district_check(units, adj, labels, k, tol):
+    """(feasible, cut in km, worst deviation, grids in pieces) of a labelling."""
+    labels = np.asarray(labels)
+    w = units["weight"].to_numpy(dtype=float)
+    gw = np.bincount(labels, weights=w, minlength=k)
+    dev = float(np.abs(gw / (w.sum() / k) - 1).max())
+    a, b = adj["unit_a"].to_numpy(), adj["unit_b"].to_numpy()
+    same = labels[a] == labels[b]
+    n = len(units)
+    g = sp.coo_matrix((np.ones(int(same.sum())), (a[same], b[same])), shape=(n, n))
+    _, comp = connected_components(g, directed=False)
+    pieces = pd.Series(comp).groupby(labels).nunique().reindex(range(k), fill_value=0)
+    split = int((pieces != 1).sum())
+    ok = split == 0 and len(np.unique(labels)) == k and dev <= tol + 1e-9
+    return ok, float(adj["shared_m"].to_numpy()[~same].sum() / 1000), dev, split
+
+
+def _optimum(units, adj, start, k, tol, seconds):
+    """HiGHS on the integer programme (gridkit.grids.core.exact), warm-started; beyond
+    two grids, pairs of grids are first re-split exactly (half the time)."""
+    from gridkit.grids.core.exact import pair_polish, solve_part
+    from gridkit.grids.core.graph import Graph
+
+    a, b = adj["unit_a"].to_numpy(), adj["unit_b"].to_numpy()
+    s = adj["shared_m"].to_numpy(dtype=float)
+    graph = Graph.from_edges(len(units), a, b, s, s)
+    w = units["weight"].to_numpy(dtype=float)
+    t = w.sum() / k
+    lo, hi = (1 - tol) * t, (1 + tol) * t
+    began = time.perf_counter()
+    if start is not None and k > 2:
+        start = pair_polish(graph, start, w, lo, hi, time_limit=seconds / 2)
+    left = seconds - (time.perf_counter() - began)
+    res = solve_part(graph, w, k, lo, hi, start=start, time_limit=max(left, 0.1))
+    res.seconds = time.perf_counter() - began
+    return res
+
+
+def _district_peer(name, units, adj, k, seed, tol):
+    if name == "gridkit":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = gk.partition(units, "weight", k=k, adjacency=adj, nest_by=None, tolerance=tol,
+                             seed=seed)
+        return pd.factorize(r.assignment["grid_id"])[0]
+    if name == "metis":
+        import pymetis
+
+        m, ew, vw = _peer_inputs(units, adj)
+        _, parts = pymetis.part_graph(k, xadj=m.indptr, adjncy=m.indices, vweights=vw.tolist(),
+                                      eweights=ew.tolist(), contiguous=True,
+                                      options=pymetis.Options(seed=seed,
+                                                              ufactor=max(1, round(tol * 1000))))
+        return np.asarray(parts)
+    if name == "kahip":
+        return run_kahip(units, adj, k, seed, imbalance=tol)[0]
+    return run_mtkahypar(units, adj, k, seed, imbalance=tol)[0]
+
+
+def districting(seed: int, seconds: float, instances=INSTANCES) -> pd.DataFrame:
+    """Every method on every instance at ±DISTRICT_TOL, with the optimum where HiGHS proves it."""
+    rows = []
+    graphs = {}
+    for name, k in instances:
+        if name not in graphs:
+            graphs[name] = real_graph(name)
+        units, adj = graphs[name]
+        label = f"{name} ({len(units)})"
+        found = {}
+        for method in DISTRICT_METHODS:
+            t0 = time.perf_counter()
+            try:
+                labels = _district_peer(method, units, adj, k, seed, DISTRICT_TOL)
+            except Exception as exc:  # a peer that fails on an instance is a row, not a crash
+                rows.append({"data": label, "k": k, "method": method, "feasible": False,
+                             "note": f"failed: {exc}"[:80]})
+                continue
+            secs = time.perf_counter() - t0
+            ok, cut, dev, split = _district_check(units, adj, labels, k, DISTRICT_TOL)
+            found[method] = (ok, labels)
+            rows.append({"data": label, "k": k, "method": method, "feasible": ok, "cut_km": cut,
+                         "max_dev": dev, "split": split, "seconds": secs})
+        ok, labels = found.get("gridkit", (False, None))
+        res = _optimum(units, adj, labels if ok else None, k, DISTRICT_TOL, seconds)
+        opt = res.cost / 1000 if res.optimal else np.nan
+        if res.optimal:
+            note = "proved optimal"
+        elif res.infeasible:
+            note = "proved infeasible"
+        elif res.gap is not None:
+            note = f"not proved in {seconds:.0f} s (gap {res.gap:.0%})"
+        else:
+            note = f"no plan or bound in {seconds:.0f} s"
+        rows.append({"data": label, "k": k, "method": "gridkit exact (HiGHS)",
+                     "feasible": res.labels is not None,
+                     "cut_km": res.cost / 1000 if res.labels is not None else np.nan,
+                     "seconds": res.seconds, "note": note})
+        for r in rows:
+            if r["data"] == label and r["k"] == k:
+                r["optimum_km"] = opt
+        print(rows[-1], flush=True)
+    return pd.DataFrame(rows)
+
+
+DISTRICT_METHODS = ("gridkit", "metis", "kahip", "mt-kahypar")
+
+
+def render_districting(t: pd.DataFrame, seconds: float) -> str:
+    """The districting table and, per method, feasibility and cut vs the optimum."""
+    t = t.copy()
+    t["vs_opt"] = (t["cut_km"] / t["optimum_km"]).where(t["feasible"].astype(bool))
+    cols = ["data", "k", "method", "feasible", "cut_km", "vs_opt", "max_dev", "split", "seconds",
+            "note"]
+    fmt = {"cut_km": "{:,.4g}", "vs_opt": "{:.3f}", "max_dev": "{:.2%}", "seconds": "{:.2f}"}
+    out = t.reindex(columns=cols).copy()
+    for c, f in fmt.items():
+        out[c] = out[c].map(lambda v, f=f: "" if pd.isna(v) else f.format(v))
+    out["feasible"] = out["feasible"].map({True: "yes", False: "no"})
+    out["split"] = out["split"].map(lambda v: "" if pd.isna(v) else str(int(v)))
+    out["note"] = out["note"].fillna("")
+    header = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
+    body = "".join("| " + " | ".join(str(v) for v in r) + " |\n"
+                   for r in out.itertuples(index=False))
+    summary = ["", "| method | feasible, where a feasible plan is known | "
+               "cut / optimum, geometric mean (feasible runs, proved optima) |",
+               "|---|---|---|"]
+    opt_rows = t[t["method"] == "gridkit exact (HiGHS)"]
+    possible = opt_rows[opt_rows["feasible"].astype(bool)][["data", "k"]]
+    known = t[t["optimum_km"].notna()]
+    for method in (*DISTRICT_METHODS, "gridkit exact (HiGHS)"):
+        mine = t[t["method"] == method]
+        feas = mine.merge(possible, on=["data", "k"])
+        ratio = known[(known["method"] == method) & known["feasible"].astype(bool)]
+        ratio = ratio["cut_km"] / ratio["optimum_km"]
+        gm = f"{np.exp(np.log(ratio).mean()):.3f} over {len(ratio)}" if len(ratio) else "-"
+        summary.append(f"| {method} | {int(feas['feasible'].astype(bool).sum())} of {len(feas)} "
+                       f"| {gm} |")
+    return ("\n## Districting on real graphs (libpysal examples), ±0.5% two-sided\n\n"
+            "Largest connected piece of each layer's rook graph (borders of positive length, "
+            "from `gridkit.unit_adjacency`); weight = population (stl PO8893, sids2 BIR74, "
+            "georgia TotPop90) or 1 per unit (columbus, 10740, tokyo); cut = total shared "
+            "border length between grids (km; columbus has no CRS: its own units / 1000). "
+            "gridkit: `gk.partition(..., nest_by=None, tolerance=0.005)` with its defaults "
+            "(exact='auto'); gridkit exact: HiGHS on gridkit's integer programme "
+            f"(`gridkit.grids.core.exact`, pairs re-split exactly, then the whole programme), "
+            f"warm-started from gridkit, {seconds:.0f} s each: the optimum where it proves it "
+            "(vs_opt = cut / proved optimum). "
+            "feasible = exactly k grids, each connected, each within ±0.5% of total/k. "
+            "METIS with `contiguous=True` and ufactor 5; KaHIP (kaffpa, strong) and Mt-KaHyPar "
+            "(default preset) at imbalance 0.005, which is one-sided and has no contiguity.\n\n"
+            + header + body + "\n".join(summary) + "\n")
+
+
 
 # ------------------------------------------------------------------ measures
 def measures(units, adj, labels, k):
@@ -340,7 +582,12 @@ def measures(units, adj, labels, k):
     pp = shape.polsby_popper_values(np.asarray(dissolved, dtype=object))
     cut = ~same
     road = adj["road_m"].to_numpy()[cut].sum() / max(adj["shared_m"].to_numpy()[cut].sum(), 1e-9)
-    return {"grids": m, "max/mean": weights_k.max() / mean, "min/mean": weights_k.min() / mean,
+    cost = np.maximum(adj["shared_m"] - ROAD_WEIGHT * adj["road_m"], 0).to_numpy()
+    in_tol = (m == k and int((pieces > 1).sum()) == 0 and weights_k.max() / mean <= 1 + TOLERANCE
+              and weights_k.min() / mean >= 1 - TOLERANCE)
+    return {"in_tol": "yes" if in_tol else "no", "cut_km": float(cost[cut].sum() / 1000),
+            "grids": m,
+            "max/mean": weights_k.max() / mean, "min/mean": weights_k.min() / mean,
             "split": int((pieces > 1).sum()), "cross": int((crossings > 1).sum()),
             "PP": float(np.nanmean(pp)), "road": float(road)}
 
@@ -363,6 +610,11 @@ def main(argv=None) -> int:
     p.add_argument("--sample", choices=("build", "standin"), default="build",
                    help="sample units: gridkit.build_units (default) or the early stand-in")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-districting", action="store_true",
+                   help="skip the districting rows on libpysal's real graphs")
+    p.add_argument("--districting-only", action="store_true")
+    p.add_argument("--opt-seconds", type=float, default=20.0,
+                   help="time for HiGHS to prove each districting optimum")
     p.add_argument("--out", default=None, help="write the markdown results here (and the raw "
                    "rows beside it as .csv)")
     p.add_argument("--merge", default=None, metavar="CSV",
@@ -376,6 +628,16 @@ def main(argv=None) -> int:
 
     started = datetime.now(UTC)
     load_start = os.getloadavg()
+    district_text = ""
+    if not args.no_districting:
+        dt = districting(args.seed, args.opt_seconds)
+        if args.out:
+            dt.to_csv(Path(args.out).with_name(Path(args.out).stem + "_districting.csv"),
+                      index=False)
+        district_text = render_districting(dt, args.opt_seconds)
+        print(district_text, flush=True)
+    if args.districting_only:
+        args.sizes, args.no_sample = [], True
     cases = []
     if not args.no_sample:
         cases.append(sample_case(args.sample))
@@ -424,7 +686,8 @@ def main(argv=None) -> int:
             kind="stable").reset_index(drop=True)
     if args.out:
         table.to_csv(Path(args.out).with_suffix(".csv"), index=False)
-    text = render(table, args, started, load_start)
+    text = render(table, args, started, load_start) if len(table) else ""
+    text = text + district_text
     print(text)
     if args.out:
         Path(args.out).write_text(text)
@@ -452,9 +715,10 @@ def combine(args) -> int:
 
 def render(table: pd.DataFrame, args, started, load_start, note: str = "") -> str:
     cols = ["data", "k", "method", "run", "status", "seconds", "rss_mb", "grids", "max/mean",
-            "min/mean", "split", "cross", "PP", "road", "note"]
+            "min/mean", "split", "cross", "in_tol", "cut_km", "PP", "road", "note"]
     t = table.reindex(columns=cols).copy()
     for c, f in (("seconds", "{:.2f}"), ("rss_mb", "{:.0f}"), ("max/mean", "{:.3f}"),
+                 ("cut_km", "{:,.1f}"),
                  ("min/mean", "{:.3f}"), ("PP", "{:.3f}"), ("road", "{:.0%}")):
         t[c] = t[c].map(lambda v, f=f: "" if pd.isna(v) else f.format(v))
     for c in ("grids", "split", "cross"):
@@ -471,7 +735,7 @@ def render(table: pd.DataFrame, args, started, load_start, note: str = "") -> st
             f"- date: {started:%Y-%m-%d %H:%M} UTC; command: `{cmd}`\n"
             f"- load average (1/5/15 min) at start {load_start[0]:.2f}/{load_start[1]:.2f}/"
             f"{load_start[2]:.2f}, at end {load_end[0]:.2f}/{load_end[1]:.2f}/{load_end[2]:.2f} "
-            "(2 cores shared with other helpers: compare methods within a row group)\n"
+            "(2 cores shared with other jobs: compare methods within a row group)\n"
         )
     return "# Partition benchmark\n\n" + head + machine() + "\n" + header + body
 

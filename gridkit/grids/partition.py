@@ -9,7 +9,7 @@
    village;
 2. :mod:`~gridkit.grids.core.coarsen`: units merged into small clusters by
    heavy-edge matching (clusters stop at roads), as in METIS's multilevel
-   scheme;
+   scheme; the split is refined on every level on the way back;
 3. :mod:`~gridkit.grids.core.split`: recursive bisection of every part along
    its principal axis, cut at the weight share, with contiguity repair and a
    two-way rebalance at each level; then refined on the clusters;
@@ -17,7 +17,14 @@
    balance the weights and then shorten borders / pull them onto roads, never
    breaking a grid apart; chains of moves along paths of grids;
 5. :mod:`~gridkit.grids.core.recom`: for grids still out of tolerance (coarse
-   or heavy units), the grid and a neighbour are merged and split again.
+   or heavy units), the grid and a neighbour are merged and split again;
+6. :mod:`~gridkit.grids.core.kway`: an iterated tabu search over boundary
+   moves (gain = border cost saved) that may step out of the two-sided window
+   and back (pair swaps, ejection chains); steps 2-6 run from several starts
+   on small graphs and the best plan is kept;
+7. :mod:`~gridkit.grids.core.exact`: for small village parts, pairs of grids
+   re-split by an integer programme (HiGHS) and, with ``exact=True``, the
+   whole part solved, proving optimality or bounding the gap.
 
 Hard rules: every unit in exactly one grid, every grid contiguous (units
 joined by shared boundaries of positive length) and inside one village,
@@ -43,8 +50,10 @@ from gridkit.crs import is_metric, to_crs, working_crs
 from gridkit.errors import GridkitWarning, InvalidValueError, MissingColumnError
 from gridkit.grids.core.alloc import grid_counts, part_counts
 from gridkit.grids.core.coarsen import coarsen
+from gridkit.grids.core.exact import Polish, polish
 from gridkit.grids.core.graph import Graph, components_per_label, repair
 from gridkit.grids.core.inputs import PartitionError, check_counts, cut_costs, resolve_weight
+from gridkit.grids.core.kway import improve, plan_key
 from gridkit.grids.core.recom import recombine
 from gridkit.grids.core.refine import Refiner
 from gridkit.grids.core.split import bisect_split
@@ -91,6 +100,13 @@ class PartitionReport:
         Everything that could not be done as asked, in words.
     seconds
         Wall time.
+    optimal
+        The exact polish proved every part's plan optimal (``False`` when it
+        did not run or ran out of time).
+    gap
+        Relative gap between the plan's border cost and the exact polish's
+        lower bound over the parts it solved (``0.0``: optimal; ``None``: the
+        polish did not run or found no bound).
     """
 
     k: int
@@ -108,6 +124,8 @@ class PartitionReport:
     villages: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    optimal: bool = False
+    gap: float | None = None
 
     def summary(self) -> str:
         """A few lines for people."""
@@ -121,6 +139,9 @@ class PartitionReport:
             + ("" if math.isnan(self.road_share)
                else f"; {self.road_share:.0%} of grid borders on roads"),
         ]
+        if self.gap is not None:
+            lines.append("border cost proved optimal" if self.optimal
+                         else f"border cost within {self.gap:.1%} of the optimum (exact polish)")
         if self.moved is not None:
             lines.append(f"rebalanced: {self.moved} unit(s) moved, {self.kept} kept their grid")
         lines += [f"warning: {w}" for w in self.warnings]
@@ -241,8 +262,27 @@ def partition(
     adjacency: pd.DataFrame | None = None,
     road_weight=None,
     id_column: str = "unit_id",
+    fixed=None,
+    exact="auto",
+    time_limit: float | None = None,
 ) -> Partition:
     """Group units into exactly ``k`` balanced, contiguous grids nested in villages.
+
+    The objective: minimise the total border cost, the sum over adjacent unit
+    pairs in different grids of ``shared_m`` times the road factor (a border
+    along a road costs ``shared_m - factor x road_m`` with ``road_weight``),
+    subject to: exactly ``k`` grids, each contiguous, each inside one village
+    (``nest_by``), and every grid's weight within ``tolerance`` of its target
+    on both sides (``tolerance=0.005``: every grid in ``[0.995, 1.005] x
+    target``). Feasibility comes first: when no plan meets the tolerance, the
+    one with the least weight outside it is returned and the report says how
+    far off it is and why.
+
+    The engine: coarsening by heavy-edge matching inside villages, recursive
+    bisection, boundary refinement, then an iterated tabu search over
+    boundary moves (gain = border cost saved; stepping out of the balance
+    window and back gives the pair swaps and ejection chains that coarse
+    units need) and, for small parts, an exact integer programme (HiGHS).
 
     Parameters
     ----------
@@ -285,6 +325,28 @@ def partition(
         road costs nothing) or a dict ``{road_class: factor}``.
     id_column
         Unit id column.
+    fixed
+        Units that must stay in a given grid: a column name or a Series
+        aligned on ``units`` holding a grid id per unit (missing: free). Needs
+        ``existing``; fixed units never move and the free units are balanced
+        around them (e.g. rebalance the unlocked grids of a plan).
+    exact
+        Exact polish by integer programming (HiGHS) of each village part of
+        at most 10 grids: ``"auto"`` (default, parts of at most 300 units)
+        re-splits pairs of neighbouring grids optimally while that shortens
+        the border, and solves two-grid parts whole; ``True`` (parts of at
+        most 1,000 units) does that and then solves the whole part, proving
+        optimality or bounding the gap; ``False`` never. Warm started from the
+        heuristic plan; only a better plan replaces it. ``report.optimal`` /
+        ``report.gap`` say what was proved. Not used with ``existing``
+        (rebalancing keeps moves few instead).
+    time_limit
+        Seconds the exact polish may take in all (default 10); the best plan
+        and bound so far are kept. With ``"auto"`` the work is bounded by
+        counts (a few re-splits per grid, 500 branch-and-bound nodes each),
+        so the result is the same on any machine and this is only a safety
+        stop; with ``True`` the time decides (results may then differ
+        between machines).
 
     Returns
     -------
@@ -320,6 +382,10 @@ def partition(
     check_counts(k, target, capacity, per_village, existing)
     if not 0 <= tolerance < 1:
         raise PartitionError(f"tolerance must lie in [0, 1), got {tolerance!r}")
+    polish_opts = _exact_options(exact, time_limit, existing)
+    if fixed is not None and existing is None:
+        raise PartitionError("fixed= needs existing= (the current grid of every unit): the "
+                             "fixed units keep their grid, the others are rebalanced")
     job = _load_units(units, weight, nest_by=nest_by, existing=existing, id_column=id_column,
                       tolerance=tolerance)
     geoms = np.asarray(job.metric.geometry.values)
@@ -332,17 +398,26 @@ def partition(
                             per_village=per_village, messages=messages)
     _part_counts(plan, job.codes, group_k, messages)
 
+    frozen_ids = None
     if existing is not None:
         code_of_part = {p: job.codes[plan.part_group[p]] for p in range(len(plan.part_k))}
-        labels, names = _existing_labels(plan, job.metric[existing].to_numpy(), messages,
-                                         code_of_part)
+        ex = job.metric[existing].astype("string").to_numpy()
+        if fixed is not None:
+            frozen_ids = _fixed_ids(units, fixed)
+            ex = np.where(pd.isna(frozen_ids), ex, frozen_ids)
+        labels, names = _existing_labels(plan, ex, messages, code_of_part)
         label_part = np.zeros(len(names), dtype=int)
         label_part[labels[labels >= 0]] = plan.parts[labels >= 0]
+        frozen = None if frozen_ids is None else ~pd.isna(frozen_ids)
+        grid_target, has, polished, _ = _refine(plan, labels, label_part, tolerance=tolerance,
+                                                fresh=False, frozen=frozen, rng=plan.rng)
     else:
-        labels, label_part = _initial_labels(plan, shapely.area(geoms), tolerance)
+        labels, grid_target, has, polished = _fresh(plan, shapely.area(geoms), tolerance,
+                                                    polish_opts, seed)
         names = None
-    grid_target, has = _refine(plan, labels, label_part, tolerance=tolerance,
-                               fresh=existing is None)
+    if frozen_ids is not None:
+        _check_fixed(np.asarray(names, dtype=object)[labels], frozen_ids, frozen,
+                     job.checked[id_column])
     attached = _attach_parts(plan, labels, has, geoms, job.group)
     lab = _Labelling(labels, names, grid_target, attached)
     total_mode = (bool(nest_by) and not per_village and capacity is None
@@ -350,7 +425,8 @@ def partition(
     unit_mean = plan.part_w[plan.parts] / np.maximum(plan.part_k[plan.parts], 1)
     grids, assignment, stats = _build_outputs(job, edges, lab, messages, unit_mean=unit_mean,
                                               total_mode=total_mode)
-    report = PartitionReport(**stats, warnings=messages, seconds=time.perf_counter() - started)
+    report = PartitionReport(**stats, warnings=messages, seconds=time.perf_counter() - started,
+                             optimal=polished.optimal, gap=polished.gap)
     if messages:
         more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
         warnings.warn(f"partition: {messages[0]}{more}; see result.report.warnings",
@@ -444,16 +520,57 @@ def _part_counts(plan: _Plan, codes, group_k, messages: list[str]) -> None:
             _warn(messages, text)
 
 
-def _refine(plan: _Plan, labels, label_part, *, tolerance, fresh: bool):
+def _tries(n: int) -> int:
+    """Independent starts (bisection axes turned) kept by objective: more on small graphs."""
+    return 6 if n <= 300 else 2 if n <= 2000 else 1
+
+
+def _fresh(plan: _Plan, area, tolerance, polish_opts, seed):
+    """Several starts (split, refine, search), the best by (weight outside the
+    windows, border cost), then the exact polish. Returns (labels, targets,
+    mask of units with a grid, polish)."""
+    tries = _tries(plan.graph.n)
+    best = None
+    for t in range(tries):
+        rng = plan.rng if t == 0 else np.random.default_rng([seed, t])
+        labels, label_part = _initial_labels(plan, area, tolerance, rng=rng,
+                                             turn=t * np.pi / tries)
+        grid_target, has, _, key = _refine(plan, labels, label_part, tolerance=tolerance,
+                                           fresh=True, rng=rng)
+        if best is None or key < best[0]:
+            best = (key, labels, grid_target, has)
+    _, labels, grid_target, has = best
+    polished = Polish()
+    if polish_opts is not None:
+        sub = _sub_graph(plan.graph, has)
+        max_units, max_k, limit, full = polish_opts
+        out = labels[has]
+        polished = polish(sub, out, plan.w[has], grid_target, tolerance * grid_target,
+                          plan.parts[has], max_units=max_units, max_k=max_k, time_limit=limit,
+                          full=full, node_limit=None if full else _AUTO_NODES)
+        labels[has] = out
+    return labels, grid_target, has, polished
+
+
+def _sub_graph(graph: Graph, has) -> Graph:
+    sub = graph.subgraph(np.flatnonzero(has))
+    return Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
+
+
+def _refine(plan: _Plan, labels, label_part, *, tolerance, fresh: bool, rng, frozen=None):
     """Refine the units that have a grid (attached parts are left out), in place.
 
-    Returns the grids' targets and the mask of the units that have a grid.
+    Returns the grids' targets, the mask of the units that have a grid, an
+    empty polish and the plan's key (weight outside the windows, border cost).
     """
     has = labels >= 0
-    sub = plan.graph.subgraph(np.flatnonzero(has))
-    sub = Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
+    sub = _sub_graph(plan.graph, has)
     grid_target = _targets(labels, label_part, plan.parts, plan.part_w, plan.part_k, plan.w)
     ref = Refiner(sub, labels[has], plan.w[has], grid_target, tolerance)
+    polished = Polish()
+    if frozen is not None:
+        _close_fixed_grids(ref, frozen[has], plan.parts[has])
+        grid_target = ref.target
     if fresh:
         ref.balance()
         ref.shape()
@@ -461,22 +578,112 @@ def _refine(plan: _Plan, labels, label_part, *, tolerance, fresh: bool):
         ref.balance(allow_zero=True, only_out_of_band=True)
         ref.balance()
         ref.chains()
-        if recombine(ref, plan.xy[has], plan.rng, tolerance):
+        if recombine(ref, plan.xy[has], rng, tolerance):
             ref.balance()
             ref.chains()
         ref.shape()
+        ref.shape(band=1.0)  # the whole window: the tolerance is the caller's, use it
+        labels[has] = _search(sub, ref, rng)
     else:
         ref.balance(only_out_of_band=True)
         ref.balance(allow_zero=True, only_out_of_band=True)
         ref.balance(only_out_of_band=True)
         ref.chains()
-    labels[has] = ref.labels
+        labels[has] = ref.labels
     broken = components_per_label(sub, labels[has])
     if (broken > 1).any():  # cannot happen; never hand out a broken grid silently
         log.warning("refinement left %d grid(s) in pieces; repairing", int((broken > 1).sum()))
         fixed, _ = repair(sub, labels[has])
         labels[has] = fixed
-    return grid_target, has
+    key = plan_key(sub, labels[has], ref.w, grid_target, np.asarray(ref.band))
+    return grid_target, has, polished, key
+
+
+def _close_fixed_grids(ref: Refiner, frozen, parts) -> None:
+    """Fixed units stay; a grid made only of fixed units takes no unit either, and
+    the other grids of its part share what is left of the part's weight."""
+    ref.frozen = frozen.tolist()
+    labels = ref.labels
+    all_fixed = np.bincount(labels, weights=~frozen, minlength=ref.k) == 0
+    closed = np.flatnonzero(all_fixed)
+    ref.closed = frozenset(closed.tolist())
+    W = np.asarray(ref.W)
+    grid_part = np.zeros(ref.k, dtype=int)
+    grid_part[labels] = parts
+    target = ref.target.copy()
+    for p in np.unique(grid_part[closed]):
+        mine = grid_part == p
+        open_ = mine & ~all_fixed
+        if open_.any():
+            target[open_] = (W[mine].sum() - W[mine & all_fixed].sum()) / open_.sum()
+    target[closed] = W[closed]
+    ref.target = target
+    ref.tl = target.tolist()
+    ref.band = (ref.tolerance * target).tolist()
+    ref.norm = np.maximum(target, ref.norm.min())
+    ref.nl = ref.norm.tolist()
+
+
+# above this many units the tabu search's per-move scoring (numpy over all
+# edges) costs more than it gains; the boundary refinement's plan is kept
+_SEARCH_MAX_UNITS = 20_000
+
+
+def _search(sub: Graph, ref: Refiner, rng) -> np.ndarray:
+    """Iterated tabu search on the refined plan (small graphs; deterministic for a seed)."""
+    labels = ref.labels
+    if sub.n > _SEARCH_MAX_UNITS or ref.k < 2:
+        return labels
+    rounds = 8 if sub.n <= 300 else 3 if sub.n <= 2000 else 1 if sub.n <= 5000 else 0
+    return improve(sub, labels, ref.w, ref.target, np.asarray(ref.band), rng=rng,
+                   rounds=rounds, iterations=400 if sub.n <= 5000 else 300)
+
+
+# work bound of each programme of the default polish (branch-and-bound nodes):
+# counts, not seconds, so that a seed gives the same grids on any machine
+_AUTO_NODES = 500
+
+
+def _exact_options(exact, time_limit, existing):
+    """(max units, max grids, seconds, whole programme) of the exact polish, or None."""
+    if exact not in ("auto", True, False):
+        raise PartitionError(f"exact must be 'auto', True or False, got {exact!r}")
+    if time_limit is not None and not (isinstance(time_limit, (int, float))
+                                       and time_limit > 0 and math.isfinite(time_limit)):
+        raise PartitionError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+    if exact is False or existing is not None:
+        return None
+    if exact == "auto":
+        return 300, 10, float(time_limit or 10.0), False
+    return 1000, 10, float(time_limit or 10.0), True
+
+
+def _fixed_ids(units: gpd.GeoDataFrame, fixed) -> np.ndarray:
+    """The fixed grid id of every unit as strings (``pd.NA``: free)."""
+    if isinstance(fixed, str):
+        if fixed not in units.columns:
+            raise MissingColumnError(f"fixed: units have no column {fixed!r} of grid ids")
+        values = units[fixed]
+    elif isinstance(fixed, pd.Series):
+        if not (fixed.index.isin(units.index).all() and units.index.isin(fixed.index).all()):
+            raise InvalidValueError("fixed: the Series' index does not match the units' index; "
+                                    "align it first (fixed.reindex(units.index))")
+        values = fixed.reindex(units.index)
+    else:
+        raise InvalidValueError(f"fixed: expected a column name or a Series of grid ids, "
+                                f"got {type(fixed).__name__}")
+    return values.astype("string").to_numpy()
+
+
+def _check_fixed(grid_ids, frozen_ids, frozen, ids) -> None:
+    """Every fixed unit is in its grid, or the partition stops with the reason."""
+    bad = np.flatnonzero(frozen & (grid_ids.astype(str) != frozen_ids.astype(str)))
+    if len(bad):
+        raise PartitionError(
+            f"{len(bad)} fixed unit(s) could not keep their grid (e.g. unit "
+            f"{ids.iloc[bad[0]]!r}, fixed to {frozen_ids[bad[0]]!r}): the fixed units of a grid "
+            "must be connected and in one village, and k must leave every fixed grid in place"
+        )
 
 
 def _attach_parts(plan: _Plan, labels, has, geoms, group) -> set:
@@ -498,32 +705,46 @@ def _attach_parts(plan: _Plan, labels, has, geoms, group) -> set:
     return attached_labels
 
 
-def _initial_labels(plan: _Plan, area, tolerance):
+def _initial_labels(plan: _Plan, area, tolerance, *, rng, turn: float = 0.0):
     """Split every part on the coarsened graph, refine there, project to the units."""
     part_k = plan.part_k
+    levels: list = []
     member, cg, cw, cxy, _, cparts = coarsen(plan.graph, plan.w, plan.xy, area, plan.parts,
-                                             part_k)
+                                             part_k, levels=levels)
     coarse = np.full(cg.n, -1)
     next_label = 0
     label_part = []
     for p in np.flatnonzero(part_k > 0):
         nodes = np.flatnonzero(cparts == p)
-        coarse[nodes] = bisect_split(cg, nodes, int(part_k[p]), cxy, cw, plan.rng,
-                                     tolerance=tolerance) + next_label
+        coarse[nodes] = bisect_split(cg, nodes, int(part_k[p]), cxy, cw, rng,
+                                     tolerance=tolerance, turn=turn) + next_label
         next_label += int(part_k[p])
         label_part += [p] * int(part_k[p])
     label_part = np.asarray(label_part, dtype=int)
     if cg.n < plan.graph.n:  # refine the clusters: whole blocks move, borders stay on roads
-        has = coarse >= 0
-        sub = cg.subgraph(np.flatnonzero(has))
-        sub = Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
-        target = _targets(coarse, label_part, cparts, plan.part_w, part_k, cw)
-        ref = Refiner(sub, coarse[has], cw[has], target, tolerance)
-        ref.balance()
-        ref.shape(band=2.0)  # clusters are coarse: allow twice the band, the units fix it
-        ref.balance()
-        coarse[has] = ref.labels
+        _refine_level(cg, coarse, cw, cparts, label_part, plan, tolerance, band=2.0)
+        # and on every finer level on the way back (multilevel uncoarsening, as in
+        # METIS): moves of mid-sized blocks fix what the coarsest level could not
+        for cluster, g, w, p in reversed(levels[1:]):
+            coarse = coarse[cluster]
+            _refine_level(g, coarse, w, p, label_part, plan, tolerance, band=1.0)
+        coarse = coarse[levels[0][0]] if levels else coarse[member]
+        return coarse, label_part
     return coarse[member], label_part
+
+
+def _refine_level(graph: Graph, labels, w, parts, label_part, plan: _Plan, tolerance, *,
+                  band: float) -> None:
+    """Balance and shape moves on one level of the coarsening (in place on ``labels``)."""
+    has = labels >= 0
+    sub = graph.subgraph(np.flatnonzero(has))
+    sub = Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
+    target = _targets(labels, label_part, parts, plan.part_w, plan.part_k, w)
+    ref = Refiner(sub, labels[has], w[has], target, tolerance)
+    ref.balance()
+    ref.shape(band=band)  # clusters are coarse: allow more band, the units fix it
+    ref.balance()
+    labels[has] = ref.labels
 
 
 def _existing_labels(plan: _Plan, ex, messages, code_of_part):

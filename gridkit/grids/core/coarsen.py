@@ -56,11 +56,14 @@ def _match(graph: Graph, weight: np.ndarray, cap: float, eligible: np.ndarray) -
 
 def coarsen(graph: Graph, weight: np.ndarray, xy: np.ndarray, area: np.ndarray,
             parts: np.ndarray, part_k: np.ndarray, *, per_grid: int = 30,
-            cap_share: float = 0.25, max_rounds: int = 8):
+            cap_share: float = 0.25, max_rounds: int = 8, levels: list | None = None):
     """Cluster the units; return (cluster id per unit, coarse graph, weight, xy, area, parts).
 
     A part keeps being coarsened while it has more than ``per_grid`` nodes per
     grid; a cluster weighs at most ``cap_share`` of its part's mean grid.
+    ``levels``, when given, receives one ``(cluster of each node, graph,
+    weight, parts)`` per round, finest first (the graph before the round), for
+    refinement on the way back up.
     """
     n = graph.n
     member = np.arange(n)  # unit -> current node
@@ -91,6 +94,8 @@ def coarsen(graph: Graph, weight: np.ndarray, xy: np.ndarray, area: np.ndarray,
         cy = np.bincount(cluster, weights=c[:, 1] * a, minlength=m) / safe
         newp = np.zeros(m, dtype=p.dtype)
         newp[cluster] = p
+        if levels is not None:
+            levels.append((cluster, g, w, p))
         cu, cv = cluster[g.eu], cluster[g.ev]
         keep = cu != cv
         g = Graph.from_edges(m, cu[keep], cv[keep], g.shared[keep], g.cost[keep])

@@ -101,11 +101,14 @@ class Refiner:
         # scale for relative deviations; a zero target (a part with no weight) must not divide
         self.norm = np.maximum(self.target, 1e-9 * (positive.mean() if len(positive) else 1.0))
         self.nl = self.norm.tolist()
+        self.tolerance = tolerance
         self.band = (tolerance * self.target).tolist()
         self.tl = self.target.tolist()
         self.W = np.bincount(labels, weights=self.w, minlength=self.k).tolist()
         self.size = np.bincount(labels, minlength=self.k).tolist()
         self.min_size = None  # optional per-label floor on the unit count
+        self.frozen = None  # optional bool per unit: units that never move
+        self.closed = frozenset()  # grids no unit may join (all their units fixed)
         self.moves = 0
 
     @property
@@ -209,9 +212,11 @@ class Refiner:
         made = 0
         touched = set()
         floor = [1] * self.k if self.min_size is None else [int(x) for x in self.min_size]
+        frozen = self.frozen
         for u, b in zip(us.tolist(), bs.tolist(), strict=True):
             a = lab[u]
-            if a == b or size[a] <= floor[a]:
+            if a == b or size[a] <= floor[a] or (frozen is not None and frozen[u]) \
+                    or b in self.closed:
                 continue
             if mode == "shape" and u in touched:
                 continue
@@ -328,12 +333,14 @@ class Refiner:
             return False
         before = self._ssq(path)
         done = []
+        if self.closed.intersection(path):
+            return False
         for x, y in zip(path[:-1], path[1:], strict=True):
             # boundary units of x touching y
             best, best_err = None, None
             for u in self._frontier(x, y, cu, cv):
                 wu = wl[u]
-                if wu <= 0 or size[x] <= 1:
+                if wu <= 0 or size[x] <= 1 or (self.frozen is not None and self.frozen[u]):
                     continue
                 err = abs(wu - amount)
                 if best is not None and err >= best_err:

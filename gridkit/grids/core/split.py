@@ -17,15 +17,16 @@ import numpy as np
 from gridkit.grids.core.graph import Graph, repair
 
 
-def _axis_order(xy: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Units ordered along the principal axis (slightly turned by the seed)."""
+def _axis_order(xy: np.ndarray, rng: np.random.Generator, turn: float = 0.0) -> np.ndarray:
+    """Units ordered along the principal axis (turned by ``turn`` radians and
+    slightly by the seed)."""
     c = xy - xy.mean(axis=0)
     if len(c) < 2:
         return np.arange(len(c))
     cov = c.T @ c
     vals, vecs = np.linalg.eigh(cov)
     v = vecs[:, int(np.argmax(vals))]
-    angle = np.arctan2(v[1], v[0]) + rng.uniform(-0.15, 0.15)
+    angle = np.arctan2(v[1], v[0]) + turn + rng.uniform(-0.15, 0.15)
     proj = c[:, 0] * np.cos(angle) + c[:, 1] * np.sin(angle)
     return np.argsort(proj, kind="stable")
 
@@ -100,8 +101,10 @@ def peel_split(region: Graph, k: int, weight: np.ndarray, order: np.ndarray) -> 
 
 
 def bisect_split(graph: Graph, nodes: np.ndarray, k: int, xy: np.ndarray, weight: np.ndarray,
-                 rng: np.random.Generator, *, tolerance: float = 0.02) -> np.ndarray:
-    """Labels 0..k-1 for ``nodes`` (a connected set of graph positions).
+                 rng: np.random.Generator, *, tolerance: float = 0.02,
+                 turn: float = 0.0) -> np.ndarray:
+    """Labels 0..k-1 for ``nodes`` (a connected set of graph positions); ``turn``
+    turns every cut from the principal axis (radians), for other starts.
 
     Every label gets at least one unit and is connected.
     """
@@ -119,7 +122,7 @@ def bisect_split(graph: Graph, nodes: np.ndarray, k: int, xy: np.ndarray, weight
         members = np.flatnonzero(labels == lab)
         k1 = kk // 2
         k2 = kk - k1
-        order = members[_axis_order(xy[members], rng)]
+        order = members[_axis_order(xy[members], rng, turn)]
         w = weight[order]
         if w.sum() <= 0:
             w = np.ones(len(order))

@@ -46,6 +46,15 @@ def register(subparsers) -> None:
                    "'none' to ignore)")
     p.add_argument("--existing", metavar="COL",
                    help="column of current grid ids: rebalance, moving as few units as possible")
+    p.add_argument("--fixed", metavar="COL",
+                   help="with --existing: column of grid ids for units that must stay where "
+                   "they are (empty: free to move)")
+    p.add_argument("--exact", choices=("auto", "yes", "no"), default="auto",
+                   help="exact polish by integer programme (HiGHS): auto (small village parts, "
+                   "bounded work, deterministic), yes (up to 1,000 units, time-limited, "
+                   "reports the gap), no (default: %(default)s)")
+    p.add_argument("--time-limit", type=float, metavar="S",
+                   help="seconds the exact polish may take in all (default: 10)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--tolerance", type=float, default=0.02,
                    help="allowed deviation from the target weight (default: %(default)s)")
@@ -103,10 +112,15 @@ def run(args: argparse.Namespace) -> int:
             if nest_by is None:
                 raise InvalidValueError("--distributed splits the work by --nest-by: it cannot "
                                         "be 'none'")
+            if args.fixed or args.exact != "auto" or args.time_limit is not None:
+                raise InvalidValueError("--fixed, --exact and --time-limit work in one process: "
+                                        "drop them or --distributed")
             result = partition_distributed(units, weight, by=args.by,
                                            scheduler=args.scheduler, **options)
         else:
-            result = partition(units, weight, **options)
+            result = partition(units, weight, fixed=args.fixed, time_limit=args.time_limit,
+                               exact={"auto": "auto", "yes": True, "no": False}[args.exact],
+                               **options)
     with staged():
         path = write_layers({"grids": back_to_input_crs(result.grids, layers),
                              "assignment": back_to_input_crs(result.assignment, layers)},

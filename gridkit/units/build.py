@@ -29,7 +29,6 @@ from pyproj import CRS
 from gridkit.crs import crs_label
 from gridkit.errors import GridkitWarning, UnitsError
 from gridkit.layers import load_layers
-from gridkit.units.whole import building_conflicts, move_villages, whole_buildings
 from gridkit.units._measure import unit_workload
 from gridkit.units._slivers import merge_slivers
 from gridkit.units._split import split_heavy
@@ -43,6 +42,7 @@ from gridkit.units.plan import (
     village_boundaries,
     warn_roads_outside,
 )
+from gridkit.units.whole import building_conflicts, move_villages, whole_buildings
 from gridkit.workload import Policy, classify_entities, load_policy
 
 __all__ = [

@@ -54,7 +54,8 @@ def real_area(geoms: np.ndarray) -> np.ndarray:
 
 
 def take_shapes(polys: np.ndarray, shapes: np.ndarray, owner: np.ndarray,
-                may_take=None, *, everywhere: bool = False) -> np.ndarray:
+                may_take=None, *, everywhere: bool = False,
+                grid_size: float = GRID_SIZE) -> np.ndarray:
     """Give each shape's area to ``polys[owner]``; the other polygons lose it.
 
     ``polys`` is a coverage with identical shared vertices; ``shapes`` are
@@ -62,8 +63,9 @@ def take_shapes(polys: np.ndarray, shapes: np.ndarray, owner: np.ndarray,
     ``may_take(face_home, new_owner)`` (arrays of polygon positions) says
     which moves are allowed (default: all). Only polygons meeting a shape are
     touched (``everywhere``: all are noded, e.g. to snap a whole layer to the
-    grid). Returns the new polygons (same length and order; an empty
-    polygon where one lost everything).
+    grid); the noding snap-rounds to ``grid_size`` (m). Returns the new
+    polygons (same length and order; an empty polygon where one lost
+    everything).
     """
     out = polys.copy()
     if len(shapes) == 0:
@@ -76,7 +78,7 @@ def take_shapes(polys: np.ndarray, shapes: np.ndarray, owner: np.ndarray,
     sub = polys[affected]
     lines = np.concatenate([shapely.get_parts(shapely.boundary(sub)),
                             shapely.get_parts(shapely.boundary(shapes))])
-    noded = shapely.union_all(lines, grid_size=GRID_SIZE)
+    noded = shapely.union_all(lines, grid_size=grid_size)
     faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
     pts = shapely.point_on_surface(faces)
     home = np.full(len(faces), -1, dtype=np.int64)
@@ -242,7 +244,8 @@ def building_conflicts(buildings: np.ndarray, labels, villages: np.ndarray | Non
 
 
 def move_villages(villages: np.ndarray, buildings: np.ndarray, conflicts: list[dict], *,
-                  everywhere: bool = False) -> tuple[np.ndarray, list[dict]]:
+                  everywhere: bool = False,
+                  grid_size: float = GRID_SIZE) -> tuple[np.ndarray, list[dict]]:
     """Move village boundaries around the conflicting buildings.
 
     Each building cut by a village boundary goes whole to the village holding
@@ -257,7 +260,7 @@ def move_villages(villages: np.ndarray, buildings: np.ndarray, conflicts: list[d
         return villages, []
     shapes = buildings[[c["position"] for c in rows]]
     owner = np.array([c["village"] for c in rows], dtype=np.int64)
-    out = take_shapes(villages, shapes, owner, everywhere=everywhere)
+    out = take_shapes(villages, shapes, owner, everywhere=everywhere, grid_size=grid_size)
     out = _rejoin_parts(out, np.zeros(len(out), dtype=np.int64),
                         shapely.get_num_geometries(villages))
     moved = [{"building": c["building"], "to": c["villages"][0],
@@ -315,7 +318,8 @@ def villages_around_buildings(villages, buildings, *, jurisdiction=None, crs=Non
     bgeoms = np.asarray(b_gdf.geometry.values)
     found = building_conflicts(bgeoms, b_gdf.index.to_numpy(), vgeoms,
                                v_gdf["code"].astype(str).to_numpy(), area)
-    new, moved = move_villages(vgeoms, bgeoms, found)
+    # a 1 µm grid: the villages' outline stays on the jurisdiction's (1 mm would move it)
+    new, moved = move_villages(vgeoms, bgeoms, found, grid_size=GRID_SIZE / 1000)
     out = gpd.GeoDataFrame(v_gdf.drop(columns=v_gdf.geometry.name), geometry=new,
                            crs=v_gdf.crs).to_crs(layers.input_crs)
     table = pd.DataFrame(moved, columns=["building", "to", "from", "moved_m2"])

@@ -171,13 +171,21 @@ def _finish(cleaned: np.ndarray, jur, *, tolerance: float, fill_gaps: bool,
     light = cleaned.copy()
     light[usable] = _edge_fill(cleaned[usable].astype(object), jur, tolerance=tolerance,
                                fill_gaps=fill_gaps, snapping_distance=snapping_distance)
-    score = _problems(light, jur, tolerance)
-    if score == 0:
-        return light
-    rebuilt = cleaned.copy()
-    rebuilt[usable] = _rebuilt(cleaned[usable].astype(object), jur, tolerance=tolerance,
-                               fill_gaps=fill_gaps)
-    return rebuilt if _problems(rebuilt, jur, tolerance) < score else light
+    best, score = light, _problems(light, jur, tolerance)
+    if score and jur is not None:  # snapping pushed an edge a millimetre out: clip, match
+        clipped = _clip_again(light, jur)
+        ok = np.array([c is not None for c in clipped])
+        sub = clipped[ok].astype(object)
+        clipped[ok] = match_vertices(sub, unmatched_vertices(sub, shapely.STRtree(sub)))
+        best, score = min((best, score), (clipped, _problems(clipped, jur, tolerance)),
+                          key=lambda t: t[1])
+    if score:
+        rebuilt = cleaned.copy()
+        rebuilt[usable] = _rebuilt(cleaned[usable].astype(object), jur, tolerance=tolerance,
+                                   fill_gaps=fill_gaps)
+        best, score = min((best, score), (rebuilt, _problems(rebuilt, jur, tolerance)),
+                          key=lambda t: t[1])
+    return best
 
 
 def _problems(geoms: np.ndarray, jur, tolerance: float) -> int:

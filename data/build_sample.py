@@ -113,11 +113,34 @@ def _around_buildings(villages, buildings, jurisdiction):
     """
     from gridkit.units.whole import villages_around_buildings
 
+    villages = _onto_outline(villages, jurisdiction)
     fixed, moved = villages_around_buildings(villages, buildings, jurisdiction=jurisdiction)
     print(f"villages: {len(moved)} building(s) cut by a postcode boundary moved whole "
           f"({moved['moved_m2'].sum():.1f} m²)")
     fixed["geometry"] = shapely.coverage_simplify(fixed.geometry.values, 0.0)
-    return fixed
+    return _onto_outline(fixed, jurisdiction)
+
+
+def _onto_outline(villages, jurisdiction, *, within: float = 1e-6):
+    """Village vertices within ``within`` degrees (about 10 cm) of the outline moved onto it.
+
+    The Voronoi cells were clipped to the outline straight in metres; its edges
+    are straight in degrees, up to 3 cm away mid-edge. A shared vertex moves
+    the same way in every village, so the villages stay a coverage.
+    """
+    rim = shapely.union_all(shapely.boundary(jurisdiction.geometry.values))
+
+    def move(coords):
+        pts = shapely.points(coords)
+        near = shapely.distance(pts, rim) < within
+        out = coords.copy()
+        if near.any():
+            on = shapely.line_interpolate_point(rim, shapely.line_locate_point(rim, pts[near]))
+            out[near] = shapely.get_coordinates(on)
+        return out
+
+    return villages.set_geometry([shapely.transform(g, move) for g in villages.geometry],
+                                 crs=villages.crs)
 
 
 def refit_villages(path: Path) -> None:

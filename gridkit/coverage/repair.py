@@ -427,7 +427,7 @@ def repair_coverage(
     out_geoms = gpd.GeoSeries(geoms, index=g.index, crs=work)
     fixed = g.copy()
     fixed = fixed.set_geometry(
-        out_geoms.to_crs(grids.crs) if CRS.from_user_input(grids.crs) != work else out_geoms
+        to_crs(out_geoms, grids.crs) if CRS.from_user_input(grids.crs) != work else out_geoms
     )
     if fixed.geometry.name != grids.geometry.name:
         fixed = fixed.rename_geometry(grids.geometry.name)

@@ -26,7 +26,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from gridkit.crs import crs_label
+from gridkit.crs import crs_label, to_crs
 from gridkit.errors import GridkitWarning, UnitsError
 from gridkit.layers import load_layers
 from gridkit.units._measure import unit_workload
@@ -362,7 +362,7 @@ def build_units(
         report.update(buildings_assigned=int((b_unit >= 0).sum()),
                       buildings_outside=int((b_unit < 0).sum()),
                       buildings_straddling=int(((b_unit >= 0) & (b_share < 1 - 1e-9)).sum()))
-        b_out = b_out.to_crs(out_crs)
+        b_out = to_crs(b_out, out_crs)
     else:
         report.update(buildings_assigned=0, buildings_outside=0, buildings_straddling=0)
     if classified is not None:
@@ -370,7 +370,7 @@ def build_units(
         unassigned.append(_outside(e_gdf, e_unit, "entities"))
         report.update(entities_assigned=int((e_unit >= 0).sum()),
                       entities_outside=int((e_unit < 0).sum()))
-        e_out = e_out.to_crs(out_crs)
+        e_out = to_crs(e_out, out_crs)
     else:
         report.update(entities_assigned=0, entities_outside=0)
     missing = report["buildings_outside"] + report["entities_outside"]
@@ -381,11 +381,12 @@ def build_units(
             "layer, not in any unit", GridkitWarning, stacklevel=2)
     unassigned = (pd.concat(unassigned, ignore_index=True) if unassigned else
                   gpd.GeoDataFrame({"layer": [], "index": []}, geometry=[], crs=layers.crs))
-    unassigned = gpd.GeoDataFrame(unassigned, geometry="geometry", crs=layers.crs).to_crs(out_crs)
+    unassigned = to_crs(gpd.GeoDataFrame(unassigned, geometry="geometry", crs=layers.crs),
+                        out_crs)
     clock("output")
     report["seconds"] = clock.laps
     log.info("units: %s", report)
-    return UnitsResult(units=units.to_crs(out_crs), buildings=b_out, entities=e_out,
+    return UnitsResult(units=to_crs(units, out_crs), buildings=b_out, entities=e_out,
                        unassigned=unassigned, report=report, crs=layers.crs)
 
 
@@ -413,7 +414,7 @@ def _conflicts(report: dict, buildings, villages, area, out_crs, fix: bool):
         new, moved = move_villages(vgeoms, np.asarray(buildings.geometry.values), found)
         villages = villages.set_geometry(new)
         report["villages_moved"] = moved
-        report["villages_fixed"] = villages.to_crs(out_crs)
+        report["villages_fixed"] = to_crs(villages, out_crs)
     first = "; ".join(
         f"building {c['building']} at ({c['x']:.6g}, {c['y']:.6g}): "
         + ", ".join(f"{v or 'no village'} {a:.1f} m²" for v, a in

@@ -307,6 +307,7 @@ def villages_around_buildings(villages, buildings, *, jurisdiction=None, crs=Non
     import geopandas as gpd
     import pandas as pd
 
+    from gridkit.crs import to_crs
     from gridkit.layers import load_layers
 
     layers = load_layers(villages=villages, buildings=buildings, jurisdiction=jurisdiction,
@@ -320,7 +321,7 @@ def villages_around_buildings(villages, buildings, *, jurisdiction=None, crs=Non
                                v_gdf["code"].astype(str).to_numpy(), area)
     # a 1 µm grid: the villages' outline stays on the jurisdiction's (1 mm would move it)
     new, moved = move_villages(vgeoms, bgeoms, found, grid_size=GRID_SIZE / 1000)
-    out = gpd.GeoDataFrame(v_gdf.drop(columns=v_gdf.geometry.name), geometry=new,
-                           crs=v_gdf.crs).to_crs(layers.input_crs)
+    out = to_crs(gpd.GeoDataFrame(v_gdf.drop(columns=v_gdf.geometry.name), geometry=new,
+                                  crs=v_gdf.crs), layers.input_crs)
     table = pd.DataFrame(moved, columns=["building", "to", "from", "moved_m2"])
     return out, table

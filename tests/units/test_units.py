@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from shapely.geometry import LineString, Point, box
 
 import gridkit as gk
+from gridkit.crs import to_crs
 from gridkit.errors import GridkitWarning, MissingColumnError
 from gridkit.units.build import (
     AREA_TOLERANCE,
@@ -51,9 +52,13 @@ def quiet_build(*args, **kwargs):
 
 
 def assert_tiles(units: gpd.GeoDataFrame, jurisdiction: gpd.GeoDataFrame):
-    """Units cover the jurisdiction exactly (area tolerance) with no overlaps."""
-    metric = units.to_crs(gk.working_crs(units))
-    j = jurisdiction.to_crs(metric.crs).union_all()
+    """Units cover the jurisdiction exactly (area tolerance) with no overlaps.
+
+    Both are projected as gridkit projects (straight edges densified first): the
+    jurisdiction's edges are straight in its own CRS, not in the metric one.
+    """
+    metric = to_crs(units, gk.working_crs(units))
+    j = to_crs(jurisdiction, metric.crs).union_all()
     geoms = metric.geometry.values
     tolerance = AREA_TOLERANCE * j.length  # a 1 mm strip along the outline
     assert shapely.is_valid(geoms).all()

@@ -242,6 +242,8 @@ def back(layer, ctx):
     """Demo outputs go out in the sample's own CRS."""
     import geopandas as gpd
 
+    from gridkit.crs import to_crs
+
     if isinstance(layer, gpd.GeoDataFrame):
-        return layer.to_crs(ctx.layers.input_crs)
+        return to_crs(layer, ctx.layers.input_crs)
     return layer

@@ -128,8 +128,11 @@ def whole_buildings(polys: np.ndarray, village: np.ndarray, buildings: np.ndarra
     cut = real_area(rest) > 0
     if not cut.any():
         return polys, kept, 0
+    # a 1 µm grid: on the units' 1 mm grid a footprint's corner a hair from a village
+    # line would pull that line across by up to a millimetre
     out = take_shapes(polys, shapes[cut], owner[cut],
-                      may_take=lambda home, new: village[home] == village[new])
+                      may_take=lambda home, new: village[home] == village[new],
+                      grid_size=GRID_SIZE / 1000)
     out = _rejoin_parts(out, village, shapely.get_num_geometries(polys))
     kept = ~shapely.is_empty(out)
     return out, kept, int(cut.sum())

@@ -35,6 +35,7 @@ from gridkit.units.assign import largest_overlap
 from gridkit.units.noding import GRID_SIZE
 
 _POLYGONAL = (3, 6)
+_SNAP = 1e-3  # coverage.tolerances.RESOLUTION (units may not import coverage)
 OUTSIDE = "outside the jurisdiction"
 """The "village" named in a conflict for the part of a building outside the jurisdiction."""
 
@@ -129,13 +130,34 @@ def whole_buildings(polys: np.ndarray, village: np.ndarray, buildings: np.ndarra
     if not cut.any():
         return polys, kept, 0
     # a 1 µm grid: on the units' 1 mm grid a footprint's corner a hair from a village
-    # line would pull that line across by up to a millimetre
-    out = take_shapes(polys, shapes[cut], owner[cut],
+    # line would pull that line across by up to a millimetre; and footprints first
+    # snapped to the units' corners within RESOLUTION, so that no new node lands a
+    # hair from one (validation would take the two for one vertex)
+    shapes, owner = _snapped(shapes[cut], polys), owner[cut]
+    cut = np.ones(len(shapes), dtype=bool)
+    out = take_shapes(polys, shapes, owner,
                       may_take=lambda home, new: village[home] == village[new],
                       grid_size=GRID_SIZE / 1000)
     out = _rejoin_parts(out, village, shapely.get_num_geometries(polys))
     kept = ~shapely.is_empty(out)
     return out, kept, int(cut.sum())
+
+
+def _snapped(shapes: np.ndarray, polys: np.ndarray) -> np.ndarray:
+    """Each footprint snapped (GEOS) to the boundaries of the units it meets, within 1 mm."""
+    s_idx, u_idx = shapely.STRtree(polys).query(shapes, predicate="intersects")
+    if len(s_idx) == 0:
+        return shapes
+    rings, ring_of = shapely.get_parts(shapely.boundary(polys[u_idx]), return_index=True)
+    owner = s_idx[ring_of]
+    order = np.argsort(owner, kind="stable")
+    present, idx = np.unique(owner[order], return_inverse=True)
+    reference = shapely.multilinestrings(rings[order], indices=idx)
+    out = shapes.copy()
+    snapped = shapely.snap(shapes[present], reference, _SNAP)
+    ok = np.isin(shapely.get_type_id(snapped), _POLYGONAL) & shapely.is_valid(snapped)
+    out[present[ok]] = snapped[ok]
+    return out
 
 
 def _footprint_groups(polys: np.ndarray, geoms: np.ndarray, unit: np.ndarray):

@@ -297,32 +297,13 @@ def build_units(
         polys, streets=streets, building_geoms=b_geoms, households=households,
         entities=classified, entity_geoms=e_geoms, policy=policy)
     clock("assign+workload")
-
-    def whole(polys, village, state):
-        """Buildings whole: the unit a building is assigned to takes all of its footprint."""
-        if b_geoms is None:
-            return polys, village, state, 0
-        polys, kept, count = whole_buildings(polys, village, b_geoms, state[1])
-        if count:
-            polys, village = polys[kept], village[kept]
-            state = unit_workload(polys, streets=streets, building_geoms=b_geoms,
-                                  households=households, entities=classified,
-                                  entity_geoms=e_geoms, policy=policy)
-        return polys, village, state, count
-
-    # before splitting (a unit that takes a building may grow over the limits) and after
-    # (the split lines run between buildings, but may clip a corner)
-    polys, village, state, made_whole = whole(polys, village, (metrics, b_unit, b_share, e_unit))
     split = 0
     if max_area is not None or max_workload is not None:
         polys, village, state, split = split_heavy(
-            polys, village, state, streets=streets,
+            polys, village, (metrics, b_unit, b_share, e_unit), streets=streets,
             building_geoms=b_geoms, households=households, entities=classified,
             entity_geoms=e_geoms, policy=policy, max_area=max_area, max_workload=max_workload)
-        polys, village, state, again = whole(polys, village, state)
-        made_whole += again
-    metrics, b_unit, b_share, e_unit = state
-    report["buildings_made_whole"] = made_whole
+        metrics, b_unit, b_share, e_unit = state
     over = np.zeros(len(polys), dtype=bool)
     if max_area is not None:
         over |= metrics["area_m2"].to_numpy() > max_area
@@ -334,6 +315,18 @@ def build_units(
                       "without splitting buildings)", GridkitWarning, stacklevel=2)
     report.update(units_split=split, units_over_limit=int(over.sum()))
     clock("split")
+
+    # 5. buildings whole: the unit a building is assigned to takes all of its footprint
+    report["buildings_made_whole"] = 0
+    if b_geoms is not None:
+        polys, kept, whole = whole_buildings(polys, village, b_geoms, b_unit)
+        if whole:
+            polys, village = polys[kept], village[kept]
+            metrics, b_unit, b_share, e_unit = unit_workload(
+                polys, streets=streets, building_geoms=b_geoms, households=households,
+                entities=classified, entity_geoms=e_geoms, policy=policy)
+        report["buildings_made_whole"] = whole
+    clock("whole buildings")
 
     # 6. order units by village, then north to south, west to east; number them
     pts = shapely.point_on_surface(polys)

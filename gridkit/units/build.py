@@ -410,7 +410,8 @@ def _conflicts(report: dict, buildings, villages, area, out_crs, fix: bool):
          "x": float(p.x), "y": float(p.y)} for c, p in zip(found, points, strict=True)]
     moved = []
     if fix and vgeoms is not None:
-        new, moved = move_villages(vgeoms, np.asarray(buildings.geometry.values), found)
+        new, moved = move_villages(vgeoms, np.asarray(buildings.geometry.values), found,
+                                   codes=codes)
         villages = villages.set_geometry(new)
         report["villages_moved"] = moved
         report["villages_fixed"] = to_crs(villages, out_crs)

@@ -269,31 +269,65 @@ def building_conflicts(buildings: np.ndarray, labels, villages: np.ndarray | Non
 
 
 def move_villages(villages: np.ndarray, buildings: np.ndarray, conflicts: list[dict], *,
-                  everywhere: bool = False,
+                  codes=None, everywhere: bool = False,
                   grid_size: float = GRID_SIZE) -> tuple[np.ndarray, list[dict]]:
     """Move village boundaries around the conflicting buildings.
 
     Each building cut by a village boundary goes whole to the village holding
-    most of it (parts outside the jurisdiction stay outside). Returns the new
-    village polygons (same order; a valid coverage where the input was one)
-    and, per building moved, ``building``, ``to`` (code), ``from`` (codes)
-    and ``moved_m2``.
+    most of it (parts outside the jurisdiction stay outside); footprints that
+    overlap it go along, to the village holding most of them together.
+    Returns the new village polygons (same order; a valid coverage where the
+    input was one) and, per building cut, ``building``, ``to`` (code),
+    ``from`` (codes) and ``moved_m2``.
     """
     rows = [c for c in conflicts if c["village"] >= 0
             and any(v != OUTSIDE for v in c["villages"][1:])]
     if not rows:
         return villages, []
-    shapes = buildings[[c["position"] for c in rows]]
-    owner = np.array([c["village"] for c in rows], dtype=np.int64)
+    pos = np.array([c["position"] for c in rows], dtype=np.int64)
+    shapes, owner, group_of = _overlap_groups(villages, buildings, pos)
     out = take_shapes(villages, shapes, owner, everywhere=everywhere, grid_size=grid_size)
     out = _rejoin_parts(out, np.zeros(len(out), dtype=np.int64),
                         shapely.get_num_geometries(villages))
-    moved = [{"building": c["building"], "to": c["villages"][0],
-              "from": [v for v in c["villages"][1:] if v != OUTSIDE],
-              "moved_m2": round(sum(a for v, a in zip(c["villages"][1:], c["area_m2"][1:],
-                                                      strict=True) if v != OUTSIDE), 3)}
-             for c in rows]
+    moved = []
+    for c, p in zip(rows, pos, strict=True):
+        to = owner[group_of[p]]
+        code = c["villages"][0] if codes is None else str(codes[to])
+        moved.append({"building": c["building"], "to": code,
+                      "from": [v for v in c["villages"] if v not in (OUTSIDE, code)],
+                      "moved_m2": round(sum(a for v, a in zip(c["villages"], c["area_m2"],
+                                                              strict=True)
+                                            if v not in (OUTSIDE, code)), 3)})
     return out, moved
+
+
+def _overlap_groups(villages: np.ndarray, buildings: np.ndarray, pos: np.ndarray):
+    """The footprints at ``pos`` with those overlapping them, merged where they overlap.
+
+    Returns ``(shapes, village of each, group of each building position)``.
+    """
+    polys = np.flatnonzero(np.isin(shapely.get_type_id(buildings), _POLYGONAL))
+    left, right = shapely.STRtree(buildings[polys]).query(buildings[pos], predicate="overlaps")
+    real = real_area(shapely.intersection(buildings[pos[left]], buildings[polys[right]])) > 0
+    members = np.unique(np.r_[pos, polys[right[real]]])
+    geoms = buildings[members]
+    a, b = shapely.STRtree(geoms).query(geoms, predicate="overlaps")
+    sel = a < b
+    a, b = a[sel], b[sel]
+    real = real_area(shapely.intersection(geoms[a], geoms[b])) > 0
+    n = len(members)
+    graph = coo_matrix((np.ones(int(real.sum())), (a[real], b[real])), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    groups = np.unique(label)
+    shapes = np.array([shapely.union_all(geoms[label == g]) for g in groups], dtype=object)
+    owner, _ = largest_overlap(shapes, villages)
+    group_of = dict(zip(members.tolist(), label.tolist(), strict=True))
+    keep = owner >= 0
+    if not keep.all():  # a group in no village (outside all of them): left alone
+        remap = np.cumsum(keep) - 1
+        group_of = {k: int(remap[v]) for k, v in group_of.items() if keep[v]}
+        shapes, owner = shapes[keep], owner[keep]
+    return shapes, owner, group_of
 
 
 def villages_around_buildings(villages, buildings, *, jurisdiction=None, crs=None):
@@ -345,7 +379,8 @@ def villages_around_buildings(villages, buildings, *, jurisdiction=None, crs=Non
     found = building_conflicts(bgeoms, b_gdf.index.to_numpy(), vgeoms,
                                v_gdf["code"].astype(str).to_numpy(), area)
     # a 1 µm grid: the villages' outline stays on the jurisdiction's (1 mm would move it)
-    new, moved = move_villages(vgeoms, bgeoms, found, grid_size=GRID_SIZE / 1000)
+    new, moved = move_villages(vgeoms, bgeoms, found, codes=v_gdf["code"].astype(str).to_numpy(),
+                               grid_size=GRID_SIZE / 1000)
     out = to_crs(gpd.GeoDataFrame(v_gdf.drop(columns=v_gdf.geometry.name), geometry=new,
                                   crs=v_gdf.crs), layers.input_crs)
     table = pd.DataFrame(moved, columns=["building", "to", "from", "moved_m2"])

@@ -378,9 +378,9 @@ def villages_around_buildings(villages, buildings, *, jurisdiction=None, crs=Non
     bgeoms = np.asarray(b_gdf.geometry.values)
     found = building_conflicts(bgeoms, b_gdf.index.to_numpy(), vgeoms,
                                v_gdf["code"].astype(str).to_numpy(), area)
-    # a 1 µm grid: the villages' outline stays on the jurisdiction's (1 mm would move it)
-    new, moved = move_villages(vgeoms, bgeoms, found, codes=v_gdf["code"].astype(str).to_numpy(),
-                               grid_size=GRID_SIZE / 1000)
+    # the units' 1 mm grid, as build_units(fix_villages=True) moves them (the outline may
+    # move by half a millimetre)
+    new, moved = move_villages(vgeoms, bgeoms, found, codes=v_gdf["code"].astype(str).to_numpy())
     out = to_crs(gpd.GeoDataFrame(v_gdf.drop(columns=v_gdf.geometry.name), geometry=new,
                                   crs=v_gdf.crs), layers.input_crs)
     table = pd.DataFrame(moved, columns=["building", "to", "from", "moved_m2"])

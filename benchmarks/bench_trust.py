@@ -25,9 +25,9 @@ Four tables, every figure measured in this run:
    vertex-by-vertex ``GeoDataFrame.to_crs``): issues validation reports that
    the inputs do not force.
 4. Distributed = local: ``partition`` and ``partition_distributed`` (one task
-   per village, synchronous scheduler) on the same sample units with the
-   same options: worst deviation from the village target and share of grid
-   borders on roads.
+   per town, the sample being one town, and one per village; synchronous
+   scheduler) on the same sample units with the same options: worst deviation
+   from the village target and share of grid borders on roads.
 """
 
 from __future__ import annotations
@@ -277,25 +277,30 @@ def distributed_rows():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GridkitWarning)
         res = gbuild.build_units(kinds["roads"], kinds["jurisdiction"], **opts)
-        limit = UNIT_SHARE * res.units["workload_min"].sum() / GRIDS
-        res = gbuild.build_units(kinds["roads"], kinds["jurisdiction"], max_workload=limit,
-                                 **opts)
-        adj = adjacency_for(res, kinds)
-        for options, kw in (("adjacency with roads, road_weight 0.5",
-                             dict(adjacency=adj, road_weight=0.5)),
-                            ("defaults (no adjacency given)", {})):
-            for method in ("partition", "partition_distributed (per village)"):
-                if method == "partition":
-                    t, p = timed(partition, res.units, "workload_min", k=GRIDS, **kw)
-                else:
-                    t, p = timed(partition_distributed, res.units, "workload_min", k=GRIDS,
-                                 by="village", scheduler="synchronous", **kw)
-                rows.append({"options": options, "method": method, "grids": len(p.grids),
-                             "max deviation": f"{p.report.max_deviation:.2%}",
-                             "max/mean": round(p.report.max_over_mean, 3),
-                             "borders on roads": f"{p.report.road_share:.0%}",
-                             "contiguous": bool(p.grids["contiguous"].all()),
-                             "wall s": round(t[0], 2)})
+        demo_limit = UNIT_SHARE * res.units["workload_min"].sum() / GRIDS
+        for units_label, limit in ((f"demo ({demo_limit:.0f} min)", demo_limit),
+                                   ("README (500 min)", 500.0)):
+            res = gbuild.build_units(kinds["roads"], kinds["jurisdiction"], max_workload=limit,
+                                     **opts)
+            adj = adjacency_for(res, kinds)
+            for options, kw in (("adjacency with roads, road_weight 0.5",
+                                 dict(adjacency=adj, road_weight=0.5)),
+                                ("defaults (no adjacency given)", {})):
+                for method in ("partition", "distributed, by town (1 task)",
+                               "distributed, by village (5 tasks)"):
+                    if method == "partition":
+                        t, p = timed(partition, res.units, "workload_min", k=GRIDS, **kw)
+                    else:
+                        by = "town" if "town" in method else "village"
+                        t, p = timed(partition_distributed, res.units, "workload_min", k=GRIDS,
+                                     by=by, scheduler="synchronous", **kw)
+                    rows.append({"units split to": units_label, "options": options,
+                                 "method": method, "grids": len(p.grids),
+                                 "max deviation": f"{p.report.max_deviation:.2%}",
+                                 "max/mean": round(p.report.max_over_mean, 3),
+                                 "borders on roads": f"{p.report.road_share:.0%}",
+                                 "contiguous": bool(p.grids["contiguous"].all()),
+                                 "wall s": round(t[0], 2)})
     return rows
 
 

@@ -254,7 +254,7 @@ def reprojection_rows(seeds: int):
                 report = validate_coverage(grids.grids, jurisdiction=jur, villages=vill,
                                            buildings=blds, id_column="grid_id")
             forced = {str(c["building"]) for c in res.report["conflicts"]}
-            left = _unforced(report.issues, forced)
+            left = _unforced(report.issues, forced, jur)
             bad += int(len(left) > 0)
             for k in left["kind"]:
                 kinds[k] = kinds.get(k, 0) + 1

@@ -29,8 +29,7 @@ log = logging.getLogger("gridkit.cli")
 MAX_CROSSINGS = 20
 
 _INPUTS = ("roads", "jurisdiction", "villages", "barriers", "buildings", "entities")
-_WRITES = ("units", "adjacency", "buildings", "entities", "unassigned",
-           "villages")  # see output_layers
+_WRITES = ("units", "adjacency", "buildings", "entities", "unassigned")  # see output_layers
 
 
 def register(subparsers) -> None:
@@ -140,7 +139,8 @@ def run(args) -> int:
     from gridkit.units.build import build_units
 
     sources = layer_sources(args, _INPUTS, required=("jurisdiction",))
-    refuse_output_over_input(args.output, [*sources.values(), args.policy], writes=_WRITES)
+    writes = (*_WRITES, "villages") if args.fix_villages else _WRITES  # the moved villages
+    refuse_output_over_input(args.output, [*sources.values(), args.policy], writes=writes)
     road_classes = None
     if args.road_classes:
         road_classes = [c.strip() for c in args.road_classes.split(",") if c.strip()]

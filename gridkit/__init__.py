@@ -97,6 +97,7 @@ _EXPORTS = {
     "UnitsResult": "gridkit.units.build",
     "build_units": "gridkit.units.build",
     "unit_adjacency": "gridkit.units.build",
+    "villages_around_buildings": "gridkit.units.whole",
     # gridkit.units.adjacency
     "adjacency_lists": "gridkit.units.adjacency",
     # gridkit.grids.partition

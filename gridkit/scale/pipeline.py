@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridkit.crs import crs_label
+from gridkit.crs import crs_label, to_crs
 from gridkit.errors import GridkitWarning, InvalidValueError, MissingColumnError
 from gridkit.grids.partition import Partition
 from gridkit.layers import load_layers
@@ -228,7 +228,7 @@ def build_units_distributed(
     out_crs = layers.input_crs
     log.info("units (distributed): %s", report)
     return UnitsResult(
-        units=units.to_crs(out_crs),
+        units=to_crs(units, out_crs),  # densified, as build_units writes them
         buildings=None if b_out is None else b_out.to_crs(out_crs),
         entities=None if e_out is None else e_out.to_crs(out_crs),
         unassigned=unassigned.to_crs(out_crs), report=report, crs=layers.crs)

@@ -26,7 +26,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from gridkit.crs import crs_label
+from gridkit.crs import crs_label, to_crs
 from gridkit.errors import GridkitWarning, UnitsError
 from gridkit.layers import load_layers
 from gridkit.units._measure import unit_workload
@@ -42,6 +42,7 @@ from gridkit.units.plan import (
     village_boundaries,
     warn_roads_outside,
 )
+from gridkit.units.whole import building_conflicts, move_villages, whole_buildings
 from gridkit.workload import Policy, classify_entities, load_policy
 
 __all__ = [
@@ -133,6 +134,7 @@ def build_units(
     crs=None,
     strict: bool = False,
     max_crossings: float | None = MAX_CROSSINGS,
+    fix_villages: bool = False,
 ) -> UnitsResult:
     """Cut the jurisdiction into basic units and measure the work in each.
 
@@ -189,6 +191,12 @@ def build_units(
         networks have about 0-1): such a layer is not a road network and
         would take time and memory growing with the square of its size.
         ``None`` skips the check.
+    fix_villages
+        Where a village boundary cuts a building (see ``report["conflicts"]``),
+        move it around the building, to the village holding most of it; the
+        villages as used are ``report["villages_fixed"]`` and what moved
+        ``report["villages_moved"]``. By default such buildings stay split
+        along the village boundary and a :class:`GridkitWarning` names them.
 
     Returns
     -------
@@ -229,6 +237,7 @@ def build_units(
     b_gdf, e_gdf = layers.get("buildings"), layers.get("entities")
     area = jurisdiction_shape(j_gdf)
     report: dict = {"working_crs": crs_label(layers.crs)}
+    v_gdf = _conflicts(report, b_gdf, v_gdf, area, layers.input_crs, fix_villages)
     clock("load")
 
     # 1. cut: node roads, barriers, village boundaries and the outline; polygonize
@@ -307,7 +316,19 @@ def build_units(
     report.update(units_split=split, units_over_limit=int(over.sum()))
     clock("split")
 
-    # 5. order units by village, then north to south, west to east; number them
+    # 5. buildings whole: the unit a building is assigned to takes all of its footprint
+    report["buildings_made_whole"] = 0
+    if b_geoms is not None:
+        polys, kept, whole = whole_buildings(polys, village, b_geoms, b_unit)
+        if whole:
+            polys, village = polys[kept], village[kept]
+            metrics, b_unit, b_share, e_unit = unit_workload(
+                polys, streets=streets, building_geoms=b_geoms, households=households,
+                entities=classified, entity_geoms=e_geoms, policy=policy)
+        report["buildings_made_whole"] = whole
+    clock("whole buildings")
+
+    # 6. order units by village, then north to south, west to east; number them
     pts = shapely.point_on_surface(polys)
     order = np.lexsort((np.round(shapely.get_x(pts), 3), -np.round(shapely.get_y(pts), 3),
                         codes[village]))
@@ -319,7 +340,7 @@ def build_units(
     units.insert(0, "unit_id", np.arange(len(units), dtype=np.int64))
     units = units[list(UNIT_COLUMNS) + ["geometry"]]
 
-    # 6. checks and the result in the input CRS
+    # 7. checks and the result in the input CRS
     total = float(units.area.sum())
     report.update(units=len(units), villages=int(units["village_code"].nunique()),
                   area_jurisdiction_m2=float(area.area), area_units_m2=total,
@@ -341,7 +362,7 @@ def build_units(
         report.update(buildings_assigned=int((b_unit >= 0).sum()),
                       buildings_outside=int((b_unit < 0).sum()),
                       buildings_straddling=int(((b_unit >= 0) & (b_share < 1 - 1e-9)).sum()))
-        b_out = b_out.to_crs(out_crs)
+        b_out = b_out.to_crs(out_crs)  # the inputs' own geometry: vertex by vertex
     else:
         report.update(buildings_assigned=0, buildings_outside=0, buildings_straddling=0)
     if classified is not None:
@@ -364,8 +385,55 @@ def build_units(
     clock("output")
     report["seconds"] = clock.laps
     log.info("units: %s", report)
-    return UnitsResult(units=units.to_crs(out_crs), buildings=b_out, entities=e_out,
+    return UnitsResult(units=to_crs(units, out_crs), buildings=b_out, entities=e_out,
                        unassigned=unassigned, report=report, crs=layers.crs)
+
+
+def _conflicts(report: dict, buildings, villages, area, out_crs, fix: bool):
+    """Buildings cut by a village or jurisdiction boundary: ``report["conflicts"]``.
+
+    Warns about them; with ``fix`` moves the village boundaries around them
+    and returns the villages to cut with.
+    """
+    report.update(conflicts=[], villages_moved=[], villages_fixed=None)
+    if buildings is None:
+        return villages
+    vgeoms = None if villages is None else np.asarray(villages.geometry.values)
+    codes = None if villages is None else villages["code"].astype(str).to_numpy()
+    found = building_conflicts(np.asarray(buildings.geometry.values),
+                               buildings.index.to_numpy(), vgeoms, codes, area)
+    if not found:
+        return villages
+    points = gpd.GeoSeries([c["point"] for c in found], crs=buildings.crs).to_crs(out_crs)
+    report["conflicts"] = [
+        {"building": c["building"], "villages": c["villages"], "area_m2": c["area_m2"],
+         "x": float(p.x), "y": float(p.y)} for c, p in zip(found, points, strict=True)]
+    moved = []
+    if fix and vgeoms is not None:
+        new, moved = move_villages(vgeoms, np.asarray(buildings.geometry.values), found,
+                                   codes=codes)
+        villages = villages.set_geometry(new)
+        report["villages_moved"] = moved
+        report["villages_fixed"] = to_crs(villages, out_crs)
+    first = "; ".join(
+        f"building {c['building']} at ({c['x']:.6g}, {c['y']:.6g}): "
+        + ", ".join(f"{v or 'no village'} {a:.1f} m²" for v, a in
+                    zip(c["villages"], c["area_m2"], strict=True))
+        for c in report["conflicts"][:3])
+    cut_v = sum(1 for c in found if any(v != "" and v != c["villages"][0] and
+                                        not v.startswith("outside") for v in c["villages"]))
+    if moved:
+        what = (f"moved the village boundary around {len(moved)} of them to the village "
+                "holding most of each (report['villages_moved'], report['villages_fixed'])")
+    elif cut_v:
+        what = ("they stay split between grids along that boundary: pass fix_villages=True "
+                "(--fix-villages) to move the village boundary around them")
+    else:
+        what = "only the jurisdiction's outline cuts them"
+    warnings.warn(f"units: {len(found)} building(s) are cut by a village or jurisdiction "
+                  f"boundary (report['conflicts']), e.g. {first}; {what}",
+                  GridkitWarning, stacklevel=3)
+    return villages
 
 
 def _roads(roads: gpd.GeoDataFrame | None, road_classes, cut_tunnels: bool):

@@ -103,3 +103,22 @@ def test_errors():
         repair_coverage(gpd.GeoDataFrame({"grid_id": ["a"]}, geometry=[box(0, 0, 1, 1)]))
     with pytest.raises(MissingColumnError):
         repair_coverage(grids(box(0, 0, 1, 1)), id_column="nope")
+
+
+def test_cli_says_what_is_not_repaired_and_exits_1(tmp_path, capsys):
+    import cli
+
+    # a grid is missing (a 100 m gap, wider than the tolerance): repair cannot fill it
+    g = grids(box(0, 0, 99.5, 100), box(100, 0, 200, 100), box(0, 100, 100, 200))
+    src, out = tmp_path / "g.gpkg", tmp_path / "fixed.gpkg"
+    g.to_file(src, layer="grids")
+    JUR.to_file(tmp_path / "j.gpkg", layer="j")
+    code = cli.main(["repair", f"{src}:grids", "--jurisdiction", f"{tmp_path / 'j.gpkg'}:j",
+                     "-o", str(out)])
+    text = capsys.readouterr().out
+    assert code == 1
+    assert "not repaired: gap 1" in text
+    assert out.exists()  # the repaired grids are written all the same
+    ok = cli.main(["repair", f"{src}:grids", "--jurisdiction", f"{tmp_path / 'j.gpkg'}:j",
+                   "--fill-gaps", "-o", str(tmp_path / "filled.gpkg")])
+    assert ok == 0 and "not repaired" not in capsys.readouterr().out

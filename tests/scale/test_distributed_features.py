@@ -118,12 +118,23 @@ def test_one_big_file_is_read_in_row_group_runs(province, tmp_path, monkeypatch)
     assert sorted(got["entity_id"]) == sorted(e["entity_id"])
 
 
+def _strips(villages):
+    """Five straight strips across the sample: they cut buildings (its villages do not)."""
+    x0, y0, x1, y1 = villages.total_bounds
+    xs = np.linspace(x0, x1, 6)
+    return gpd.GeoDataFrame({"code": [f"00009100100{i + 1}" for i in range(5)]},
+                            geometry=[box(a, y0, b, y1) for a, b in zip(xs[:-1], xs[1:],
+                                                                         strict=True)],
+                            crs=villages.crs)
+
+
 def test_dask_frame_of_buildings(sample):
     blds = sample["buildings"]
     ddf = dask_geopandas.from_geopandas(blds, npartitions=3)
     kw = dict(jurisdiction=sample["jurisdiction"], id_column="code")
-    ref = validate_coverage(sample["villages"], buildings=blds, **kw)
-    dist = validate_coverage_distributed(sample["villages"], buildings=ddf, tiles=2,
+    villages = _strips(sample["villages"])
+    ref = validate_coverage(villages, buildings=blds, **kw)
+    dist = validate_coverage_distributed(villages, buildings=ddf, tiles=2,
                                          scheduler=SYNC, **kw)
     assert ref.summary["building_split"] > 0
     _same(ref, dist)

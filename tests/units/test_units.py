@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from shapely.geometry import LineString, Point, box
 
 import gridkit as gk
+from gridkit.crs import to_crs
 from gridkit.errors import GridkitWarning, MissingColumnError
 from gridkit.units.build import (
     AREA_TOLERANCE,
@@ -51,9 +52,13 @@ def quiet_build(*args, **kwargs):
 
 
 def assert_tiles(units: gpd.GeoDataFrame, jurisdiction: gpd.GeoDataFrame):
-    """Units cover the jurisdiction exactly (area tolerance) with no overlaps."""
-    metric = units.to_crs(gk.working_crs(units))
-    j = jurisdiction.to_crs(metric.crs).union_all()
+    """Units cover the jurisdiction exactly (area tolerance) with no overlaps.
+
+    Both are projected as gridkit projects (straight edges densified first): the
+    jurisdiction's edges are straight in its own CRS, not in the metric one.
+    """
+    metric = to_crs(units, gk.working_crs(units))
+    j = to_crs(jurisdiction, metric.crs).union_all()
     geoms = metric.geometry.values
     tolerance = AREA_TOLERANCE * j.length  # a 1 mm strip along the outline
     assert shapely.is_valid(geoms).all()
@@ -248,7 +253,13 @@ def test_buildings_whole_and_outside_reported():
     west = res.units.loc[res.units.geometry.centroid.x.idxmin(), "unit_id"]
     assert res.buildings["unit_id"].tolist()[:2] == [west, 1 - west]
     assert res.buildings["unit_id"].isna().tolist() == [False, False, True]
-    assert res.buildings["unit_share"].iloc[0] == pytest.approx(0.75)
+    # 75% of the first building lay west of the road: the west unit takes all of it
+    assert res.report["buildings_made_whole"] == 1
+    assert res.buildings["unit_share"].iloc[:2].tolist() == [1.0, 1.0]
+    units = res.units.set_index("unit_id")
+    assert units.geometry[west].covers(buildings.geometry.iloc[0])
+    assert units.loc[west, "area_m2"] == pytest.approx(500_000 + 10 * 20)
+    assert res.report["coverage_valid"]
     assert res.units["households"].sum() == 10
     assert res.units["entities"].sum() == 2  # the one on the road goes to one unit only
     assert sorted(res.unassigned["layer"]) == ["buildings", "entities"]

@@ -102,3 +102,32 @@ def test_units_cli_refuses_a_tangle_and_names_the_option(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:  # argparse refuses the value
         main(["units", "--layers", str(src), "--max-crossings", "x", "-o", str(out)])
     assert exit_info.value.code == 2
+
+
+def test_units_fix_villages_cli(sample_file, tmp_path, capsys):
+    # five straight strips across the sample: their boundaries cut buildings
+    j = gpd.read_file(sample_file, layer="jurisdiction")
+    x0, y0, x1, y1 = j.total_bounds
+    xs = [x0 + (x1 - x0) * i / 5 for i in range(6)]
+    strips = gpd.GeoDataFrame({"code": [f"00009100100{i + 1}" for i in range(5)]},
+                              geometry=[shapely.box(a, y0, b, y1)
+                                        for a, b in zip(xs[:-1], xs[1:], strict=True)],
+                              crs=j.crs)
+    villages = tmp_path / "strips.gpkg"
+    strips.to_file(villages, layer="villages")
+    out = tmp_path / "units.gpkg"
+    args = ["units", "--layers", str(sample_file), "--villages", f"{villages}:villages",
+            "--no-adjacency"]
+    assert cli.main([*args, "-o", str(out)]) == 0
+    plain = capsys.readouterr().out
+    assert "cut by a village or jurisdiction boundary" in plain
+    assert "villages" not in pyogrio.list_layers(out)[:, 0]
+    fixed = tmp_path / "fixed.gpkg"
+    assert cli.main([*args, "--fix-villages", "-o", str(fixed)]) == 0
+    text = capsys.readouterr().out
+    moved = [line for line in text.splitlines() if "moved from village" in line]
+    assert len(moved) > 5
+    layers = set(pyogrio.list_layers(fixed)[:, 0])
+    assert {"units", "villages", "buildings"} <= layers
+    v = gpd.read_file(fixed, layer="villages")
+    assert len(v) == 5 and shapely.coverage_is_valid(v.to_crs(32635).geometry.values)

@@ -80,7 +80,16 @@ def run(args) -> int:
     path, table = _write(result.grids, result.changes, args.output)
     print(plain(str(result)))
     print(f"written: {path} (changes: {table})")
-    return 0 if result.report.valid else 1
+    if result.report.valid:
+        return 0
+    print(f"not repaired: {_remaining(result.report)}; see the issues above")
+    return 1
+
+
+def _remaining(report) -> str:
+    """What validation still finds, e.g. ``gap 2 (wider than the tolerance: --fill-gaps)``."""
+    found = [f"{kind} {n}" for kind, n in report.summary.items() if n]
+    return ", ".join(found) or "no issue"
 
 
 def demo_step(ctx: DemoContext) -> None:
@@ -106,7 +115,8 @@ def demo_step(ctx: DemoContext) -> None:
     )
     ctx.add(
         f"repair: {what}: {len(result.changes)} of {len(out)} changed, {moved:,.1f} m² moved; "
-        f"result {'valid' if result.report.valid else 'still has issues'}",
+        f"validation of the result ({', '.join(result.report.checked)}): "
+        f"{_remaining(result.report)}",
         path,
         table,
     )

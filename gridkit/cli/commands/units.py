@@ -69,6 +69,10 @@ def register(subparsers) -> None:
     p.add_argument("--max-area", type=float, metavar="M2", help="split units larger than this")
     p.add_argument("--max-workload", type=float, metavar="MIN",
                    help="split units with more work than this (minutes per month)")
+    p.add_argument("--fix-villages", action="store_true",
+                   help="where a village boundary cuts a building, move it around the building "
+                   "(to the village holding most of it); writes the moved villages as layer "
+                   "`villages` and lists what moved")
     p.add_argument("--no-adjacency", action="store_true", help="do not write the adjacency table")
     p.add_argument("--max-crossings", type=_crossings, default=MAX_CROSSINGS, metavar="N|none",
                    help="refuse line layers whose lines cross each other more than N times "
@@ -125,6 +129,8 @@ def output_layers(result: UnitsResult, adjacency: pd.DataFrame | None) -> dict:
         layers["entities"] = result.entities
     if len(result.unassigned):
         layers["unassigned"] = result.unassigned
+    if result.report.get("villages_fixed") is not None:
+        layers["villages"] = result.report["villages_fixed"]
     return layers
 
 
@@ -134,7 +140,8 @@ def run(args) -> int:
     from gridkit.units.build import build_units
 
     sources = layer_sources(args, _INPUTS, required=("jurisdiction",))
-    refuse_output_over_input(args.output, [*sources.values(), args.policy], writes=_WRITES)
+    writes = (*_WRITES, "villages") if args.fix_villages else _WRITES  # the moved villages
+    refuse_output_over_input(args.output, [*sources.values(), args.policy], writes=writes)
     check_text_file(args.policy, "--policy")
     road_classes = None
     if args.road_classes:
@@ -148,22 +155,57 @@ def run(args) -> int:
         max_crossings=args.max_crossings,
     )
     tasks = ""
+    if args.fix_villages and sources["villages"] is None:
+        raise ValueError("--fix-villages needs --villages")
     if distributed_requested(args):
         from gridkit.scale.pipeline import build_units_distributed
 
         if sources["villages"] is None:
             raise ValueError("--distributed needs --villages (the tasks are towns or villages)")
+        moved = None
+        if args.fix_villages:  # once, on the client: the tasks get villages that cut no building
+            options["villages"], moved = _fixed_villages(sources, args.crs)
         result = build_units_distributed(sources["roads"], sources["jurisdiction"], by=args.by,
                                          scheduler=args.scheduler, **options)
+        if moved is not None:
+            result.report.update(villages_moved=moved.to_dict("records"),
+                                 villages_fixed=options["villages"])
         tasks = f" ({result.report['groups']} {args.by} task(s) on dask)"
     else:
-        result = build_units(sources["roads"], sources["jurisdiction"], **options)
+        result = build_units(sources["roads"], sources["jurisdiction"],
+                             fix_villages=args.fix_villages, **options)
+    if args.fix_villages:
+        sources = {**sources, "villages": result.report["villages_fixed"]
+                   if result.report.get("villages_fixed") is not None else sources["villages"]}
     adjacency = None if args.no_adjacency else adjacency_for(result, sources)
     with staged():
         path = write_layers(output_layers(result, adjacency), args.output)
-    print(f"{plain(result.summary())}{tasks}\nwrote {path}")
+    print(f"{plain(result.summary())}{tasks}")
+    _print_conflicts(result.report)
+    print(f"wrote {path}")
     _check(result)
     return 0
+
+
+def _fixed_villages(sources: dict, crs):
+    from gridkit.units.whole import villages_around_buildings
+
+    if sources["buildings"] is None:
+        return sources["villages"], None
+    return villages_around_buildings(sources["villages"], sources["buildings"],
+                                     jurisdiction=sources["jurisdiction"], crs=crs)
+
+
+def _print_conflicts(report: dict) -> None:
+    """What the buildings cut by village or jurisdiction boundaries became."""
+    conflicts = report.get("conflicts") or []
+    moved = report.get("villages_moved") or []
+    if conflicts:
+        print(f"{len(conflicts)} building(s) cut by a village or jurisdiction boundary "
+              "(report conflicts)")
+    for m in moved:
+        print(plain(f"  building {m['building']}: {m['moved_m2']:.1f} m² moved from village "
+                    f"{', '.join(m['from'])} to {m['to']}"))
 
 
 def demo_step(ctx) -> None:
@@ -202,6 +244,8 @@ def back(layer, ctx):
     """Demo outputs go out in the sample's own CRS."""
     import geopandas as gpd
 
+    from gridkit.crs import to_crs
+
     if isinstance(layer, gpd.GeoDataFrame):
-        return layer.to_crs(ctx.layers.input_crs)
+        return to_crs(layer, ctx.layers.input_crs)
     return layer

@@ -58,7 +58,8 @@ GROUP_LEVELS = ("town", "village")
 _UNITS_OPTIONS = frozenset({"road_classes", "cut_tunnels", "snap_tolerance", "min_area",
                             "min_width", "max_area", "max_workload", "max_crossings"})
 _PARTITION_OPTIONS = frozenset({"per_village", "nest_by", "existing", "seed", "tolerance",
-                                "adjacency", "road_weight", "id_column"})
+                                "adjacency", "road_weight", "id_column", "fixed", "exact",
+                                "time_limit"})
 
 #: Worker warnings re-emitted one by one on the client; the rest are summed up.
 _MAX_WARNINGS = 5

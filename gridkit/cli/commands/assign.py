@@ -134,6 +134,7 @@ def demo_step(ctx: DemoContext) -> None:
 def _units_per_village(ctx: DemoContext, client) -> str:
     """Units and grids built village by village on the cluster, as for a province."""
     from gridkit.scale.pipeline import build_units_distributed, partition_distributed
+    from gridkit.units.adjacency import unit_adjacency
 
     units = ctx.results.get("units")
     if units is None:
@@ -147,7 +148,13 @@ def _units_per_village(ctx: DemoContext, client) -> str:
             layers["roads"], layers["jurisdiction"], villages=layers["villages"],
             barriers=layers["barriers"], buildings=layers["buildings"],
             entities=layers["entities"], max_workload=limit, by="village", scheduler=client)
+        # the same graph and options as the partition step: borders on roads cheaper
+        adjacency = unit_adjacency(res.units, roads=layers["roads"], villages=layers["villages"])
         part = partition_distributed(res.units, "workload_min", k=len(ctx.results["grids"]),
-                                     by="village", scheduler=client)
+                                     adjacency=adjacency, road_weight=0.5, by="village",
+                                     scheduler=client)
+    single = ctx.results.get("partition_report")
+    versus = f" (one process: {single.max_deviation:.1%})" if single is not None else ""
     return (f"; village by village on the cluster: {len(res.units)} units (one process: "
-            f"{len(units)}), {len(part.grids)} grids")
+            f"{len(units)}), {len(part.grids)} grids, worst deviation "
+            f"{part.report.max_deviation:.1%}{versus}")

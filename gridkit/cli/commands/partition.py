@@ -104,7 +104,9 @@ def run(args: argparse.Namespace) -> int:
     options = dict(k=args.grids, target=args.target, capacity=args.capacity,
                    per_village=args.per_village, nest_by=nest_by, existing=args.existing,
                    seed=args.seed, tolerance=args.tolerance, adjacency=adjacency,
-                   road_weight=road_weight, id_column=args.id_column)
+                   road_weight=road_weight, id_column=args.id_column, fixed=args.fixed,
+                   exact={"auto": "auto", "yes": True, "no": False}[args.exact],
+                   time_limit=args.time_limit)
     with report_warnings_printed():
         if distributed_requested(args):
             from gridkit.scale.pipeline import partition_distributed
@@ -112,15 +114,10 @@ def run(args: argparse.Namespace) -> int:
             if nest_by is None:
                 raise InvalidValueError("--distributed splits the work by --nest-by: it cannot "
                                         "be 'none'")
-            if args.fixed or args.exact != "auto" or args.time_limit is not None:
-                raise InvalidValueError("--fixed, --exact and --time-limit work in one process: "
-                                        "drop them or --distributed")
             result = partition_distributed(units, weight, by=args.by,
                                            scheduler=args.scheduler, **options)
         else:
-            result = partition(units, weight, fixed=args.fixed, time_limit=args.time_limit,
-                               exact={"auto": "auto", "yes": True, "no": False}[args.exact],
-                               **options)
+            result = partition(units, weight, **options)
     with staged():
         path = write_layers({"grids": back_to_input_crs(result.grids, layers),
                              "assignment": back_to_input_crs(result.assignment, layers)},

@@ -48,13 +48,13 @@ def test_demo_runs_on_sample(tmp_path, capsys, sample_file):
     code = cli.main(["validate", f"{tmp_path / 'demo' / 'grids.gpkg'}:grids", *layers,
                      "--format", "json"])
     report = json.loads(capsys.readouterr().out)
-    assert code == (0 if report["valid"] else 1)
     assert demo["crs"] == report["crs"] == "EPSG:4326"
-    assert demo["summary"] == report["summary"] and demo["issues"]
-    xy = lambda r: sorted((i["kind"], round(i["x"], 6), round(i["y"], 6))  # noqa: E731
-                          for i in r["issues"])
-    assert xy(demo) == xy(report)
-    assert all(24 < i["x"] < 26 and 60 < i["y"] < 61 for i in demo["issues"])  # degrees
+    assert demo["summary"] == report["summary"]
+    # gridkit's own grids pass gridkit's own check with every sample layer (issue 16):
+    # no split building, gap, overlap or seam (issue coordinates in the input CRS are
+    # checked on grids with issues in tests/cli/test_output.py)
+    assert code == 0 and demo["valid"] and report["valid"]
+    assert demo["issues"] == report["issues"] == []
 
 
 def test_info_lists_sample_layers(sample_file, capsys):

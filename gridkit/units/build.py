@@ -415,8 +415,9 @@ def _conflicts(report: dict, buildings, villages, area, out_crs, fix: bool):
         villages = villages.set_geometry(new)
         report["villages_moved"] = moved
         report["villages_fixed"] = to_crs(villages, out_crs)
+    digits = 6 if CRS(out_crs).is_geographic else 1  # plain numbers, never 3.4e+06
     first = "; ".join(
-        f"building {c['building']} at ({c['x']:.6g}, {c['y']:.6g}): "
+        f"building {c['building']} at ({c['x']:.{digits}f}, {c['y']:.{digits}f}): "
         + ", ".join(f"{v or 'no village'} {a:.1f} m²" for v, a in
                     zip(c["villages"], c["area_m2"], strict=True))
         for c in report["conflicts"][:3])

@@ -60,6 +60,7 @@ import gridkit.grids.partition as _partition  # noqa: E402
 import gridkit.layers as _layers  # noqa: E402
 import gridkit.units.adjacency as _adjacency  # noqa: E402
 import gridkit.units.build as gbuild  # noqa: E402
+from gridkit.cli.commands._demo import DEMO_GRIDS, DEMO_MAX_UNIT_SHARE  # noqa: E402
 from gridkit.cli.commands.units import adjacency_for  # noqa: E402
 from gridkit.coverage.repair import repair_coverage  # noqa: E402
 from gridkit.coverage.validate import validate_coverage  # noqa: E402
@@ -72,8 +73,8 @@ from gridkit.scale.pipeline import partition_distributed  # noqa: E402
 #: The modules that reproject with gridkit.crs.to_crs (patched for the "before" column).
 _REPROJECTING = (_layers, _prepare, _validate, gbuild, _partition, _adjacency)
 
-GRIDS = 20
-UNIT_SHARE = 0.25  # the demo's limit on a unit's workload, as a share of a grid's
+GRIDS = DEMO_GRIDS
+UNIT_SHARE = DEMO_MAX_UNIT_SHARE  # the demo's limit on a unit's workload (share of a grid)
 
 
 def timed(fn, *args, **kwargs):

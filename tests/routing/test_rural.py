@@ -249,8 +249,9 @@ def test_min_max_split_matches_brute_force(seq, k):
     assert max(cost(p, r) for p, r in got) == pytest.approx(best)
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_persons_bound_never_exceeds_the_min_max_optimum(seed):
+@pytest.mark.parametrize(("seed", "persons"), [(s, 2) for s in range(4)]
+                         + [(s, 3) for s in range(4, 8)])
+def test_persons_bound_never_exceeds_the_min_max_optimum(seed, persons):
     from gridkit.routing.persons import split_tour
 
     rng = np.random.default_rng(seed)
@@ -258,11 +259,12 @@ def test_persons_bound_never_exceeds_the_min_max_optimum(seed):
     edges = [(i, i + 1, int(rng.integers(1, 9))) for i in range(n - 1)]
     edges += [(int(a), int(b), int(rng.integers(1, 9)))
               for a, b in rng.integers(0, n, size=(3, 2)) if a != b]
-    required = sorted(rng.choice(len(edges), size=4, replace=False).tolist())
+    required = sorted(rng.choice(len(edges), size=min(len(edges), persons + 2),
+                                 replace=False).tolist())
     G = _graph(edges)
     tour = postman_tour(G, edges=required, start=0)
-    shared = split_tour(G, tour, 2, start=0)
-    # the optimum by brute force: every way to give the streets to two persons
+    shared = split_tour(G, tour, persons, start=0)
+    # the optimum by brute force: every way to give the streets to the persons
     cache = {}
 
     def route(sub):
@@ -272,9 +274,9 @@ def test_persons_bound_never_exceeds_the_min_max_optimum(seed):
             cache[sub] = _brute_rpp(n, edges, list(sub), depot=0)
         return cache[sub]
 
-    opt = min(max(route(tuple(r for r, m in zip(required, mask, strict=True) if m)),
-                  route(tuple(r for r, m in zip(required, mask, strict=True) if not m)))
-              for mask in itertools.product([0, 1], repeat=len(required)))
+    opt = min(max(route(tuple(r for r, m in zip(required, who, strict=True) if m == p))
+                  for p in range(persons))
+              for who in itertools.product(range(persons), repeat=len(required)))
     assert shared.bound <= opt + 1e-6 <= shared.longest_m + 2e-6
     walked = sorted(s[0] for r in shared.routes for s in r.steps if not s[3])
     assert walked == required
@@ -300,3 +302,17 @@ def test_persons_start_at_the_base_point_or_the_central_street_node(graph, demo_
     ends = {x for e in mine for x in _edges(graph)[e][:2]}
     d = {x: np.hypot(graph.nodes[x]["x"] - base[0], graph.nodes[x]["y"] - base[1]) for x in ends}
     assert set(res.steps.groupby("person")["from_node"].first()) == {min(d, key=d.get)}
+
+
+def test_counting_bound_is_the_optimum_on_a_star_of_far_streets():
+    from gridkit.routing.persons import split_tour
+
+    # four streets of 2 m at the ends of 10 m spokes: with 3 persons one walks two of them
+    edges = [(0, 1, 10), (1, 2, 2), (0, 3, 10), (3, 4, 2), (0, 5, 10), (5, 6, 2),
+             (0, 7, 10), (7, 8, 2)]
+    G = _graph(edges)
+    tour = postman_tour(G, edges=[1, 3, 5, 7], start=0)
+    shared = split_tour(G, tour, 3, start=0)
+    # total / 3 = 32 and the farthest round trip = 24 are weaker than the truth: 48
+    assert shared.bound == pytest.approx(48)
+    assert shared.longest_m == pytest.approx(48)

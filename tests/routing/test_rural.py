@@ -316,3 +316,60 @@ def test_counting_bound_is_the_optimum_on_a_star_of_far_streets():
     # total / 3 = 32 and the farthest round trip = 24 are weaker than the truth: 48
     assert shared.bound == pytest.approx(48)
     assert shared.longest_m == pytest.approx(48)
+
+
+# -- one-way streets in pieces: the directed/mixed rural programme against brute force -----
+
+
+def _brute_directed(n, arcs, required):
+    """Shortest closed walk over the required streets on arcs ``(a, b, w, street)``: every
+    arc 0-2 times, in = out everywhere, each required street once in a direction it
+    allows, the used arcs one piece."""
+    best = np.inf
+    for cnt in itertools.product(range(3), repeat=len(arcs)):
+        if any(not any(c for c, (*_, e) in zip(cnt, arcs, strict=True) if e == r)
+               for r in required):
+            continue
+        bal = np.zeros(n, dtype=int)
+        for c, (a, b, _, _) in zip(cnt, arcs, strict=True):
+            bal[a] += c
+            bal[b] -= c
+        if bal.any():
+            continue
+        on = [i for i, c in enumerate(cnt) if c]
+        M = coo_matrix((np.ones(len(on)), ([arcs[i][0] for i in on], [arcs[i][1] for i in on])),
+                       shape=(n, n))
+        _, label = connected_components(M, directed=False)
+        ends = {label[a] for a, b, _, e in arcs if e in required}
+        if len(ends) > 1:
+            continue
+        best = min(best, sum(c * a[2] for c, a in zip(cnt, arcs, strict=True)))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_one_way_streets_in_pieces_optimal_against_brute_force(seed):
+    rng = np.random.default_rng(100 + seed)
+    n = 5
+    # a one-way ring keeps the network strongly connected; two-way chords beside it
+    edges = [(i, (i + 1) % n, int(rng.integers(1, 9)), True) for i in range(n)]
+    edges += [(0, 2, int(rng.integers(1, 9)), False), (1, 3, int(rng.integers(1, 9)), False)]
+    G = nx.MultiGraph()
+    for i, (a, b, w, one) in enumerate(edges):
+        G.add_edge(a, b, key=i, edge_id=i, length=float(w), oneway=one, from_node=a,
+                   to_node=b, travel_time=float(w), geometry=LineString([(a, 0), (b, 1)]))
+    required = [[0, 2], [1, 3, 5], [0, 3], [1, 3]][seed % 4]  # in pieces
+    arcs = [(a, b, w, i) for i, (a, b, w, _) in enumerate(edges)]
+    arcs += [(b, a, w, i) for i, (a, b, w, one) in enumerate(edges) if not one]
+    opt = _brute_directed(n, arcs, set(required))
+    tour = postman_tour(G, edges=required, time_limit=10)
+    assert tour.method.startswith("rural/")
+    assert tour.lower_bound_m <= opt + 1e-6
+    assert tour.length_m == pytest.approx(opt)
+    assert tour.optimal
+    assert sorted(s[0] for s in tour.steps if not s[3]) == sorted(required)
+    for s1, s2 in zip(tour.steps, tour.steps[1:] + tour.steps[:1], strict=True):
+        assert s1[2] == s2[1]
+    for e, a, b, _ in tour.steps:  # one-way streets only forward
+        if edges[e][3]:
+            assert (a, b) == edges[e][:2]

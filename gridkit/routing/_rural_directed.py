@@ -21,6 +21,8 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 
+from gridkit.errors import RoutingError
+
 __all__ = ["DirectedRural", "rural_directed"]
 
 #: metres by which a piece is grown for further connectivity cuts
@@ -65,7 +67,7 @@ def rural_directed(n: int, arcs_from, arcs_to, arcs_w, arcs_edge, required_edges
     x0[req_arcs] = 1
     net = coo_matrix((w, (fr, to)), shape=(n, n)).tocsr()
     cuts: list[np.ndarray] = _leaving_cuts(n, fr, to, x0, req_arcs, net)
-    bound = 0.0
+    bound, last = 0.0, None
     while True:
         left = time_limit - (time.perf_counter() - t0)
         if left <= 0:
@@ -84,14 +86,57 @@ def rural_directed(n: int, arcs_from, arcs_to, arcs_w, arcs_edge, required_edges
         if res.x is None:
             break
         x = np.round(res.x).astype(int)
+        joined = _joined(n, fr, to, w, x, req_arcs)  # if time runs out: the best joined
+        if np.abs(inc @ joined).max() > 0:
+            raise RoutingError("internal: the one-way tour programme is not balanced")
+        if last is None or w @ joined < w @ last:
+            last = joined
         if res.status == 0:
             bound = max(bound, float(res.fun))
         new = _leaving_cuts(n, fr, to, x, req_arcs, net)
-        if not new:
-            length = float(w @ x)
-            return DirectedRural(x, length, min(bound, length), res.status == 0)
+        if not new:  # one piece (cycles off the required streets dropped by the join)
+            length = float(w @ last)
+            return DirectedRural(last, length, min(bound, length), res.status == 0)
         cuts += new
-    return DirectedRural(None, np.inf, bound, False)
+    if last is None:
+        return DirectedRural(None, np.inf, bound, False)
+    return DirectedRural(last, float(w @ last), bound, False)
+
+
+def _joined(n, fr, to, w, x, req_arcs) -> np.ndarray:
+    """``x`` with its pieces joined to the one holding the first required street by the
+    shortest directed way there and back (a closed detour: in = out stays true)."""
+    x = x.copy()
+    best: dict[tuple[int, int], int] = {}
+    for j in np.argsort(-w):  # the shortest arc between two nodes wins
+        best[(int(fr[j]), int(to[j]))] = int(j)
+    arcs = np.array(list(best.values()), dtype=int)  # one arc per pair: no summed weights
+    D = coo_matrix((np.maximum(w[arcs], 1e-9), (fr[arcs], to[arcs])), shape=(n, n)).tocsr()
+    while True:
+        on = np.flatnonzero(x > 0)
+        _, label = connected_components(
+            coo_matrix((np.ones(len(on)), (fr[on], to[on])), shape=(n, n)), directed=False)
+        pieces = np.unique(label[fr[req_arcs]])
+        if len(pieces) <= 1:  # cycles away from every required street: not needed
+            x[label[fr] != pieces[0]] = 0
+            return x
+        main = np.flatnonzero(label == label[fr[req_arcs[0]]])
+        other = np.flatnonzero(label == [p for p in pieces if p != label[main[0]]][0])
+        d, pred, origin = dijkstra(D, indices=main, min_only=True, return_predecessors=True)
+        t = int(other[np.argmin(d[other])])
+        if not np.isfinite(d[t]):
+            raise RoutingError("one-way streets: a piece cannot be reached and left")
+        back = dijkstra(D, indices=t, return_predecessors=True)[1]
+        # there from the nearest node of the main piece, and back to that same node
+        _add_path(x, best, pred, t)
+        _add_path(x, best, back, int(origin[t]))
+
+
+def _add_path(x, best, pred, t: int) -> None:
+    """One more walk of every arc on the predecessor path ending at ``t``."""
+    while pred[t] >= 0:
+        x[best[(int(pred[t]), t)]] += 1
+        t = int(pred[t])
 
 
 def _leaving_cuts(n, fr, to, x, req_arcs, net) -> list[np.ndarray]:

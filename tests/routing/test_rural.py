@@ -373,3 +373,25 @@ def test_one_way_streets_in_pieces_optimal_against_brute_force(seed):
     for e, a, b, _ in tour.steps:  # one-way streets only forward
         if edges[e][3]:
             assert (a, b) == edges[e][:2]
+
+
+def test_one_way_grid_tour_walkable_and_bound_below_it(_sample_layers, demo_grids):
+    G = road_graph(_sample_layers["roads"], mode="drive")
+    owner = edges_by_grid(G, demo_grids, "grid_id")
+    edges = _edges(G)
+    for gid in demo_grids["grid_id"].iloc[:2]:
+        req = owner.index[owner == gid]
+        tours = [postman_tour(G, req, time_limit=t) for t in (2.0, 5.0)]
+        for tour in tours:
+            assert tour.method.startswith("rural/") and tour.components > 1
+            # the bound of each time limit stays below both tours (no tour beats a bound)
+            assert max(t.lower_bound_m for t in tours) <= tour.length_m + 1e-6
+            kept = set(req) - set(tour.unreachable)
+            assert {s[0] for s in tour.steps if not s[3]} == kept
+            for s1, s2 in zip(tour.steps, tour.steps[1:] + tour.steps[:1], strict=True):
+                assert s1[2] == s2[1]
+            for e, a, b, _ in tour.steps:
+                u, v, d = edges[e]
+                assert {a, b} == {u, v}
+                if d["oneway"]:
+                    assert (a, b) == (d["from_node"], d["to_node"])

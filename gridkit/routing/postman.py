@@ -338,9 +338,15 @@ def postman_tour(
                                      to_all[req_local])
                 lower = street + float(sum(sub_w[p] for p, _, _ in flow))
         else:
-            counts, length, bound = mixed_milp(
-                n, a_from, a_to, a_w, a_pos, must, must[oneway[must]], time_limit=time_limit
-            )
+            try:
+                counts, length, bound = mixed_milp(
+                    n, a_from, a_to, a_w, a_pos, must, must[oneway[must]], time_limit=time_limit
+                )
+            except RoutingError:
+                if k <= 1:
+                    raise
+                # in pieces the rural programme below still finds a tour
+                counts, length, bound = np.zeros(len(a_pos), dtype=int), np.inf, 0.0
             req_set = set(int(p) for p in req_local)
             used: set[int] = set()
             for j in np.flatnonzero(counts):
@@ -350,7 +356,7 @@ def postman_tour(
                     used.add(p)
                     steps.append((p, int(a_from[j]), int(a_to[j]), dead))
             method = "mixed"
-            length = float(sub_w[[s[0] for s in steps]].sum())
+            length = float(sub_w[[s[0] for s in steps]].sum()) if steps else np.inf
             # with connectors forced in, the programme's bound is not a bound for the grid
             lower = min(length, bound) if k <= 1 else lb_undirected()
             optimal = optimal and lower >= length - 1e-6
@@ -361,6 +367,9 @@ def postman_tour(
             if sol.counts is not None and sol.length < length - 1e-6:
                 steps = _arc_steps(sol.counts, a_from, a_to, a_pos, req_local)
                 length = float(sub_w[[s[0] for s in steps]].sum())
+            if not np.isfinite(length):
+                raise RoutingError("no closed tour over the one-way streets within the time "
+                                   "limit: raise `time_limit`")
             optimal = sol.optimal and length <= sol.length + 1e-6
             lower = length if optimal else max(lower, sol.bound, lb_directed())
     ordered = euler_order(

@@ -10,6 +10,7 @@ the farthest street node (the network centre of the grid's streets).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import networkx as nx
@@ -17,7 +18,7 @@ import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
 from gridkit.errors import InvalidValueError
-from gridkit.routing._kpostman import min_max_split, persons_bound
+from gridkit.routing._kpostman import min_max_split, persons_bound, pigeonhole_bound
 from gridkit.routing._postman_core import _sparse, euler_order
 from gridkit.routing._rural_ip import shared_bound
 from gridkit.routing.network import EdgeTable, edge_table
@@ -31,6 +32,14 @@ _ROTATIONS = 12
 _ORDERS = 40
 #: rounds of re-cutting the persons' routes (stops when the longest no longer shrinks)
 _ROUNDS = 1
+#: Euler orders tried when two persons' routes are merged and cut again
+_PAIR_ORDERS = 12
+#: seconds for the local search moving streets between persons
+_SEARCH_S = 3.0
+#: shares of the longest route's streets (nearest another route first) tried as moves
+_SHARES = (0.05, 0.1, 0.2, 0.3)
+#: streets the counting bound chooses among
+_PICK = 24
 #: candidate centres looked at (the street nodes nearest the streets' mean point)
 _CANDIDATES = 48
 
@@ -89,6 +98,9 @@ def split_tour(
     b = np.array([tour.steps[i][2] for i in req], dtype=int)
     round_trips = d0[a] + lens[req] + d0[b]
     bound = persons_bound(tour.lower_bound_m, int(persons), round_trips)
+    if persons > 1 and len(req) > persons:  # k N + 1 streets put k + 1 on one route
+        bound = max(bound, _counting_bound(_sparse(n, u, v, w), d0, a, b, lens[req],
+                                           int(persons)))
     if persons > 1:  # stronger: the start's degree is at least 2 per person
         at = {e: i for i, e in enumerate(frame.index.tolist())}
         req_pos = [at[tour.steps[i][0]] for i in req]
@@ -97,11 +109,11 @@ def split_tour(
         bound = max(bound, total / int(persons))
     joins = sorted({x for a_, b_, _ in tour.connectors.values() for x in (a_, b_)})
 
-    def plan(steps, lens):
+    def plan(steps, lens, k=int(persons)):
         req = np.array([i for i, s in enumerate(steps) if not s[3]], dtype=int)
         a = np.array([steps[i][1] for i in req], dtype=int)
         b = np.array([steps[i][2] for i in req], dtype=int)
-        pieces, cost = _best_rotation(d0[a], d0[b], lens, req, int(persons))
+        pieces, cost = _best_rotation(d0[a], d0[b], lens, req, k)
         return cost, steps, req, pieces
 
     def solve(steps, req, pieces):
@@ -111,6 +123,10 @@ def split_tour(
                          join_nodes=joins)
             for p, r in pieces
         ]
+
+    def solve_edges(ids):
+        return postman_tour(G, list(ids), start=int(start), network=table,
+                            time_limit=time_limit, join_nodes=joins)
 
     def cut(steps, lens):
         return solve(*plan(steps, lens)[1:])
@@ -126,14 +142,129 @@ def split_tour(
         if max(r.length_m for r in new) >= max(r.length_m for r in best) - 1e-6:
             break
         best = new
+    def two(ids):  # two persons' streets as one exact tour, cut in two again
+        t = solve_edges(ids)
+        lens = [t.connectors[e][2] if e < 0 else length_of[e] for e, *_ in t.steps]
+        plans = [plan(st, np.asarray(ln, float), 2)
+                 for st, ln in [(t.steps, lens), *_orders(t, length_of, start, _PAIR_ORDERS)]]
+        return solve(*min(plans, key=lambda x: x[0])[1:])
+
+    if persons > 1:
+        best = _resplit_pairs(best, two, time_budget=_SEARCH_S)
+        best = _move_blocks(best, _sparse(n, u, v, w), solve_edges, time_budget=_SEARCH_S)
     return SharedTour(routes=best, bound=bound)
 
 
-def _orders(tour: PostmanTour, length_of, start: int):
+def _streets(route: PostmanTour) -> list[tuple[int, int, int]]:
+    return [(s[0], s[1], s[2]) for s in route.steps if not s[3]]
+
+
+def _move_blocks(routes, M, solve, *, time_budget: float):
+    """Local search on the split: move the part of the longest route nearest to another
+    person's route (its nearest 10-40 % of streets, by the network distance to that route)
+    over to that person, both routes re-solved exactly; kept when the longer of the two is
+    shorter than the longest was. Stops when no move helps or after ``time_budget`` s."""
+    t0 = time.perf_counter()
+    routes = list(routes)
+    improved = True
+    while improved and time.perf_counter() - t0 < time_budget:
+        improved = False
+        lens = [r.length_m for r in routes]
+        li = int(np.argmax(lens))
+        mine = _streets(routes[li])
+        if len(mine) < 2:
+            break
+        for j in np.argsort(lens):
+            if j == li or time.perf_counter() - t0 >= time_budget:
+                continue
+            theirs = _streets(routes[j])
+            nodes = np.unique([x for _, a, b in theirs for x in (a, b)]) if theirs else None
+            if nodes is None:
+                continue
+            d = dijkstra(M, indices=nodes, min_only=True)
+            far = np.array([min(d[a], d[b]) for _, a, b in mine])
+            order = np.argsort(far, kind="stable")
+            for share in _SHARES:
+                k = max(1, int(round(share * len(mine))))
+                if k >= len(mine):
+                    break
+                moved = {mine[i][0] for i in order[:k]}
+                keep = [e for e, *_ in mine if e not in moved]
+                new_l = solve(keep)
+                if new_l.length_m >= lens[li] - 1e-6:
+                    continue
+                new_j = solve([e for e, *_ in theirs] + sorted(moved))
+                if max(new_l.length_m, new_j.length_m) < lens[li] - 1e-6:
+                    routes[li], routes[j] = new_l, new_j
+                    improved = True
+                    break
+                if time.perf_counter() - t0 >= time_budget:
+                    break
+            if improved:
+                break
+    return routes
+
+
+def _counting_bound(M, d0, a, b, lens, persons: int) -> float:
+    """:func:`pigeonhole_bound` over ``_PICK`` streets chosen far from the start and from
+    each other (farthest first by the shortest walk through two of them)."""
+    m = min(_PICK, len(a))
+    rows: dict[int, np.ndarray] = {}
+    chosen = [int(np.argmax(d0[a] + lens + d0[b]))]
+    near = np.full(len(a), np.inf)
+    while True:
+        c = chosen[-1]
+        for x in (int(a[c]), int(b[c])):
+            if x not in rows:
+                rows[x] = dijkstra(M, indices=x)
+        pair = np.full(len(a), np.inf)
+        for x, y in ((a[c], b[c]), (b[c], a[c])):  # street c walked from x to y, then e
+            for p, r in ((a, b), (b, a)):
+                pair = np.minimum(pair, d0[x] + lens[c] + rows[int(y)][p] + lens + d0[r])
+        near = np.minimum(near, pair)
+        near[chosen] = -np.inf
+        if len(chosen) == m or not np.isfinite(near.max()):
+            break
+        chosen.append(int(np.argmax(near)))
+    ch = np.array(chosen)
+    ends = np.stack([a[ch], b[ch]], axis=1)
+    enter = d0[ends]
+    dist = np.array([[rows[int(x)][ends] for x in e] for e in ends])
+    return pigeonhole_bound(enter, enter, lens[ch], dist, persons)
+
+
+def _resplit_pairs(routes, two, *, time_budget: float):
+    """Local search on the split: the longest route and another one, merged and cut in two
+    again (``two``); kept when the longer of the two new routes is shorter than the longest
+    was. Stops when no pair helps or after ``time_budget`` s."""
+    t0 = time.perf_counter()
+    routes = list(routes)
+    tried: set = set()
+    while time.perf_counter() - t0 < time_budget:
+        lens = [r.length_m for r in routes]
+        li = int(np.argmax(lens))
+        for j in np.argsort(lens):
+            key = (frozenset(e for e, *_ in _streets(routes[li])),
+                   frozenset(e for e, *_ in _streets(routes[j])))
+            if j == li or key in tried:
+                continue
+            tried.add(key)
+            new = two([e for r in (routes[li], routes[j]) for e, *_ in _streets(r)])
+            if len(new) == 2 and max(r.length_m for r in new) < lens[li] - 1e-6:
+                routes[li], routes[j] = new
+                break
+            if time.perf_counter() - t0 >= time_budget:
+                return routes
+        else:
+            return routes
+    return routes
+
+
+def _orders(tour: PostmanTour, length_of, start: int, count: int = _ORDERS):
     """``_ORDERS`` other Euler orders of the tour's walks from the start (seeded shuffles of
     Hierholzer's adjacency lists)."""
     rng = np.random.default_rng(0)
-    for _ in range(_ORDERS):
+    for _ in range(count):
         walks = [tour.steps[i] for i in rng.permutation(len(tour.steps))]
         order = euler_order([(i, a, b) for i, (_, a, b, _) in enumerate(walks)], directed=False,
                             start=int(start))

@@ -56,6 +56,7 @@ from gridkit.routing._postman_core import (
     odd_nodes,
     t_join_cost,
 )
+from gridkit.routing._rural_directed import rural_directed
 from gridkit.routing._rural_ip import rural_postman
 from gridkit.routing.network import EdgeTable, edge_table, join_lines
 from gridkit.routing.roadgraph import WALK_SPEED_KMH, road_graph
@@ -335,11 +336,17 @@ def postman_tour(
             else:  # the pieces without joining them (min-cost flow) is a relaxation too
                 flow = directed_flow(n, a_from, a_to, a_w, a_pos, frm_all[req_local],
                                      to_all[req_local])
-                lower = max(lb_directed(), street + float(sum(sub_w[p] for p, _, _ in flow)))
+                lower = street + float(sum(sub_w[p] for p, _, _ in flow))
         else:
-            counts, length, bound = mixed_milp(
-                n, a_from, a_to, a_w, a_pos, must, must[oneway[must]], time_limit=time_limit
-            )
+            try:
+                counts, length, bound = mixed_milp(
+                    n, a_from, a_to, a_w, a_pos, must, must[oneway[must]], time_limit=time_limit
+                )
+            except RoutingError:
+                if k <= 1:
+                    raise
+                # in pieces the rural programme below still finds a tour
+                counts, length, bound = np.zeros(len(a_pos), dtype=int), np.inf, 0.0
             req_set = set(int(p) for p in req_local)
             used: set[int] = set()
             for j in np.flatnonzero(counts):
@@ -349,12 +356,22 @@ def postman_tour(
                     used.add(p)
                     steps.append((p, int(a_from[j]), int(a_to[j]), dead))
             method = "mixed"
-            length = float(sub_w[[s[0] for s in steps]].sum())
+            length = float(sub_w[[s[0] for s in steps]].sum()) if steps else np.inf
             # with connectors forced in, the programme's bound is not a bound for the grid
-            lower = min(length, bound) if k <= 1 else lb_directed()
+            lower = min(length, bound) if k <= 1 else lb_undirected()
             optimal = optimal and lower >= length - 1e-6
         if k > 1:
             method = "rural/" + method
+            sol = rural_directed(n, a_from, a_to, a_w, a_pos, req_local,
+                                 req_local[oneway[req_local]], time_limit=time_limit)
+            if sol.counts is not None and sol.length < length - 1e-6:
+                steps = _arc_steps(sol.counts, a_from, a_to, a_pos, req_local)
+                length = float(sub_w[[s[0] for s in steps]].sum())
+            if not np.isfinite(length):
+                raise RoutingError("no closed tour over the one-way streets within the time "
+                                   "limit: raise `time_limit`")
+            optimal = sol.optimal and length <= sol.length + 1e-6
+            lower = length if optimal else max(lower, sol.bound, lb_directed())
     ordered = euler_order(
         [(i, a, b) for i, (_, a, b, _) in enumerate(steps)], directed=directed, start=start, end=end
     )
@@ -410,6 +427,19 @@ class PatrolRoutes:
     steps: gpd.GeoDataFrame
     issues: pd.DataFrame
     graph: nx.MultiGraph
+
+
+def _arc_steps(counts, a_from, a_to, a_pos, req_local) -> list[tuple[int, int, int, bool]]:
+    """Traversals from arc counts: the first traversal of a required street is its patrol."""
+    req_set = set(int(p) for p in req_local)
+    used: set[int] = set()
+    steps = []
+    for j in np.flatnonzero(counts):
+        p = int(a_pos[j])
+        for _ in range(int(counts[j])):
+            steps.append((p, int(a_from[j]), int(a_to[j]), p not in req_set or p in used))
+            used.add(p)
+    return steps
 
 
 def _point_for(spec, gid):

@@ -249,8 +249,9 @@ def test_min_max_split_matches_brute_force(seq, k):
     assert max(cost(p, r) for p, r in got) == pytest.approx(best)
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_persons_bound_never_exceeds_the_min_max_optimum(seed):
+@pytest.mark.parametrize(("seed", "persons"), [(s, 2) for s in range(4)]
+                         + [(s, 3) for s in range(4, 8)])
+def test_persons_bound_never_exceeds_the_min_max_optimum(seed, persons):
     from gridkit.routing.persons import split_tour
 
     rng = np.random.default_rng(seed)
@@ -258,11 +259,12 @@ def test_persons_bound_never_exceeds_the_min_max_optimum(seed):
     edges = [(i, i + 1, int(rng.integers(1, 9))) for i in range(n - 1)]
     edges += [(int(a), int(b), int(rng.integers(1, 9)))
               for a, b in rng.integers(0, n, size=(3, 2)) if a != b]
-    required = sorted(rng.choice(len(edges), size=4, replace=False).tolist())
+    required = sorted(rng.choice(len(edges), size=min(len(edges), persons + 2),
+                                 replace=False).tolist())
     G = _graph(edges)
     tour = postman_tour(G, edges=required, start=0)
-    shared = split_tour(G, tour, 2, start=0)
-    # the optimum by brute force: every way to give the streets to two persons
+    shared = split_tour(G, tour, persons, start=0)
+    # the optimum by brute force: every way to give the streets to the persons
     cache = {}
 
     def route(sub):
@@ -272,9 +274,9 @@ def test_persons_bound_never_exceeds_the_min_max_optimum(seed):
             cache[sub] = _brute_rpp(n, edges, list(sub), depot=0)
         return cache[sub]
 
-    opt = min(max(route(tuple(r for r, m in zip(required, mask, strict=True) if m)),
-                  route(tuple(r for r, m in zip(required, mask, strict=True) if not m)))
-              for mask in itertools.product([0, 1], repeat=len(required)))
+    opt = min(max(route(tuple(r for r, m in zip(required, who, strict=True) if m == p))
+                  for p in range(persons))
+              for who in itertools.product(range(persons), repeat=len(required)))
     assert shared.bound <= opt + 1e-6 <= shared.longest_m + 2e-6
     walked = sorted(s[0] for r in shared.routes for s in r.steps if not s[3])
     assert walked == required
@@ -300,3 +302,96 @@ def test_persons_start_at_the_base_point_or_the_central_street_node(graph, demo_
     ends = {x for e in mine for x in _edges(graph)[e][:2]}
     d = {x: np.hypot(graph.nodes[x]["x"] - base[0], graph.nodes[x]["y"] - base[1]) for x in ends}
     assert set(res.steps.groupby("person")["from_node"].first()) == {min(d, key=d.get)}
+
+
+def test_counting_bound_is_the_optimum_on_a_star_of_far_streets():
+    from gridkit.routing.persons import split_tour
+
+    # four streets of 2 m at the ends of 10 m spokes: with 3 persons one walks two of them
+    edges = [(0, 1, 10), (1, 2, 2), (0, 3, 10), (3, 4, 2), (0, 5, 10), (5, 6, 2),
+             (0, 7, 10), (7, 8, 2)]
+    G = _graph(edges)
+    tour = postman_tour(G, edges=[1, 3, 5, 7], start=0)
+    shared = split_tour(G, tour, 3, start=0)
+    # total / 3 = 32 and the farthest round trip = 24 are weaker than the truth: 48
+    assert shared.bound == pytest.approx(48)
+    assert shared.longest_m == pytest.approx(48)
+
+
+# -- one-way streets in pieces: the directed/mixed rural programme against brute force -----
+
+
+def _brute_directed(n, arcs, required):
+    """Shortest closed walk over the required streets on arcs ``(a, b, w, street)``: every
+    arc 0-2 times, in = out everywhere, each required street once in a direction it
+    allows, the used arcs one piece."""
+    best = np.inf
+    for cnt in itertools.product(range(3), repeat=len(arcs)):
+        if any(not any(c for c, (*_, e) in zip(cnt, arcs, strict=True) if e == r)
+               for r in required):
+            continue
+        bal = np.zeros(n, dtype=int)
+        for c, (a, b, _, _) in zip(cnt, arcs, strict=True):
+            bal[a] += c
+            bal[b] -= c
+        if bal.any():
+            continue
+        on = [i for i, c in enumerate(cnt) if c]
+        M = coo_matrix((np.ones(len(on)), ([arcs[i][0] for i in on], [arcs[i][1] for i in on])),
+                       shape=(n, n))
+        _, label = connected_components(M, directed=False)
+        ends = {label[a] for a, b, _, e in arcs if e in required}
+        if len(ends) > 1:
+            continue
+        best = min(best, sum(c * a[2] for c, a in zip(cnt, arcs, strict=True)))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_one_way_streets_in_pieces_optimal_against_brute_force(seed):
+    rng = np.random.default_rng(100 + seed)
+    n = 5
+    # a one-way ring keeps the network strongly connected; two-way chords beside it
+    edges = [(i, (i + 1) % n, int(rng.integers(1, 9)), True) for i in range(n)]
+    edges += [(0, 2, int(rng.integers(1, 9)), False), (1, 3, int(rng.integers(1, 9)), False)]
+    G = nx.MultiGraph()
+    for i, (a, b, w, one) in enumerate(edges):
+        G.add_edge(a, b, key=i, edge_id=i, length=float(w), oneway=one, from_node=a,
+                   to_node=b, travel_time=float(w), geometry=LineString([(a, 0), (b, 1)]))
+    required = [[0, 2], [1, 3, 5], [0, 3], [1, 3]][seed % 4]  # in pieces
+    arcs = [(a, b, w, i) for i, (a, b, w, _) in enumerate(edges)]
+    arcs += [(b, a, w, i) for i, (a, b, w, one) in enumerate(edges) if not one]
+    opt = _brute_directed(n, arcs, set(required))
+    tour = postman_tour(G, edges=required, time_limit=10)
+    assert tour.method.startswith("rural/")
+    assert tour.lower_bound_m <= opt + 1e-6
+    assert tour.length_m == pytest.approx(opt)
+    assert tour.optimal
+    assert sorted(s[0] for s in tour.steps if not s[3]) == sorted(required)
+    for s1, s2 in zip(tour.steps, tour.steps[1:] + tour.steps[:1], strict=True):
+        assert s1[2] == s2[1]
+    for e, a, b, _ in tour.steps:  # one-way streets only forward
+        if edges[e][3]:
+            assert (a, b) == edges[e][:2]
+
+
+def test_one_way_grid_tour_walkable_and_bound_below_it(_sample_layers, demo_grids):
+    G = road_graph(_sample_layers["roads"], mode="drive")
+    owner = edges_by_grid(G, demo_grids, "grid_id")
+    edges = _edges(G)
+    for gid in demo_grids["grid_id"].iloc[:2]:
+        req = owner.index[owner == gid]
+        tours = [postman_tour(G, req, time_limit=t) for t in (2.5, 6.0)]
+        for tour in tours:
+            assert tour.method.startswith("rural/") and tour.components > 1
+            # the bound of each time limit stays below both tours (no tour beats a bound)
+            assert max(t.lower_bound_m for t in tours) <= tour.length_m + 1e-6
+            kept = set(req) - set(tour.unreachable)
+            assert {s[0] for s in tour.steps if not s[3]} == kept
+            for s1, s2 in zip(tour.steps, tour.steps[1:] + tour.steps[:1], strict=True):
+                assert s1[2] == s2[1]
+            for e, a, b, _ in tour.steps:
+                u, v, d = edges[e]
+                assert {a, b} == {u, v}
+                if d["oneway"]:
+                    assert (a, b) == (d["from_node"], d["to_node"])

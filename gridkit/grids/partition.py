@@ -54,6 +54,7 @@ from gridkit.grids.core.exact import Polish, polish
 from gridkit.grids.core.graph import Graph, components_per_label, repair
 from gridkit.grids.core.inputs import PartitionError, check_counts, cut_costs, resolve_weight
 from gridkit.grids.core.kway import improve, plan_key
+from gridkit.grids.core.metis import metis_split
 from gridkit.grids.core.recom import recombine
 from gridkit.grids.core.refine import Refiner
 from gridkit.grids.core.split import bisect_split
@@ -525,21 +526,49 @@ def _tries(n: int) -> int:
     return 6 if n <= 300 else 2 if n <= 2000 else 1
 
 
+# METIS's imbalance of each METIS start, as a multiple of the tolerance: a
+# looser first split leaves the refinement more room to shorten borders
+_METIS_SLACK = (1.0, 1.25, 1.5, 1.75, 2.0)
+# only for parts of this many grids or more: with few grids the bisection's
+# straight cuts are as short, and the exact polish does the rest
+_METIS_MIN_K = 8
+_METIS_BIG = 20_000  # above this many units only the first two (each start costs a refinement)
+# up to this many units every start gets the tabu search, above only the best
+_SEARCH_EACH_MAX = 2000
+
+
 def _fresh(plan: _Plan, area, tolerance, polish_opts, seed):
     """Several starts (split, refine, search), the best by (weight outside the
     windows, border cost), then the exact polish. Returns (labels, targets,
     mask of units with a grid, polish)."""
     tries = _tries(plan.graph.n)
     best = None
-    for t in range(tries):
-        rng = plan.rng if t == 0 else np.random.default_rng([seed, t])
-        labels, label_part = _initial_labels(plan, area, tolerance, rng=rng,
-                                             turn=t * np.pi / tries)
+    starts = [("bisect", t) for t in range(tries)]
+    n_metis = len(_METIS_SLACK) if plan.graph.n <= _METIS_BIG else 2
+    if plan.part_k.max(initial=0) < _METIS_MIN_K:
+        n_metis = 0
+    starts += [("metis", t) for t in range(n_metis)]
+    search_each = plan.graph.n <= _SEARCH_EACH_MAX
+    for kind, t in starts:
+        if kind == "bisect":
+            rng = plan.rng if t == 0 else np.random.default_rng([seed, t])
+            labels, label_part = _initial_labels(plan, area, tolerance, rng=rng,
+                                                 turn=t * np.pi / tries)
+        else:
+            rng = np.random.default_rng([seed, 1000 + t])
+            start = _metis_labels(plan, tolerance, int(rng.integers(1 << 30)), _METIS_SLACK[t])
+            if start is None:
+                continue
+            labels, label_part = start
         grid_target, has, _, key = _refine(plan, labels, label_part, tolerance=tolerance,
-                                           fresh=True, rng=rng)
+                                           fresh=True, rng=rng, search=search_each)
         if best is None or key < best[0]:
             best = (key, labels, grid_target, has)
     _, labels, grid_target, has = best
+    if not search_each:  # large graphs: the tabu search only on the best start
+        sub = _sub_graph(plan.graph, has)
+        ref = Refiner(sub, labels[has], plan.w[has], grid_target, tolerance)
+        labels[has] = _search(sub, ref, plan.rng)
     polished = Polish()
     if polish_opts is not None:
         sub = _sub_graph(plan.graph, has)
@@ -552,12 +581,35 @@ def _fresh(plan: _Plan, area, tolerance, polish_opts, seed):
     return labels, grid_target, has, polished
 
 
+def _metis_labels(plan: _Plan, tolerance, metis_seed: int, slack: float):
+    """(labels, label -> part) from METIS on every part, or None when METIS
+    fails on one of them (the bisection's starts are then the only ones)."""
+    labels = np.full(plan.graph.n, -1)
+    label_part: list = []
+    next_label = 0
+    for p in np.flatnonzero(plan.part_k > 0):
+        k = int(plan.part_k[p])
+        nodes = np.flatnonzero(plan.parts == p)
+        if k == 1:
+            labels[nodes] = next_label
+        else:
+            split = metis_split(plan.graph, nodes, k, plan.w, tolerance=tolerance,
+                                seed=metis_seed, slack=slack)
+            if split is None:
+                return None
+            labels[nodes] = split + next_label
+        next_label += k
+        label_part += [p] * k
+    return labels, np.asarray(label_part, dtype=int)
+
+
 def _sub_graph(graph: Graph, has) -> Graph:
     sub = graph.subgraph(np.flatnonzero(has))
     return Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
 
 
-def _refine(plan: _Plan, labels, label_part, *, tolerance, fresh: bool, rng, frozen=None):
+def _refine(plan: _Plan, labels, label_part, *, tolerance, fresh: bool, rng, frozen=None,
+            search: bool = True):
     """Refine the units that have a grid (attached parts are left out), in place.
 
     Returns the grids' targets, the mask of the units that have a grid, an
@@ -583,7 +635,7 @@ def _refine(plan: _Plan, labels, label_part, *, tolerance, fresh: bool, rng, fro
             ref.chains()
         ref.shape()
         ref.shape(band=1.0)  # the whole window: the tolerance is the caller's, use it
-        labels[has] = _search(sub, ref, rng)
+        labels[has] = _search(sub, ref, rng) if search else ref.labels
     else:
         ref.balance(only_out_of_band=True)
         ref.balance(allow_zero=True, only_out_of_band=True)

@@ -542,13 +542,13 @@ def _fresh(plan: _Plan, area, tolerance, polish_opts, seed):
     windows, border cost), then the exact polish. Returns (labels, targets,
     mask of units with a grid, polish)."""
     tries = _tries(plan.graph.n)
-    best = None
     starts = [("bisect", t) for t in range(tries)]
     n_metis = len(_METIS_SLACK) if plan.graph.n <= _METIS_BIG else 2
     if plan.part_k.max(initial=0) < _METIS_MIN_K:
         n_metis = 0
     starts += [("metis", t) for t in range(n_metis)]
     search_each = plan.graph.n <= _SEARCH_EACH_MAX
+    found = []
     for kind, t in starts:
         if kind == "bisect":
             rng = plan.rng if t == 0 else np.random.default_rng([seed, t])
@@ -562,13 +562,13 @@ def _fresh(plan: _Plan, area, tolerance, polish_opts, seed):
             labels, label_part = start
         grid_target, has, _, key = _refine(plan, labels, label_part, tolerance=tolerance,
                                            fresh=True, rng=rng, search=search_each)
-        if best is None or key < best[0]:
-            best = (key, labels, grid_target, has)
+        found.append((key, labels, grid_target, has))
+    best = min(found, key=lambda f: f[0])
+    if len(found) > 1 and (plan.part_k > 0).sum() > 1:
+        best = min(best, _best_per_part(plan, found, tolerance), key=lambda f: f[0])
+    if not search_each:
+        best = _search_best(plan, found, best, tolerance)
     _, labels, grid_target, has = best
-    if not search_each:  # large graphs: the tabu search only on the best start
-        sub = _sub_graph(plan.graph, has)
-        ref = Refiner(sub, labels[has], plan.w[has], grid_target, tolerance)
-        labels[has] = _search(sub, ref, plan.rng)
     polished = Polish()
     if polish_opts is not None:
         sub = _sub_graph(plan.graph, has)
@@ -579,6 +579,53 @@ def _fresh(plan: _Plan, area, tolerance, polish_opts, seed):
                           full=full, node_limit=None if full else _AUTO_NODES)
         labels[has] = out
     return labels, grid_target, has, polished
+
+
+def _best_per_part(plan: _Plan, found, tolerance):
+    """The plan that takes every part's grids from the start best on that part
+    (parts do not interact: every start numbers the grids of a part alike)."""
+    g = plan.graph
+    labels = np.full(g.n, -1)
+    grid_target = found[0][2].copy()
+    inside = plan.parts[g.eu] == plan.parts[g.ev]
+    for p in np.flatnonzero(plan.part_k > 0):
+        nodes = plan.parts == p
+        best_key, pick = None, None
+        for _, lab, target, _ in found:
+            grids = np.unique(lab[nodes])
+            W = np.bincount(lab[nodes], weights=plan.w[nodes], minlength=len(target))[grids]
+            ex = np.maximum(np.abs(W - target[grids]) - tolerance * target[grids], 0.0).sum()
+            edges = inside & nodes[g.eu]
+            cut = g.cost[edges & (lab[g.eu] != lab[g.ev])].sum()
+            key = (round(float(ex), 9), float(cut))
+            if best_key is None or key < best_key:
+                best_key, pick = key, (lab, target, grids)
+        lab, target, grids = pick
+        labels[nodes] = lab[nodes]
+        grid_target[grids] = target[grids]
+    has = labels >= 0
+    sub = _sub_graph(g, has)
+    key = plan_key(sub, labels[has], plan.w[has], grid_target, tolerance * grid_target)
+    return key, labels, grid_target, has
+
+
+def _search_best(plan: _Plan, found, best, tolerance):
+    """Large graphs: the tabu search on the best start and on the start of the
+    shortest border when that one is a little outside the windows (the search
+    steps back in where the refinement could not); the better result."""
+    shortest = min(found, key=lambda f: (f[0][1], f[0][0]))
+    out = None
+    for key, labels, grid_target, has in [best] + ([shortest] if shortest is not best else []):
+        if out is not None and key[1] >= out[0][1]:
+            continue
+        sub = _sub_graph(plan.graph, has)
+        ref = Refiner(sub, labels[has], plan.w[has], grid_target, tolerance)
+        labels = labels.copy()
+        labels[has] = _search(sub, ref, plan.rng)
+        key = plan_key(sub, labels[has], plan.w[has], grid_target, tolerance * grid_target)
+        if out is None or key < out[0]:
+            out = (key, labels, grid_target, has)
+    return out
 
 
 def _metis_labels(plan: _Plan, tolerance, metis_seed: int, slack: float):

@@ -529,9 +529,10 @@ def _tries(n: int) -> int:
 # METIS's imbalance of each METIS start, as a multiple of the tolerance: a
 # looser first split leaves the refinement more room to shorten borders
 _METIS_SLACK = (1.0, 1.25, 1.5, 1.75, 2.0)
-# only for parts of this many grids or more: with few grids the bisection's
-# straight cuts are as short, and the exact polish does the rest
+# only for parts of this many grids or more: with few grids on small graphs the
+# bisection's straight cuts are as short, and the exact polish does the rest
 _METIS_MIN_K = 8
+_METIS_MIN_K_LARGE = 3  # above _SEARCH_EACH_MAX units
 _METIS_BIG = 20_000  # above this many units only the first two (each start costs a refinement)
 # up to this many units every start gets the tabu search, above only the best
 _SEARCH_EACH_MAX = 2000
@@ -544,7 +545,8 @@ def _fresh(plan: _Plan, area, tolerance, polish_opts, seed):
     tries = _tries(plan.graph.n)
     starts = [("bisect", t) for t in range(tries)]
     n_metis = len(_METIS_SLACK) if plan.graph.n <= _METIS_BIG else 2
-    if plan.part_k.max(initial=0) < _METIS_MIN_K:
+    min_k = _METIS_MIN_K if plan.graph.n <= _SEARCH_EACH_MAX else _METIS_MIN_K_LARGE
+    if plan.part_k.max(initial=0) < min_k:
         n_metis = 0
     starts += [("metis", t) for t in range(n_metis)]
     search_each = plan.graph.n <= _SEARCH_EACH_MAX

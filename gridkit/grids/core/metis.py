@@ -41,11 +41,12 @@ def metis_split(graph: Graph, nodes: np.ndarray, k: int, weight: np.ndarray, *,
     scale = 1.0 / float(pos.min()) if len(pos) else 1.0
     ew = np.maximum(1, np.round(np.minimum(c * scale, _COST_MAX))).astype(np.int64)
     vw = np.round(w / total * _WEIGHT_SCALE).astype(np.int64)
-    opts = pymetis.Options(seed=int(seed), ufactor=max(1, int(round(tolerance * slack * 1000))))
+    opts = pymetis.Options(seed=int(seed), ufactor=max(1, int(round(tolerance * slack * 1000))),
+                           contig=1)
+    csr = pymetis.CSRAdjacency(sub.indptr.astype(np.int64), sub.indices.astype(np.int64))
     try:
-        _, parts = pymetis.part_graph(k, xadj=sub.indptr, adjncy=sub.indices,
-                                      vweights=vw.tolist(), eweights=ew.tolist(),
-                                      contiguous=True, options=opts)
+        _, parts = pymetis.part_graph(k, adjacency=csr, vweights=vw.tolist(),
+                                      eweights=ew.tolist(), options=opts)
     except RuntimeError:  # METIS found no contiguous k-way split: the bisection's start stays
         return None
     labels = np.asarray(parts, dtype=np.int64)

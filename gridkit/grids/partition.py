@@ -2,7 +2,7 @@
 
 :func:`partition` is the GeoDataFrame shell; the work happens on arrays
 (weights, an edge list / CSR adjacency, group labels) in the array core
-:mod:`gridkit.grids.core` (numpy and scipy only):
+:mod:`gridkit.grids.core` (numpy, scipy, pymetis, highspy):
 
 1. :mod:`~gridkit.grids.core.alloc`: how many grids each village gets
    (exactly ``k`` in all, at least one each), then each connected part of a
@@ -12,7 +12,10 @@
    scheme; the split is refined on every level on the way back;
 3. :mod:`~gridkit.grids.core.split`: recursive bisection of every part along
    its principal axis, cut at the weight share, with contiguity repair and a
-   two-way rebalance at each level; then refined on the clusters;
+   two-way rebalance at each level; then refined on the clusters; with many
+   grids per part, :mod:`~gridkit.grids.core.metis` adds METIS's contiguous
+   k-way splits as further starts (each village takes its grids from the
+   start best on it);
 4. :mod:`~gridkit.grids.core.refine`: on the units, boundary moves that
    balance the weights and then shorten borders / pull them onto roads, never
    breaking a grid apart; chains of moves along paths of grids;

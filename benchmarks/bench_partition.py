@@ -28,7 +28,9 @@ graph, libpysal W, CSR arrays). Measured on the result, the same way for all:
 Data:
 - methods: ``gridkit`` (grids nested in villages, as the tool is meant to be
   used) and ``gridkit-flat`` (``nest_by=None``: the peers' problem, no
-  villages, for a like-for-like balance comparison);
+  villages, for a like-for-like balance comparison); with many grids per
+  part gridkit also starts from METIS's contiguous splits (pymetis) and
+  keeps the better plan after its own two-sided refinement;
 - synthetic: a square lattice of 50 m cells (STAND-IN for gridkit.synthetic.county),
   villages = Voronoi regions of 6 random seeds, "roads" along every 4th
   lattice line, heavy-tailed weights (30% zeros, the rest ceil(lognormal(0.5,

@@ -2,7 +2,7 @@
 
 :func:`partition` is the GeoDataFrame shell; the work happens on arrays
 (weights, an edge list / CSR adjacency, group labels) in the array core
-:mod:`gridkit.grids.core` (numpy and scipy only):
+:mod:`gridkit.grids.core` (numpy, scipy, pymetis, highspy):
 
 1. :mod:`~gridkit.grids.core.alloc`: how many grids each village gets
    (exactly ``k`` in all, at least one each), then each connected part of a
@@ -12,7 +12,10 @@
    scheme; the split is refined on every level on the way back;
 3. :mod:`~gridkit.grids.core.split`: recursive bisection of every part along
    its principal axis, cut at the weight share, with contiguity repair and a
-   two-way rebalance at each level; then refined on the clusters;
+   two-way rebalance at each level; then refined on the clusters; with many
+   grids per part, :mod:`~gridkit.grids.core.metis` adds METIS's contiguous
+   k-way splits as further starts (each village takes its grids from the
+   start best on it);
 4. :mod:`~gridkit.grids.core.refine`: on the units, boundary moves that
    balance the weights and then shorten borders / pull them onto roads, never
    breaking a grid apart; chains of moves along paths of grids;
@@ -54,6 +57,7 @@ from gridkit.grids.core.exact import Polish, polish
 from gridkit.grids.core.graph import Graph, components_per_label, repair
 from gridkit.grids.core.inputs import PartitionError, check_counts, cut_costs, resolve_weight
 from gridkit.grids.core.kway import improve, plan_key
+from gridkit.grids.core.metis import metis_split
 from gridkit.grids.core.recom import recombine
 from gridkit.grids.core.refine import Refiner
 from gridkit.grids.core.split import bisect_split
@@ -525,20 +529,50 @@ def _tries(n: int) -> int:
     return 6 if n <= 300 else 2 if n <= 2000 else 1
 
 
+# METIS's imbalance of each METIS start, as a multiple of the tolerance: a
+# looser first split leaves the refinement more room to shorten borders
+_METIS_SLACK = (1.0, 1.25, 1.5, 1.75, 2.0)
+# only for parts of this many grids or more: with few grids on small graphs the
+# bisection's straight cuts are as short, and the exact polish does the rest
+_METIS_MIN_K = 8
+_METIS_MIN_K_LARGE = 3  # above _SEARCH_EACH_MAX units
+_METIS_BIG = 20_000  # above this many units only the first two (each start costs a refinement)
+# up to this many units every start gets the tabu search, above only the best
+_SEARCH_EACH_MAX = 2000
+
+
 def _fresh(plan: _Plan, area, tolerance, polish_opts, seed):
     """Several starts (split, refine, search), the best by (weight outside the
     windows, border cost), then the exact polish. Returns (labels, targets,
     mask of units with a grid, polish)."""
     tries = _tries(plan.graph.n)
-    best = None
-    for t in range(tries):
-        rng = plan.rng if t == 0 else np.random.default_rng([seed, t])
-        labels, label_part = _initial_labels(plan, area, tolerance, rng=rng,
-                                             turn=t * np.pi / tries)
+    starts = [("bisect", t) for t in range(tries)]
+    n_metis = len(_METIS_SLACK) if plan.graph.n <= _METIS_BIG else 2
+    min_k = _METIS_MIN_K if plan.graph.n <= _SEARCH_EACH_MAX else _METIS_MIN_K_LARGE
+    if plan.part_k.max(initial=0) < min_k:
+        n_metis = 0
+    starts += [("metis", t) for t in range(n_metis)]
+    search_each = plan.graph.n <= _SEARCH_EACH_MAX
+    found = []
+    for kind, t in starts:
+        if kind == "bisect":
+            rng = plan.rng if t == 0 else np.random.default_rng([seed, t])
+            labels, label_part = _initial_labels(plan, area, tolerance, rng=rng,
+                                                 turn=t * np.pi / tries)
+        else:
+            rng = np.random.default_rng([seed, 1000 + t])
+            start = _metis_labels(plan, tolerance, int(rng.integers(1 << 30)), _METIS_SLACK[t])
+            if start is None:
+                continue
+            labels, label_part = start
         grid_target, has, _, key = _refine(plan, labels, label_part, tolerance=tolerance,
-                                           fresh=True, rng=rng)
-        if best is None or key < best[0]:
-            best = (key, labels, grid_target, has)
+                                           fresh=True, rng=rng, search=search_each)
+        found.append((key, labels, grid_target, has))
+    best = min(found, key=lambda f: f[0])
+    if len(found) > 1 and (plan.part_k > 0).sum() > 1:
+        best = min(best, _best_per_part(plan, found, tolerance), key=lambda f: f[0])
+    if not search_each:
+        best = _search_best(plan, found, best, tolerance)
     _, labels, grid_target, has = best
     polished = Polish()
     if polish_opts is not None:
@@ -552,12 +586,82 @@ def _fresh(plan: _Plan, area, tolerance, polish_opts, seed):
     return labels, grid_target, has, polished
 
 
+def _best_per_part(plan: _Plan, found, tolerance):
+    """The plan that takes every part's grids from the start best on that part
+    (parts do not interact: every start numbers the grids of a part alike)."""
+    g = plan.graph
+    labels = np.full(g.n, -1)
+    grid_target = found[0][2].copy()
+    inside = plan.parts[g.eu] == plan.parts[g.ev]
+    for p in np.flatnonzero(plan.part_k > 0):
+        nodes = plan.parts == p
+        best_key, pick = None, None
+        for _, lab, target, _ in found:
+            grids = np.unique(lab[nodes])
+            W = np.bincount(lab[nodes], weights=plan.w[nodes], minlength=len(target))[grids]
+            ex = np.maximum(np.abs(W - target[grids]) - tolerance * target[grids], 0.0).sum()
+            edges = inside & nodes[g.eu]
+            cut = g.cost[edges & (lab[g.eu] != lab[g.ev])].sum()
+            key = (round(float(ex), 9), float(cut))
+            if best_key is None or key < best_key:
+                best_key, pick = key, (lab, target, grids)
+        lab, target, grids = pick
+        labels[nodes] = lab[nodes]
+        grid_target[grids] = target[grids]
+    has = labels >= 0
+    sub = _sub_graph(g, has)
+    key = plan_key(sub, labels[has], plan.w[has], grid_target, tolerance * grid_target)
+    return key, labels, grid_target, has
+
+
+def _search_best(plan: _Plan, found, best, tolerance):
+    """Large graphs: the tabu search on the best start and on the start of the
+    shortest border when that one is a little outside the windows (the search
+    steps back in where the refinement could not); the better result."""
+    shortest = min(found, key=lambda f: (f[0][1], f[0][0]))
+    out = None
+    for key, labels, grid_target, has in [best] + ([shortest] if shortest is not best else []):
+        if out is not None and key[1] >= out[0][1]:
+            continue
+        sub = _sub_graph(plan.graph, has)
+        ref = Refiner(sub, labels[has], plan.w[has], grid_target, tolerance)
+        labels = labels.copy()
+        labels[has] = _search(sub, ref, plan.rng)
+        key = plan_key(sub, labels[has], plan.w[has], grid_target, tolerance * grid_target)
+        if out is None or key < out[0]:
+            out = (key, labels, grid_target, has)
+    return out
+
+
+def _metis_labels(plan: _Plan, tolerance, metis_seed: int, slack: float):
+    """(labels, label -> part) from METIS on every part, or None when METIS
+    fails on one of them (the bisection's starts are then the only ones)."""
+    labels = np.full(plan.graph.n, -1)
+    label_part: list = []
+    next_label = 0
+    for p in np.flatnonzero(plan.part_k > 0):
+        k = int(plan.part_k[p])
+        nodes = np.flatnonzero(plan.parts == p)
+        if k == 1:
+            labels[nodes] = next_label
+        else:
+            split = metis_split(plan.graph, nodes, k, plan.w, tolerance=tolerance,
+                                seed=metis_seed, slack=slack)
+            if split is None:
+                return None
+            labels[nodes] = split + next_label
+        next_label += k
+        label_part += [p] * k
+    return labels, np.asarray(label_part, dtype=int)
+
+
 def _sub_graph(graph: Graph, has) -> Graph:
     sub = graph.subgraph(np.flatnonzero(has))
     return Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
 
 
-def _refine(plan: _Plan, labels, label_part, *, tolerance, fresh: bool, rng, frozen=None):
+def _refine(plan: _Plan, labels, label_part, *, tolerance, fresh: bool, rng, frozen=None,
+            search: bool = True):
     """Refine the units that have a grid (attached parts are left out), in place.
 
     Returns the grids' targets, the mask of the units that have a grid, an
@@ -583,7 +687,7 @@ def _refine(plan: _Plan, labels, label_part, *, tolerance, fresh: bool, rng, fro
             ref.chains()
         ref.shape()
         ref.shape(band=1.0)  # the whole window: the tolerance is the caller's, use it
-        labels[has] = _search(sub, ref, rng)
+        labels[has] = _search(sub, ref, rng) if search else ref.labels
     else:
         ref.balance(only_out_of_band=True)
         ref.balance(allow_zero=True, only_out_of_band=True)

@@ -188,3 +188,41 @@ def test_exact_polish_keeps_every_grid_non_empty_with_zero_weights(stl):
     graph = graph_of(adj)
     for _gid, members in a.groupby("grid_id")["unit_id"]:
         assert nx.is_connected(graph.subgraph(members.tolist()))
+
+
+def test_many_grids_metis_start_two_sided_contiguous_and_no_longer(sids2):
+    """k = 10 (METIS starts join the bisection's): two-sided ±2%, every grid
+    connected, the same grids for a seed, and a border no longer than the
+    bisection's starts alone give."""
+    import gridkit.grids.partition as engine
+
+    units, adj = sids2
+    r = run(units, adj, 10, 0.02, seed=3, exact=False)
+    assert_plan(units, adj, r, 10, 0.02)
+    again = run(units, adj, 10, 0.02, seed=3, exact=False)
+    assert (again.assignment["grid_id"].to_numpy() == r.assignment["grid_id"].to_numpy()).all()
+    both = cut_of(adj, dict(zip(r.assignment["unit_id"], r.assignment["grid_id"], strict=True)))
+    slack = engine._METIS_SLACK
+    try:
+        engine._METIS_SLACK = ()
+        alone = run(units, adj, 10, 0.02, seed=3, exact=False)
+    finally:
+        engine._METIS_SLACK = slack
+    assert_plan(units, adj, alone, 10, 0.02)
+    bisect = cut_of(adj, dict(zip(alone.assignment["unit_id"], alone.assignment["grid_id"],
+                                  strict=True)))
+    assert both <= bisect + 1e-6
+
+
+def test_metis_split_gives_k_connected_grids(stl):
+    from gridkit.grids.core.graph import Graph, components_per_label
+    from gridkit.grids.core.metis import metis_split
+
+    units, adj = stl
+    n = len(units)
+    g = Graph.from_edges(n, adj["unit_a"], adj["unit_b"], adj["shared_m"], adj["shared_m"])
+    labels = metis_split(g, np.arange(n), 6, units["w"].to_numpy(), tolerance=0.05, seed=1)
+    assert labels is not None
+    assert sorted(np.unique(labels)) == list(range(6))
+    assert (components_per_label(g, labels) == 1).all()
+    assert metis_split(g, np.arange(n), 6, np.zeros(n), tolerance=0.05, seed=1) is None

@@ -37,6 +37,13 @@ log = logging.getLogger(__name__)
 GRID_SIZE = 1e-3
 """Snap-rounding grid (m) of the noded linework."""
 
+MATCH_DISTANCE = 1.01e-3
+"""Vertices closer than this (m) to a neighbour's edge are snapped onto it (:func:`match_edges`).
+
+Just above the 1 mm within which validation (``gridkit.coverage.RESOLUTION``)
+takes a vertex near a neighbour's edge for one the neighbour lacks; the margin
+covers the round trip through degrees (under a micrometre)."""
+
 MAX_CROSSINGS = 20
 """Most proper crossings per line (on average, estimated on a sample) that noding accepts.
 
@@ -104,6 +111,28 @@ def check_crossings(lines: np.ndarray, max_crossings: float | None) -> None:
         "(random or unnoded lines, a wrong column or file), or pass max_crossings=None "
         "(or a higher limit; on the command line --max-crossings none) to node it anyway"
     )
+
+
+def match_edges(polys: np.ndarray) -> np.ndarray:
+    """The coverage ``polys`` with no vertex within :data:`MATCH_DISTANCE` of a
+    neighbour's edge unless the neighbour has it too.
+
+    Snap rounding leaves distinct nodes one grid step (1 mm) apart, e.g. where
+    a road's clipped end and its crossing with the outline round to
+    neighbouring grid points, or a line meets the outline at a sharp angle:
+    the unit holding the extra outline vertex then has one a millimetre from
+    its neighbour's edge, and validation calls that a mismatched edge. GEOS's
+    coverage cleaner snaps such vertices together (vertices to vertices and
+    to segments within the snapping distance) and returns a valid coverage
+    with identical shared edges. The polygons are returned unchanged when
+    the cleaner's result would not be one (empty, invalid polygons).
+    """
+    if len(polys) == 0:
+        return polys
+    out = shapely.coverage_clean(polys, snapping_distance=MATCH_DISTANCE)
+    ok = (np.isin(shapely.get_type_id(out), (3, 6)).all() and not shapely.is_empty(out).any()
+          and shapely.is_valid(out).all() and bool(shapely.coverage_is_valid(out)))
+    return out if ok else polys
 
 
 @dataclass

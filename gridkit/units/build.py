@@ -323,9 +323,9 @@ def build_units(
         polys, kept, whole = whole_buildings(polys, village, b_geoms, b_unit)
         polys, village = polys[kept], village[kept]
         report["buildings_made_whole"] = whole
-    matched = match_edges(polys)
-    if whole or not shapely.equals_exact(matched, polys, tolerance=0).all():
-        polys = matched
+    matched, kept = match_edges(polys)
+    if whole or not kept.all() or not shapely.equals_exact(matched, polys[kept], 0).all():
+        polys, village = matched, village[kept]
         metrics, b_unit, b_share, e_unit = unit_workload(
             polys, streets=streets, building_geoms=b_geoms, households=households,
             entities=classified, entity_geoms=e_geoms, policy=policy)

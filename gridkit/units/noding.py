@@ -124,15 +124,20 @@ def match_edges(polys: np.ndarray) -> np.ndarray:
     its neighbour's edge, and validation calls that a mismatched edge. GEOS's
     coverage cleaner snaps such vertices together (vertices to vertices and
     to segments within the snapping distance) and returns a valid coverage
-    with identical shared edges. The polygons are returned unchanged when
-    the cleaner's result would not be one (empty, invalid polygons).
+    with identical shared edges; a polygon nowhere wider than that collapses
+    (its neighbours take its area). Returns ``(polygons, kept)``: ``kept``
+    marks the input polygons still there. The polygons are returned
+    unchanged when the cleaner's result would not be a valid coverage.
     """
+    kept = np.ones(len(polys), dtype=bool)
     if len(polys) == 0:
-        return polys
+        return polys, kept
     out = shapely.coverage_clean(polys, snapping_distance=MATCH_DISTANCE)
-    ok = (np.isin(shapely.get_type_id(out), (3, 6)).all() and not shapely.is_empty(out).any()
-          and shapely.is_valid(out).all() and bool(shapely.coverage_is_valid(out)))
-    return out if ok else polys
+    kept = ~shapely.is_empty(out)
+    out = out[kept]
+    ok = (np.isin(shapely.get_type_id(out), (3, 6)).all() and shapely.is_valid(out).all()
+          and bool(shapely.coverage_is_valid(out)))
+    return (out, kept) if ok else (polys, np.ones(len(polys), dtype=bool))
 
 
 @dataclass

@@ -18,7 +18,9 @@ Without it, lines that coincide up to floating-point noise (a village
 boundary along the jurisdiction outline, both reprojected from degrees)
 produce faces 1e-10 m wide, and polygons with such spikes turn invalid when
 reprojected. The price is that the units' outline may differ from the
-jurisdiction's by half a millimetre.
+jurisdiction's by half a millimetre, and that distinct nodes may end up one
+grid step apart; :func:`match_edges` snaps the finished units so that no
+vertex lies within a millimetre of a neighbour's edge that lacks it.
 """
 
 from __future__ import annotations

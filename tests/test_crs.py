@@ -117,7 +117,7 @@ def test_to_crs_keeps_edges_straight_in_degrees_shared_and_on_their_curve():
     """Two villages sharing a 5 km edge straight in degrees (drawn in opposite
     directions) projected to a Gauss-Krüger zone: the shared edge stays shared,
     vertex for vertex, and follows the projected line within a millimetre
-    (projected vertex by vertex, its middle would be centimetres off)."""
+    (projected vertex by vertex, its middle is 0.68 m off)."""
     import numpy as np
     import shapely
     from pyproj import Transformer
@@ -137,6 +137,6 @@ def test_to_crs_keeps_edges_straight_in_degrees_shared_and_on_their_curve():
     assert shapely.distance(mid, shapely.boundary(geoms[0])) < 1e-3
     assert shapely.distance(mid, shapely.boundary(geoms[1])) < 1e-3
     plain = gdf.to_crs(4547)
-    assert shapely.distance(mid, plain.boundary.iloc[0]) > 1e-2  # what densifying avoids
+    assert shapely.distance(mid, plain.boundary.iloc[0]) > 0.1  # what densifying avoids
     # and back: a valid coverage in degrees too
     assert shapely.coverage_is_valid(np.asarray(to_crs(out, 4490).geometry.values))

@@ -1023,7 +1023,7 @@ def _build_outputs(job: _Units, edges: _Edges, lab: _Labelling, messages: list[s
     )
     grids = table.sort_values("grid_id", kind="stable").reset_index(drop=True)
     crs = job.checked.crs
-    grids = grids.to_crs(crs) if grids.crs != crs else grids
+    grids = to_crs(grids, crs) if grids.crs != crs else grids  # densified: edges stay shared
     return grids, assignment, stats
 
 

@@ -34,7 +34,7 @@ from gridkit.units._slivers import merge_slivers
 from gridkit.units._split import split_heavy
 from gridkit.units.adjacency import unit_adjacency
 from gridkit.units.assign import road_pieces, village_of
-from gridkit.units.noding import GRID_SIZE, MAX_CROSSINGS, node_and_polygonize
+from gridkit.units.noding import GRID_SIZE, MAX_CROSSINGS, match_edges, node_and_polygonize
 from gridkit.units.plan import (
     check_options,
     cutting_roads,
@@ -316,16 +316,19 @@ def build_units(
     report.update(units_split=split, units_over_limit=int(over.sum()))
     clock("split")
 
-    # 5. buildings whole: the unit a building is assigned to takes all of its footprint
-    report["buildings_made_whole"] = 0
+    # 5. buildings whole: the unit a building is assigned to takes all of its footprint;
+    # then no vertex a hair from a neighbour's edge that the neighbour lacks
+    report["buildings_made_whole"] = whole = 0
     if b_geoms is not None:
         polys, kept, whole = whole_buildings(polys, village, b_geoms, b_unit)
-        if whole:
-            polys, village = polys[kept], village[kept]
-            metrics, b_unit, b_share, e_unit = unit_workload(
-                polys, streets=streets, building_geoms=b_geoms, households=households,
-                entities=classified, entity_geoms=e_geoms, policy=policy)
+        polys, village = polys[kept], village[kept]
         report["buildings_made_whole"] = whole
+    matched, kept = match_edges(polys)
+    if whole or not kept.all() or not shapely.equals_exact(matched, polys[kept], 0).all():
+        polys, village = matched, village[kept]
+        metrics, b_unit, b_share, e_unit = unit_workload(
+            polys, streets=streets, building_geoms=b_geoms, households=households,
+            entities=classified, entity_geoms=e_geoms, policy=policy)
     clock("whole buildings")
 
     # 6. order units by village, then north to south, west to east; number them

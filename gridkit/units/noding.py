@@ -18,7 +18,9 @@ Without it, lines that coincide up to floating-point noise (a village
 boundary along the jurisdiction outline, both reprojected from degrees)
 produce faces 1e-10 m wide, and polygons with such spikes turn invalid when
 reprojected. The price is that the units' outline may differ from the
-jurisdiction's by half a millimetre.
+jurisdiction's by half a millimetre, and that distinct nodes may end up one
+grid step apart; :func:`match_edges` snaps the finished units so that no
+vertex lies within a millimetre of a neighbour's edge that lacks it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,13 @@ log = logging.getLogger(__name__)
 
 GRID_SIZE = 1e-3
 """Snap-rounding grid (m) of the noded linework."""
+
+MATCH_DISTANCE = 1.01e-3
+"""Vertices closer than this (m) to a neighbour's edge are snapped onto it (:func:`match_edges`).
+
+Just above the 1 mm within which validation (``gridkit.coverage.RESOLUTION``)
+takes a vertex near a neighbour's edge for one the neighbour lacks; the margin
+covers the round trip through degrees (under a micrometre)."""
 
 MAX_CROSSINGS = 20
 """Most proper crossings per line (on average, estimated on a sample) that noding accepts.
@@ -104,6 +113,33 @@ def check_crossings(lines: np.ndarray, max_crossings: float | None) -> None:
         "(random or unnoded lines, a wrong column or file), or pass max_crossings=None "
         "(or a higher limit; on the command line --max-crossings none) to node it anyway"
     )
+
+
+def match_edges(polys: np.ndarray) -> np.ndarray:
+    """The coverage ``polys`` with no vertex within :data:`MATCH_DISTANCE` of a
+    neighbour's edge unless the neighbour has it too.
+
+    Snap rounding leaves distinct nodes one grid step (1 mm) apart, e.g. where
+    a road's clipped end and its crossing with the outline round to
+    neighbouring grid points, or a line meets the outline at a sharp angle:
+    the unit holding the extra outline vertex then has one a millimetre from
+    its neighbour's edge, and validation calls that a mismatched edge. GEOS's
+    coverage cleaner snaps such vertices together (vertices to vertices and
+    to segments within the snapping distance) and returns a valid coverage
+    with identical shared edges; a polygon nowhere wider than that collapses
+    (its neighbours take its area). Returns ``(polygons, kept)``: ``kept``
+    marks the input polygons still there. The polygons are returned
+    unchanged when the cleaner's result would not be a valid coverage.
+    """
+    kept = np.ones(len(polys), dtype=bool)
+    if len(polys) == 0:
+        return polys, kept
+    out = shapely.coverage_clean(polys, snapping_distance=MATCH_DISTANCE)
+    kept = ~shapely.is_empty(out)
+    out = out[kept]
+    ok = (np.isin(shapely.get_type_id(out), (3, 6)).all() and shapely.is_valid(out).all()
+          and bool(shapely.coverage_is_valid(out)))
+    return (out, kept) if ok else (polys, np.ones(len(polys), dtype=bool))
 
 
 @dataclass

@@ -13,13 +13,11 @@ import warnings
 
 import geopandas as gpd
 import numpy as np
-import shapely
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Polygon, box
 
 from gridkit.coverage.validate import validate_coverage
-from gridkit.crs import to_crs
 from gridkit.errors import GridkitWarning
 from gridkit.grids.partition import partition
 from gridkit.units.build import build_units
@@ -70,6 +68,9 @@ def inputs(seed: int, *, geographic: bool, villages: int, roads: int, buildings:
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(seed=st.integers(0, 2**31 - 1), geographic=st.booleans(),
        villages=st.integers(1, 4), roads=st.integers(3, 12), buildings=st.integers(5, 40))
+# a road's clipped end and its crossing with the outline rounded to grid points 1 mm apart:
+# one unit had an outline vertex 0.9999997 mm from its neighbour's edge (edge_mismatch)
+@example(seed=5, geographic=True, villages=4, roads=10, buildings=40)
 def test_units_partition_validate_reports_only_forced_issues(seed, geographic, villages, roads,
                                                              buildings):
     road, jur, vill, blds = inputs(seed, geographic=geographic, villages=villages, roads=roads,
@@ -92,31 +93,20 @@ def test_units_partition_validate_reports_only_forced_issues(seed, geographic, v
     assert unforced.empty, unforced[["kind", "grids", "area", "width", "detail"]].to_string()
 
 
-def _unforced(issues, forced, jur):
-    """Issues the inputs do not force.
+def _unforced(issues, forced, _jurisdiction=None):
+    """Issues the inputs do not force: all but a building a village boundary cuts.
 
-    Forced: a building a village boundary cuts. Known and left (see the
-    report of issue #16): the noding snap-rounds to a 1 mm grid (GRID_SIZE)
-    and validation counts a vertex closer than 1 mm (RESOLUTION) to a
-    neighbour's edge as a mismatch; where a village line meets the
-    jurisdiction's outline at a sharp angle, the node on the outline can end
-    up 0.5-1 mm from the neighbour's edge. Such an ``edge_mismatch`` (every
-    vertex on the outline, within 1 mm of it) is not counted; any other is.
+    (``_jurisdiction`` is accepted for callers that pass it; nothing is
+    excused along the outline.)
     """
     split = (issues["kind"] == "building_split") & issues["feature"].astype(str).isin(forced)
-    step = np.zeros(len(issues), dtype=bool)
-    mismatch = np.flatnonzero((issues["kind"] == "edge_mismatch").to_numpy())
-    if len(mismatch):
-        metric = to_crs(issues.iloc[mismatch], 4547)
-        rim = to_crs(jur, 4547).boundary.iloc[0]
-        for k, g in zip(mismatch, metric.geometry, strict=True):
-            pts = shapely.get_parts(g)
-            step[k] = bool((shapely.distance(pts, rim) < 1e-3).all())
-    return issues[~(split.to_numpy() | step)]
+    return issues[~split.to_numpy()]
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**31 - 1), geographic=st.booleans(), villages=st.integers(2, 4))
+# moved villages left a unit nowhere 1 mm wide and a vertex 0.59 mm from a neighbour's edge
+@example(seed=746780222, geographic=True, villages=2)
 def test_fix_villages_leaves_no_issue(seed, geographic, villages):
     road, jur, vill, blds = inputs(seed, geographic=geographic, villages=villages, roads=8,
                                    buildings=40)

@@ -287,11 +287,17 @@ def add_output_option(parser: argparse.ArgumentParser, *, default: str | None = 
 
 
 def back_to_input_crs(gdf: gpd.GeoDataFrame, layers: Layers) -> gpd.GeoDataFrame:
-    """Results go back out in the CRS of the input layers."""
+    """Results go back out in the CRS of the input layers.
+
+    Through :func:`gridkit.crs.to_crs`: edges are densified first, so grids
+    that share an edge still share it, vertex for vertex, in the input CRS.
+    """
     import geopandas as gpd
 
+    from gridkit.crs import to_crs
+
     if isinstance(gdf, gpd.GeoDataFrame) and gdf.crs is not None and gdf.crs != layers.input_crs:
-        return gdf.to_crs(layers.input_crs)
+        return to_crs(gdf, layers.input_crs)
     return gdf
 
 

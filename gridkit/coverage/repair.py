@@ -390,6 +390,12 @@ def repair_coverage(
         else np.array([str(i) for i in g.index], dtype=object)
     )
     before = np.asarray(g.geometry.values, dtype=object)
+    first = validate_coverage(grids, jurisdiction=jurisdiction, tolerance=tolerance,
+                              id_column=id_column, crs=work)
+    if first.valid:  # nothing to repair: every grid stays exactly as it was
+        return RepairResult(grids=grids.copy(), changes=_changes(ids, before, before,
+                                                                 ["" for _ in ids]),
+                            report=first)
     geoms = np.array(
         [
             polygonal(shapely.make_valid(x)) if x is not None and not x.is_empty else None

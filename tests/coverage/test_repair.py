@@ -36,6 +36,19 @@ def test_overlap_removed_and_area_moved_reported():
     assert list(result.grids.columns) == list(g.columns) and list(result.grids["keep"]) == [0, 1]
 
 
+def test_valid_coverage_left_exactly_as_it_was(sample):
+    """Repairing what validation already passes moves nothing, not even a vertex: the
+    sample's villages (in degrees) as grids, with the jurisdiction."""
+    villages = sample["villages"]
+    result = repair_coverage(villages, jurisdiction=sample["jurisdiction"], id_column="code")
+    assert result.report.valid and result.changes.empty
+    assert all(a.equals_exact(b, 0.0) for a, b in
+               zip(result.grids.geometry, villages.geometry, strict=True))
+    # a real fault is still repaired
+    g = grids(box(0, 0, 100.4, 100), box(100, 0, 200, 100))
+    assert not repair_coverage(g).changes.empty
+
+
 def test_narrow_gap_filled_wide_gap_kept_unless_asked():
     g = grids(
         box(0, 0, 99.5, 100),

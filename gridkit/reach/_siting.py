@@ -5,8 +5,6 @@ problem reduction, the models handed to spopt, and the greedy heuristic.
 from __future__ import annotations
 
 import logging
-import os
-import sys
 import time
 from dataclasses import dataclass
 
@@ -14,6 +12,7 @@ import numpy as np
 import pulp
 from scipy.sparse import coo_matrix, csr_matrix
 
+from gridkit.highs import silence_banner
 from gridkit.reach import _core as core
 from gridkit.routing.network import EdgeTable, Snap, arc_matrix, shortest_paths
 
@@ -275,35 +274,11 @@ def default_solver(*, time_limit: float, mip_gap: float | None):
     and reports its dual bound, so a time-limited run has an exact gap.
     """
     try:
-        import highspy
+        import highspy  # noqa: F401  (installed? else CBC)
     except ImportError:
         return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=mip_gap, warmStart=True)
-    _silence_banner(highspy)
+    silence_banner()
     return pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=mip_gap)
-
-
-_BANNER_DONE = False
-
-
-def _silence_banner(highspy) -> None:
-    """HiGHS prints a licence banner on stdout the first time it starts, before
-    any option can silence it; start it once with stdout sent to /dev/null."""
-    global _BANNER_DONE
-    if _BANNER_DONE:
-        return
-    _BANNER_DONE = True
-    try:
-        sys.stdout.flush()
-        saved = os.dup(1)
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            try:
-                highspy.Highs()
-            finally:
-                os.dup2(saved, 1)
-                os.close(saved)
-    except OSError:  # no real stdout (e.g. some notebooks): leave it
-        pass
 
 
 def _lp_solver(time_limit: float):

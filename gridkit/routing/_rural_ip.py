@@ -20,8 +20,6 @@ a lower bound for the tour, so the gap reported is honest when the limit stops i
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from dataclasses import dataclass
 
@@ -30,6 +28,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra, minimum_spanning_tree
 
+from gridkit.highs import new_highs
 from gridkit.routing._postman_core import _pair_index, _sparse, min_t_join
 
 __all__ = ["RuralSolution", "rural_postman", "shared_bound"]
@@ -174,27 +173,7 @@ def _cut_row(R: _Reduced, pieces: np.ndarray) -> np.ndarray:
 def _highs():
     import highspy
 
-    global _BANNER_DONE
-    if not _BANNER_DONE:  # HiGHS prints a banner on stdout when it first starts
-        _BANNER_DONE = True
-        try:
-            sys.stdout.flush()
-            saved = os.dup(1)
-            with open(os.devnull, "w") as null:
-                os.dup2(null.fileno(), 1)
-                try:
-                    highspy.Highs()
-                finally:
-                    os.dup2(saved, 1)
-                    os.close(saved)
-        except OSError:
-            pass
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    return h, highspy
-
-
-_BANNER_DONE = False
+    return new_highs(), highspy
 
 
 class _Model:

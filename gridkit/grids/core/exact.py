@@ -29,14 +29,13 @@ programmes that prove fast, and each accepted one shortens the border.
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from gridkit.grids.core.graph import Graph
+from gridkit.highs import new_highs
 
 
 @dataclass
@@ -73,30 +72,6 @@ def cut_cost(graph: Graph, labels: np.ndarray) -> float:
     return float(graph.cost[labels[graph.eu] != labels[graph.ev]].sum())
 
 
-_BANNER_DONE = False
-
-
-def _quiet_banner(highspy) -> None:
-    """HiGHS prints a banner when its first instance is made, before any option
-    can silence it; make that instance once with stdout sent to /dev/null."""
-    global _BANNER_DONE
-    if _BANNER_DONE:
-        return
-    _BANNER_DONE = True
-    try:
-        sys.stdout.flush()
-        saved = os.dup(1)
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            try:
-                highspy.Highs()
-            finally:
-                os.dup2(saved, 1)
-                os.close(saved)
-    except OSError:  # no real stdout (e.g. some notebooks): leave it
-        pass
-
-
 class _Model:
     """The programme in HiGHS, rows added round by round."""
 
@@ -105,11 +80,9 @@ class _Model:
         import highspy
 
         self.hs = highspy
-        _quiet_banner(highspy)
         n, m = graph.n, len(graph.eu)
         self.n, self.k, self.m = n, k, m
-        h = self.h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = self.h = new_highs()
         h.setOptionValue("random_seed", 0)
         h.setOptionValue("threads", 1)
         nx_ = n * k

@@ -46,34 +46,20 @@ import pandas as pd
 import shapely
 from shapely.geometry import box
 
+# the OSM-tag mappings gridkit documents and `gridkit osm` uses (risk class 1 tag values,
+# street furniture that is no entity, the tags that make an entity, sensitive sites, main
+# roads, building types that hold homes): one definition, in the library
+from gridkit.osm.tags import (
+    CATEGORY_KEYS,
+    HOME_TYPES,
+    MAIN_ROADS,
+    NOT_ENTITIES,
+    RISK1,
+    SENSITIVE,
+)
+
 MIN_SEEDS = 10
 COUNTY, TOWN = "000091", "001"
-HOME_TYPES = {"yes", "residential", "apartments", "house"}
-
-# OSM tag value -> risk class 1 (DOMAIN.md "Class 1 (high)")
-RISK1 = {
-    "amenity": {"bar", "pub", "nightclub", "restaurant", "fast_food", "cafe", "food_court",
-                "ice_cream", "fuel", "pharmacy", "casino", "cinema", "theatre",
-                "internet_cafe", "stripclub", "gambling", "biergarten"},
-    "shop": {"alcohol", "bakery", "butcher", "convenience", "supermarket", "deli", "confectionery",
-             "greengrocer", "seafood", "beverages", "wine", "coffee", "tea", "chocolate",
-             "pastry", "food", "kiosk", "chemist", "hairdresser", "beauty", "cosmetics",
-             "massage", "tattoo", "copyshop", "paint", "fireworks", "tobacco", "e-cigarette",
-             "pharmacy", "erotic", "hardware", "gas", "agrarian", "garden_centre"},
-    "leisure": {"sauna", "amusement_arcade", "adult_gaming_centre", "dance"},
-}
-# categories that are not businesses or sites to inspect
-NOT_ENTITIES = {"bench", "waste_basket", "vending_machine", "bicycle_parking", "post_box",
-                "parking", "taxi", "toilets", "recycling", "telephone", "drinking_water",
-                "clock", "artwork", "information", "bicycle_rental", "parking_entrance",
-                "motorcycle_parking", "shelter", "fountain", "atm", "charging_station",
-                "viewpoint", "grit_bin", "parking_space", "water_point", "picnic_table",
-                "smoking_area", "bbq", "compressed_air", "vacuum_cleaner", "feeding_place",
-                "loading_dock", "ticket_validator", "hunting_stand", "waste_disposal",
-                "bus_station", "ferry_terminal", "car_sharing", "public_bookcase", "letter_box"}
-CATEGORY_KEYS = ("amenity", "shop", "tourism", "leisure", "office", "craft")
-SENSITIVE = {"school", "kindergarten", "townhall", "college", "university", "childcare"}
-MAIN_ROADS = {"primary", "secondary", "tertiary", "primary_link", "secondary_link"}
 
 
 def _polygonal(geom):

@@ -249,16 +249,24 @@ class _Model:
         for v, cols in enumerate(self.inc):
             if not len(cols) or v in self.skip:
                 continue
-            xv = x[cols]
-            F = xv > 0.5
-            if F.sum() % 2 == self.odd[v]:  # F must have the parity the node may not have
-                j = int(np.argmin(np.abs(xv - 0.5)))
-                F[j] = ~F[j]
-            if xv[~F].sum() - xv[F].sum() < 1 - F.sum() - 1e-6:
-                coef = np.where(F, -1.0, 1.0)
-                self.h.addRow(float(1 - F.sum()), self.hs.kHighsInf, len(cols), cols, coef)
-                added += 1
+            added += self._parity_cut(x, cols, self.odd[v])
         return added
+
+    def _parity_cut(self, x: np.ndarray, cols: np.ndarray, odd: int) -> int:
+        """Add ``x(cols - F) - x(F) >= 1 - |F|`` for the ``F`` (of the parity the set may
+        not have, ``odd``) it is most violated for, when it is violated; 1 if added."""
+        xv = x[cols]
+        F = xv > 0.5
+        if F.sum() % 2 == odd:  # F must have the parity the set may not have
+            if not len(xv):
+                return 0
+            j = int(np.argmin(np.abs(xv - 0.5)))
+            F[j] = ~F[j]
+        if xv[~F].sum() - xv[F].sum() < 1 - F.sum() - 1e-6:
+            coef = np.where(F, -1.0, 1.0)
+            self.h.addRow(float(1 - F.sum()), self.hs.kHighsInf, len(cols), cols, coef)
+            return 1
+        return 0
 
     def odd_sets(self, x: np.ndarray) -> int:
         """The same inequality on node sets (a heuristic separation of the blossom-type
@@ -279,17 +287,7 @@ class _Model:
             if np.isin(cross, self.more).any():
                 continue
             cols = np.concatenate([cross, cross + m]).astype(np.int32)
-            xv = x[cols]
-            F = xv > 0.5
-            if F.sum() % 2 == self.odd[inside].sum() % 2:
-                if not len(xv):
-                    continue
-                j = int(np.argmin(np.abs(xv - 0.5)))
-                F[j] = ~F[j]
-            if xv[~F].sum() - xv[F].sum() < 1 - F.sum() - 1e-6:
-                coef = np.where(F, -1.0, 1.0)
-                self.h.addRow(float(1 - F.sum()), self.hs.kHighsInf, len(cols), cols, coef)
-                added += 1
+            added += self._parity_cut(x, cols, self.odd[inside].sum() % 2)
         return added
 
     def integral(self) -> None:

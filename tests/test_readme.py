@@ -54,7 +54,8 @@ def test_blocks_are_found():
     shell = [c for lang, b in blocks if lang == "bash" for c in shell_commands(b)]
     assert len(shell) >= 20 and all(c.startswith("gridkit ") for c in shell)
     assert "gridkit demo -o gridkit-demo" in shell
-    assert "gk.partition" in "".join(b for lang, b in blocks if lang == "python")
+    python = "".join(b for lang, b in blocks if lang == "python")
+    assert "gk.build_units" in python and "gk.partition" in python
     assert shell_commands("gridkit a \\\n    --b c   # note\n\ngridkit d\n") == [
         "gridkit a --b c   # note", "gridkit d"]
 

@@ -19,12 +19,15 @@ def unit_workload(
     entities: pd.DataFrame | None = None,
     entity_geoms: np.ndarray | None = None,
     policy: Policy,
+    within: shapely.Geometry | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """Count and workload columns for unit polygons (metric CRS arrays).
 
     ``streets`` holds the arguments of :func:`street_length` but the units.
 
     ``entities`` must already be classified (:func:`classify_entities`).
+    ``within``: the jurisdiction the units tile, which decides which points
+    are inside (:func:`assign_points`).
     Returns ``(columns, building_unit, building_share, entity_unit)``; unit
     positions are ``-1`` outside.
     """
@@ -32,7 +35,7 @@ def unit_workload(
     cols: dict[str, np.ndarray] = {"area_m2": shapely.area(units)}
     b_unit = b_share = e_unit = None
     if building_geoms is not None:
-        b_unit, b_share = assign_buildings(units, building_geoms)
+        b_unit, b_share = assign_buildings(units, building_geoms, within=within)
         ok = b_unit >= 0
         cols["buildings"] = np.bincount(b_unit[ok], minlength=n)
         hh = np.zeros(len(building_geoms)) if households is None else households
@@ -43,7 +46,7 @@ def unit_workload(
         cols["buildings"] = np.zeros(n, dtype=np.int64)
         cols["households"] = np.zeros(n, dtype=np.int64)
     if entities is not None:
-        e_unit = assign_points(units, entity_geoms)
+        e_unit = assign_points(units, entity_geoms, within=within)
         ok = e_unit >= 0
         u = e_unit[ok]
         cols["entities"] = np.bincount(u, minlength=n)

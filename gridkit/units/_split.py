@@ -279,6 +279,7 @@ def split_heavy(polys, village, state, *, streets, building_geoms, households, e
             b_share[b_sel] = sb_share
         if e_unit is not None:
             e_unit = np.where(e_unit >= 0, remap[np.maximum(e_unit, 0)], -1)
+            se_unit = _nearest_if_lost(se_unit, polys[old_n:], entity_geoms[e_sel])
             e_unit[e_sel] = np.where(se_unit >= 0, se_unit + old_n, -1)
     if split_count:  # street length is shared with neighbours: measure it again for all
         metrics["street_length_m"] = street_length(polys, **streets)
@@ -288,6 +289,16 @@ def split_heavy(polys, village, state, *, streets, building_geoms, households, e
 
 
 _NONE = np.empty(0, dtype=np.int64)
+
+
+def _nearest_if_lost(unit: np.ndarray, pieces: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Points of a split unit that no piece holds (on its edge, moved by the
+    re-noding by floating-point noise) go to the nearest piece: never lost."""
+    lost = np.flatnonzero(unit < 0)
+    if len(lost):
+        unit = unit.copy()
+        _, unit[lost] = shapely.STRtree(pieces).query_nearest(points[lost], all_matches=False)
+    return unit
 
 
 def _members(unit: np.ndarray | None, wanted: np.ndarray) -> dict[int, np.ndarray]:

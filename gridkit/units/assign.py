@@ -84,11 +84,13 @@ def village_of(polys: np.ndarray, villages: np.ndarray):
     return out, share, several
 
 
-def assign_buildings(units: np.ndarray, buildings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def assign_buildings(units: np.ndarray, buildings: np.ndarray, *,
+                     within: shapely.Geometry | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Unit holding most of each building's area (points: the containing unit).
 
     Returns ``(unit position or -1 when outside every unit, share of the
-    building's area in that unit)``; a building is never split.
+    building's area in that unit)``; a building is never split. ``within``:
+    see :func:`assign_points`.
     """
     n = len(buildings)
     out = np.full(n, -1, dtype=np.int64)
@@ -100,18 +102,35 @@ def assign_buildings(units: np.ndarray, buildings: np.ndarray) -> tuple[np.ndarr
         out[pos], share[pos] = best, s
     if is_point.any():
         pos = np.flatnonzero(is_point)
-        out[pos] = assign_points(units, buildings[pos])
+        out[pos] = assign_points(units, buildings[pos], within=within)
         share[pos] = (out[pos] >= 0).astype(float)
     return out, share
 
 
-def assign_points(units: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Unit containing each point (on a shared edge: the lowest unit position), -1 outside."""
+def assign_points(units: np.ndarray, points: np.ndarray, *,
+                  within: shapely.Geometry | None = None) -> np.ndarray:
+    """Unit containing each point (on a shared edge: the lowest unit position), -1 outside.
+
+    ``within``: the area the units tile (the jurisdiction). When given, it
+    alone decides inside or outside: a point it covers that no unit holds
+    (on the jurisdiction's edge, where snapping the units together moved
+    that edge by up to a millimetre) goes to the nearest unit, and a point
+    it does not cover is outside even if a unit's snapped edge reaches it.
+    """
+    tree = shapely.STRtree(units)
     # prepared polygons against a tree of the points: ~1.6x faster than querying
     # each point against the polygons
-    (pi, ui), (ti, tu) = locate_points(points, units, shapely.STRtree(units))
+    (pi, ui), (ti, tu) = locate_points(points, units, tree)
     p_idx, u_idx = np.concatenate([pi, ti]), np.concatenate([ui, tu])
-    return _best_by(p_idx, u_idx, np.zeros(len(p_idx)), len(points))
+    out = _best_by(p_idx, u_idx, np.zeros(len(p_idx)), len(points))
+    if within is None or len(points) == 0:
+        return out
+    inside = shapely.covers(within, points)
+    out[~inside] = -1
+    lost = np.flatnonzero(inside & (out < 0))
+    if len(lost):
+        _, out[lost] = tree.query_nearest(points[lost], all_matches=False)
+    return out
 
 
 def road_pieces(pieces: np.ndarray, roads: np.ndarray, *, tolerance: float = 1e-3):

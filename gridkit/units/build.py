@@ -295,7 +295,7 @@ def build_units(
     e_geoms = None if e_gdf is None else np.asarray(e_gdf.geometry.values)
     metrics, b_unit, b_share, e_unit = unit_workload(
         polys, streets=streets, building_geoms=b_geoms, households=households,
-        entities=classified, entity_geoms=e_geoms, policy=policy)
+        entities=classified, entity_geoms=e_geoms, policy=policy, within=area)
     clock("assign+workload")
     split = 0
     if max_area is not None or max_workload is not None:
@@ -328,7 +328,7 @@ def build_units(
         polys, village = matched, village[kept]
         metrics, b_unit, b_share, e_unit = unit_workload(
             polys, streets=streets, building_geoms=b_geoms, households=households,
-            entities=classified, entity_geoms=e_geoms, policy=policy)
+            entities=classified, entity_geoms=e_geoms, policy=policy, within=area)
     clock("whole buildings")
 
     # 6. order units by village, then north to south, west to east; number them

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
-from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse import coo_matrix, csc_matrix, csr_matrix
 from scipy.sparse.csgraph import dijkstra, minimum_spanning_tree
 
 from gridkit.errors import RoutingError
@@ -32,15 +32,22 @@ log = logging.getLogger(__name__)
 
 def _pair_index(u: np.ndarray, v: np.ndarray, w: np.ndarray) -> dict[tuple[int, int], int]:
     """For each unordered node pair, the index of its lightest edge (self-loops skipped)."""
-    best: dict[tuple[int, int], int] = {}
-    for i in np.argsort(w, kind="stable"):
-        a, b = int(u[i]), int(v[i])
-        if a == b:
-            continue
-        key = (a, b) if a < b else (b, a)
-        if key not in best:
-            best[key] = int(i)
-    return best
+    a, b, idx = _lightest(u, v, w)
+    return dict(zip(zip(a.tolist(), b.tolist(), strict=True), idx.tolist(), strict=True))
+
+
+def _lightest(u, v, w):
+    """``(a, b, index)`` of the lightest edge of each unordered node pair ``a < b`` (the
+    first in input order among equal weights; self-loops skipped)."""
+    u, v = np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64)
+    order = np.argsort(np.asarray(w, dtype=float), kind="stable")
+    a, b = np.minimum(u, v)[order], np.maximum(u, v)[order]
+    ok = a != b
+    order, a, b = order[ok], a[ok], b[ok]
+    if not len(order):
+        return a, b, order
+    _, first = np.unique(a * (int(b.max()) + 1) + b, return_index=True)
+    return a[first], b[first], order[first]
 
 
 def min_t_join(n: int, u, v, w, terminals) -> list[int]:
@@ -57,26 +64,25 @@ def min_t_join(n: int, u, v, w, terminals) -> list[int]:
         return []
     if (w < 0).any():
         raise ValueError("min_t_join: weights must be >= 0")
-    pairs = _pair_index(u, v, w)
-    scale = float(w.max()) if len(w) and w.max() > 0 else 1.0
-    m = pymatching.Matching()
-    for (a, b), i in pairs.items():
-        # weights scaled so the longest edge uses pymatching's full integer range
-        m.add_edge(a, b, weight=w[i] / scale * 1e6, merge_strategy="smallest-weight")
-    if terminals.max() >= m.num_nodes:
+    a, b, idx = _lightest(u, v, w)
+    if not len(idx) or terminals.max() > max(a.max(), b.max()):
         raise RoutingError("a node that must be paired has no edge")
-    syndrome = np.zeros(m.num_nodes, dtype=np.uint8)
+    nodes = int(max(a.max(), b.max())) + 1
+    k = len(idx)
+    H = csc_matrix((np.ones(2 * k, dtype=np.uint8), (np.r_[a, b], np.tile(np.arange(k), 2))),
+                   shape=(nodes, k))
+    scale = float(w.max()) if w.max() > 0 else 1.0
+    # weights scaled so the longest edge uses pymatching's full integer range
+    m = pymatching.Matching.from_check_matrix(H, weights=w[idx] / scale * 1e6)
+    syndrome = np.zeros(nodes, dtype=np.uint8)
     syndrome[terminals] = 1
     try:
-        edges = m.decode_to_edges_array(syndrome)
+        chosen = np.flatnonzero(m.decode(syndrome))
     except ValueError as exc:
         raise RoutingError(f"odd nodes cannot be paired (disconnected network?): {exc}") from exc
-    out = []
-    for a, b in edges:
-        if b < 0:
-            raise RoutingError("odd nodes cannot be paired inside their network component")
-        out.append(pairs[(min(a, b), max(a, b))])
-    return out
+    if len(chosen) and chosen.max() >= k:
+        raise RoutingError("odd nodes cannot be paired inside their network component")
+    return idx[chosen].tolist()
 
 
 def t_join_cost(n: int, u, v, w, terminals) -> float:

@@ -31,7 +31,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra, minimum_spannin
 from gridkit.highs import new_highs
 from gridkit.routing._postman_core import _pair_index, _sparse, min_t_join
 
-__all__ = ["RuralSolution", "rural_postman", "shared_bound"]
+__all__ = ["RuralSolution", "model_bound", "persons_model", "rural_postman", "shared_bound"]
 
 _EPS = 1e-6
 #: most rounds of LP cuts before the integer programme starts
@@ -77,21 +77,25 @@ def _reduce(n, u, v, w, required, depot, limit) -> _Reduced:
     A = _sparse(n, u, v, w)
     dist, pred = dijkstra(A, indices=nodes, return_predecessors=True, limit=limit)
     m = len(nodes)
-    is_r = np.zeros(n + 1, dtype=bool)
-    is_r[nodes] = True
+    # only the nodes some search reached (the ``limit`` keeps that small): compact columns
+    reach = np.flatnonzero(np.isfinite(dist).any(axis=0))
+    col = np.full(n + 1, len(reach))
+    col[reach] = np.arange(len(reach))
+    is_r = np.zeros(len(reach) + 1, dtype=bool)
+    is_r[col[nodes]] = True
     # inner[i, x]: the shortest path from nodes[i] to x passes another reduced node
-    # (pointer doubling up the predecessor tree; n stands for "no predecessor")
-    anc = np.where(pred < 0, n, pred)
-    src = nodes[:, None]
-    inner = is_r[anc] & (anc != src)
+    # (pointer doubling up the predecessor tree; the last column stands for "none")
+    sub = pred[:, reach]
+    anc = col[np.where(sub < 0, n, sub)]
+    inner = is_r[anc] & (anc != col[nodes][:, None])
     inner = np.concatenate([inner, np.zeros((m, 1), dtype=bool)], axis=1)
-    anc = np.concatenate([anc, np.full((m, 1), n)], axis=1)
+    anc = np.concatenate([anc, np.full((m, 1), len(reach))], axis=1)
     rows = np.arange(m)[:, None]
-    for _ in range(int(np.ceil(np.log2(max(n, 2)))) + 1):
+    for _ in range(int(np.ceil(np.log2(max(len(reach), 2)))) + 1):
         inner = inner | inner[rows, anc]
         anc = anc[rows, anc]
     d = dist[:, nodes]
-    ok = np.isfinite(d) & ~inner[:, nodes] & ~np.eye(m, dtype=bool)
+    ok = np.isfinite(d) & ~inner[:, col[nodes]] & ~np.eye(m, dtype=bool)
     ok = ok | ok.T  # ties may give either direction only
     ia, ib = np.nonzero(np.triu(ok, 1))
     dd = np.minimum(d[ia, ib], d[ib, ia])
@@ -235,6 +239,8 @@ class _Model:
                   np.tile([1.0, -1.0], m))
         for c in range(R.k):  # every piece is left and entered
             self.cut(np.array([c]))
+        #: further integer columns (edge, column, walks each): extra walks added in pairs
+        self.pairs: list[tuple[np.ndarray, np.ndarray]] = []
 
     def cut(self, pieces: np.ndarray) -> None:
         e = _cut_row(self.R, pieces)
@@ -292,8 +298,9 @@ class _Model:
 
     def integral(self) -> None:
         n = 2 * self.m + len(self.R.nodes) + len(self.more)
+        cols = np.concatenate([np.arange(n)] + [c for _, c in self.pairs]).astype(np.int32)
         self.h.changeColsIntegrality(
-            n, np.arange(n, dtype=np.int32), np.array([self.hs.HighsVarType.kInteger] * n)
+            len(cols), cols, np.array([self.hs.HighsVarType.kInteger] * len(cols))
         )
 
     def run(self, seconds: float):
@@ -306,8 +313,11 @@ class _Model:
             return status, None, None, info
         y = x[: self.m] + x[self.m: 2 * self.m]
         if len(self.more):
-            y = y + np.bincount(self.more, weights=x[2 * self.m + len(self.R.nodes):],
+            first = 2 * self.m + len(self.R.nodes)
+            y = y + np.bincount(self.more, weights=x[first: first + len(self.more)],
                                 minlength=self.m)
+        for edges, cols in self.pairs:
+            y = y + np.bincount(edges, weights=2 * x[cols], minlength=self.m)
         return status, y, x, info
 
 
@@ -359,13 +369,24 @@ def shared_bound(n: int, u, v, w, required, *, depot: int, persons: int,
     together walk every required edge: the rural postman whose start has degree at least
     ``2 * persons`` (every person leaves it and comes back), LP and integer bound."""
     t0 = time.perf_counter()
+    model, street = persons_model(n, u, v, w, required, depot=depot, persons=persons)
+    return street + model_bound(model, t0, time_limit)
+
+
+def persons_model(n: int, u, v, w, required, *, depot: int, persons: int):
+    """The programme of :func:`shared_bound` (before any round): ``(model, street length)``."""
     u, v, w = np.asarray(u), np.asarray(v), np.asarray(w, dtype=float)
     required = np.asarray(required, dtype=int)
-    street = float(w[required].sum())
     R = _reduce(n, u, v, w, required, depot, np.inf)
     deg = np.bincount(np.concatenate([u[required], v[required]]), minlength=n)[R.nodes]
     d = int(np.flatnonzero(R.nodes == depot)[0])
-    model = _Model(R, deg % 2, (d, int(persons), int(deg[d])))
+    return _Model(R, deg % 2, (d, int(persons), int(deg[d]))), float(w[required].sum())
+
+
+def model_bound(model: _Model, t0: float, time_limit: float) -> float:
+    """The best dual bound of ``model`` (deadhead only) by ``time_limit`` s after ``t0``:
+    LP rounds with cuts, then the integer programme with connectivity cuts."""
+    R = model.R
     bound = _lp_rounds(model, R, t0, time_limit)
     model.integral()
     while time.perf_counter() - t0 < time_limit:
@@ -381,7 +402,7 @@ def shared_bound(n: int, u, v, w, required, *, depot: int, persons: int,
             break
         for c in cuts:
             model.cut(c)
-    return street + bound
+    return bound
 
 
 def rural_postman(

@@ -21,6 +21,7 @@ from gridkit.errors import InvalidValueError
 from gridkit.routing._kpostman import min_max_split, persons_bound, pigeonhole_bound
 from gridkit.routing._postman_core import _sparse, euler_order
 from gridkit.routing._rural_ip import shared_bound
+from gridkit.routing._visits import far_bound
 from gridkit.routing.network import EdgeTable, edge_table
 from gridkit.routing.postman import PostmanTour, _tour_frame, postman_tour
 
@@ -93,20 +94,9 @@ def split_tour(
     length_of = dict(zip(frame.index.tolist(), frame["w"].to_numpy(float).tolist(), strict=True))
     length_of.update({e: c[2] for e, c in tour.connectors.items()})
     lens = np.array([length_of[e] for e, *_ in tour.steps])
-    req = np.array([i for i, s in enumerate(tour.steps) if not s[3]], dtype=int)
-    a = np.array([tour.steps[i][1] for i in req], dtype=int)
-    b = np.array([tour.steps[i][2] for i in req], dtype=int)
-    round_trips = d0[a] + lens[req] + d0[b]
-    bound = persons_bound(tour.lower_bound_m, int(persons), round_trips)
-    if persons > 1 and len(req) > persons:  # k N + 1 streets put k + 1 on one route
-        bound = max(bound, _counting_bound(_sparse(n, u, v, w), d0, a, b, lens[req],
-                                           int(persons)))
-    if persons > 1:  # stronger: the start's degree is at least 2 per person
-        at = {e: i for i, e in enumerate(frame.index.tolist())}
-        req_pos = [at[tour.steps[i][0]] for i in req]
-        total = shared_bound(n, u, v, w, req_pos, depot=int(start), persons=int(persons),
-                             time_limit=min(time_limit, 3.0))
-        bound = max(bound, total / int(persons))
+    at = {e: i for i, e in enumerate(frame.index.tolist())}
+    bound = _lower_bound(tour, (n, u, v, w), d0, lens, at, start=int(start),
+                         persons=int(persons), time_limit=min(time_limit, 3.0))
     joins = sorted({x for a_, b_, _ in tour.connectors.values() for x in (a_, b_)})
 
     def plan(steps, lens, k=int(persons)):
@@ -153,6 +143,29 @@ def split_tour(
         best = _resplit_pairs(best, two, time_budget=_SEARCH_S)
         best = _move_blocks(best, _sparse(n, u, v, w), solve_edges, time_budget=_SEARCH_S)
     return SharedTour(routes=best, bound=bound)
+
+
+def _lower_bound(tour, arrays, d0, lens, at, *, start: int, persons: int,
+                 time_limit: float) -> float:
+    """The largest of the bounds of :class:`SharedTour` and :func:`far_bound`. With fewer
+    streets than persons only that many walk (an optimum never needs more: a person with
+    nothing to do can take one street off a route with several, which lengthens neither)."""
+    n, u, v, w = arrays
+    req = np.array([i for i, s in enumerate(tour.steps) if not s[3]], dtype=int)
+    a = np.array([tour.steps[i][1] for i in req], dtype=int)
+    b = np.array([tour.steps[i][2] for i in req], dtype=int)
+    bound = persons_bound(tour.lower_bound_m, persons, d0[a] + lens[req] + d0[b])
+    busy = min(persons, len(req))
+    if busy < 2:
+        return bound
+    if len(req) > persons:  # k N + 1 streets put k + 1 on one route
+        bound = max(bound, _counting_bound(_sparse(n, u, v, w), d0, a, b, lens[req], persons))
+    # every person who walks leaves the start and comes back: its degree is 2 per person
+    req_pos = [at[tour.steps[i][0]] for i in req]
+    total = shared_bound(n, u, v, w, req_pos, depot=start, persons=busy, time_limit=time_limit)
+    bound = max(bound, total / busy)
+    return far_bound(n, u, v, w, req_pos, depot=start, persons=busy, d0=d0, floor=bound,
+                     time_limit=time_limit)
 
 
 def _streets(route: PostmanTour) -> list[tuple[int, int, int]]:

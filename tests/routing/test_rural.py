@@ -284,6 +284,88 @@ def test_persons_bound_never_exceeds_the_min_max_optimum(seed, persons):
         assert r.steps[0][1] == 0 and r.steps[-1][2] == 0
 
 
+@pytest.mark.parametrize(("seed", "persons"), [(s, 2) for s in range(8, 13)]
+                         + [(s, 3) for s in range(13, 16)])
+def test_far_pieces_bound_never_exceeds_the_min_max_optimum(seed, persons):
+    """The bound for far pieces (one person alone, or a second trip out), computed for every
+    set of far pieces (floor 0), against the brute-force min-max optimum."""
+    from scipy.sparse.csgraph import dijkstra
+
+    from gridkit.routing._postman_core import _sparse
+    from gridkit.routing._visits import far_bound, visits_bound
+
+    rng = np.random.default_rng(seed)
+    n = 7
+    edges = [(i, i + 1, int(rng.integers(1, 9))) for i in range(n - 1)]
+    edges += [(int(a), int(b), int(rng.integers(1, 9)))
+              for a, b in rng.integers(0, n, size=(2, 2)) if a != b]
+    required = sorted(rng.choice(np.arange(1, len(edges)), size=persons + 1,
+                                 replace=False).tolist())
+    u, v, w = (np.array(c) for c in zip(*edges, strict=True))
+    d0 = dijkstra(_sparse(n, u, v, w), indices=0)
+    cache = {}
+
+    def route(sub):
+        if not sub:
+            return 0.0
+        if sub not in cache:
+            cache[sub] = _brute_rpp(n, edges, list(sub), depot=0)
+        return cache[sub]
+
+    def longest(who):
+        return max(route(tuple(r for r, m in zip(required, who, strict=True) if m == p))
+                   for p in range(persons))
+
+    whos = list(itertools.product(range(persons), repeat=len(required)))
+    opt = min(longest(who) for who in whos)
+    got = far_bound(n, u, v, w, required, depot=0, persons=persons, d0=d0, floor=0.0)
+    assert got <= opt + 1e-6
+    # the second trip: a lower bound on every total where two persons walk the far street
+    far = required[-1]
+    if 0 not in edges[far][:2]:
+        inside = np.array(required) == far
+        total = visits_bound(n, u, v, w, required, depot=0, persons=persons, inside=inside)
+        rest = required[:-1]
+        # every person walks (with at least as many streets as persons, an optimum of
+        # the longest route never needs to leave one idle)
+        both = min(sum(route(tuple(sorted([r for r, m in zip(rest, who, strict=True) if m == p]
+                                          + ([far] if p < 2 else []))))
+                       for p in range(persons))
+                   for who in itertools.product(range(persons), repeat=len(rest))
+                   if set(range(2, persons)) <= set(who))
+        assert route((far,)) * 2 <= both  # both persons walk out to it
+        assert total <= both + 1e-6
+
+
+def test_far_pieces_bound_counts_the_second_trip():
+    """A grid whose far, wide piece no single person can patrol within the shared total:
+    the bound sees that two persons walk out there, the total / N does not."""
+    from scipy.sparse.csgraph import dijkstra
+
+    from gridkit.routing._postman_core import _sparse
+    from gridkit.routing._rural_ip import shared_bound
+    from gridkit.routing._visits import far_bound
+    from gridkit.routing.persons import split_tour
+
+    # near: a loop at the start; far, 30 m out: a ladder of 12 short streets
+    edges = [(0, 1, 3), (1, 2, 3), (2, 0, 3), (0, 3, 30)]
+    ladder = [(3, 4, 2), (4, 5, 2), (5, 6, 2), (6, 7, 2), (7, 8, 2),
+              (8, 9, 2), (9, 10, 2), (10, 11, 2), (11, 3, 2), (4, 9, 2), (5, 10, 2),
+              (6, 11, 2)]
+    edges += ladder
+    required = [0, 1, 2] + list(range(4, 4 + len(ladder)))
+    G = _graph(edges)
+    tour = postman_tour(G, edges=required, start=0)
+    shared = split_tour(G, tour, 2, start=0)
+    u, v, w = (np.array(c, dtype=float if i == 2 else int)
+               for i, c in enumerate(zip(*edges, strict=True)))
+    d0 = dijkstra(_sparse(len(G), u, v, w), indices=0)
+    total = shared_bound(len(G), u, v, w, required, depot=0, persons=2) / 2
+    far = far_bound(len(G), u, v, w, required, depot=0, persons=2, d0=d0, floor=total)
+    assert far > total + 1  # the second trip out: 2 x 30 m more in all
+    assert far <= shared.bound + 1e-9 <= shared.longest_m + 1e-6
+
+
 def test_persons_start_at_the_base_point_or_the_central_street_node(graph, demo_grids):
     from gridkit.routing.persons import central_node
 

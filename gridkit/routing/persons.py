@@ -37,8 +37,9 @@ _ROUNDS = 1
 _PAIR_ORDERS = 12
 #: seconds for the local search moving streets between persons
 _SEARCH_S = 3.0
-#: shares of the longest route's streets (nearest another route first) tried as moves
-_SHARES = (0.05, 0.1, 0.2, 0.3)
+#: shares of the longest route's streets (nearest another route first) tried as moves (the
+#: smallest: single streets)
+_SHARES = (0.01, 0.03, 0.05, 0.1, 0.2, 0.3)
 #: streets the counting bound chooses among
 _PICK = 24
 #: candidate centres looked at (the street nodes nearest the streets' mean point)
@@ -174,8 +175,9 @@ def _streets(route: PostmanTour) -> list[tuple[int, int, int]]:
 
 def _move_blocks(routes, M, solve, *, time_budget: float):
     """Local search on the split: move the part of the longest route nearest to another
-    person's route (its nearest 10-40 % of streets, by the network distance to that route)
-    over to that person, both routes re-solved exactly; kept when the longer of the two is
+    person's route (its nearest 1-30 % of streets, at least one, by the network distance to
+    that route) over to that person, both routes re-solved exactly; kept when the longer of
+    the two is
     shorter than the longest was. Stops when no move helps or after ``time_budget`` s."""
     t0 = time.perf_counter()
     routes = list(routes)

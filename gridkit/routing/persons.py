@@ -177,8 +177,7 @@ def _move_blocks(routes, M, solve, *, time_budget: float):
     """Local search on the split: move the part of the longest route nearest to another
     person's route (its nearest 1-30 % of streets, at least one, by the network distance to
     that route) over to that person, both routes re-solved exactly; kept when the longer of
-    the two is
-    shorter than the longest was. Stops when no move helps or after ``time_budget`` s."""
+    the two is shorter than the longest was. Stops when no move helps or after ``time_budget`` s."""
     t0 = time.perf_counter()
     routes = list(routes)
     improved = True

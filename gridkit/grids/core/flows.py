@@ -112,8 +112,12 @@ class _Pair:
                 (total - wa >= lo[b] - 1e-9) & (total - wa <= hi[b] + 1e-9)
             if not fits.any():
                 if wa[0] > hi[a] + 1e-9 or total - wa[0] < lo[b] - 1e-9:
+                    if db == 0:
+                        return 0.0  # A is too heavy even when it takes nothing from B
                     db //= 2  # even the least A takes is too much: B's band shrinks
                 else:
+                    if da == 0:
+                        return 0.0
                     da //= 2
                 continue
             middle = (lo[a] + hi[a]) / 2

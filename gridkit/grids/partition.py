@@ -25,7 +25,11 @@
    moves (gain = border cost saved) that may step out of the two-sided window
    and back (pair swaps, ejection chains); steps 2-6 run from several starts
    on small graphs and the best plan is kept;
-7. :mod:`~gridkit.grids.core.exact`: for small village parts, pairs of grids
+7. :mod:`~gridkit.grids.core.flows`: with large grids (25 units or more on
+   average), each pair of neighbouring grids gets the shortest border a
+   minimum s-t cut finds in a band around their current one, inside both
+   weight windows (KaHIP's flow refinement, with the windows two-sided);
+8. :mod:`~gridkit.grids.core.exact`: for small village parts, pairs of grids
    re-split by an integer programme (HiGHS) and, with ``exact=True``, the
    whole part solved, proving optimality or bounding the gap.
 
@@ -590,7 +594,7 @@ def _fresh(plan: _Plan, area, tolerance, polish_opts, seed):
 
 # flow refinement only for grids of this many units or more on average: in
 # smaller grids the tabu search and the exact polish already find such borders
-_FLOW_MIN_UNITS = 100
+_FLOW_MIN_UNITS = 25
 
 
 def _flow_polish(plan: _Plan, labels, grid_target, has, tolerance) -> None:

@@ -6,13 +6,18 @@ B the sink, and the minimum s-t cut of the free region (capacities = border
 cost) is the shortest border between them that moves only free units (as in
 KaHIP's flow refinement). Edges from A or B to other grids are cut whatever
 the new border, so the pair's gain is the plan's gain. A cut is taken only
-when both grids stay inside their weight windows and connected; when the
-cut leaves one grid too heavy, the other side's band is made shallower (it
-can give less), until the cut fits. Unit moves cannot find such borders: a
-border that must shift by a whole street block gains nothing unit by unit.
+when both grids stay inside their weight windows and connected; when every
+minimum cut leaves one grid too heavy, the other side's band is made
+shallower (it can give less), until a cut fits. Unit moves cannot find such
+borders: a border that must shift by a whole street block gains nothing
+unit by unit.
 
-The maximum flow is scipy's (``scipy.sparse.csgraph.maximum_flow``, Dinic in
-C); the cut is the set reached from the source in the residual graph.
+Pairs that share no grid are solved together, in one flow network whose
+source joins all their A cores and whose sink joins all their B cores: the
+network falls apart into one piece per pair, so its minimum cut is each
+pair's minimum cut, and one call to scipy's ``maximum_flow`` (Dinic, in C)
+serves a whole batch of pairs instead of one (the per-call overhead of
+scipy's sparse matrices is most of the cost of a small cut).
 """
 
 from __future__ import annotations
@@ -25,36 +30,36 @@ from scipy.sparse.csgraph import breadth_first_order, connected_components, maxi
 
 from gridkit.grids.core.graph import Graph
 
-_CAP_TOTAL = 2e9  # integer capacities: a pair's total cost maps below int32's range
+_CAP_TOTAL = 2e9  # integer capacities: a batch's total cost maps below int32's range
+_TRIES = 3  # the most balanced minimum cuts tried per pair
+_EPS = 1e-9
 
 
 def flow_refine(graph: Graph, labels: np.ndarray, weight: np.ndarray, target: np.ndarray,
-                tolerance: float, *, depth: int = 16, rounds: int = 5) -> np.ndarray:
+                tolerance: float, *, depth: int = 8, rounds: int = 5) -> np.ndarray:
     """Minimum-cut borders for every pair of neighbouring grids (longest border
     first), up to ``rounds`` passes while one gains; returns new labels.
 
-    ``graph`` needs its neighbour lists (a graph from ``Graph.from_edges``);
     ``target`` is each grid's target weight, ``tolerance`` the window's half
     width relative to it; ``depth`` is the deepest band tried, in steps."""
     lab = np.asarray(labels, dtype=np.int64).copy()
-    lo, hi = target * (1 - tolerance), target * (1 + tolerance)
-    W = np.bincount(lab, weights=weight, minlength=len(target))
-    local = np.full(graph.n, -1)
+    window = (target * (1 - tolerance) - _EPS, target * (1 + tolerance) + _EPS)
+    W = np.bincount(lab, weights=weight, minlength=len(target)).astype(float)
     changed = np.ones(len(target), dtype=bool)
     for _ in range(rounds):
         # a pair whose grids did not change since its last cut has no new cut
         todo = [(a, b) for a, b in _pairs(graph, lab) if changed[a] or changed[b]]
         changed[:] = False
-        for a, b in todo:
-            pair = _Pair.of(graph, lab, a, b, local)
-            if pair.refine(lab, weight, W, lo, hi, depth) > 0:
-                changed[[a, b]] = True
+        for batch in _matchings(todo):
+            moved = _Batch.of(graph, lab, batch).refine(lab, weight, W, window, depth)
+            changed[moved.ravel()] = True
         if not changed.any():
             break
     return lab
 
 
 def _pairs(graph: Graph, lab: np.ndarray) -> list[tuple[int, int]]:
+    """Neighbouring grid pairs, longest common border first."""
     cross = lab[graph.eu] != lab[graph.ev]
     a, b = lab[graph.eu[cross]], lab[graph.ev[cross]]
     lo, hi = np.minimum(a, b), np.maximum(a, b)
@@ -65,149 +70,246 @@ def _pairs(graph: Graph, lab: np.ndarray) -> list[tuple[int, int]]:
     return [(int(x // k), int(x % k)) for x in keys]
 
 
-@dataclass
-class _Pair:
-    """Grids ``a`` and ``b`` as one small graph: their units (``nodes``), whether
-    each is in ``a`` (``in_a``), and the edges among them (local ends, cost)."""
+def _matchings(pairs: list[tuple[int, int]]) -> list[np.ndarray]:
+    """The pairs in batches that share no grid, each batch in the given order."""
+    batches, rest = [], pairs
+    while rest:
+        used, batch, later = set(), [], []
+        for a, b in rest:
+            if a in used or b in used:
+                later.append((a, b))
+            else:
+                used.update((a, b))
+                batch.append((a, b))
+        batches.append(np.array(batch, dtype=np.int64))
+        rest = later
+    return batches
 
-    a: int
-    b: int
+
+@dataclass
+class _Batch:
+    """Grid pairs that share no grid, as one graph: the pairs' grids (``pa``,
+    ``pb``), their units (``nodes``, global positions), each unit's pair and
+    whether it is in the pair's A, and the edges inside each pair."""
+
+    pa: np.ndarray
+    pb: np.ndarray
     nodes: np.ndarray
+    pair: np.ndarray
     in_a: np.ndarray
     eu: np.ndarray
     ev: np.ndarray
     cost: np.ndarray
 
     @classmethod
-    def of(cls, graph: Graph, lab, a, b, local) -> _Pair:
-        nodes = np.flatnonzero((lab == a) | (lab == b))
+    def of(cls, graph: Graph, lab: np.ndarray, batch: np.ndarray) -> _Batch:
+        owner = np.full(int(lab.max()) + 1, -1)
+        owner[batch[:, 0]] = owner[batch[:, 1]] = np.arange(len(batch))
+        node_pair = owner[lab]
+        nodes = np.flatnonzero(node_pair >= 0)
+        local = np.full(graph.n, -1)
         local[nodes] = np.arange(len(nodes))
-        start, end = graph.indptr[nodes], graph.indptr[nodes + 1]
-        count = end - start
-        entry = np.repeat(end - np.cumsum(count), count) + np.arange(int(count.sum()))
-        src = np.repeat(np.arange(len(nodes)), count)
-        dst = local[graph.indices[entry]]
-        keep = (dst >= 0) & (src < dst)
-        local[nodes] = -1
-        return cls(a, b, nodes, lab[nodes] == a, src[keep], dst[keep],
-                   graph.ecost[entry][keep])
+        pu = node_pair[graph.eu]
+        keep = (pu >= 0) & (pu == node_pair[graph.ev])
+        pair = node_pair[nodes]
+        return cls(batch[:, 0], batch[:, 1], nodes, pair, lab[nodes] == batch[pair, 0],
+                   local[graph.eu[keep]], local[graph.ev[keep]], graph.cost[keep])
 
-    def refine(self, lab, weight, W, lo, hi, depth: int) -> float:
-        """The best feasible minimum cut, applied in place on ``lab`` and ``W``;
-        returns its gain (0: none found)."""
-        a, b = self.a, self.b
+    def refine(self, lab, weight, W, window, depth: int) -> np.ndarray:
+        """Each pair's best feasible minimum cut, applied in place on ``lab``
+        and ``W``; returns the pairs that gained, as rows (a, b)."""
+        n_pairs = len(self.pa)
+        da, db = np.full(n_pairs, depth), np.full(n_pairs, depth)
+        active, gained = np.ones(n_pairs, dtype=bool), np.zeros(n_pairs, dtype=bool)
         w = weight[self.nodes]
-        total = float(W[a] + W[b])
-        da = db = depth
-        while da > 0 or db > 0:
-            free = self._band(da, db)
-            if not (self.in_a & ~free).any():
-                da //= 2  # A's band reaches all of A: no source left
-                continue
-            if not (~self.in_a & ~free).any():
-                db //= 2
-                continue
-            sides, wa = self._min_cuts(free, w)
-            fits = (wa >= lo[a] - 1e-9) & (wa <= hi[a] + 1e-9) & \
-                (total - wa >= lo[b] - 1e-9) & (total - wa <= hi[b] + 1e-9)
-            if not fits.any():
-                if wa[0] > hi[a] + 1e-9 or total - wa[0] < lo[b] - 1e-9:
-                    if db == 0:
-                        return 0.0  # A is too heavy even when it takes nothing from B
-                    db //= 2  # even the least A takes is too much: B's band shrinks
-                else:
-                    if da == 0:
-                        return 0.0
-                    da //= 2
-                continue
-            middle = (lo[a] + hi[a]) / 2
-            for i in np.flatnonzero(fits)[np.argsort(np.abs(wa[fits] - middle))][:3]:
-                side = sides(int(i))
-                gain = self._gain(side)
-                if gain > 1e-9:
-                    lab[self.nodes] = np.where(side, a, b)
-                    W[a], W[b] = wa[i], total - wa[i]
-                    return gain
-            return 0.0
-        return 0.0
+        while active.any():
+            free = self._band(da, db) & active[self.pair]
+            has_a = np.bincount(self.pair[self.in_a & ~free], minlength=n_pairs) > 0
+            has_b = np.bincount(self.pair[~self.in_a & ~free], minlength=n_pairs) > 0
+            da[active & ~has_a] //= 2  # A's band reaches all of A: no source left
+            db[active & has_a & ~has_b] //= 2
+            run = active & has_a & has_b
+            if run.any():
+                cuts = _Cuts.of(self, free & run[self.pair], run, w)
+                fit = cuts.fitting(self, W, window)
+                self._shrink(cuts, run & ~fit, da, db, W, window, active)
+                gained |= self._take(cuts, fit, lab, W)
+                active &= ~fit
+            active &= (da > 0) | (db > 0)
+        return np.c_[self.pa[gained], self.pb[gained]]
 
-    def _band(self, da: int, db: int) -> np.ndarray:
-        """Units of A within ``da`` steps (inside A) of the border, of B within ``db``."""
+    def _band(self, da: np.ndarray, db: np.ndarray) -> np.ndarray:
+        """Units of A within ``da`` steps (inside A) of the border, of B within
+        ``db`` (per pair)."""
         eu, ev = self.eu, self.ev
         cross = self.in_a[eu] != self.in_a[ev]
-        depth = np.where(self.in_a, da, db)
+        depth = np.where(self.in_a, da[self.pair], db[self.pair])
         free = np.zeros(len(self.nodes), dtype=bool)
         free[eu[cross]] = free[ev[cross]] = True
         free &= depth > 0
         su, sv = eu[~cross], ev[~cross]
-        for step in range(1, max(da, db)):
+        for step in range(1, int(max(da.max(), db.max()))):
             grow = free.copy()
             grow[sv[free[su]]] = True
             grow[su[free[sv]]] = True
-            free = grow & (depth > step)
+            free |= grow & (depth > step)  # a shallower pair keeps its band
         return free
 
-    def _min_cuts(self, free: np.ndarray, w: np.ndarray):
-        """Every minimum cut in a nested sequence, and A's weight with each.
+    def _shrink(self, cuts: _Cuts, pairs, da, db, W, window, active) -> None:
+        """For ``pairs`` with no minimum cut in their windows: the side that
+        takes too much gets less to take; a pair whose band is gone is done."""
+        lo, hi = window
+        wa = cuts.wa[cuts.start[:-1]]  # the cut closest to A's core
+        total = W[self.pa] + W[self.pb]
+        heavy = (wa > hi[self.pa]) | (total - wa < lo[self.pb])
+        done = pairs & ((heavy & (db == 0)) | (~heavy & (da == 0)))
+        active &= ~done
+        db[pairs & heavy & ~done] //= 2
+        da[pairs & ~heavy & ~done] //= 2
 
-        Returns ``(side, wa)``: ``side(i)`` is the mask (True on A's side) of
-        the ``i``-th cut, ``wa[i]`` A's weight with it. The first is the cut
-        closest to A's core (the set reached from the source in the residual
-        graph); each next one adds a strongly connected piece of the residual
-        graph whose successors are all in already (reverse topological
-        order), which keeps the cut minimal (Picard and Queyranne). Ties
-        between minimum cuts are then broken by balance, as in KaHIP.
-        """
-        # flow nodes: 0 = source (A's core), 1 = sink (B's core), 2.. = free units
-        fid = np.where(free, 1 + np.cumsum(free), np.where(self.in_a, 0, 1))
-        u, v = fid[self.eu], fid[self.ev]
-        inner = u != v
-        u, v, c = u[inner], v[inner], self.cost[inner]
-        scale = min(_CAP_TOTAL / max(float(c.sum()), 1e-9), 1e3)
-        cap = np.round(c * scale).astype(np.int32)
-        m = int(free.sum()) + 2
-        net = sp.csr_matrix((np.r_[cap, cap], (np.r_[u, v], np.r_[v, u])), shape=(m, m))
-        net.sum_duplicates()
-        residual = _residual(net, maximum_flow(net, 0, 1).flow, m)
-        reach_s = np.zeros(m, dtype=bool)
-        reach_s[breadth_first_order(residual, 0, directed=True, return_predecessors=False)] = True
-        reach_t = np.zeros(m, dtype=bool)
-        reach_t[breadth_first_order(residual.T.tocsr(), 1, directed=True,
-                                    return_predecessors=False)] = True
-        order = _addable(residual, ~reach_s & ~reach_t)
-        fw = np.bincount(fid, weights=w, minlength=m)
-        wa = np.r_[fw[reach_s].sum(), fw[reach_s].sum() + np.cumsum([fw[g].sum() for g in order])]
+    def _take(self, cuts: _Cuts, fit: np.ndarray, lab, W) -> np.ndarray:
+        """Tries the most balanced fitting cuts of the ``fit`` pairs in turn;
+        applies the first that gains; returns which pairs gained."""
+        gained = np.zeros(len(self.pa), dtype=bool)
+        for rank in range(_TRIES):
+            pick = cuts.choice(rank) * (fit & ~gained)[cuts.cand_pair]
+            chosen = np.full(len(self.pa), -1)
+            chosen[cuts.cand_pair[pick]] = np.flatnonzero(pick)
+            if (chosen < 0).all():
+                break
+            side = cuts.side(self, chosen)
+            good = self._gains(side, chosen >= 0)
+            sel = good[self.pair]
+            lab[self.nodes[sel]] = np.where(side[sel], self.pa[self.pair[sel]],
+                                            self.pb[self.pair[sel]])
+            total = W[self.pa[good]] + W[self.pb[good]]
+            W[self.pa[good]] = cuts.wa[chosen[good]]
+            W[self.pb[good]] = total - cuts.wa[chosen[good]]
+            gained |= good
+        return gained
 
-        def side(i: int) -> np.ndarray:
-            on_a = reach_s.copy()
-            for g in order[:i]:
-                on_a[g] = True
-            return on_a[fid]
-
-        return side, wa
-
-    def _gain(self, side: np.ndarray) -> float:
-        """The border cost the cut saves; 0 when it saves none or leaves a grid in pieces."""
-        eu, ev, c = self.eu, self.ev, self.cost
-        before = float(c[self.in_a[eu] != self.in_a[ev]].sum())
-        after = float(c[side[eu] != side[ev]].sum())
-        if after >= before - 1e-9 or side.all() or not side.any():
-            return 0.0
-        same = side[eu] == side[ev]
+    def _gains(self, side: np.ndarray, tried: np.ndarray) -> np.ndarray:
+        """Which ``tried`` pairs the cut ``side`` (True on A's side) shortens,
+        with both grids non-empty and connected."""
+        n_pairs, eu, ev = len(self.pa), self.eu, self.ev
+        epair = self.pair[eu]
+        before = np.bincount(epair, weights=self.cost * (self.in_a[eu] != self.in_a[ev]),
+                             minlength=n_pairs)
+        after = np.bincount(epair, weights=self.cost * (side[eu] != side[ev]),
+                            minlength=n_pairs)
+        sel = tried[self.pair]
+        same = (side[eu] == side[ev]) & sel[eu]
         n = len(self.nodes)
         adj = sp.coo_matrix((np.ones(int(same.sum())), (eu[same], ev[same])), shape=(n, n))
         _, comp = connected_components(adj, directed=False)
-        if len(np.unique(comp[side])) != 1 or len(np.unique(comp[~side])) != 1:
-            return 0.0
-        return before - after
+        _, first = np.unique(comp[sel], return_index=True)
+        pieces = np.bincount((self.pair * 2 + side)[sel][first], minlength=2 * n_pairs)
+        return tried & (after < before - _EPS) & (pieces.reshape(-1, 2) == 1).all(axis=1)
 
 
-def _residual(net, flow, m: int):
-    """The residual graph's arcs (capacity left) as a 0/1 matrix."""
-    flow = sp.csr_matrix(flow)
+@dataclass
+class _Cuts:
+    """Every pair's minimum cuts, as a nested sequence per pair.
+
+    The first cut of a pair is the one closest to A's core (the units reached
+    from the source in the residual graph, ``reach_s``); each next one adds a
+    strongly connected piece of the residual graph whose successors are all
+    in already (reverse topological order), which keeps the cut minimal
+    (Picard and Queyranne). Ties between minimum cuts are then broken by
+    balance, as in KaHIP. The candidates are flat: pair ``cand_pair[i]``
+    with its first ``cand_added[i]`` pieces, A weighing ``wa[i]``; a pair's
+    candidates are ``start[p]:start[p + 1]``.
+    """
+
+    fid: np.ndarray  # flow node of each unit (0 source, 1 sink, 2.. free, -1 not in)
+    reach_s: np.ndarray
+    piece: np.ndarray  # per flow node: its piece, -1 for none
+    piece_rank: np.ndarray  # per piece: its place in its pair's sequence
+    cand_pair: np.ndarray
+    cand_added: np.ndarray
+    wa: np.ndarray
+    start: np.ndarray
+
+    @classmethod
+    def of(cls, batch: _Batch, free: np.ndarray, run: np.ndarray, w: np.ndarray) -> _Cuts:
+        inside = run[batch.pair]
+        fid = np.where(free, 1 + np.cumsum(free), np.where(batch.in_a, 0, 1))
+        fid[~inside] = -1
+        m = int(free.sum()) + 2
+        residual = _residual_after_max_flow(batch, fid, m)
+        reach_s = _reached(residual, 0)
+        reach_t = _reached(residual.T.tocsr(), 1)
+        piece, order = _addable(residual, ~reach_s & ~reach_t)
+        fpair = np.zeros(m, dtype=np.int64)
+        fpair[fid[free]] = batch.pair[free]
+        piece_pair = np.zeros(len(order), dtype=np.int64)
+        piece_pair[piece[piece >= 0]] = fpair[piece >= 0]
+        seq = order[np.argsort(piece_pair[order], kind="stable")]
+        n_pairs = len(run)
+        count = np.bincount(piece_pair, minlength=n_pairs) + 1
+        start = np.r_[0, np.cumsum(count)]
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[seq] = np.arange(len(seq)) - start[piece_pair[seq]] + piece_pair[seq]
+        on_a0 = inside & np.where(free, reach_s[np.maximum(fid, 0)], batch.in_a)
+        wa0 = np.bincount(batch.pair, weights=w * on_a0, minlength=n_pairs)
+        fw = np.bincount(np.maximum(fid, 0), weights=w * free, minlength=m)
+        pw = np.bincount(piece[piece >= 0], weights=fw[piece >= 0], minlength=len(order))
+        cand_pair = np.repeat(np.arange(n_pairs), count)
+        cand_added = np.arange(len(cand_pair)) - start[cand_pair]
+        steps = np.zeros(len(cand_pair))
+        steps[start[piece_pair[seq]] + rank[seq] + 1] = pw[seq]
+        csum = np.cumsum(steps)
+        wa = wa0[cand_pair] + csum - csum[start[cand_pair]]
+        keep_runs = run[cand_pair]
+        wa[~keep_runs] = np.nan
+        return cls(fid, reach_s, piece, rank, cand_pair, cand_added, wa, start)
+
+    def fitting(self, batch: _Batch, W, window) -> np.ndarray:
+        """Per pair: whether one of its minimum cuts keeps both grids in their
+        windows (candidates that do are marked in ``self.fits``)."""
+        lo, hi = window
+        a, b = batch.pa[self.cand_pair], batch.pb[self.cand_pair]
+        total = W[a] + W[b]
+        with np.errstate(invalid="ignore"):
+            self.fits = (self.wa >= lo[a]) & (self.wa <= hi[a]) & \
+                (total - self.wa >= lo[b]) & (total - self.wa <= hi[b])
+        self.middle = (lo[a] + hi[a]) / 2
+        return np.bincount(self.cand_pair[self.fits], minlength=len(batch.pa)) > 0
+
+    def choice(self, rank: int) -> np.ndarray:
+        """The candidates that are their pair's ``rank``-th most balanced fitting cut."""
+        idx = np.flatnonzero(self.fits)
+        idx = idx[np.lexsort((np.abs(self.wa[idx] - self.middle[idx]), self.cand_pair[idx]))]
+        first = np.r_[0, np.flatnonzero(np.diff(self.cand_pair[idx])) + 1]
+        place = np.arange(len(idx)) - np.repeat(first, np.diff(np.r_[first, len(idx)]))
+        out = np.zeros(len(self.wa), dtype=bool)
+        out[idx[place == rank]] = True
+        return out
+
+    def side(self, batch: _Batch, chosen: np.ndarray) -> np.ndarray:
+        """Per unit: on A's side with each pair's ``chosen`` candidate (-1: none)."""
+        added = np.where(chosen >= 0, self.cand_added[np.maximum(chosen, 0)], 0)
+        fid = np.maximum(self.fid, 0)
+        rank = np.r_[self.piece_rank, -1][self.piece[fid]]  # -1: in no piece
+        taken = (rank >= 0) & (rank < added[batch.pair])
+        free = self.fid >= 2
+        return np.where(free, self.reach_s[fid] | taken, batch.in_a)
+
+
+def _residual_after_max_flow(batch: _Batch, fid: np.ndarray, m: int):
+    """The residual graph (arcs with capacity left, as a 0/1 matrix) of the
+    maximum flow from node 0 to node 1 over the flow nodes ``fid``."""
+    u, v = fid[batch.eu], fid[batch.ev]
+    inner = (u != v) & (u >= 0)
+    u, v, c = u[inner], v[inner], batch.cost[inner]
+    scale = min(_CAP_TOTAL / max(float(c.sum()), _EPS), 1e3)
+    cap = np.round(c * scale).astype(np.int32)
+    net = sp.csr_matrix((np.r_[cap, cap], (np.r_[u, v], np.r_[v, u])), shape=(m, m))
+    net.sum_duplicates()
+    flow = sp.csr_matrix(maximum_flow(net, 0, 1).flow)
     if np.array_equal(flow.indptr, net.indptr) and np.array_equal(flow.indices, net.indices):
         # same entries (net holds both directions of every edge): no sparse
-        # subtraction, which is slow on many small graphs
+        # subtraction, which is slow
         res = sp.csr_matrix(((net.data > flow.data).astype(np.int8), net.indices, net.indptr),
                             shape=(m, m))
     else:
@@ -217,35 +319,48 @@ def _residual(net, flow, m: int):
     return res
 
 
-def _addable(residual, between: np.ndarray) -> list[np.ndarray]:
+def _reached(graph, source: int) -> np.ndarray:
+    out = np.zeros(graph.shape[0], dtype=bool)
+    out[breadth_first_order(graph, source, directed=True, return_predecessors=False)] = True
+    return out
+
+
+def _addable(residual, between: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The strongly connected pieces of the residual graph among the nodes
-    ``between`` (reached neither from the source nor back from the sink), in
-    an order where each piece's successors come before it."""
+    ``between`` (reached neither from the source nor back from the sink):
+    each node's piece (-1 outside), and the pieces in an order where each
+    piece's successors come before it."""
     nodes = np.flatnonzero(between)
+    piece = np.full(len(between), -1)
     if len(nodes) == 0:
-        return []
+        return piece, np.zeros(0, dtype=np.int64)
     sub = residual[nodes][:, nodes]
     n_comp, comp = connected_components(sub, directed=True, connection="strong")
+    piece[nodes] = comp
     coo = sub.tocoo()
     cu, cv = comp[coo.row], comp[coo.col]
     keep = cu != cv
-    succ = [set() for _ in range(n_comp)]
-    for x, y in zip(cu[keep].tolist(), cv[keep].tolist(), strict=True):
-        succ[x].add(y)
-    out_deg = [len(s) for s in succ]
-    pred = [[] for _ in range(n_comp)]
-    for x in range(n_comp):
-        for y in succ[x]:
-            pred[y].append(x)
-    ready = [x for x in range(n_comp) if out_deg[x] == 0]
+    return piece, _successors_first(n_comp, cu[keep], cv[keep])
+
+
+def _successors_first(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """A topological order of the reversed DAG (arcs ``src`` -> ``dst``):
+    every node after all its successors (Kahn's algorithm)."""
+    key = np.unique(src * n + dst)
+    src, dst = key // n, key % n
+    out_deg = np.bincount(src, minlength=n)
+    by_dst = np.argsort(dst, kind="stable")
+    pred_start = np.r_[0, np.cumsum(np.bincount(dst, minlength=n))]
+    pred = src[by_dst].tolist()
+    pred_start = pred_start.tolist()
+    deg = out_deg.tolist()
+    ready = np.flatnonzero(out_deg == 0).tolist()
     order = []
-    while ready:  # Kahn's algorithm on the reversed graph: successors first
+    while ready:
         x = ready.pop()
         order.append(x)
-        for p in pred[x]:
-            out_deg[p] -= 1
-            if out_deg[p] == 0:
+        for p in pred[pred_start[x]:pred_start[x + 1]]:
+            deg[p] -= 1
+            if deg[p] == 0:
                 ready.append(p)
-    members = np.argsort(comp, kind="stable")
-    bounds = np.r_[0, np.cumsum(np.bincount(comp, minlength=n_comp))]
-    return [nodes[members[bounds[x]:bounds[x + 1]]] for x in order]
+    return np.array(order, dtype=np.int64)

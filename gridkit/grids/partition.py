@@ -25,7 +25,11 @@
    moves (gain = border cost saved) that may step out of the two-sided window
    and back (pair swaps, ejection chains); steps 2-6 run from several starts
    on small graphs and the best plan is kept;
-7. :mod:`~gridkit.grids.core.exact`: for small village parts, pairs of grids
+7. :mod:`~gridkit.grids.core.flows`: with large grids (25 units or more on
+   average), each pair of neighbouring grids gets the shortest border a
+   minimum s-t cut finds in a band around their current one, inside both
+   weight windows (KaHIP's flow refinement, with the windows two-sided);
+8. :mod:`~gridkit.grids.core.exact`: for small village parts, pairs of grids
    re-split by an integer programme (HiGHS) and, with ``exact=True``, the
    whole part solved, proving optimality or bounding the gap.
 
@@ -54,6 +58,7 @@ from gridkit.errors import GridkitWarning, InvalidValueError, MissingColumnError
 from gridkit.grids.core.alloc import grid_counts, part_counts
 from gridkit.grids.core.coarsen import coarsen
 from gridkit.grids.core.exact import Polish, polish
+from gridkit.grids.core.flows import flow_refine
 from gridkit.grids.core.graph import Graph, components_per_label, repair
 from gridkit.grids.core.inputs import PartitionError, check_counts, cut_costs, resolve_weight
 from gridkit.grids.core.kway import improve, plan_key
@@ -574,6 +579,7 @@ def _fresh(plan: _Plan, area, tolerance, polish_opts, seed):
     if not search_each:
         best = _search_best(plan, found, best, tolerance)
     _, labels, grid_target, has = best
+    _flow_polish(plan, labels, grid_target, has, tolerance)
     polished = Polish()
     if polish_opts is not None:
         sub = _sub_graph(plan.graph, has)
@@ -584,6 +590,20 @@ def _fresh(plan: _Plan, area, tolerance, polish_opts, seed):
                           full=full, node_limit=None if full else _AUTO_NODES)
         labels[has] = out
     return labels, grid_target, has, polished
+
+
+# flow refinement only for grids of this many units or more on average: in
+# smaller grids the tabu search and the exact polish already find such borders
+_FLOW_MIN_UNITS = 25
+
+
+def _flow_polish(plan: _Plan, labels, grid_target, has, tolerance) -> None:
+    """Minimum-cut borders between neighbouring grids (in place on ``labels``)."""
+    k = len(grid_target)
+    if k < 2 or has.sum() < _FLOW_MIN_UNITS * k:
+        return
+    sub = _sub_graph(plan.graph, has)
+    labels[has] = flow_refine(sub, labels[has], plan.w[has], grid_target, tolerance)
 
 
 def _best_per_part(plan: _Plan, found, tolerance):

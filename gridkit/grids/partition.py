@@ -29,6 +29,9 @@
    average), each pair of neighbouring grids gets the shortest border a
    minimum s-t cut finds in a band around their current one, inside both
    weight windows (KaHIP's flow refinement, with the windows two-sided);
+   with 100 units or more per grid first on coarser copies of the plan
+   (:mod:`~gridkit.grids.core.vcycle`: units clustered inside their grids,
+   boundary moves and flows on every level back down, as in a V-cycle);
 8. :mod:`~gridkit.grids.core.exact`: for small village parts, pairs of grids
    re-split by an integer programme (HiGHS) and, with ``exact=True``, the
    whole part solved, proving optimality or bounding the gap.
@@ -58,7 +61,6 @@ from gridkit.errors import GridkitWarning, InvalidValueError, MissingColumnError
 from gridkit.grids.core.alloc import grid_counts, part_counts
 from gridkit.grids.core.coarsen import coarsen
 from gridkit.grids.core.exact import Polish, polish
-from gridkit.grids.core.flows import flow_refine
 from gridkit.grids.core.graph import Graph, components_per_label, repair
 from gridkit.grids.core.inputs import PartitionError, check_counts, cut_costs, resolve_weight
 from gridkit.grids.core.kway import improve, plan_key
@@ -66,6 +68,7 @@ from gridkit.grids.core.metis import metis_split
 from gridkit.grids.core.recom import recombine
 from gridkit.grids.core.refine import Refiner
 from gridkit.grids.core.split import bisect_split
+from gridkit.grids.core.vcycle import v_cycle
 from gridkit.grids.naming import grid_ids
 from gridkit.grids.shape import inertia_index, inertia_values, polsby_popper, polsby_popper_values
 from gridkit.layers import check_layer
@@ -598,12 +601,13 @@ _FLOW_MIN_UNITS = 25
 
 
 def _flow_polish(plan: _Plan, labels, grid_target, has, tolerance) -> None:
-    """Minimum-cut borders between neighbouring grids (in place on ``labels``)."""
+    """Minimum-cut borders between neighbouring grids, on coarser copies of the
+    plan and on the units (a V-cycle; in place on ``labels``)."""
     k = len(grid_target)
     if k < 2 or has.sum() < _FLOW_MIN_UNITS * k:
         return
     sub = _sub_graph(plan.graph, has)
-    labels[has] = flow_refine(sub, labels[has], plan.w[has], grid_target, tolerance)
+    labels[has] = v_cycle(sub, labels[has], plan.w[has], grid_target, tolerance)
 
 
 def _best_per_part(plan: _Plan, found, tolerance):

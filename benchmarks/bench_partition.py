@@ -24,6 +24,8 @@ graph, libpysal W, CSR arrays). Measured on the result, the same way for all:
 - PP: mean Polsby-Popper of the dissolved grids;
 - road: share of the border length between grids that runs along roads;
 - RSS: peak resident memory of the process (MB; includes the inputs).
+- seconds: the method's call alone, in a forked child, with every method's
+  library imported beforehand (the same for all).
 
 Data:
 - methods: ``gridkit`` (grids nested in villages, as the tool is meant to be
@@ -52,6 +54,7 @@ threshold of 0.9 x total/k (it decides k itself).
 from __future__ import annotations
 
 import argparse
+import importlib
 import multiprocessing as mp
 import os
 import platform
@@ -325,6 +328,24 @@ METHODS = {"gridkit": run_gridkit, "gridkit-flat": run_gridkit_flat, "metis": ru
 
 
 # ------------------------------------------------------------------ running
+# the libraries each method calls, imported before any timed run: the forked
+# children inherit them, so no method's time includes loading its library
+LIBRARIES = {"gridkit": ("gridkit.grids.partition", "highspy"),
+             "gridkit-flat": ("gridkit.grids.partition", "highspy"),
+             "metis": ("pymetis",), "kahip": ("kahip",), "mt-kahypar": ("mtkahypar",),
+             "gerrychain": ("gerrychain", "networkx"), "skater": ("spopt.region",),
+             "max-p": ("spopt.region",)}
+
+
+def warm_up(methods) -> None:
+    for name in methods:
+        for module in LIBRARIES[name]:
+            try:
+                importlib.import_module(module)
+            except ImportError:  # the method's own run reports it
+                pass
+
+
 def _child(conn, name, units, adj, k, seed):
     try:
         t = time.perf_counter()
@@ -628,6 +649,7 @@ def main(argv=None) -> int:
     if args.combine:
         return combine(args)
 
+    warm_up(args.methods)
     started = datetime.now(UTC)
     load_start = os.getloadavg()
     district_text = ""

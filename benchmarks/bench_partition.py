@@ -32,7 +32,9 @@ Data:
   used) and ``gridkit-flat`` (``nest_by=None``: the peers' problem, no
   villages, for a like-for-like balance comparison); with many grids per
   part gridkit also starts from METIS's contiguous splits (pymetis) and
-  keeps the better plan after its own two-sided refinement;
+  keeps the better plan after its own two-sided refinement; ``metis-nested``
+  (METIS inside each village, with the grid counts gridkit gives the
+  villages): the like-for-like peer of nested ``gridkit``;
 - synthetic: a square lattice of 50 m cells (STAND-IN for gridkit.synthetic.county),
   villages = Voronoi regions of 6 random seeds, "roads" along every 4th
   lattice line, heavy-tailed weights (30% zeros, the rest ceil(lognormal(0.5,
@@ -82,7 +84,8 @@ from gridkit.grids import shape  # noqa: E402
 ROAD_WEIGHT = 0.5
 TOLERANCE = 0.02  # gridkit's default; the peers get the same imbalance
 SLOW = ("gerrychain", "skater", "max-p")  # only these are skipped on a predicted time
-EXPONENT = {"gridkit": 1.2, "gridkit-flat": 1.2, "metis": 1.2, "kahip": 1.2, "mt-kahypar": 1.2,
+EXPONENT = {"gridkit": 1.2, "gridkit-flat": 1.2, "metis": 1.2, "metis-nested": 1.2,
+            "kahip": 1.2, "mt-kahypar": 1.2,
             "gerrychain": 1.6,
             "skater": 2.0, "max-p": 2.0}
 
@@ -229,6 +232,49 @@ def run_metis(units, adj, k, seed):
     return np.asarray(parts), {}
 
 
+
+def run_metis_nested(units, adj, k, seed):
+    """METIS (contig) inside each village: the like-for-like peer of nested gridkit.
+
+    Each village gets gridkit's number of grids (``alloc.allocate`` over the
+    village weights), each connected piece of a village its share
+    (``alloc.part_counts``); a piece too light for a grid of its own is left
+    without one (gridkit attaches such pieces to a neighbouring grid)."""
+    import pymetis
+
+    from gridkit.grids.core.alloc import allocate, part_counts
+
+    n = len(units)
+    m = _csr(n, adj)
+    village = pd.factorize(units["village_code"])[0]
+    w = units["weight"].to_numpy(dtype=float)
+    same = village[m.nonzero()[0]] == village[m.indices]
+    inside = sp.csr_matrix((m.data * same, m.indices, m.indptr), shape=m.shape)
+    inside.eliminate_zeros()
+    _, piece = connected_components(inside, directed=False)
+    counts = allocate(np.bincount(village, weights=w), k, cap=np.bincount(village))
+    labels, next_label = np.full(n, -1), 0
+    for v in range(len(counts)):
+        pieces = np.unique(piece[village == v])
+        pk = part_counts(np.array([w[piece == p].sum() for p in pieces]),
+                         np.array([(piece == p).sum() for p in pieces]), int(counts[v]))
+        for p, kp in zip(pieces, pk, strict=True):
+            nodes = np.flatnonzero(piece == p)
+            if kp == 1:
+                labels[nodes] = next_label
+            elif kp > 1:
+                sub = inside[nodes][:, nodes]
+                _, parts = pymetis.part_graph(
+                    int(kp), xadj=sub.indptr, adjncy=sub.indices,
+                    vweights=np.round(w[nodes]).astype(int).tolist(),
+                    eweights=np.maximum(1, np.round(sub.data)).astype(int).tolist(),
+                    contiguous=True,
+                    options=pymetis.Options(seed=seed, ufactor=round(TOLERANCE * 1000)))
+                labels[nodes] = np.asarray(parts) + next_label
+            next_label += int(kp)
+    return labels, {}
+
+
 def _peer_inputs(units, adj):
     m = _csr(len(units), adj)
     ew = np.maximum(1, np.round(m.data)).astype(int)
@@ -323,6 +369,7 @@ def run_maxp(units, adj, k, seed):
 
 
 METHODS = {"gridkit": run_gridkit, "gridkit-flat": run_gridkit_flat, "metis": run_metis,
+           "metis-nested": run_metis_nested,
            "kahip": run_kahip, "mt-kahypar": run_mtkahypar,
            "gerrychain": run_gerrychain, "skater": run_skater, "max-p": run_maxp}
 
@@ -332,7 +379,8 @@ METHODS = {"gridkit": run_gridkit, "gridkit-flat": run_gridkit_flat, "metis": ru
 # children inherit them, so no method's time includes loading its library
 LIBRARIES = {"gridkit": ("gridkit.grids.partition", "highspy"),
              "gridkit-flat": ("gridkit.grids.partition", "highspy"),
-             "metis": ("pymetis",), "kahip": ("kahip",), "mt-kahypar": ("mtkahypar",),
+             "metis": ("pymetis",), "metis-nested": ("pymetis", "gridkit.grids.core.alloc"),
+             "kahip": ("kahip",), "mt-kahypar": ("mtkahypar",),
              "gerrychain": ("gerrychain", "networkx"), "skater": ("spopt.region",),
              "max-p": ("spopt.region",)}
 
@@ -761,7 +809,33 @@ def render(table: pd.DataFrame, args, started, load_start, note: str = "") -> st
             f"{load_start[2]:.2f}, at end {load_end[0]:.2f}/{load_end[1]:.2f}/{load_end[2]:.2f} "
             "(2 cores shared with other jobs: compare methods within a row group)\n"
         )
-    return "# Partition benchmark\n\n" + head + machine() + "\n" + header + body
+    return ("# Partition benchmark\n\n" + head + machine() + "\n" + header + body
+            + shape_summary(table))
+
+
+# like-for-like pairs for the shape comparison: (gridkit's method, its peer)
+PP_PAIRS = (("gridkit-flat", "metis"), ("gridkit", "metis-nested"))
+
+
+def shape_summary(table: pd.DataFrame) -> str:
+    """Mean Polsby-Popper of gridkit and METIS on the same problem, per row group."""
+    ok = table[table["status"] == "ok"]
+    pp = ok.pivot_table(index=["data", "k"], columns="method", values="PP", sort=False)
+    pairs = [(a, b) for a, b in PP_PAIRS if a in pp.columns and b in pp.columns]
+    if not pairs:
+        return ""
+    cols = [f"{a} / {b}" for a, b in pairs]
+    lines = ["", "Mean Polsby-Popper, gridkit / METIS on the same problem (flat: no villages; "
+             "nested: grids inside villages, METIS run in each village with gridkit's grid "
+             "counts):", "", "| data | k | " + " | ".join(cols) + " |",
+             "|---|---|" + "---|" * len(cols)]
+    for (data, k), row in pp.iterrows():
+        cells = ["" if pd.isna(row[a]) or pd.isna(row[b]) else
+                 f"{row[a]:.3f} / {row[b]:.3f}" + (" (below)" if row[a] < row[b] else "")
+                 for a, b in pairs]
+        if any(cells):
+            lines.append(f"| {data} | {k} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -32,9 +32,10 @@
    with 100 units or more per grid first on coarser copies of the plan
    (:mod:`~gridkit.grids.core.vcycle`: units clustered inside their grids,
    boundary moves and flows on every level back down, as in a V-cycle);
-8. :mod:`~gridkit.grids.core.exact`: for small village parts, pairs of grids
-   re-split by an integer programme (HiGHS) and, with ``exact=True``, the
-   whole part solved, proving optimality or bounding the gap.
+8. :mod:`~gridkit.grids.core.exact`: for village parts of up to 1,000 units,
+   pairs of grids re-split by an integer programme (HiGHS) and, with
+   ``exact=True`` on parts of at most 10 grids, the whole part solved,
+   proving optimality or bounding the gap.
 
 Hard rules: every unit in exactly one grid, every grid contiguous (units
 joined by shared boundaries of positive length) and inside one village,
@@ -348,7 +349,9 @@ def partition(
         re-splits pairs of neighbouring grids optimally while that shortens
         the border, and solves two-grid parts whole; ``True`` (parts of at
         most 1,000 units) does that and then solves the whole part, proving
-        optimality or bounding the gap; ``False`` never. Warm started from the
+        optimality or bounding the gap; ``False`` never. Parts with more
+        grids, or more units, up to 1,000 units get the pair re-splits only
+        (each pair inside its grids' windows; no proof). Warm started from the
         heuristic plan; only a better plan replaces it. ``report.optimal`` /
         ``report.gap`` say what was proved. Not used with ``existing``
         (rebalancing keeps moves few instead).
@@ -590,7 +593,8 @@ def _fresh(plan: _Plan, area, tolerance, polish_opts, seed):
         out = labels[has]
         polished = polish(sub, out, plan.w[has], grid_target, tolerance * grid_target,
                           plan.parts[has], max_units=max_units, max_k=max_k, time_limit=limit,
-                          full=full, node_limit=None if full else _AUTO_NODES)
+                          full=full, node_limit=None if full else _AUTO_NODES,
+                          pair_units=_PAIR_UNITS)
         labels[has] = out
     return labels, grid_target, has, polished
 
@@ -770,6 +774,9 @@ def _search(sub: Graph, ref: Refiner, rng) -> np.ndarray:
 # work bound of each programme of the default polish (branch-and-bound nodes):
 # counts, not seconds, so that a seed gives the same grids on any machine
 _AUTO_NODES = 500
+# parts too large (or with too many grids) for the whole programme still get
+# the exact pair recombination up to this many units
+_PAIR_UNITS = 1000
 
 
 def _exact_options(exact, time_limit, existing):

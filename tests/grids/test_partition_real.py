@@ -41,6 +41,11 @@ def sids2():
 
 
 @pytest.fixture(scope="module")
+def georgia():
+    return county_layer("G_utm.shp", "TotPop90", 32617)
+
+
+@pytest.fixture(scope="module")
 def stl():
     return county_layer("stl_hom.shp", "PO8893", 4326)
 
@@ -226,3 +231,26 @@ def test_metis_split_gives_k_connected_grids(stl):
     assert sorted(np.unique(labels)) == list(range(6))
     assert (components_per_label(g, labels) == 1).all()
     assert metis_split(g, np.arange(n), 6, np.zeros(n), tolerance=0.05, seed=1) is None
+
+
+@pytest.mark.parametrize("k", [12, 16])
+def test_many_grids_get_the_exact_pair_recombination(georgia, k):
+    # more grids than the whole programme takes (10): pairs of grids are still
+    # re-split exactly by default, which shortens the borders on a real graph
+    # (Fulton County is more than a grid: its grid has a target of its own)
+    units, adj = georgia
+    plain = run(units, adj, k, 0.02, exact=False)
+    paired = run(units, adj, k, 0.02)
+    graph = graph_of(adj)
+    for result in (plain, paired):
+        a = result.assignment
+        assert a["grid_id"].nunique() == k
+        for members in a.groupby("grid_id")["unit_id"]:
+            assert nx.is_connected(graph.subgraph(members[1].tolist()))
+    # inside the window wherever the plain plan was, never further out elsewhere
+    assert paired.report.max_deviation <= max(plain.report.max_deviation, 0.02) + 1e-9
+    assert paired.report.within_tolerance == plain.report.within_tolerance
+    cut = [cut_of(adj, dict(zip(r.assignment["unit_id"], r.assignment["grid_id"], strict=True)))
+           for r in (plain, paired)]
+    assert cut[1] < cut[0]
+    assert paired.report.optimal is not True  # no proof from pairs

@@ -11,6 +11,10 @@ cost) is kept. METIS with a fixed seed is deterministic.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+
 import numpy as np
 
 from gridkit.grids.core.graph import Graph, components_per_label
@@ -45,11 +49,32 @@ def metis_split(graph: Graph, nodes: np.ndarray, k: int, weight: np.ndarray, *,
                            contig=1)
     csr = pymetis.CSRAdjacency(sub.indptr.astype(np.int64), sub.indices.astype(np.int64))
     try:
-        _, parts = pymetis.part_graph(k, adjacency=csr, vweights=vw.tolist(),
-                                      eweights=ew.tolist(), options=opts)
+        with _quiet_stdout():
+            _, parts = pymetis.part_graph(k, adjacency=csr, vweights=vw.tolist(),
+                                          eweights=ew.tolist(), options=opts)
     except RuntimeError:  # METIS found no contiguous k-way split: the bisection's start stays
         return None
     labels = np.asarray(parts, dtype=np.int64)
     if len(np.unique(labels)) != k or (components_per_label(sub, labels) != 1).any():
         return None
     return labels
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Silence what METIS's C code prints ("***Cannot bisect a graph with 0
+    vertices!" on parts it cannot split: the start is then dropped, which
+    the caller handles) by pointing file descriptor 1 at the null device."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError, AttributeError):  # no descriptor 1 to redirect
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)

@@ -685,8 +685,7 @@ def _metis_labels(plan: _Plan, tolerance, metis_seed: int, slack: float):
 
 
 def _sub_graph(graph: Graph, has) -> Graph:
-    sub = graph.subgraph(np.flatnonzero(has))
-    return Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
+    return graph.induced(np.flatnonzero(has))
 
 
 def _refine(plan: _Plan, labels, label_part, *, tolerance, fresh: bool, rng, frozen=None,
@@ -875,8 +874,7 @@ def _refine_level(graph: Graph, labels, w, parts, label_part, plan: _Plan, toler
                   band: float) -> None:
     """Balance and shape moves on one level of the coarsening (in place on ``labels``)."""
     has = labels >= 0
-    sub = graph.subgraph(np.flatnonzero(has))
-    sub = Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
+    sub = graph.induced(np.flatnonzero(has))
     target = _targets(labels, label_part, parts, plan.part_w, plan.part_k, w)
     ref = Refiner(sub, labels[has], w[has], target, tolerance)
     ref.balance()

@@ -302,8 +302,7 @@ def polish(graph: Graph, labels: np.ndarray, weight: np.ndarray, target: np.ndar
         left = time_limit - (time.perf_counter() - began)
         share = left * len(nodes) / max(total_units, 1)
         total_units -= len(nodes)
-        sub = graph.subgraph(nodes)
-        sub = Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
+        sub = graph.induced(nodes)
         local = np.searchsorted(labs, labels[nodes])
         t, b = float(target[labs[0]]), float(band[labs[0]])
         w = weight[nodes]
@@ -368,8 +367,7 @@ def _pair_window(weight, labels, ga: int, gb: int, lo, hi) -> tuple[float, float
 def _pairs_in_part(graph: Graph, labels, weight, target, band, nodes, labs, *,
                    time_limit: float, node_limit: int | None) -> None:
     """:func:`pair_polish` on one part, every grid with its own window (in place)."""
-    sub = graph.subgraph(nodes)
-    sub = Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
+    sub = graph.induced(nodes)
     local = np.searchsorted(labs, labels[nodes])
     lo, hi = target[labs] - band[labs], target[labs] + band[labs]
     out = pair_polish(sub, local, weight[nodes], lo, hi, time_limit=max(time_limit, 0.1),
@@ -455,8 +453,7 @@ def pair_polish(graph: Graph, labels: np.ndarray, weight: np.ndarray, lo: float,
                 if max_solves <= 0:
                     return labels
                 max_solves -= 1
-            sub = graph.subgraph(nodes)
-            sub = Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
+            sub = graph.induced(nodes)
             local = (labels[nodes] == gb).astype(np.int64)
             before = cut_cost(sub, local)
             free = _band(sub, local, max_free)

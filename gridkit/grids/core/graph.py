@@ -63,6 +63,12 @@ class Graph:
         return Graph(len(nodes), a[keep], b[keep], self.shared[keep], self.cost[keep],
                      empty, empty, np.zeros(0))
 
+    def induced(self, nodes: np.ndarray) -> Graph:
+        """The graph induced by ``nodes``, renumbered, with neighbour lists
+        (for refinement and programmes; :meth:`subgraph` is the light one)."""
+        sub = self.subgraph(nodes)
+        return Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
+
     @classmethod
     def from_edges(cls, n: int, u, v, shared, cost) -> Graph:
         u = np.asarray(u, dtype=np.int64)

@@ -180,11 +180,15 @@ def tabu_search(graph: Graph, labels, weight, target, band, *, iterations: int,
     return best_lab
 
 
+def excess(labels, weight, target, band) -> np.ndarray:
+    """Each grid's weight outside its window (0 inside)."""
+    W = np.bincount(labels, weights=weight, minlength=len(target))
+    return np.maximum(np.abs(W - target) - band, 0.0)
+
+
 def plan_key(graph: Graph, labels, weight, target, band) -> tuple[float, float]:
     """(weight outside the windows, border cost): lower is better, in that order."""
-    k = len(target)
-    W = np.bincount(labels, weights=weight, minlength=k)
-    ex = float(np.maximum(np.abs(W - target) - band, 0.0).sum())
+    ex = float(excess(labels, weight, target, band).sum())
     return round(ex, 9), float(graph.cost[labels[graph.eu] != labels[graph.ev]].sum())
 
 

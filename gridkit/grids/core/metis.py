@@ -38,8 +38,7 @@ def metis_split(graph: Graph, nodes: np.ndarray, k: int, weight: np.ndarray, *,
     total = float(w.sum())
     if total <= 0:
         return None
-    sub = graph.subgraph(nodes)
-    sub = Graph.from_edges(sub.n, sub.eu, sub.ev, sub.shared, sub.cost)
+    sub = graph.induced(nodes)
     c = sub.ecost
     pos = c[c > 0]
     scale = 1.0 / float(pos.min()) if len(pos) else 1.0

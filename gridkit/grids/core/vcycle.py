@@ -20,7 +20,7 @@ import numpy as np
 from gridkit.grids.core.coarsen import coarsen
 from gridkit.grids.core.flows import flow_refine
 from gridkit.grids.core.graph import Graph
-from gridkit.grids.core.kway import plan_key
+from gridkit.grids.core.kway import excess, plan_key
 from gridkit.grids.core.refine import Refiner
 
 # clusters per grid at the coarsest level, and a cluster's largest share of
@@ -59,16 +59,11 @@ def v_cycle(graph: Graph, labels: np.ndarray, weight: np.ndarray, target: np.nda
         key = plan_key(graph, out, weight, target, band)
         # no grid further outside its window (the key sums the excess; a grid
         # inside must not be pushed out for another to come in)
-        if key < best_key and (_excess(out, weight, target, band)
-                               <= _excess(best, weight, target, band) + 1e-9).all():
+        if key < best_key and (excess(out, weight, target, band)
+                               <= excess(best, weight, target, band) + 1e-9).all():
             best, best_key = out, key
     out = flow_refine(graph, best, weight, target, tolerance)  # and on the units
     return out if plan_key(graph, out, weight, target, band) < best_key else best
-
-
-def _excess(labels: np.ndarray, weight: np.ndarray, target: np.ndarray, band) -> np.ndarray:
-    W = np.bincount(labels, weights=weight, minlength=len(target))
-    return np.maximum(np.abs(W - target) - band, 0.0)
 
 
 def _levels(graph: Graph, lab: np.ndarray, weight: np.ndarray, k: int) -> list[np.ndarray]:

@@ -10,8 +10,8 @@ fixed order, so that RESULTS.md is the one page to read.
 from pathlib import Path
 
 HERE = Path(__file__).parent
-ORDER = ["units", "partition", "coverage", "trust", "routing", "edit", "reach", "publish", "scale",
-         "province", "synthetic", "startup", "noding"]
+ORDER = ["units", "partition", "polish", "coverage", "trust", "routing", "edit", "reach",
+         "publish", "scale", "province", "synthetic", "startup", "noding"]
 
 
 def main() -> None:

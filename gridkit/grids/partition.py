@@ -69,6 +69,7 @@ from gridkit.grids.core.metis import metis_split
 from gridkit.grids.core.recom import recombine
 from gridkit.grids.core.refine import Refiner
 from gridkit.grids.core.split import bisect_split
+from gridkit.grids.core.targets import grid_targets, unit_floors
 from gridkit.grids.core.vcycle import v_cycle
 from gridkit.grids.naming import grid_ids
 from gridkit.grids.shape import inertia_index, inertia_values, polsby_popper, polsby_popper_values
@@ -247,6 +248,7 @@ class _Plan:
     w: np.ndarray  # weight of each unit
     xy: np.ndarray  # a point on each unit
     rng: np.random.Generator
+    floor: np.ndarray | None = None  # least weight of each unit's grid (unit_floors)
 
 
 @dataclass
@@ -328,7 +330,10 @@ def partition(
         Turns the bisection axes slightly; the same seed gives the same grids.
     tolerance
         Allowed relative deviation of a grid's weight from its target (the
-        mean of its village part).
+        mean of its village part; a grid that must hold a unit heavier than
+        that mean, with the units only it connects to the rest when they
+        are too light for a grid of their own, has that weight as its
+        target, and the part's other grids share what is left).
     adjacency
         Precomputed :func:`gridkit.unit_adjacency` of ``units`` (computed
         when ``None``). Needs ``road_m`` (and ``road_class``) for
@@ -413,6 +418,7 @@ def partition(
     group_k = _group_counts(job, k=k, target=target, capacity=capacity,
                             per_village=per_village, messages=messages)
     _part_counts(plan, job.codes, group_k, messages)
+    plan.floor = unit_floors(plan.graph, plan.parts, plan.w, plan.part_w, plan.part_k, tolerance)
 
     frozen_ids = None
     if existing is not None:
@@ -697,7 +703,7 @@ def _refine(plan: _Plan, labels, label_part, *, tolerance, fresh: bool, rng, fro
     """
     has = labels >= 0
     sub = _sub_graph(plan.graph, has)
-    grid_target = _targets(labels, label_part, plan.parts, plan.part_w, plan.part_k, plan.w)
+    grid_target = grid_targets(labels, label_part, plan.parts, plan.part_w, plan.part_k, plan.floor)
     ref = Refiner(sub, labels[has], plan.w[has], grid_target, tolerance)
     polished = Polish()
     if frozen is not None:
@@ -875,7 +881,7 @@ def _refine_level(graph: Graph, labels, w, parts, label_part, plan: _Plan, toler
     """Balance and shape moves on one level of the coarsening (in place on ``labels``)."""
     has = labels >= 0
     sub = graph.induced(np.flatnonzero(has))
-    target = _targets(labels, label_part, parts, plan.part_w, plan.part_k, w)
+    target = grid_targets(labels, label_part, parts, plan.part_w, plan.part_k, w)
     ref = Refiner(sub, labels[has], w[has], target, tolerance)
     ref.balance()
     ref.shape(band=band)  # clusters are coarse: allow more band, the units fix it
@@ -977,32 +983,6 @@ def _match_part_counts(plan: _Plan, labels, names, messages) -> None:
                 sub = bisect_split(graph, nodes, 2, plan.xy, weight, plan.rng)
                 labels[nodes[sub == 1]] = len(names)
                 names.append(f"{names[big]}.new{len(names)}")
-
-
-def _targets(labels, label_part, parts, part_w, part_k, w) -> np.ndarray:
-    """Target weight per grid: the part's mean, leaving out units heavier than it.
-
-    A unit heavier than the mean gets a grid of its own at best; the other
-    grids of its part then share what is left, so their target is lower
-    (and the heavy grid's target is its heaviest unit).
-    """
-    n_labels = int(labels.max()) + 1
-    target = np.zeros(n_labels)
-    heaviest = np.zeros(n_labels)
-    has = labels >= 0
-    np.maximum.at(heaviest, labels[has], w[has])
-    for p in np.unique(label_part):
-        t = part_w[p] / part_k[p]
-        unit_w = np.sort(w[parts == p])[::-1]
-        for _ in range(int(part_k[p]) - 1):
-            heavy = unit_w[:int(part_k[p]) - 1][unit_w[:int(part_k[p]) - 1] > t]
-            new = (part_w[p] - heavy.sum()) / (part_k[p] - len(heavy))
-            if np.isclose(new, t):
-                break
-            t = new
-        mine = label_part == p
-        target[mine] = np.maximum(t, heaviest[mine])
-    return target
 
 
 def _grid_names(nest_codes, geoms, nest_by) -> list[str]:

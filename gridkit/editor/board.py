@@ -240,16 +240,18 @@ class Board:
 
     def _set(self, pos: np.ndarray, new: np.ndarray) -> None:
         """Relabel and re-measure only the grids touched."""
-        w = self.graph.weight[pos]
         old = self.labels[pos]
         touched = np.unique(np.concatenate([old, new]))
         self.last_touched = touched
         self._whole_before = {int(t): bool(self.contiguous[t]) for t in touched}
-        np.subtract.at(self.weights, old, w)
-        np.add.at(self.weights, new, w)
         np.subtract.at(self.counts, old, 1)
         np.add.at(self.counts, new, 1)
         self.labels[pos] = new
+        # weights summed afresh, as at the start: a move and its undo (or a
+        # refused move) leave them exactly as they were, with no rounding drift
+        k = len(self.weights)
+        self.weights[touched] = np.bincount(self.labels, weights=self.graph.weight,
+                                            minlength=k)[touched]
         for t in touched.tolist():
             self.contiguous[t] = self.graph.pieces(self.members(t)) <= 1
         self._recolour(touched.tolist())

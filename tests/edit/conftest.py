@@ -77,20 +77,24 @@ def unit_graph(units, adjacency=None):
 
 def border_moves(assignment, graph, *, breaking: bool):
     """(unit, from grid, to grid) moves to a neighbouring grid of the same village that keep
-    both grids in one piece (``breaking=False``) or split the source (``breaking=True``)."""
+    both grids in one piece (``breaking=False``) or split the source (``breaking=True``).
+    No two moves touch the same grid, so they hold in any order."""
     grid = assignment.set_index("unit_id")["grid_id"].to_dict()
     village = assignment.set_index("unit_id")["village_code"].to_dict()
-    out = []
+    out, used = [], set()
     for u in sorted(graph.nodes, key=str):
         src = grid[u]
+        if src in used:
+            continue
         for v in sorted(graph.neighbors(u), key=str):
             dst = grid[v]
-            if dst == src or village[v] != village[u]:
+            if dst == src or village[v] != village[u] or dst in used:
                 continue
             rest = [x for x in graph.nodes if grid[x] == src and x != u]
             whole = len(rest) > 0 and nx.is_connected(graph.subgraph(rest))
             if whole != breaking and rest:
                 out.append((u, src, dst))
+                used |= {src, dst}
             break
         if len(out) >= 3:
             break

@@ -235,7 +235,7 @@ def test_undo_and_redo(editor, edit_plan, graph):
 def test_save_writes_only_the_output_and_validates(editor, edit_plan, graph, tmp_path,
                                                    sample_layers):
     for unit, _, dst in border_moves(edit_plan.assignment, graph, breaking=False):
-        request(editor, "POST", "/api/move", {"units": [unit], "grid_id": dst})
+        assert request(editor, "POST", "/api/move", {"units": [unit], "grid_id": dst})[0] == 200
     status, state = request(editor, "POST", "/api/save", {})
     assert status == 200
     path = tmp_path / "out" / "plan.gpkg"

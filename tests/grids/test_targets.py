@@ -79,3 +79,6 @@ def test_sample_heavy_unit_with_its_enclosed_units_sets_its_grids_target(sample)
     dev = (grids["weight"] / grids["target"] - 1).abs()
     assert (dev <= 0.02 + 1e-9).all()
     assert result.report.within_tolerance
+    # the report says why that grid is heavier: the unit and what only it reaches
+    assert any("with the units only it connects" in m for m in result.report.warnings)
+    assert result.report.bound == pytest.approx(row["target"] / result.report.mean - 1)

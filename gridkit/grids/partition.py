@@ -1139,8 +1139,9 @@ def _heavy_units(job: _Units, unit_mean, floor, messages: list[str]) -> float:
             f", {with_enclosed[i]:.1f}x with the units only it connects to the rest of its "
             "village")
         _warn(messages, f"unit {ids.astype(object).iloc[i]!r} weighs {ratio[i]:.1f}x the mean grid "
-                        f"weight of its village ({unit_mean[i]:,.1f}){more}: it makes a grid above "
-                        "the mean on its own; split the unit if that is too much for one person")
+                        f"weight of its village ({unit_mean[i]:,.1f}){more}: its grid is above "
+                        "the mean whatever the plan; split the unit if that is too much for one "
+                        "person")
     if len(heavy) > 5:
         messages.append(f"... and {len(heavy) - 5} more unit(s) heavier than their "
                         "village's mean grid")

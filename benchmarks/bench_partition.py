@@ -608,7 +608,8 @@ def render_districting(t: pd.DataFrame, seconds: float) -> str:
         gm = f"{np.exp(np.log(ratio).mean()):.3f} over {len(ratio)}" if len(ratio) else "-"
         summary.append(f"| {method} | {int(feas['feasible'].astype(bool).sum())} of {len(feas)} "
                        f"| {gm} |")
-    return ("\n## Districting on real graphs (libpysal examples), ±0.5% two-sided\n\n"
+    return (f"\n## Districting on real graphs (libpysal examples), ±0.5% two-sided, HiGHS "
+            f"{seconds:.0f} s per instance\n\n"
             "Largest connected piece of each layer's rook graph (borders of positive length, "
             "from `gridkit.unit_adjacency`); weight = population (stl PO8893, sids2 BIR74, "
             "georgia TotPop90) or 1 per unit (columbus, 10740, tokyo); cut = total shared "
@@ -756,10 +757,16 @@ def main(argv=None) -> int:
         table = table.sort_values(["data", "k", "method"], key=lambda c: c.map(
             data_order if c.name == "data" else order if c.name == "method" else (lambda v: v)),
             kind="stable").reset_index(drop=True)
-    if args.out:
+    if args.out and len(table):
         table.to_csv(Path(args.out).with_suffix(".csv"), index=False)
-    text = render(table, args, started, load_start) if len(table) else ""
-    text = text + district_text
+    if len(table):
+        text = render(table, args, started, load_start) + district_text
+    else:  # districting rows only: their own header
+        load_end = os.getloadavg()
+        cmd = "python benchmarks/bench_partition.py " + " ".join(sys.argv[1:])
+        text = (f"# Partition: districting proofs\n\n- date: {started:%Y-%m-%d %H:%M} UTC; "
+                f"command: `{cmd}`\n- load average (1 min) at start {load_start[0]:.2f}, at "
+                f"end {load_end[0]:.2f}\n" + machine() + district_text)
     print(text)
     if args.out:
         Path(args.out).write_text(text)

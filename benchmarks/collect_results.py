@@ -10,7 +10,7 @@ fixed order, so that RESULTS.md is the one page to read.
 from pathlib import Path
 
 HERE = Path(__file__).parent
-ORDER = ["units", "partition", "polish", "coverage", "trust", "routing", "edit", "reach",
+ORDER = ["units", "partition", "proofs", "polish", "coverage", "trust", "routing", "edit", "reach",
          "publish", "scale", "province", "synthetic", "startup", "noding"]
 
 

@@ -20,7 +20,6 @@ from gridkit import (
     InvalidValueError,
     MissingColumnError,
     PartitionError,
-    build_units,
     inertia_index,
     partition,
     polsby_popper,
@@ -74,21 +73,6 @@ def quiet(fn, *args, **kwargs):
         warnings.simplefilter("ignore", GridkitWarning)
         return fn(*args, **kwargs)
 
-
-@pytest.fixture(scope="module")
-def units(sample_layers):
-    """The sample's basic units (working CRS, UTM 35N)."""
-    layers = sample_layers
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", GridkitWarning)
-        return build_units(layers["roads"], layers["jurisdiction"], villages=layers["villages"],
-                           barriers=layers["barriers"], buildings=layers["buildings"],
-                           entities=layers["entities"]).units
-
-
-@pytest.fixture(scope="module")
-def units_adjacency(units, sample_layers):
-    return unit_adjacency(units, roads=sample_layers["roads"], villages=sample_layers["villages"])
 
 
 # ----------------------------------------------------------------- the sample

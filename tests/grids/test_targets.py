@@ -9,8 +9,6 @@ from gridkit.errors import GridkitWarning
 from gridkit.grids.core.graph import Graph
 from gridkit.grids.core.targets import unit_floors
 from gridkit.grids.partition import partition
-from gridkit.units.adjacency import unit_adjacency
-from gridkit.units.build import build_units
 
 
 def graph_of(n, edges):
@@ -46,23 +44,11 @@ def test_a_pocket_with_a_second_way_out_or_a_grid_of_its_own_is_not_forced():
     assert floors(11, long_chain, [20, 9, 9] + [5] * 8, k=2)[0] == 38
 
 
-@pytest.fixture(scope="module")
-def sample(sample_layers):
-    layers = sample_layers
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", GridkitWarning)
-        units = build_units(layers["roads"], layers["jurisdiction"], villages=layers["villages"],
-                            barriers=layers["barriers"], buildings=layers["buildings"],
-                            entities=layers["entities"]).units
-    adj = unit_adjacency(units, roads=layers["roads"], villages=layers["villages"])
-    return units, adj
-
-
-def test_sample_heavy_unit_with_its_enclosed_units_sets_its_grids_target(sample):
+def test_sample_heavy_unit_with_its_enclosed_units_sets_its_grids_target(units, units_adjacency):
     """On the sample one unit weighs 1.9x the mean grid by workload and is the only
     way out for 53 others: its grid's target is all of them, and the other 19
     grids share the rest inside +-2% (before: all 19 below their windows)."""
-    units, adj = sample
+    adj = units_adjacency
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GridkitWarning)
         result = partition(units, "workload_min", k=20, adjacency=adj, nest_by=None,
